@@ -1,0 +1,148 @@
+// Runs one case: its setup, our command and each peer, several times each, and
+// derives the summary (median/min/max, rows/s, ratio, peak RSS, targets).
+import path from 'node:path';
+import { CLI_PATH, log, summarize, fmtSec } from './util.js';
+import { measure } from './proc.js';
+import { cliEnv, RSS_LIMIT_MIB } from './cases.js';
+
+function quoteArg(a) {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+function commandLine(cmd, args, stdin, stdout) {
+  let s = [cmd, ...args].map(quoteArg).join(' ');
+  if (stdin) s += ` < ${quoteArg(stdin)}`;
+  if (stdout === 'ignore') s += ' > /dev/null';
+  return s;
+}
+
+async function runSide(ctx, caseName, side, isOurs) {
+  const out = { name: side.name, status: 'ok', runs: [], summary: null, checks: [] };
+  if (side.info) out.info = true; // a reference point (b3sum), not the target's peer
+  if (side.skipped) {
+    out.status = 'skipped';
+    out.skipped = side.skipped;
+    log(`  ${side.name}: skipped: ${side.skipped}`);
+    return out;
+  }
+  if (side.error) {
+    out.status = 'error';
+    out.error = side.error;
+    log(`  ${side.name}: error: ${side.error}`);
+    return out;
+  }
+  if (side.computed) {
+    out.computed = true;
+    out.summary = { runs: 0, median: side.seconds, min: side.seconds, max: side.seconds, peakRssMiB: null };
+    return out;
+  }
+  const cmd = isOurs ? process.execPath : side.cmd;
+  const args = isOurs ? [CLI_PATH, ...side.cliArgs] : side.args;
+  const env = isOurs ? cliEnv() : process.env;
+  out.command = commandLine(isOurs ? 'node' : cmd, isOurs ? [path.relative(process.cwd(), CLI_PATH) || CLI_PATH, ...side.cliArgs] : args, side.stdin, side.stdout);
+
+  const total = ctx.warmup + ctx.runs;
+  for (let i = 0; i < total; i++) {
+    const warm = i < ctx.warmup;
+    // The first warm-up run doubles as the correctness check (it may capture or count
+    // stdout); with --warmup 0 the first timed run checks, when that costs nothing extra.
+    const checkNow = side.check && (warm ? i === 0 : ctx.warmup === 0 && i === 0 && !side.checkStdout);
+    const stdoutMode = checkNow ? side.checkStdout ?? (side.stdout === 'ignore' ? 'capture' : side.stdout) : side.stdout;
+    const label = warm ? `warm-up ${i + 1}/${ctx.warmup}` : `run ${i - ctx.warmup + 1}/${ctx.runs}`;
+    if (side.beforeRun) {
+      try {
+        await side.beforeRun();
+      } catch (e) {
+        out.status = 'error';
+        out.error = `setup before ${label}: ${e.message}`;
+        out.runs.push({ warmup: warm, error: out.error });
+        log(`  [${caseName}] ${side.name} ${label}: ${out.error}`);
+        break;
+      }
+    }
+    const r = await measure(cmd, args, {
+      stdin: side.stdin,
+      stdout: stdoutMode,
+      env,
+      timeoutMs: ctx.timeoutMs,
+      rssMethod: ctx.rssMethod,
+      tmpDir: ctx.workDir,
+    });
+    const run = { warmup: warm, seconds: r.seconds, rssKB: r.rssKB, exitCode: r.exitCode };
+    if (r.signal) run.signal = r.signal;
+    if (stdoutMode === 'count') run.stdoutLines = r.stdoutLines;
+    if (r.error) {
+      run.error = r.error;
+      out.runs.push(run);
+      out.status = 'error';
+      out.error = r.error;
+      log(`  [${caseName}] ${side.name} ${label}: ERROR ${r.error}`);
+      break; // a failing command fails every time: do not spend the remaining runs
+    }
+    out.runs.push(run);
+    log(
+      `  [${caseName}] ${side.name} ${label}: ${fmtSec(r.seconds)}` +
+        (r.rssKB != null ? `, peak RSS ${(r.rssKB / 1024).toFixed(1)} MiB` : '') +
+        (warm ? ' (not counted)' : ''),
+    );
+    if (checkNow) {
+      try {
+        const problems = (await side.check(r)) || [];
+        for (const p of problems) {
+          out.checks.push(p);
+          log(`  [${caseName}] ${side.name} check: ${p}`);
+        }
+      } catch (e) {
+        out.checks.push(`check failed: ${e.message}`);
+      }
+    }
+  }
+  out.summary = summarize(out.runs);
+  return out;
+}
+
+export async function runCase(ctx, def) {
+  const res = { name: def.name, title: def.title, status: 'ok', notes: [], rows: null, rowsUnit: null };
+  log(`case ${def.name}: ${def.title}`);
+  let spec;
+  try {
+    spec = await def.prepare(ctx);
+  } catch (e) {
+    res.status = 'error';
+    res.error = e.message;
+    log(`  [${def.name}] setup failed: ${e.message}`);
+    return res;
+  }
+  res.rows = spec.rows;
+  res.rowsUnit = spec.rowsUnit ?? null;
+  res.notes.push(...(spec.notes ?? []));
+
+  res.ours = await runSide(ctx, def.name, { name: 'seglog', ...spec.ours }, true);
+  res.peers = [];
+  for (const p of spec.peers) res.peers.push(await runSide(ctx, def.name, p, false));
+  try {
+    spec.after?.(res.ours.status === 'ok');
+  } catch (e) {
+    res.notes.push(`cleanup: ${e.message}`);
+  }
+
+  const ours = res.ours.summary;
+  if (res.rows && ours) res.ours.rowsPerSec = res.rows / ours.median;
+  for (const p of res.peers) {
+    if (!p.summary) continue;
+    if (res.rows) p.rowsPerSec = res.rows / p.summary.median;
+    if (ours) p.ratio = ours.median / p.summary.median; // >1: we are slower
+  }
+  const primary = res.peers.filter((p) => !p.info);
+  res.target = spec.target(ours, primary);
+  res.rss = {
+    limitMiB: RSS_LIMIT_MIB,
+    peakMiB: ours?.peakRssMiB ?? null,
+    met: ours?.peakRssMiB == null ? null : ours.peakRssMiB < RSS_LIMIT_MIB,
+  };
+  if (res.ours.status === 'error') {
+    res.status = 'error';
+    res.error = res.ours.error;
+  }
+  return res;
+}

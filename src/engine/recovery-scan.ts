@@ -1,0 +1,225 @@
+import { equalBytes } from '../format/bytes.js';
+import { EV, ev, ZERO_HASH } from '../format/event.js';
+import { FrameType } from '../format/frame.js';
+import { markerTxnId } from '../format/marker.js';
+import type { FileSystem } from './fs/types.js';
+import type { SegmentReader } from './segment-reader.js';
+import { type Fault, type SegmentFile, walkStore } from './walker.js';
+
+/** Per-entity state a writer continues from. */
+export interface EntityHead {
+  clock: number;
+  hash: Uint8Array;
+  wallMs: number;
+}
+
+export interface SegmentSummary {
+  id: number;
+  path: string;
+  name: string;
+  fileSizeBytes: number;
+  /** End of the frames (file size, or where a SIDX footer starts). */
+  frameEnd: number;
+  /** Offset after the last valid frame. */
+  validEnd: number;
+  headerOk: boolean;
+  headerFirstSeq: number;
+  /** EVENT frames in the segment (committed or not). */
+  eventFrames: number;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export interface OpenTxn {
+  txnId: number;
+  segIndex: number;
+  offset: number;
+  items: number;
+}
+
+/** A frame whose checksum is fine but whose content breaks the log's rules. */
+export interface SemanticFault {
+  code: 'sequence_gap' | 'clock_gap' | 'chain_break';
+  segIndex: number;
+  path: string;
+  offset: number;
+  seq: number;
+  entity: string;
+  message: string;
+}
+
+export interface RecoveryScan {
+  segments: SegmentSummary[];
+  heads: Map<string, EntityHead>;
+  nextSeq: number;
+  nextTxnId: number;
+  openTxns: Map<number, OpenTxn>;
+  faults: Fault[];
+  semanticFaults: SemanticFault[];
+  /** Where the active segment should be cut on a read-write open, and why. */
+  tail: { segIndex: number; offset: number; reason: 'torn' | 'incomplete_batch' } | null;
+  committedEvents: number;
+  committedBatches: number;
+}
+
+/**
+ * The open-time scan: rebuilds entity heads, the next sequence and transaction id,
+ * and finds where the active segment's valid, complete data ends. It checks what is
+ * cheap (CRC, sequence, clock, prev_hash links); recomputing hashes is verify's job.
+ */
+export function scanStore(fs: FileSystem, segments: SegmentFile[]): RecoveryScan {
+  const s = new ScanVisitor(segments.length);
+  walkStore(fs, segments, s);
+  return s.finish();
+}
+
+class ScanVisitor {
+  readonly out: RecoveryScan = {
+    segments: [],
+    heads: new Map(),
+    nextSeq: 0,
+    nextTxnId: 1,
+    openTxns: new Map(),
+    faults: [],
+    semanticFaults: [],
+    tail: null,
+    committedEvents: 0,
+    committedBatches: 0,
+  };
+  private cur!: SegmentSummary;
+  /** In the active segment: end of the last frame that leaves no transaction half-written. */
+  private completeEnd = 0;
+  private lastFrameEnd = 0;
+
+  constructor(private readonly segmentCount: number) {}
+
+  onSegment(seg: SegmentFile, _i: number, r: SegmentReader): void {
+    this.cur = {
+      id: seg.id,
+      path: seg.path,
+      name: seg.name,
+      fileSizeBytes: r.fileSize,
+      frameEnd: r.frameEnd,
+      validEnd: 0,
+      headerOk: r.header.ok,
+      headerFirstSeq: r.header.ok ? r.header.header.firstSeq : -1,
+      eventFrames: 0,
+      firstSeq: -1,
+      lastSeq: -1,
+    };
+    this.out.segments.push(this.cur);
+    this.completeEnd = r.pos;
+    this.lastFrameEnd = r.pos;
+  }
+
+  onFrame(r: SegmentReader, segIndex: number): void {
+    const buf = r.buf;
+    const b = r.bodyOff;
+    const o = this.out;
+    let completes = true;
+    switch (r.type) {
+      case FrameType.EVENT: {
+        const seq = ev.seq(buf, b);
+        const txn = ev.txnId(buf, b);
+        this.checkAndAdvance(r, segIndex, seq);
+        if (txn !== 0) {
+          const t = o.openTxns.get(txn);
+          if (t) {
+            t.items++;
+            completes = false;
+          }
+          if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
+          // an item with no open transaction is an orphan: invisible, and not half of anything
+        } else {
+          o.committedEvents++;
+        }
+        break;
+      }
+      case FrameType.BEGIN: {
+        const txn = markerTxnId(buf, b);
+        o.openTxns.set(txn, { txnId: txn, segIndex, offset: r.frameOffset, items: 0 });
+        if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
+        completes = false;
+        break;
+      }
+      case FrameType.COMMIT: {
+        const txn = markerTxnId(buf, b);
+        const t = o.openTxns.get(txn);
+        if (t) {
+          o.openTxns.delete(txn);
+          o.committedEvents += t.items;
+          o.committedBatches++;
+        }
+        break;
+      }
+      case FrameType.ABORT:
+        o.openTxns.delete(markerTxnId(buf, b));
+        break;
+      default:
+        break;
+    }
+    this.lastFrameEnd = r.pos;
+    // only frames after the last one that completes something can be half of a transaction
+    if (completes || o.openTxns.size === 0) this.completeEnd = r.pos;
+  }
+
+  private checkAndAdvance(r: SegmentReader, segIndex: number, seq: number): void {
+    const buf = r.buf;
+    const b = r.bodyOff;
+    const o = this.out;
+    const entStart = b + EV.VAR;
+    const entity = (buf as Buffer).toString('utf8', entStart, entStart + ev.entityLen(buf, b));
+    const clock = ev.clock(buf, b);
+    const wall = ev.wallMs(buf, b);
+    if (seq !== o.nextSeq) {
+      this.semantic('sequence_gap', r, segIndex, seq, entity, `sequence ${seq} where ${o.nextSeq} was expected`);
+    }
+    let head = o.heads.get(entity);
+    const expectClock = head ? head.clock + 1 : 0;
+    if (clock !== expectClock) {
+      this.semantic('clock_gap', r, segIndex, seq, entity, `entity clock ${clock} where ${expectClock} was expected`);
+    }
+    const prev = head ? head.hash : ZERO_HASH;
+    if (!equalBytes(buf, b + EV.PREV_HASH, prev, 0, 32)) {
+      this.semantic('chain_break', r, segIndex, seq, entity, 'prev_hash does not match the entity\'s previous event hash');
+    }
+    const hs = ev.hashStart(buf, b);
+    if (!head) {
+      head = { clock, hash: new Uint8Array(32), wallMs: wall };
+      o.heads.set(entity, head);
+    }
+    head.clock = clock;
+    head.wallMs = Math.max(head.wallMs, wall);
+    head.hash.set(buf.subarray(hs, hs + 32));
+    o.nextSeq = seq + 1;
+    const c = this.cur;
+    if (c.firstSeq < 0) c.firstSeq = seq;
+    c.lastSeq = seq;
+    c.eventFrames++;
+  }
+
+  private semantic(code: SemanticFault['code'], r: SegmentReader, segIndex: number, seq: number, entity: string, message: string): void {
+    this.out.semanticFaults.push({ code, segIndex, path: r.path, offset: r.frameOffset, seq, entity, message });
+  }
+
+  onFault(f: Fault): void {
+    this.out.faults.push(f);
+    if (f.kind === 'torn') this.out.tail = { segIndex: f.segIndex, offset: f.offset, reason: 'torn' };
+  }
+
+  onSegmentEnd(_seg: SegmentFile, segIndex: number, _r: SegmentReader, validEnd: number): void {
+    this.cur.validEnd = validEnd;
+    const isLast = segIndex === this.segmentCount - 1;
+    if (isLast && this.out.openTxns.size > 0 && this.lastFrameEnd > this.completeEnd) {
+      // the active segment ends inside transactions that never finished: recovery drops those frames
+      const tornAt = this.out.tail?.offset;
+      if (tornAt === undefined || this.completeEnd < tornAt) {
+        this.out.tail = { segIndex, offset: this.completeEnd, reason: 'incomplete_batch' };
+      }
+    }
+  }
+
+  finish(): RecoveryScan {
+    return this.out;
+  }
+}

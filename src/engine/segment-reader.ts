@@ -1,0 +1,150 @@
+import { checkFrame, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../format/frame.js';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type HeaderResult } from '../format/segment-header.js';
+import type { FileSystem } from './fs/types.js';
+import { readFully } from './fs/util.js';
+
+/** Default read-buffer size: large reads, frames decoded in place. */
+export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Streams the frames of one segment file through a reusable buffer. After `next()`
+ * returns Valid, `buf[bodyOff, bodyOff + bodyBytes)` is the frame's body, valid
+ * until the next call. Memory is bounded by the chunk size and the largest real
+ * frame: a length field is never trusted beyond the bytes the file actually has.
+ */
+export class SegmentReader {
+  buf: Uint8Array;
+  private bufStart = 0;
+  private bufLen = 0;
+  /** File offset of the next frame to read (or of the bad frame after a failure). */
+  pos: number;
+  /** After Valid: file offset of the frame, its type, body position in `buf` and size. */
+  frameOffset = 0;
+  type = 0;
+  bodyOff = 0;
+  bodyBytes = 0;
+  readonly slot: FrameSlot = { type: 0, length: 0, sizeBytes: 0 };
+  readonly header: HeaderResult;
+
+  private constructor(
+    private readonly fs: FileSystem,
+    private readonly fd: number,
+    readonly path: string,
+    readonly fileSize: number,
+    /** Frames stop here: the file size, or the start of a SIDX footer. */
+    readonly frameEnd: number,
+    chunkBytes: number,
+  ) {
+    this.buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(fileSize, SEGMENT_HEADER_BYTES)));
+    this.pos = SEGMENT_HEADER_BYTES;
+    const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, fileSize));
+    readFully(fs, fd, head, 0, head.length, 0);
+    this.header = decodeSegmentHeader(head);
+  }
+
+  static open(
+    fs: FileSystem,
+    path: string,
+    opts: { frameEnd?: (fs: FileSystem, fd: number, sizeBytes: number) => number; chunkBytes?: number } = {},
+  ): SegmentReader {
+    const fd = fs.open(path, 'r');
+    try {
+      const size = fs.fstat(fd).sizeBytes;
+      const frameEnd = opts.frameEnd ? opts.frameEnd(fs, fd, size) : size;
+      return new SegmentReader(fs, fd, path, size, frameEnd, opts.chunkBytes ?? READ_CHUNK_BYTES);
+    } catch (err) {
+      fs.close(fd);
+      throw err;
+    }
+  }
+
+  close(): void {
+    this.fs.close(this.fd);
+  }
+
+  /** Makes buf hold [pos, pos + want) or up to frameEnd, whichever is less. */
+  private ensure(want: number): void {
+    const need = Math.min(want, this.frameEnd - this.pos);
+    if (this.pos >= this.bufStart && this.pos + need <= this.bufStart + this.bufLen) return;
+    if (need > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+      this.buf = bigger;
+      this.bufLen = 0;
+    }
+    // keep what we already have of [pos, ...) and read the rest after it
+    let kept = 0;
+    if (this.pos >= this.bufStart && this.pos < this.bufStart + this.bufLen) {
+      kept = this.bufStart + this.bufLen - this.pos;
+      this.buf.copyWithin(0, this.pos - this.bufStart, this.bufStart + this.bufLen - this.bufStart);
+    }
+    this.bufStart = this.pos;
+    const room = Math.min(this.buf.length - kept, this.frameEnd - this.pos - kept);
+    const got = room > 0 ? readFully(this.fs, this.fd, this.buf, kept, room, this.pos + kept) : 0;
+    this.bufLen = kept + got;
+  }
+
+  /** Checks the frame at `pos`; on Valid fills the frame fields and advances `pos`. */
+  next(): FrameStatus {
+    if (this.pos >= this.frameEnd) return this.pos === this.frameEnd ? FrameStatus.End : FrameStatus.Truncated;
+    this.ensure(FRAME_PREFIX_BYTES);
+    let rel = this.pos - this.bufStart;
+    let end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
+    let st = checkFrame(this.buf, rel, end, this.slot);
+    if (st === FrameStatus.Truncated && this.bufStart + end < this.frameEnd) {
+      // the frame continues past the buffer: load it whole (bounded by the file)
+      this.ensure(Math.max(this.slot.sizeBytes, FRAME_PREFIX_BYTES));
+      rel = this.pos - this.bufStart;
+      end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
+      st = checkFrame(this.buf, rel, end, this.slot);
+    }
+    if (st !== FrameStatus.Valid) return st;
+    this.frameOffset = this.pos;
+    this.type = this.slot.type;
+    this.bodyOff = rel + FRAME_PREFIX_BYTES;
+    this.bodyBytes = this.slot.length - 1;
+    this.pos += this.slot.sizeBytes;
+    return st;
+  }
+
+  /** Size the frame at `pos` claims (meaningful when its length field is plausible). */
+  claimedSize(): number {
+    return this.slot.sizeBytes;
+  }
+
+  /**
+   * Looks for the next valid frame after a bad one at `pos`: first exactly where the
+   * bad frame's own length says the next one starts (a flipped bit inside a frame),
+   * then byte by byte. Returns its offset (and moves `pos` there) or null.
+   * Linear in the bytes skipped: every candidate is rejected on length and type
+   * before any checksum is computed.
+   */
+  resync(): number | null {
+    const bad = this.pos;
+    const claimed = this.slot.sizeBytes;
+    if (claimed > FRAME_PREFIX_BYTES && bad + claimed <= this.frameEnd) {
+      this.pos = bad + claimed;
+      if (this.pos === this.frameEnd) return this.pos;
+      const st = this.next();
+      if (st === FrameStatus.Valid) {
+        this.pos = this.frameOffset;
+        return this.pos;
+      }
+    }
+    for (let p = bad + 1; p < this.frameEnd; p++) {
+      this.pos = p;
+      if (this.next() === FrameStatus.Valid) {
+        this.pos = this.frameOffset;
+        return p;
+      }
+    }
+    this.pos = bad;
+    return null;
+  }
+
+  /** Reads raw bytes of the file (for lost+found copies and hex dumps). */
+  readRange(start: number, end: number): Uint8Array {
+    const out = new Uint8Array(Math.max(0, end - start));
+    readFully(this.fs, this.fd, out, 0, out.length, start);
+    return out;
+  }
+}

@@ -1,0 +1,819 @@
+import { randomFillSync } from 'node:crypto';
+import { join } from 'node:path';
+import { type Blake3, createHasher } from '../format/blake3.js';
+import { toHex, utf8 } from '../format/bytes.js';
+import {
+  decodeEvent,
+  type DecodedEvent,
+  encodeEventFrame,
+  eventFrameSize,
+  ev,
+  EV,
+  makeUuidV7,
+  MAX_ENTITY_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MAX_SCOPE_BYTES,
+  uuidFromString,
+  ZERO_HASH,
+} from '../format/event.js';
+import { FRAME_PREFIX_BYTES, MAX_FRAME_LENGTH } from '../format/frame.js';
+import { encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
+import { streamCommitted, type FrameLocation } from './committed-stream.js';
+import { ioError, SeglogError } from './errors.js';
+import { type FileSystem, isFsError } from './fs/types.js';
+import { RealFs } from './fs/real-fs.js';
+import { ensureDir, exists, readFully, writeFileAtomic } from './fs/util.js';
+import { storePaths } from './layout.js';
+import { type LockEnv, realLockEnv, StoreLock } from './lock.js';
+import { DEFAULT_OPTIONS, type StoreOptions, validateOptions } from './options.js';
+import { compileRegion, type Region } from './region.js';
+import { type EntityHead, type RecoveryScan, scanStore } from './recovery-scan.js';
+import { type SealHook, SegmentWriter } from './segment-writer.js';
+import { readMeta, writeMeta } from './store-meta.js';
+import { listSegments, type SegmentFile } from './walker.js';
+
+/** Named points in the writer where tests can fail or crash a batch. */
+export interface InjectionHooks {
+  afterBeginWritten?(txnId: number): void;
+  afterItemWritten?(txnId: number, index: number): void;
+  /** COMMIT is in the file but not yet fsynced. */
+  afterCommitWritten?(txnId: number): void;
+  beforePublish?(txnId: number): void;
+}
+
+export interface OpenOptions extends Partial<StoreOptions> {
+  readOnly?: boolean;
+  /** Create the store when the directory is missing or empty (read-write only; default true). */
+  create?: boolean;
+  fs?: FileSystem;
+  /** Wall clock in ms (injected for determinism and for regressing-clock tests). */
+  clock?: () => number;
+  /** Fills a buffer with random bytes (for event ids). */
+  random?: (out: Uint8Array) => void;
+  lockEnv?: LockEnv;
+  onWarning?: (message: string) => void;
+  inject?: InjectionHooks;
+  /** Called when a segment is sealed; the SIDX footer writer plugs in here. */
+  onSeal?: SealHook;
+}
+
+export interface Coordinate {
+  entity: string;
+  scope: string;
+}
+
+export interface AppendOptions {
+  kind?: { category: number; type: number };
+  correlationId?: string | null;
+  causationId?: string | null;
+}
+
+export interface BatchItem extends AppendOptions {
+  entity: string;
+  scope: string;
+  payload: Uint8Array | string | object;
+  /** Causation pointing at an earlier item of the same batch, by index. */
+  causationItem?: number;
+}
+
+export interface Receipt {
+  eventId: string;
+  seq: number;
+  clock: number;
+  wallMs: number;
+  eventHash: string;
+  /** Whether the event was fsynced before the call returned. */
+  durable: boolean;
+}
+
+export type Subscriber = (event: DecodedEvent) => void;
+
+const DEFAULT_KIND = { category: 1, type: 0 };
+const RANDOM_POOL_BYTES = 4096;
+const ID_RANDOM_BYTES = 10;
+/** Bulk appends are written in chunks of about this size. */
+const BULK_CHUNK_BYTES = 1024 * 1024;
+
+interface PreparedItem {
+  entity: Uint8Array;
+  entityText: string;
+  scope: Uint8Array;
+  payload: Uint8Array;
+  kind: { category: number; type: number };
+  correlation: Uint8Array | null;
+  causation: Uint8Array | null;
+  causationItem: number | undefined;
+  frameBytes: number;
+}
+
+/**
+ * An open store. All methods are synchronous except `open`, which awaits the hasher.
+ * One process writes (it holds the LOCK); readers open read-only and see whole
+ * committed batches only.
+ */
+export class Store {
+  readonly dir: string;
+  readonly options: StoreOptions;
+  readonly readOnly: boolean;
+  private readonly fs: FileSystem;
+  private readonly hasher: Blake3;
+  private readonly clock: () => number;
+  private readonly random: (out: Uint8Array) => void;
+  private readonly inject: InjectionHooks;
+  private readonly warn: (m: string) => void;
+  private lock: StoreLock | null;
+  private writer: SegmentWriter | null = null;
+  private heads: Map<string, EntityHead>;
+  private nextSeq: number;
+  private nextTxnId: number;
+  private unsyncedSingles = 0;
+  private closed = false;
+  private poisoned: Error | null = null;
+  private encodeBuf = new Uint8Array(64 * 1024);
+  private randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+  private randomPos = RANDOM_POOL_BYTES;
+  private subscribers = new Set<{ test: (b: Uint8Array, o: number) => boolean; fn: Subscriber }>();
+  private idIndex: Map<string, FrameLocation> | null = null;
+  private hashIndex: Map<string, FrameLocation> | null = null;
+  /** The open-time scan (what recovery found), for stats and verify. */
+  readonly recovery: RecoveryScan;
+  readonly warnings: string[] = [];
+  committedEvents: number;
+  committedBatches: number;
+
+  private constructor(init: {
+    dir: string;
+    options: StoreOptions;
+    readOnly: boolean;
+    fs: FileSystem;
+    hasher: Blake3;
+    opts: OpenOptions;
+    lock: StoreLock | null;
+    scan: RecoveryScan;
+    warnings: string[];
+  }) {
+    this.dir = init.dir;
+    this.options = init.options;
+    this.readOnly = init.readOnly;
+    this.fs = init.fs;
+    this.hasher = init.hasher;
+    this.clock = init.opts.clock ?? Date.now;
+    this.random = init.opts.random ?? ((b) => randomFillSync(b));
+    this.inject = init.opts.inject ?? {};
+    this.warn = (m) => {
+      this.warnings.push(m);
+      init.opts.onWarning?.(m);
+    };
+    this.lock = init.lock;
+    this.recovery = init.scan;
+    this.heads = init.scan.heads;
+    this.nextSeq = init.scan.nextSeq;
+    this.nextTxnId = init.scan.nextTxnId;
+    this.committedEvents = init.scan.committedEvents;
+    this.committedBatches = init.scan.committedBatches;
+    this.warnings.push(...init.warnings);
+  }
+
+  static async open(dir: string, opts: OpenOptions = {}): Promise<Store> {
+    const hasher = await createHasher();
+    return Store.openSync(dir, opts, hasher);
+  }
+
+  /** Opens with an already-created hasher (simulations open thousands of times). */
+  static openSync(dir: string, opts: OpenOptions, hasher: Blake3): Store {
+    const fs = opts.fs ?? new RealFs();
+    const paths = storePaths(dir);
+    const readOnly = opts.readOnly ?? false;
+    const warnings: string[] = [];
+    const warn = (m: string): void => {
+      warnings.push(m);
+      opts.onWarning?.(m);
+    };
+    const options = prepareDirectory(fs, dir, opts, readOnly);
+    const lock = readOnly ? null : StoreLock.acquire(fs, paths.lock, opts.lockEnv ?? realLockEnv(), warn);
+    try {
+      let scan = scanStore(fs, listSegments(fs, dir));
+      const damage = describeDamage(scan);
+      if (damage) {
+        if (!readOnly) {
+          throw new SeglogError('needs_repair', `${damage.message}; the store needs \`seglog repair ${dir}\` before it can be written`, {
+            file: damage.file,
+            offset: damage.offset,
+          });
+        }
+        warn(`${damage.file}: at byte ${damage.offset}: ${damage.message}`);
+      }
+      if (!readOnly && scan.tail) {
+        cutTail(fs, dir, scan, warn, opts.clock ?? Date.now);
+        scan = scanStore(fs, listSegments(fs, dir));
+      }
+      const store = new Store({ dir, options, readOnly, fs, hasher, opts, lock, scan, warnings });
+      if (!readOnly) store.startWriter(opts.onSeal ?? null);
+      return store;
+    } catch (err) {
+      try {
+        lock?.release();
+      } catch {
+        // keep the original error
+      }
+      throw err;
+    }
+  }
+
+  private startWriter(onSeal: SealHook | null): void {
+    const segs = this.recovery.segments;
+    const last = segs[segs.length - 1];
+    let active;
+    if (!last) {
+      active = SegmentWriter.createSegment(this.fs, this.dir, 0, this.nextSeq);
+    } else {
+      const fd = this.fs.open(last.path, 'r+');
+      if (last.frameEnd < last.fileSizeBytes) {
+        // a sealed last segment with room left: its footer goes, exactly as an
+        // unclean shutdown would have left it, and appends continue in it
+        this.fs.truncate(fd, last.frameEnd);
+        this.fs.fsync(fd);
+      }
+      active = { id: last.id, path: last.path, fd, sizeBytes: last.frameEnd, firstSeq: last.headerFirstSeq, hasFrames: last.eventFrames > 0 || last.frameEnd > 32 };
+    }
+    this.writer = new SegmentWriter(this.fs, this.dir, this.options.segmentMaxBytes, active, onSeal);
+    if (last && last.frameEnd >= this.options.segmentMaxBytes) this.writer.rotate(this.nextSeq);
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  append(coord: Coordinate, payload: Uint8Array | string | object, opts: AppendOptions = {}): Receipt {
+    return this.writeItems([{ ...opts, entity: coord.entity, scope: coord.scope, payload }], false)[0]!;
+  }
+
+  /** Appends items atomically: BEGIN, items, COMMIT. Readers see all of them or none. */
+  appendBatch(items: BatchItem[]): Receipt[] {
+    if (items.length === 0) {
+      this.checkWritable();
+      return [];
+    }
+    return this.writeItems(items, true);
+  }
+
+  /** A batch whose items all carry the same correlation and causation ids (a reaction). */
+  appendReactionBatch(items: BatchItem[], correlationId: string, causationId: string): Receipt[] {
+    return this.appendBatch(items.map((i) => ({ ...i, correlationId, causationId })));
+  }
+
+  private checkWritable(): SegmentWriter {
+    if (this.closed) throw new SeglogError('closed', 'store is closed', { file: this.dir });
+    if (this.readOnly || !this.writer) throw new SeglogError('read_only', 'store is open read-only', { file: this.dir });
+    if (this.poisoned) {
+      throw new SeglogError('poisoned', `an earlier write failed and could not be undone (${this.poisoned.message}); reopen the store`, {
+        file: this.dir,
+      });
+    }
+    return this.writer;
+  }
+
+  private prepare(item: BatchItem, index: number, batch: boolean): PreparedItem {
+    const where = batch ? `batch item ${index}: ` : '';
+    if (typeof item.entity !== 'string' || item.entity.length === 0) throw new SeglogError('validation', `${where}entity must be a non-empty string`);
+    if (typeof item.scope !== 'string') throw new SeglogError('validation', `${where}scope must be a string`);
+    const entity = utf8.encode(item.entity);
+    const scope = utf8.encode(item.scope);
+    if (entity.length > MAX_ENTITY_BYTES) throw new SeglogError('validation', `${where}entity is ${entity.length} bytes, over ${MAX_ENTITY_BYTES}`);
+    if (scope.length > MAX_SCOPE_BYTES) throw new SeglogError('validation', `${where}scope is ${scope.length} bytes, over ${MAX_SCOPE_BYTES}`);
+    const payload = encodePayload(item.payload, where);
+    if (payload.length > MAX_PAYLOAD_BYTES) throw new SeglogError('validation', `${where}payload is ${payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
+    const kind = item.kind ?? DEFAULT_KIND;
+    if (!Number.isInteger(kind.category) || !Number.isInteger(kind.type) || kind.category < 1 || kind.category > 0xffff || kind.type < 0 || kind.type > 0xffff) {
+      throw new SeglogError('validation', `${where}kind must be category 1..65535 : type 0..65535 (category 0 is reserved)`);
+    }
+    const correlation = parseId(item.correlationId, `${where}correlationId`);
+    const causation = parseId(item.causationId, `${where}causationId`);
+    if (item.causationItem !== undefined) {
+      if (!batch || !Number.isInteger(item.causationItem) || item.causationItem < 0 || item.causationItem >= index) {
+        throw new SeglogError('validation', `${where}causationItem must name an earlier item of the same batch`);
+      }
+    }
+    const frameBytes = eventFrameSize(entity.length, scope.length, payload.length);
+    if (frameBytes - 8 > MAX_FRAME_LENGTH) throw new SeglogError('validation', `${where}event is too large to frame`);
+    return { entity, entityText: item.entity, scope, payload, kind, correlation, causation, causationItem: item.causationItem, frameBytes };
+  }
+
+  /** Reserved-kind writes (key/value operations) go through here; see kv.ts. */
+  writeSystemItems(items: (BatchItem & { txnId: number; kind: { category: number; type: number } })[]): Receipt[] {
+    const w = this.checkWritable();
+    const prepared = items.map((it, i) => ({ ...this.prepare({ ...it, kind: { category: 1, type: 0 } }, i, false), kind: it.kind }));
+    return this.writeFrames(w, prepared, items[0]?.txnId ?? 0, false, false);
+  }
+
+  private writeItems(items: BatchItem[], batch: boolean): Receipt[] {
+    const w = this.checkWritable();
+    if (batch && items.length > this.options.batchMaxSize) {
+      throw new SeglogError('validation', `batch of ${items.length} items is over batchMaxSize ${this.options.batchMaxSize}`);
+    }
+    const prepared = items.map((it, i) => this.prepare(it, i, batch));
+    if (batch) {
+      let total = 2 * MARKER_FRAME_BYTES;
+      for (const p of prepared) total += p.frameBytes;
+      if (total > this.options.batchMaxBytes) {
+        throw new SeglogError('validation', `batch of ${total} bytes is over batchMaxBytes ${this.options.batchMaxBytes}`);
+      }
+    }
+    const txnId = batch ? this.nextTxnId : 0;
+    return this.writeFrames(w, prepared, txnId, batch, true);
+  }
+
+  /**
+   * Encodes and writes the frames of one append or batch. Nothing is published (heads,
+   * sequence, subscribers) until every byte is written and the durability holds; a
+   * failure rolls the file back so a failed append burns no sequence.
+   */
+  private writeFrames(w: SegmentWriter, items: PreparedItem[], txnId: number, batch: boolean, publish: boolean): Receipt[] {
+    const n = items.length;
+    let total = batch ? 2 * MARKER_FRAME_BYTES : 0;
+    for (const p of items) total += p.frameBytes;
+    const buf = this.scratch(total);
+    const starts: number[] = [];
+    const ids: Uint8Array[] = [];
+    const pendingHeads = new Map<string, EntityHead>();
+    const receipts: Receipt[] = [];
+    const now = this.clock();
+    let off = 0;
+    if (batch) off += encodeBegin(buf, off, txnId, n);
+    for (let i = 0; i < n; i++) {
+      const p = items[i]!;
+      const head = pendingHeads.get(p.entityText) ?? this.heads.get(p.entityText);
+      const id = new Uint8Array(16);
+      const wallMs = Math.max(now, head ? head.wallMs : 0);
+      makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
+      ids.push(id);
+      const seq = this.nextSeq + i;
+      const clock = head ? head.clock + 1 : 0;
+      const causation = p.causationItem !== undefined ? ids[p.causationItem]! : p.causation;
+      starts.push(off);
+      const size = encodeEventFrame(
+        buf,
+        off,
+        {
+          id,
+          seq,
+          clock,
+          wallMs,
+          txnId,
+          kindCategory: p.kind.category,
+          kindType: p.kind.type,
+          correlationId: p.correlation,
+          causationId: causation,
+          prevHash: head ? head.hash : ZERO_HASH,
+          entity: p.entity,
+          scope: p.scope,
+          payload: p.payload,
+        },
+        this.hasher,
+      );
+      const hashAt = off + size - 32;
+      pendingHeads.set(p.entityText, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
+      receipts.push({ eventId: '', seq, clock, wallMs, eventHash: toHex(buf, hashAt, hashAt + 32), durable: false });
+      off += size;
+    }
+    const commitAt = off;
+    if (batch) off += encodeCommit(buf, off, txnId, n);
+
+    const mark = w.mark();
+    const locations: FrameLocation[] = [];
+    try {
+      if (batch) {
+        w.ensureRoom(MARKER_FRAME_BYTES, this.nextSeq);
+        w.write(buf, 0, MARKER_FRAME_BYTES, 1);
+        this.inject.afterBeginWritten?.(txnId);
+      }
+      for (let i = 0; i < n; i++) {
+        const start = starts[i]!;
+        const size = items[i]!.frameBytes;
+        w.ensureRoom(size, this.nextSeq + i);
+        locations.push({ segIndex: -1, path: w.active.path, offset: w.active.sizeBytes });
+        w.write(buf, start, size, 1);
+        if (batch) this.inject.afterItemWritten?.(txnId, i);
+      }
+      if (batch) {
+        w.ensureRoom(MARKER_FRAME_BYTES, this.nextSeq + n);
+        w.write(buf, commitAt, MARKER_FRAME_BYTES, 1);
+        this.inject.afterCommitWritten?.(txnId);
+      }
+      const durable = this.syncAfter(w, batch, n);
+      for (const r of receipts) r.durable = durable;
+      if (batch) this.inject.beforePublish?.(txnId);
+    } catch (err) {
+      this.failWrite(w, mark, err);
+    }
+    for (const [k, h] of pendingHeads) this.heads.set(k, h);
+    this.nextSeq += n;
+    if (txnId >= this.nextTxnId) this.nextTxnId = txnId + 1;
+    if (publish) {
+      this.committedEvents += n;
+      if (batch) this.committedBatches++;
+    }
+    for (let i = 0; i < n; i++) {
+      receipts[i]!.eventId = decodeEvent(buf, starts[i]! + FRAME_PREFIX_BYTES).eventId;
+      this.indexNew(buf, starts[i]! + FRAME_PREFIX_BYTES, locations[i]!);
+    }
+    if (publish) this.notify(buf, starts);
+    return receipts;
+  }
+
+  private syncAfter(w: SegmentWriter, batch: boolean, n: number): boolean {
+    const mode = this.options.sync;
+    if (mode === 'always' || (mode === 'batch' && batch)) {
+      w.fsync();
+      this.unsyncedSingles = 0;
+      return true;
+    }
+    if (mode === 'batch') {
+      this.unsyncedSingles += n;
+      if (this.unsyncedSingles >= this.options.syncEveryNEvents) {
+        w.fsync();
+        this.unsyncedSingles = 0;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A write failed: undo it, or, if undoing fails too, refuse further writes. */
+  private failWrite(w: SegmentWriter, mark: ReturnType<SegmentWriter['mark']>, err: unknown): never {
+    const crashed = (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
+    if (crashed) {
+      this.poisoned = err as Error;
+      throw err;
+    }
+    try {
+      w.rollback(mark);
+    } catch (rollbackErr) {
+      this.poisoned = rollbackErr as Error;
+    }
+    if (err instanceof SeglogError) throw err;
+    if (isFsError(err)) throw ioError(err, w.active.path, 'append');
+    throw err;
+  }
+
+  private scratch(bytes: number): Uint8Array {
+    if (this.encodeBuf.length < bytes) this.encodeBuf = new Uint8Array(Math.max(bytes, this.encodeBuf.length * 2));
+    return this.encodeBuf;
+  }
+
+  private randomBytes(n: number): Uint8Array {
+    if (this.randomPos + n > this.randomPool.length) {
+      this.random(this.randomPool);
+      this.randomPos = 0;
+    }
+    this.randomPos += n;
+    return this.randomPool;
+  }
+
+  /**
+   * Bulk append of standalone events (each its own atomic unit), written in large
+   * chunks. Returns a session: `add` validates and encodes one event, `finish` writes
+   * what is left and makes it durable per the sync mode. Any write failure makes the
+   * store refuse further writes until reopened (recovery then keeps a clean prefix).
+   */
+  bulk(): BulkAppender {
+    return new BulkAppender(this, this.checkWritable());
+  }
+
+  /** @internal used by BulkAppender */
+  bulkEncode(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }, item: BatchItem): void {
+    const p = this.prepare(item, 0, false);
+    if (chunk.len + p.frameBytes > chunk.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > this.options.segmentMaxBytes) {
+      this.bulkFlush(w, chunk);
+      if (p.frameBytes > chunk.buf.length) chunk.buf = new Uint8Array(p.frameBytes);
+    }
+    const head = this.heads.get(p.entityText);
+    const wallMs = Math.max(this.clock(), head ? head.wallMs : 0);
+    const id = new Uint8Array(16);
+    makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
+    const off = chunk.len;
+    w.ensureRoom(chunk.len + p.frameBytes, this.nextSeq);
+    const size = encodeEventFrame(
+      chunk.buf,
+      off,
+      {
+        id,
+        seq: this.nextSeq,
+        clock: head ? head.clock + 1 : 0,
+        wallMs,
+        txnId: 0,
+        kindCategory: p.kind.category,
+        kindType: p.kind.type,
+        correlationId: p.correlation,
+        causationId: p.causation,
+        prevHash: head ? head.hash : ZERO_HASH,
+        entity: p.entity,
+        scope: p.scope,
+        payload: p.payload,
+      },
+      this.hasher,
+    );
+    const hashAt = off + size - 32;
+    if (head) {
+      head.clock++;
+      head.wallMs = wallMs;
+      head.hash.set(chunk.buf.subarray(hashAt, hashAt + 32));
+    } else {
+      this.heads.set(p.entityText, { clock: 0, wallMs, hash: chunk.buf.slice(hashAt, hashAt + 32) });
+    }
+    this.nextSeq++;
+    chunk.len += size;
+    chunk.frames++;
+  }
+
+  /** @internal */
+  bulkFlush(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }): void {
+    if (chunk.len === 0) return;
+    try {
+      w.write(chunk.buf, 0, chunk.len, chunk.frames);
+      if (this.options.sync === 'always') w.fsync();
+    } catch (err) {
+      this.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
+    this.committedEvents += chunk.frames;
+    this.idIndex = null;
+    this.hashIndex = null;
+    chunk.len = 0;
+    chunk.frames = 0;
+  }
+
+  /** @internal */
+  bulkFinish(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }): boolean {
+    this.bulkFlush(w, chunk);
+    if (this.options.sync === 'none') return false;
+    w.fsync();
+    return true;
+  }
+
+  // ----------------------------------------------------------------- reads
+
+  private segmentFiles(): SegmentFile[] {
+    return listSegments(this.fs, this.dir);
+  }
+
+  /** Committed events matching the region, in commit order. */
+  query(region: Region = {}, limit = Number.MAX_SAFE_INTEGER): DecodedEvent[] {
+    const out: DecodedEvent[] = [];
+    this.scan(region, (e) => {
+      out.push(e);
+      return out.length < limit;
+    });
+    return out;
+  }
+
+  /** Streams committed events matching the region; return false from `fn` to stop. */
+  scan(region: Region, fn: (e: DecodedEvent) => boolean | void): void {
+    this.checkOpen();
+    const test = compileRegion(region);
+    let stop = false;
+    streamCommitted(
+      this.fs,
+      this.segmentFiles(),
+      (buf, b) => {
+        if (stop) return;
+        if (fn(decodeEvent(buf, b)) === false) stop = true;
+      },
+      { filter: test, shouldStop: () => stop, lastIsActive: true },
+    );
+  }
+
+  get(eventId: string): DecodedEvent | null {
+    this.checkOpen();
+    const loc = this.indexes().ids.get(eventId.toLowerCase());
+    return loc ? this.readAt(loc) : null;
+  }
+
+  /** The event and its ancestors along the entity chain, newest first, at most `limit`. */
+  walkAncestors(eventId: string, limit = 1000): DecodedEvent[] {
+    const out: DecodedEvent[] = [];
+    let cur = this.get(eventId);
+    const { hashes } = this.indexes();
+    while (cur && out.length < limit) {
+      out.push(cur);
+      if (/^0+$/.test(cur.prevHash)) break;
+      const loc = hashes.get(cur.prevHash);
+      cur = loc ? this.readAt(loc) : null;
+    }
+    return out;
+  }
+
+  subscribe(region: Region, fn: Subscriber): () => void {
+    const entry = { test: compileRegion(region), fn };
+    this.subscribers.add(entry);
+    return () => this.subscribers.delete(entry);
+  }
+
+  private notify(buf: Uint8Array, starts: number[]): void {
+    if (this.subscribers.size === 0) return;
+    for (const s of starts) {
+      const b = s + FRAME_PREFIX_BYTES;
+      for (const sub of this.subscribers) if (sub.test(buf, b)) sub.fn(decodeEvent(buf, b));
+    }
+  }
+
+  private indexes(): { ids: Map<string, FrameLocation>; hashes: Map<string, FrameLocation> } {
+    if (!this.idIndex || !this.hashIndex) {
+      const ids = new Map<string, FrameLocation>();
+      const hashes = new Map<string, FrameLocation>();
+      streamCommitted(this.fs, this.segmentFiles(), (buf, b, _n, loc) => {
+        ids.set(decodeEventId(buf, b), loc);
+        const hs = ev.hashStart(buf, b);
+        hashes.set(toHex(buf, hs, hs + 32), loc);
+      }, { filter: () => true });
+      this.idIndex = ids;
+      this.hashIndex = hashes;
+    }
+    return { ids: this.idIndex, hashes: this.hashIndex };
+  }
+
+  private indexNew(buf: Uint8Array, b: number, loc: FrameLocation): void {
+    if (!this.idIndex || !this.hashIndex) return;
+    this.idIndex.set(decodeEventId(buf, b), loc);
+    const hs = ev.hashStart(buf, b);
+    this.hashIndex.set(toHex(buf, hs, hs + 32), loc);
+  }
+
+  private readAt(loc: FrameLocation): DecodedEvent {
+    const fd = this.fs.open(loc.path, 'r');
+    try {
+      const head = new Uint8Array(FRAME_PREFIX_BYTES);
+      readFully(this.fs, fd, head, 0, head.length, loc.offset);
+      const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
+      const frame = new Uint8Array(8 + Math.min(length >>> 0, MAX_FRAME_LENGTH));
+      readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
+      return decodeEvent(frame, FRAME_PREFIX_BYTES);
+    } finally {
+      this.fs.close(fd);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new SeglogError('closed', 'store is closed', { file: this.dir });
+  }
+
+  /** Heads and counters, as recovery would rebuild them (used by tests and the checkpoint). */
+  snapshotState(): { nextSeq: number; nextTxnId: number; heads: Map<string, EntityHead> } {
+    return { nextSeq: this.nextSeq, nextTxnId: this.nextTxnId, heads: new Map([...this.heads].map(([k, h]) => [k, { ...h, hash: h.hash.slice() }])) };
+  }
+
+  /** The filesystem this store runs on (for maintenance code in the engine). */
+  get fileSystem(): FileSystem {
+    return this.fs;
+  }
+
+  get hashFn(): Blake3 {
+    return this.hasher;
+  }
+
+  /**
+   * Clean close: seal (fsync) the active segment and release the lock. On a store
+   * whose write failed unrecoverably (or a simulated crash), close only lets go of
+   * descriptors and the lock, as a dying process would.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.writer) {
+      if (this.poisoned) this.writer.abandon();
+      else this.writer.close();
+    }
+    if (!this.poisoned) this.lock?.release();
+    this.lock = null;
+  }
+}
+
+/** Bulk append session; see Store.bulk(). */
+export class BulkAppender {
+  private chunk = { buf: new Uint8Array(BULK_CHUNK_BYTES), len: 0, frames: 0 };
+  count = 0;
+  firstSeq = -1;
+  constructor(
+    private readonly store: Store,
+    private readonly w: SegmentWriter,
+  ) {}
+  add(item: BatchItem): void {
+    this.store.bulkEncode(this.w, this.chunk, item);
+    this.count++;
+  }
+  /** Writes what is pending; returns whether the events were fsynced. */
+  finish(): boolean {
+    return this.store.bulkFinish(this.w, this.chunk);
+  }
+}
+
+function decodeEventId(buf: Uint8Array, b: number): string {
+  const h = toHex(buf, b + EV.ID, b + EV.ID + 16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function encodePayload(p: BatchItem['payload'], where: string): Uint8Array {
+  if (p instanceof Uint8Array) return p;
+  if (typeof p === 'string') return utf8.encode(p);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(p);
+  } catch (err) {
+    throw new SeglogError('validation', `${where}payload cannot be encoded as JSON: ${(err as Error).message}`);
+  }
+  if (json === undefined) throw new SeglogError('validation', `${where}payload cannot be encoded as JSON`);
+  return utf8.encode(json);
+}
+
+function parseId(id: string | null | undefined, what: string): Uint8Array | null {
+  if (id === null || id === undefined) return null;
+  const b = uuidFromString(id);
+  if (!b) throw new SeglogError('validation', `${what} is not a UUID: ${id}`);
+  return b;
+}
+
+/** Makes sure `dir` is a store (creating it when allowed) and returns its options. */
+function prepareDirectory(fs: FileSystem, dir: string, opts: OpenOptions, readOnly: boolean): StoreOptions {
+  const paths = storePaths(dir);
+  let isDir: boolean;
+  try {
+    isDir = fs.stat(dir).isDirectory;
+  } catch (err) {
+    if (!isFsError(err, 'ENOENT')) throw ioError(err, dir, 'stat');
+    if (readOnly || opts.create === false) throw new SeglogError('not_found', 'no such store directory', { file: dir });
+    fs.mkdir(dir);
+    fs.fsyncDir(join(dir, '..'));
+    isDir = true;
+  }
+  if (!isDir) throw new SeglogError('not_a_store', 'not a directory (give a store directory, or a segment file to commands that take one)', { file: dir });
+  if (exists(fs, paths.meta)) {
+    try {
+      return readMeta(fs, paths.meta).options;
+    } catch (err) {
+      if (err instanceof SeglogError) throw err;
+      throw ioError(err, paths.meta, 'read store metadata');
+    }
+  }
+  const entries = fs.readdir(dir);
+  if (readOnly || opts.create === false || entries.length > 0) {
+    throw new SeglogError('not_a_store', `not a seglog store (no ${paths.meta.slice(dir.length + 1)})`, { file: dir });
+  }
+  const options = validateOptions({
+    segmentMaxBytes: opts.segmentMaxBytes ?? DEFAULT_OPTIONS.segmentMaxBytes,
+    batchMaxSize: opts.batchMaxSize ?? DEFAULT_OPTIONS.batchMaxSize,
+    batchMaxBytes: opts.batchMaxBytes ?? DEFAULT_OPTIONS.batchMaxBytes,
+    sync: opts.sync ?? DEFAULT_OPTIONS.sync,
+    syncEveryNEvents: opts.syncEveryNEvents ?? DEFAULT_OPTIONS.syncEveryNEvents,
+  });
+  writeMeta(fs, paths.meta, options);
+  return options;
+}
+
+/** The first damage that forbids writing, if any: corruption in sealed data or a broken chain. */
+function describeDamage(scan: RecoveryScan): { file: string; offset: number; message: string } | null {
+  const f = scan.faults.find((x) => x.kind !== 'torn');
+  if (f) return { file: f.path, offset: f.offset, message: f.kind === 'bad_header' ? `bad segment header: ${f.detail}` : `corrupt frame: ${f.detail}` };
+  const s = scan.semanticFaults[0];
+  if (s) return { file: s.path, offset: s.offset, message: `${s.code.replace('_', ' ')}: ${s.message}` };
+  return null;
+}
+
+/**
+ * Cuts the active segment's torn or incomplete tail. The cut bytes are first copied
+ * to lost+found/ (fsynced, name made durable), then the segment is truncated and
+ * fsynced: a crash in between leaves a copy and an uncut file, and the next open
+ * simply cuts again.
+ */
+function cutTail(fs: FileSystem, dir: string, scan: RecoveryScan, warn: (m: string) => void, clock: () => number): void {
+  const tail = scan.tail!;
+  const seg = scan.segments[tail.segIndex]!;
+  const paths = storePaths(dir);
+  const fd = fs.open(seg.path, 'r+');
+  try {
+    const size = fs.fstat(fd).sizeBytes;
+    const keep = tail.offset < 32 ? 0 : tail.offset;
+    if (size > keep) {
+      ensureDir(fs, paths.lostFound);
+      const bytes = new Uint8Array(size - keep);
+      readFully(fs, fd, bytes, 0, bytes.length, keep);
+      const name = `${seg.name}.${keep}.${clock()}.${tail.reason === 'torn' ? 'torn-tail' : 'incomplete-batch'}`;
+      writeFileAtomic(fs, join(paths.lostFound, name), bytes);
+      warn(`${seg.path}: at byte ${keep}: cut ${bytes.length} bytes of ${tail.reason === 'torn' ? 'torn tail' : 'incomplete batch'}; kept in ${join(paths.lostFound, name)}`);
+    }
+    if (keep === 0) {
+      fs.close(fd);
+      fs.unlink(seg.path);
+      fs.fsyncDir(dir);
+      return;
+    }
+    fs.truncate(fd, keep);
+    fs.fsync(fd);
+  } catch (err) {
+    try {
+      fs.close(fd);
+    } catch {
+      // already closed
+    }
+    throw err;
+  }
+  fs.close(fd);
+}

@@ -1,0 +1,24 @@
+import { test, expect } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '../../src/engine/store.js';
+test('smoke', async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'sl-')), 's');
+  const s = await Store.open(dir, { segmentMaxBytes: 4096 });
+  const r1 = s.append({ entity: 'a', scope: 't' }, { x: 1 });
+  const rs = s.appendBatch([{ entity: 'a', scope: 't', payload: { y: 2 } }, { entity: 'b', scope: 't', payload: 'hi', causationItem: 0 }]);
+  for (let i = 0; i < 50; i++) s.append({ entity: 'e' + (i % 3), scope: 't' }, { i, pad: 'x'.repeat(100) });
+  expect(r1.seq).toBe(0); expect(rs[1]!.seq).toBe(2);
+  const all = s.query();
+  expect(all.length).toBe(53);
+  expect(s.get(rs[1]!.eventId)!.causationId).toBe(rs[0]!.eventId);
+  expect(s.walkAncestors(rs[0]!.eventId).map(e => e.seq)).toEqual([1, 0]);
+  s.close();
+  const s2 = await Store.open(dir);
+  expect(s2.query().length).toBe(53);
+  expect(s2.recovery.segments.length).toBeGreaterThan(1);
+  const r = s2.append({ entity: 'a', scope: 't' }, {});
+  expect(r.seq).toBe(53); expect(r.clock).toBe(2);
+  s2.close();
+});
