@@ -181,6 +181,7 @@ async function main() {
     interrupted = true;
     log(`${sig}: stopping children, writing partial results`);
     killAllChildren();
+    if (!opts.keep) rmrf(workDir);
     results.interrupted = true;
     try {
       writeResults(results);

@@ -3,7 +3,7 @@ import { FRAME_PREFIX_BYTES, FrameType } from '../format/frame.js';
 import { markerTxnId } from '../format/marker.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
-import { type SegmentFile, type WalkOptions, walkStore } from './walker.js';
+import { type Fault, type SegmentFile, type WalkOptions, walkStore } from './walker.js';
 
 /** Where an event's frame lives. */
 export interface FrameLocation {
@@ -35,7 +35,7 @@ export function streamCommitted(
   fs: FileSystem,
   segments: SegmentFile[],
   sink: CommittedSink,
-  opts: WalkOptions & { filter?: (buf: Uint8Array, body: number) => boolean } = {},
+  opts: WalkOptions & { filter?: (buf: Uint8Array, body: number) => boolean; onFault?: (f: Fault) => void } = {},
 ): void {
   const open = new Map<number, Pending>();
   let pendingBytes = 0;
@@ -89,6 +89,7 @@ export function streamCommitted(
             return;
         }
       },
+      onFault: opts.onFault,
     },
     opts,
   );

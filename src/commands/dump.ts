@@ -1,0 +1,136 @@
+import { Flags } from '@oclif/core';
+import { toHex } from '../format/bytes.js';
+import { decodeEvent, parseKind } from '../format/event.js';
+import { FRAME_PREFIX_BYTES, FRAME_TYPE_NAMES, FrameType } from '../format/frame.js';
+import { markerCount, markerTxnId } from '../format/marker.js';
+import { streamCommitted } from '../engine/committed-stream.js';
+import { SeglogError } from '../engine/errors.js';
+import { RealFs } from '../engine/fs/real-fs.js';
+import { compileRegion, type Region } from '../engine/region.js';
+import { resolveTarget } from '../engine/target.js';
+import { walkStore, type Fault } from '../engine/walker.js';
+import { BaseCommand } from '../ui/base-command.js';
+import { eventLine, eventRecord } from '../ui/event-json.js';
+import { intFlag, storeArg } from '../ui/flags.js';
+import { StdoutSink } from '../ui/stdout-sink.js';
+
+export default class Dump extends BaseCommand<typeof Dump> {
+  static override summary = 'Print the events of a store or of one segment file';
+  static override description =
+    'By default prints committed events in commit order. --markers prints every frame in file order ' +
+    '(BEGIN, COMMIT, ABORT and events of uncommitted transactions too). --json prints one document ' +
+    '{"events": [...]}; --format jsonl streams one event per line for stores of any size.';
+  static override examples = [
+    '<%= config.bin %> dump ./events --entity order:17',
+    '<%= config.bin %> dump ./events --format jsonl > events.jsonl',
+    '<%= config.bin %> dump ./events/0000000000.seg --markers --hex',
+  ];
+  static override args = { store: storeArg('store directory or segment file') };
+  static override flags = {
+    entity: Flags.string({ description: 'only this entity' }),
+    'entity-prefix': Flags.string({ description: 'only entities starting with this' }),
+    scope: Flags.string({ description: 'only this scope' }),
+    kind: Flags.string({ description: 'only this kind, category:type (or category alone)' }),
+    from: intFlag({ description: 'only events with sequence >= N' }),
+    to: intFlag({ description: 'only events with sequence <= N' }),
+    limit: intFlag({ description: 'stop after N events', min: 1 }),
+    markers: Flags.boolean({ description: 'show every frame in file order, markers included', default: false }),
+    hex: Flags.boolean({ description: 'include the raw frame bytes as hex', default: false }),
+    system: Flags.boolean({ description: "include the engine's own kinds (category 0)", default: false }),
+    format: Flags.string({ description: 'output format', options: ['text', 'json', 'jsonl'], default: 'text' }),
+  };
+
+  async run(): Promise<void> {
+    const f = this.flags;
+    const fs = new RealFs();
+    const target = resolveTarget(fs, this.args.store);
+    const region: Region = {
+      entity: f.entity,
+      entityPrefix: f['entity-prefix'],
+      scope: f.scope,
+      kind: f.kind !== undefined ? parseKindFilter(f.kind) : undefined,
+      fromSeq: f.from,
+      toSeq: f.to,
+      includeSystem: f.system,
+    };
+    const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
+    const out = new StdoutSink();
+    const limit = f.limit ?? Number.MAX_SAFE_INTEGER;
+    let count = 0;
+    let first = true;
+    const faults: Fault[] = [];
+    if (format === 'json') out.write('{"events":[');
+    const emitRecord = (rec: object, line: () => string): void => {
+      if (format === 'text') out.write(`${line()}\n`);
+      else if (format === 'jsonl') out.write(`${JSON.stringify(rec)}\n`);
+      else {
+        out.write(first ? JSON.stringify(rec) : `,${JSON.stringify(rec)}`);
+        first = false;
+      }
+      count++;
+    };
+    const stop = (): boolean => count >= limit || out.closed;
+    const test = compileRegion(region);
+    if (f.markers) {
+      walkStore(
+        fs,
+        target.segments,
+        {
+          onFrame: (r) => {
+            if (stop()) return;
+            const buf = r.buf;
+            const b = r.bodyOff;
+            const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes) : undefined;
+            const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
+            if (r.type === FrameType.EVENT) {
+              if (!test(buf, b)) return;
+              const e = decodeEvent(buf, b);
+              emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
+              return;
+            }
+            if (region.entity !== undefined || region.entityPrefix !== undefined || region.scope !== undefined || region.kind !== undefined) return;
+            const type = FRAME_TYPE_NAMES[r.type] ?? String(r.type);
+            const txnId = markerTxnId(buf, b);
+            const countField = r.type === FrameType.BEGIN || r.type === FrameType.COMMIT ? { count: markerCount(buf, b) } : {};
+            emitRecord({ frame: type, ...at, txnId, ...countField, ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} ${type} txn=${txnId}${'count' in countField ? ` count=${countField.count}` : ''}${hex ? `\n  ${hex}` : ''}`);
+          },
+          onFault: (fault) => faults.push(fault),
+        },
+        { shouldStop: stop },
+      );
+    } else {
+      streamCommitted(
+        fs,
+        target.segments,
+        (buf, b, n) => {
+          if (stop()) return;
+          const e = decodeEvent(buf, b);
+          const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
+          const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
+          emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
+        },
+        { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault) },
+      );
+    }
+    if (format === 'json') out.write(']}\n');
+    out.flush();
+    reportFaults(this, faults);
+  }
+}
+
+function parseKindFilter(s: string): { category: number; type?: number } {
+  if (/^\d{1,5}$/.test(s)) return { category: Number(s) };
+  const k = parseKind(s);
+  if (!k) throw new SeglogError('usage', `--kind must be category:type or category, got '${s}'`);
+  return k;
+}
+
+/** Damage met while dumping: one line each on stderr, and exit 1 (the data has problems). */
+function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[]): void {
+  let damaged = false;
+  for (const f of faults) {
+    cmd.warn(`${f.path}: at byte ${f.offset}: ${f.kind === 'torn' ? 'torn tail' : f.kind === 'bad_header' ? 'bad segment header' : 'corrupt frame'}: ${f.detail}`);
+    if (f.kind !== 'torn') damaged = true;
+  }
+  if (damaged) process.exitCode = 1;
+}

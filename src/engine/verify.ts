@@ -1,0 +1,328 @@
+import { basename } from 'node:path';
+import { type Blake3 } from '../format/blake3.js';
+import { equalBytes } from '../format/bytes.js';
+import { checkEventLayout, EV, ev, ZERO_HASH } from '../format/event.js';
+import { FrameStatus, FrameType } from '../format/frame.js';
+import { markerCount, markerTxnId } from '../format/marker.js';
+import type { FileSystem } from './fs/types.js';
+import type { SegmentReader } from './segment-reader.js';
+import { type Fault, type SegmentFile, walkStore } from './walker.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Stable problem codes; docs/CLI.md lists each with its meaning and severity. */
+export type ProblemCode =
+  | 'bad_header'
+  | 'bad_frame'
+  | 'crc_mismatch'
+  | 'torn_tail'
+  | 'truncated_segment'
+  | 'bad_event'
+  | 'hash_mismatch'
+  | 'chain_break'
+  | 'sequence_gap'
+  | 'clock_gap'
+  | 'wall_regression'
+  | 'batch_mismatch'
+  | 'incomplete_batch'
+  | 'orphan_event'
+  | 'sidx_missing'
+  | 'sidx_mismatch'
+  | 'checkpoint_stale'
+  | 'gap_acknowledged';
+
+export interface Problem {
+  code: ProblemCode;
+  severity: Severity;
+  /** File name of the segment (or other file) at fault. */
+  segment: string;
+  /** Byte offset in that file of the frame (or structure) at fault. */
+  offset: number;
+  message: string;
+  seq?: number;
+  entity?: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  /** Committed events readers can see. */
+  events: number;
+  segments: number;
+  /** Every EVENT frame, committed or not. */
+  eventFrames: number;
+  entities: number;
+  batches: number;
+  bytes: number;
+  errors: number;
+  warnings: number;
+  /** True when --max-errors stopped the run before the end. */
+  stoppedEarly: boolean;
+  problems: Problem[];
+}
+
+export interface VerifyOptions {
+  /** Stop after this many errors (default: no limit). */
+  maxErrors?: number;
+  /**
+   * A single segment file checked on its own: it may be the active one (a torn tail is
+   * a warning) and it starts mid-chain (each entity's first event there is taken as given).
+   */
+  loneFile?: boolean;
+  /** Progress callback: bytes walked so far. */
+  onProgress?: (bytesDone: number) => void;
+}
+
+interface Head {
+  clock: number;
+  hash: Uint8Array;
+  wallMs: number;
+}
+
+/**
+ * Checks everything a log promises: every frame's CRC, every event's layout and
+ * hash, every entity's chain across segments, dense sequences and clocks, monotonic
+ * wall time per entity, and that transactions are well formed. Streams the files:
+ * memory grows with the number of entities and open transactions, not the log size.
+ */
+export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: Blake3, opts: VerifyOptions = {}): VerifyReport {
+  const v = new VerifyVisitor(hasher, opts);
+  walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
+  return v.finish(segments.length);
+}
+
+class VerifyVisitor {
+  private readonly heads = new Map<string, Head>();
+  private readonly open = new Map<number, { offset: number; segment: string; declared: number; items: number }>();
+  private readonly problems: Problem[] = [];
+  private readonly hashOut = new Uint8Array(32);
+  private nextSeq: number;
+  private segName = '';
+  private segFirstSeqHeader = -1;
+  private segFirstEventSeen = false;
+  private events = 0;
+  private eventFrames = 0;
+  private batches = 0;
+  private bytes = 0;
+  private bytesBefore = 0;
+  private errors = 0;
+  private warnings = 0;
+  stopped = false;
+  private readonly maxErrors: number;
+
+  constructor(
+    private readonly hasher: Blake3,
+    private readonly opts: VerifyOptions,
+  ) {
+    this.maxErrors = opts.maxErrors ?? Number.MAX_SAFE_INTEGER;
+    this.nextSeq = opts.loneFile ? -1 : 0;
+  }
+
+  private report(p: Problem): void {
+    if (this.stopped) return;
+    this.problems.push(p);
+    if (p.severity === 'error') {
+      this.errors++;
+      if (this.errors >= this.maxErrors) this.stopped = true;
+    } else if (p.severity === 'warning') {
+      this.warnings++;
+    }
+  }
+
+  onSegment(seg: SegmentFile, _i: number, r: SegmentReader): void {
+    this.segName = seg.name;
+    this.bytes += r.fileSize;
+    this.segFirstEventSeen = false;
+    this.segFirstSeqHeader = r.header.ok ? r.header.header.firstSeq : -1;
+    if (r.header.ok && r.header.header.segmentId !== seg.id && seg.name.endsWith('.seg') && /^\d+\.seg$/.test(seg.name)) {
+      this.report({
+        code: 'bad_header',
+        severity: 'error',
+        segment: seg.name,
+        offset: 0,
+        message: `header says segment ${r.header.header.segmentId} but the file is named for segment ${seg.id}`,
+      });
+    }
+  }
+
+  onFault(f: Fault): void {
+    const segment = basename(f.path);
+    if (f.kind === 'torn' && f.offset === 0 && this.opts.loneFile) {
+      // a file given on its own that does not even start like a segment is the wrong file
+      this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `not a seglog segment: ${f.detail}` });
+      return;
+    }
+    if (f.kind === 'torn') {
+      this.report({
+        code: 'torn_tail',
+        severity: 'warning',
+        segment,
+        offset: f.offset,
+        message: `torn tail: ${f.endOffset - f.offset} bytes from here are not a complete frame (${f.detail}); recovery cuts them`,
+      });
+      return;
+    }
+    if (f.kind === 'bad_header') {
+      this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `bad segment header: ${f.detail}` });
+      return;
+    }
+    if (f.status === FrameStatus.Truncated || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
+      this.report({
+        code: 'truncated_segment',
+        severity: 'error',
+        segment,
+        offset: f.offset,
+        message: `sealed segment ends inside a frame (${f.detail})`,
+      });
+      return;
+    }
+    const skipped = f.endOffset - f.offset;
+    this.report({
+      code: f.lengthIntact ? 'crc_mismatch' : 'bad_frame',
+      severity: 'error',
+      segment,
+      offset: f.offset,
+      message: f.lengthIntact
+        ? `${f.detail}: frame of ${skipped} bytes is damaged`
+        : `${f.detail}: framing is broken; ${skipped} bytes skipped to the next valid frame`,
+    });
+  }
+
+  onFrame(r: SegmentReader): void {
+    const buf = r.buf;
+    const b = r.bodyOff;
+    switch (r.type) {
+      case FrameType.EVENT:
+        this.checkEvent(r, buf, b);
+        return;
+      case FrameType.BEGIN: {
+        const txn = markerTxnId(buf, b);
+        if (this.open.has(txn)) {
+          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `BEGIN of transaction ${txn}, which is already open` });
+        }
+        this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: markerCount(buf, b), items: 0 });
+        return;
+      }
+      case FrameType.COMMIT: {
+        const txn = markerTxnId(buf, b);
+        const t = this.open.get(txn);
+        if (!t) {
+          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `COMMIT of transaction ${txn} with no BEGIN` });
+          return;
+        }
+        this.open.delete(txn);
+        const count = markerCount(buf, b);
+        if (count !== t.items || (t.declared !== 0 && t.declared !== t.items)) {
+          this.report({
+            code: 'batch_mismatch',
+            severity: 'error',
+            segment: this.segName,
+            offset: r.frameOffset,
+            message: `transaction ${txn} wrote ${t.items} items but its markers say ${t.declared || '?'} (BEGIN) and ${count} (COMMIT)`,
+          });
+        }
+        this.events += t.items;
+        this.batches++;
+        return;
+      }
+      case FrameType.ABORT: {
+        const txn = markerTxnId(buf, b);
+        if (!this.open.delete(txn)) {
+          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `ABORT of transaction ${txn} with no BEGIN` });
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private checkEvent(r: SegmentReader, buf: Uint8Array, b: number): void {
+    this.eventFrames++;
+    const bad = checkEventLayout(buf, b, r.bodyBytes);
+    if (bad) {
+      this.report({ code: 'bad_event', severity: 'error', segment: this.segName, offset: r.frameOffset, message: bad });
+      return;
+    }
+    const seq = ev.seq(buf, b);
+    const entStart = b + EV.VAR;
+    const entity = (buf as Buffer).toString('utf8', entStart, entStart + ev.entityLen(buf, b));
+    const where = { segment: this.segName, offset: r.frameOffset, seq, entity };
+    const hs = ev.hashStart(buf, b);
+    this.hasher.hashInto(buf, b, hs, this.hashOut, 0);
+    if (!equalBytes(buf, hs, this.hashOut, 0, 32)) {
+      this.report({ code: 'hash_mismatch', severity: 'error', ...where, message: 'event_hash does not match the hash of the event\'s bytes' });
+    }
+    if (!this.segFirstEventSeen) {
+      this.segFirstEventSeen = true;
+      if (this.segFirstSeqHeader >= 0 && seq !== this.segFirstSeqHeader) {
+        this.report({ code: 'bad_header', severity: 'error', segment: this.segName, offset: 0, message: `header says the first sequence is ${this.segFirstSeqHeader} but the first event has ${seq}` });
+      }
+    }
+    if (this.nextSeq >= 0 && seq !== this.nextSeq) {
+      this.report({ code: 'sequence_gap', severity: 'error', ...where, message: `sequence ${seq} where ${this.nextSeq} was expected` });
+    }
+    this.nextSeq = seq + 1;
+    const clock = ev.clock(buf, b);
+    const wall = ev.wallMs(buf, b);
+    let head = this.heads.get(entity);
+    const expectClock = head ? head.clock + 1 : 0;
+    // a lone segment file starts mid-chain: an entity's first event there is taken as given
+    const known = head !== undefined || clock === 0 || !this.opts.loneFile;
+    if (known && clock !== expectClock) {
+      this.report({ code: 'clock_gap', severity: 'error', ...where, message: `entity clock ${clock} where ${expectClock} was expected` });
+    }
+    if (known && !equalBytes(buf, b + EV.PREV_HASH, head ? head.hash : ZERO_HASH, 0, 32)) {
+      this.report({ code: 'chain_break', severity: 'error', ...where, message: 'prev_hash is not the entity\'s previous event_hash' });
+    }
+    if (head && wall < head.wallMs) {
+      this.report({ code: 'wall_regression', severity: 'error', ...where, message: `wall time ${wall} is before the entity's previous ${head.wallMs}` });
+    }
+    const txn = ev.txnId(buf, b);
+    if (txn === 0) {
+      this.events++;
+    } else {
+      const t = this.open.get(txn);
+      if (t) t.items++;
+      else this.report({ code: 'orphan_event', severity: 'error', ...where, message: `event of transaction ${txn}, which has no open BEGIN` });
+    }
+    if (!head) {
+      head = { clock, wallMs: wall, hash: new Uint8Array(32) };
+      this.heads.set(entity, head);
+    }
+    head.clock = clock;
+    head.wallMs = Math.max(head.wallMs, wall);
+    head.hash.set(buf.subarray(hs, hs + 32));
+    if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
+  }
+
+  onSegmentEnd(_s: SegmentFile, _i: number, r: SegmentReader): void {
+    this.bytesBefore += r.fileSize;
+  }
+
+  finish(segments: number): VerifyReport {
+    if (!this.stopped) {
+      for (const [txn, t] of this.open) {
+        this.report({
+          code: 'incomplete_batch',
+          severity: 'warning',
+          segment: t.segment,
+          offset: t.offset,
+          message: `transaction ${txn} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
+        });
+      }
+    }
+    return {
+      ok: this.errors === 0,
+      events: this.events,
+      segments,
+      eventFrames: this.eventFrames,
+      entities: this.heads.size,
+      batches: this.batches,
+      bytes: this.bytes,
+      errors: this.errors,
+      warnings: this.warnings,
+      stoppedEarly: this.stopped,
+      problems: this.problems,
+    };
+  }
+}
