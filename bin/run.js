@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// seglog entry point: runs the compiled commands in dist/ (found through
-// oclif.manifest.json, written by `npm run build`).
+// seglog entry point: runs the compiled commands in dist/, found through
+// oclif.manifest.json (written by `npm run build`).
 //
-// oclif loads src/*.ts instead of dist/ when NODE_ENV is "development" or "test", and
-// this package ships no TypeScript loader, so an inherited NODE_ENV (a test runner
-// spawning the CLI, a developer's shell) would break the installed binary. The CLI is
-// always the built one.
-import { execute } from '@oclif/core';
+// Under NODE_ENV=development or test, oclif would look for src/*.ts and try to register
+// a TypeScript loader, which this package does not ship: an inherited NODE_ENV (a test
+// runner spawning the CLI, a developer's shell) would make the installed binary warn
+// or load the wrong files. Auto-transpiling is switched off: the CLI is always dist/.
+import { execute, settings } from '@oclif/core';
 
-process.env.NODE_ENV = 'production';
+settings.enableAutoTranspile = false;
 await execute({ dir: import.meta.url });

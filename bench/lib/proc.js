@@ -199,8 +199,15 @@ export function measure(cmd, args, opts = {}) {
 export function lastNonEmptyLine(text) {
   if (!text) return '';
   // Strip ANSI colour codes a CLI may print even when piped.
-  const lines = text
-    .replace(/\x1b\[[0-9;]*m/g, '')
+  const clean = text.replace(/\x1b\[[0-9;]*m/g, '');
+  // oclif prints its errors as wrapped lines prefixed with `›`: join them into one.
+  const oclif = clean
+    .split('\n')
+    .filter((l) => /^\s*›/.test(l))
+    .map((l) => l.replace(/^\s*›\s*/, '').trim())
+    .filter(Boolean);
+  if (oclif.length) return oclif.join(' ').replace(/\s+/g, ' ').slice(0, 300);
+  const lines = clean
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !/^Node\.js v\d/.test(l) && !/^at\s/.test(l));

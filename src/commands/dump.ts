@@ -114,7 +114,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
     }
     if (format === 'json') out.write(']}\n');
     out.flush();
-    reportFaults(this, faults);
+    reportFaults(this, faults, target.kind === 'segment');
   }
 }
 
@@ -126,11 +126,14 @@ function parseKindFilter(s: string): { category: number; type?: number } {
 }
 
 /** Damage met while dumping: one line each on stderr, and exit 1 (the data has problems). */
-function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[]): void {
+function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): void {
   let damaged = false;
   for (const f of faults) {
-    cmd.warn(`${f.path}: at byte ${f.offset}: ${f.kind === 'torn' ? 'torn tail' : f.kind === 'bad_header' ? 'bad segment header' : 'corrupt frame'}: ${f.detail}`);
-    if (f.kind !== 'torn') damaged = true;
+    // a file given on its own that does not even start like a segment is the wrong file, not a torn tail (as in verify)
+    const notASegment = loneFile && f.kind === 'torn' && f.offset === 0;
+    const what = notASegment ? 'bad segment header' : f.kind === 'torn' ? 'torn tail' : f.kind === 'bad_header' ? 'bad segment header' : 'corrupt frame';
+    cmd.warn(`${f.path}: at byte ${f.offset}: ${what}: ${f.detail}`);
+    if (f.kind !== 'torn' || notASegment) damaged = true;
   }
   if (damaged) process.exitCode = 1;
 }

@@ -2,6 +2,7 @@ import { equalBytes } from '../format/bytes.js';
 import { EV, ev, ZERO_HASH } from '../format/event.js';
 import { FrameType } from '../format/frame.js';
 import { markerTxnId } from '../format/marker.js';
+import { isKvKind, KV_KIND_CATEGORY, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
 import { type Fault, type SegmentFile, walkStore } from './walker.js';
@@ -60,6 +61,8 @@ export interface RecoveryScan {
   tail: { segIndex: number; offset: number; reason: 'torn' | 'incomplete_batch' } | null;
   committedEvents: number;
   committedBatches: number;
+  /** Largest version any key/value operation records (0 if none): the writer allocates above it. */
+  maxKvVersion: number;
 }
 
 /**
@@ -85,6 +88,7 @@ class ScanVisitor {
     tail: null,
     committedEvents: 0,
     committedBatches: 0,
+    maxKvVersion: 0,
   };
   private cur!: SegmentSummary;
   /** In the active segment: end of the last frame that leaves no transaction half-written. */
@@ -122,6 +126,7 @@ class ScanVisitor {
         const seq = ev.seq(buf, b);
         const txn = ev.txnId(buf, b);
         this.checkAndAdvance(r, segIndex, seq);
+        if (ev.kindCategory(buf, b) === KV_KIND_CATEGORY) this.noteKvVersion(buf, b);
         if (txn !== 0) {
           const t = o.openTxns.get(txn);
           if (t) {
@@ -196,6 +201,13 @@ class ScanVisitor {
     if (c.firstSeq < 0) c.firstSeq = seq;
     c.lastSeq = seq;
     c.eventFrames++;
+  }
+
+  /** Key/value versions are allocated above the largest recorded, committed or not (never reused). */
+  private noteKvVersion(buf: Uint8Array, b: number): void {
+    if (!isKvKind(KV_KIND_CATEGORY, ev.kindType(buf, b)) || ev.payloadLen(buf, b) < KV_VERSION_BYTES) return;
+    const v = kvVersionAt(buf, ev.payloadStart(buf, b));
+    if (v > this.out.maxKvVersion && v <= Number.MAX_SAFE_INTEGER) this.out.maxKvVersion = v;
   }
 
   private semantic(code: SemanticFault['code'], r: SegmentReader, segIndex: number, seq: number, entity: string, message: string): void {

@@ -1,10 +1,43 @@
+import { decodeTrailer, isFooterHead, SIDX_HEAD_BYTES, SIDX_MIN_BYTES, SIDX_TRAILER_BYTES, type SidxTrailer } from '../format/sidx.js';
 import type { FileSystem } from './fs/types.js';
+import { readFully } from './fs/util.js';
+import type { SegmentReader } from './segment-reader.js';
 
 /**
- * Where a segment's frames end: its size, or the start of its SIDX footer when it
- * has a valid one. The footer reader plugs in here (issue: SIDX footers); until a
- * footer format exists every byte after the header is frames.
+ * What the end of a segment file holds.
+ * - absent: no SIDX magic at the end; every byte after the header is frames.
+ * - present: a trailer whose magic, checksum and bounds check out; frames end at its
+ *   footer start. The footer body is not read here (see engine/sidx.ts `readFooter`):
+ *   a damaged body is an index problem, never a reason to doubt where frames end.
+ * - damaged: SIDX magic at the end but the trailer fails its checks. Frames are read
+ *   up to the file size; the walker recognises the footer's head where frames stop.
  */
-export function frameEndOf(_fs: FileSystem, _fd: number, sizeBytes: number): number {
-  return sizeBytes;
+export type FooterProbe =
+  | { status: 'absent'; frameEnd: number; fileSize: number }
+  | { status: 'present'; frameEnd: number; fileSize: number; trailer: SidxTrailer }
+  | { status: 'damaged'; frameEnd: number; fileSize: number; message: string };
+
+/** Reads only the last SIDX_TRAILER_BYTES of the file. */
+export function probeFooter(fs: FileSystem, fd: number, sizeBytes: number): FooterProbe {
+  if (sizeBytes < SIDX_TRAILER_BYTES) return { status: 'absent', frameEnd: sizeBytes, fileSize: sizeBytes };
+  const t = new Uint8Array(SIDX_TRAILER_BYTES);
+  if (readFully(fs, fd, t, 0, t.length, sizeBytes - SIDX_TRAILER_BYTES) !== t.length) {
+    return { status: 'absent', frameEnd: sizeBytes, fileSize: sizeBytes };
+  }
+  const r = decodeTrailer(t, sizeBytes);
+  if (r.ok) return { status: 'present', frameEnd: r.trailer.footerStart, fileSize: sizeBytes, trailer: r.trailer };
+  if (r.reason === 'no_magic') return { status: 'absent', frameEnd: sizeBytes, fileSize: sizeBytes };
+  return { status: 'damaged', frameEnd: sizeBytes, fileSize: sizeBytes, message: r.message };
+}
+
+/** Where a segment's frames end: its size, or the start of a SIDX footer whose trailer checks out. */
+export function frameEndOf(fs: FileSystem, fd: number, sizeBytes: number): number {
+  return probeFooter(fs, fd, sizeBytes).frameEnd;
+}
+
+/** Whether a SIDX footer head starts at `offset` (where frames stopped being valid). */
+export function footerHeadAt(r: SegmentReader, offset: number): boolean {
+  if (r.fileSize - offset < SIDX_MIN_BYTES) return false;
+  const head = r.readRange(offset, offset + SIDX_HEAD_BYTES);
+  return isFooterHead(head, 0, head.length);
 }

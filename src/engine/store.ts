@@ -13,11 +13,12 @@ import {
   MAX_ENTITY_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_SCOPE_BYTES,
+  MAX_SAFE_U64,
   uuidFromString,
   ZERO_HASH,
 } from '../format/event.js';
 import { FRAME_PREFIX_BYTES, MAX_FRAME_LENGTH } from '../format/frame.js';
-import { encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
+import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
 import { streamCommitted, type FrameLocation } from './committed-stream.js';
 import { ioError, SeglogError } from './errors.js';
 import { type FileSystem, isFsError } from './fs/types.js';
@@ -31,6 +32,8 @@ import { type EntityHead, type RecoveryScan, scanStore } from './recovery-scan.j
 import { type SealHook, SegmentWriter } from './segment-writer.js';
 import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
+import { MAX_MARKER_COUNT, type RawFrame, type RawEventResult, type RawWriteResult } from './raw-frames.js';
+import { Txn } from './txn.js';
 
 /** Named points in the writer where tests can fail or crash a batch. */
 export interface InjectionHooks {
@@ -297,12 +300,219 @@ export class Store {
     return { entity, entityText: item.entity, scope, payload, kind, correlation, causation, causationItem: item.causationItem, frameBytes };
   }
 
-  /** Reserved-kind writes (key/value operations) go through here; see kv.ts. */
-  writeSystemItems(items: (BatchItem & { txnId: number; kind: { category: number; type: number } })[]): Receipt[] {
-    const w = this.checkWritable();
-    const prepared = items.map((it, i) => ({ ...this.prepare({ ...it, kind: { category: 1, type: 0 } }, i, false), kind: it.kind }));
-    return this.writeFrames(w, prepared, items[0]?.txnId ?? 0, false, false);
+  // ================================================================================
+  // Raw transaction frames (issue 4; used by txn.ts and fixture-build.ts).
+  // Interactive transactions write their frames as they go, interleaved with other
+  // writes; the fixture builder writes sequences the normal API never produces. Both
+  // come through `writeRaw`, which still assigns sequences, entity clocks and hash
+  // chains in file order, so the log's invariants hold whatever the frames say about
+  // transactions. Heads and the sequence advance when the bytes are written (the next
+  // frame's chain depends on them), never on a failed write; readers see nothing of a
+  // transaction until `publishTxn` after its COMMIT.
+  // ================================================================================
+
+  /** Largest key/value version in the log (-1 until first needed: taken from the open-time scan). */
+  private kvVersionMax = -1;
+
+  /** Starts an interactive transaction; see txn.ts. Nothing is written until its first operation. */
+  beginTxn(): Txn {
+    this.checkWritable();
+    return new Txn(this, this.allocTxnId());
   }
+
+  /** @internal Reserves a transaction id: ids stay unique over the log (largest seen + 1). */
+  allocTxnId(): number {
+    this.checkWritable();
+    if (this.nextTxnId >= MAX_SAFE_U64) throw new SeglogError('validation', 'transaction ids exhausted');
+    return this.nextTxnId++;
+  }
+
+  /**
+   * @internal The version the next key/value operation records: one more than the
+   * largest version in the log, whether its transaction committed or not (so a
+   * version is never recorded twice). Recovered on open by the scan.
+   */
+  peekKvVersion(): number {
+    if (this.kvVersionMax < 0) this.kvVersionMax = this.recovery.maxKvVersion;
+    return this.kvVersionMax + 1;
+  }
+
+  /**
+   * @internal Writes `frames` in order (in as few writes as segment rotation allows) and,
+   * when `sync`, makes them durable per the sync mode (`none` never fsyncs). Validates
+   * every frame before writing any; a failed write is rolled back and burns nothing.
+   */
+  writeRaw(frames: readonly RawFrame[], sync: boolean): RawWriteResult {
+    const w = this.checkWritable();
+    const n = frames.length;
+    const entities: (Uint8Array | null)[] = new Array(n);
+    const scopes: (Uint8Array | null)[] = new Array(n);
+    const sizes: number[] = new Array(n);
+    let total = 0;
+    let maxTxn = -1;
+    let kvMax = -1;
+    let touchesCommitted = false;
+    for (let i = 0; i < n; i++) {
+      const f = frames[i]!;
+      const where = `raw frame ${i}: `;
+      if (!Number.isSafeInteger(f.txnId) || f.txnId < (f.type === 'event' ? 0 : 1)) {
+        throw new SeglogError('validation', `${where}transaction id must be an integer from ${f.type === 'event' ? 0 : 1} to ${MAX_SAFE_U64}`);
+      }
+      maxTxn = Math.max(maxTxn, f.txnId);
+      if (f.type !== 'event') {
+        if (!Number.isInteger(f.count) || f.count < 0 || f.count > MAX_MARKER_COUNT) throw new SeglogError('validation', `${where}count must be an integer from 0 to ${MAX_MARKER_COUNT}`);
+        entities[i] = null;
+        scopes[i] = null;
+        sizes[i] = f.type === 'abort' ? FRAME_PREFIX_BYTES + 8 : MARKER_FRAME_BYTES;
+        if (f.type === 'commit') touchesCommitted = true;
+      } else {
+        const entity = utf8.encode(f.entity);
+        const scope = utf8.encode(f.scope);
+        if (entity.length === 0 || entity.length > MAX_ENTITY_BYTES) throw new SeglogError('validation', `${where}entity must be 1 to ${MAX_ENTITY_BYTES} bytes`);
+        if (scope.length > MAX_SCOPE_BYTES) throw new SeglogError('validation', `${where}scope is ${scope.length} bytes, over ${MAX_SCOPE_BYTES}`);
+        if (f.payload.length > MAX_PAYLOAD_BYTES) throw new SeglogError('validation', `${where}payload is ${f.payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
+        const k = f.kind;
+        if (!Number.isInteger(k.category) || !Number.isInteger(k.type) || k.category < 0 || k.category > 0xffff || k.type < 0 || k.type > 0xffff) {
+          throw new SeglogError('validation', `${where}kind must be category 0..65535 : type 0..65535`);
+        }
+        if (f.kvVersion !== undefined) {
+          if (!Number.isSafeInteger(f.kvVersion) || f.kvVersion < 1) throw new SeglogError('validation', `${where}key/value version must be a positive integer`);
+          kvMax = Math.max(kvMax, f.kvVersion);
+        }
+        entities[i] = entity;
+        scopes[i] = scope;
+        sizes[i] = eventFrameSize(entity.length, scope.length, f.payload.length);
+        if (f.txnId === 0) touchesCommitted = true;
+      }
+      total += sizes[i]!;
+    }
+    const buf = this.scratch(total);
+    const starts: number[] = new Array(n);
+    const seqOf: number[] = new Array(n);
+    const pendingHeads = new Map<string, EntityHead>();
+    const events: RawEventResult[] = [];
+    const now = this.clock();
+    let seq = this.nextSeq;
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      const f = frames[i]!;
+      starts[i] = off;
+      seqOf[i] = seq;
+      if (f.type !== 'event') {
+        if (f.type === 'begin') off += encodeBegin(buf, off, f.txnId, f.count);
+        else if (f.type === 'commit') off += encodeCommit(buf, off, f.txnId, f.count);
+        else off += encodeAbort(buf, off, f.txnId);
+      } else {
+        const head = pendingHeads.get(f.entity) ?? this.heads.get(f.entity);
+        const wallMs = Math.max(now, head ? head.wallMs : 0);
+        const id = new Uint8Array(16);
+        makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
+        const clock = head ? head.clock + 1 : 0;
+        const size = encodeEventFrame(
+          buf,
+          off,
+          {
+            id,
+            seq,
+            clock,
+            wallMs,
+            txnId: f.txnId,
+            kindCategory: f.kind.category,
+            kindType: f.kind.type,
+            correlationId: null,
+            causationId: null,
+            prevHash: head ? head.hash : ZERO_HASH,
+            entity: entities[i]!,
+            scope: scopes[i]!,
+            payload: f.payload,
+          },
+          this.hasher,
+        );
+        const hashAt = off + size - 32;
+        pendingHeads.set(f.entity, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
+        events.push({ seq, clock, wallMs, location: { segIndex: -1, path: '', offset: 0 } });
+        seq++;
+        off += size;
+      }
+    }
+    const mark = w.mark();
+    let durable = false;
+    try {
+      let i = 0;
+      let e = 0;
+      while (i < n) {
+        w.ensureRoom(sizes[i]!, seqOf[i]!);
+        let j = i + 1;
+        let run = sizes[i]!;
+        while (j < n && w.active.sizeBytes + run + sizes[j]! <= this.options.segmentMaxBytes) run += sizes[j++]!;
+        let at = w.active.sizeBytes;
+        let eventFrames = 0;
+        for (let k = i; k < j; k++) {
+          if (frames[k]!.type === 'event') {
+            events[e++]!.location = { segIndex: -1, path: w.active.path, offset: at };
+            eventFrames++;
+          }
+          at += sizes[k]!;
+        }
+        w.write(buf, starts[i]!, run, j - i);
+        for (let k = i; k < j; k++) {
+          const f = frames[k]!;
+          if (f.type === 'begin') this.inject.afterBeginWritten?.(f.txnId);
+          else if (f.type === 'commit') this.inject.afterCommitWritten?.(f.txnId);
+        }
+        i = j;
+      }
+      if (sync && this.options.sync !== 'none') {
+        w.fsync();
+        this.unsyncedSingles = 0;
+        durable = true;
+      }
+      for (const f of frames) if (f.type === 'commit') this.inject.beforePublish?.(f.txnId);
+    } catch (err) {
+      this.failWrite(w, mark, err);
+    }
+    for (const [k, h] of pendingHeads) this.heads.set(k, h);
+    this.nextSeq = seq;
+    if (maxTxn >= this.nextTxnId) this.nextTxnId = maxTxn + 1;
+    if (kvMax > this.peekKvVersion() - 1) this.kvVersionMax = kvMax;
+    if (touchesCommitted) {
+      // standalone events and COMMITs change what readers see: id/hash indexes are rebuilt lazily
+      this.idIndex = null;
+      this.hashIndex = null;
+    }
+    return { events, durable };
+  }
+
+  /**
+   * @internal A transaction's COMMIT is durable per the sync mode: count its items as
+   * committed and hand them to subscribers (read back from the log: the transaction's
+   * frames were written, and may have left the encode buffer, long before).
+   */
+  publishTxn(items: readonly FrameLocation[]): void {
+    this.committedEvents += items.length;
+    this.committedBatches++;
+    if (this.subscribers.size === 0) return;
+    for (const loc of items) {
+      const frame = this.readFrameBytes(loc);
+      for (const sub of this.subscribers) if (sub.test(frame, FRAME_PREFIX_BYTES)) sub.fn(decodeEvent(frame, FRAME_PREFIX_BYTES));
+    }
+  }
+
+  private readFrameBytes(loc: FrameLocation): Uint8Array {
+    const fd = this.fs.open(loc.path, 'r');
+    try {
+      const head = new Uint8Array(FRAME_PREFIX_BYTES);
+      readFully(this.fs, fd, head, 0, head.length, loc.offset);
+      const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
+      const frame = new Uint8Array(8 + Math.min(length >>> 0, MAX_FRAME_LENGTH));
+      readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
+      return frame;
+    } finally {
+      this.fs.close(fd);
+    }
+  }
+
+  // ========================================================== end of raw transaction frames
 
   private writeItems(items: BatchItem[], batch: boolean): Receipt[] {
     const w = this.checkWritable();

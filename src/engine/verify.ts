@@ -148,7 +148,8 @@ class VerifyVisitor {
     const segment = basename(f.path);
     if (f.kind === 'torn' && f.offset === 0 && this.opts.loneFile) {
       // a file given on its own that does not even start like a segment is the wrong file
-      this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `not a seglog segment: ${f.detail}` });
+      const message = f.detail.startsWith('not a seglog segment') ? f.detail : `not a seglog segment: ${f.detail}`;
+      this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message });
       return;
     }
     if (f.kind === 'torn') {

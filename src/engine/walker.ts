@@ -4,7 +4,7 @@ import type { FileSystem } from './fs/types.js';
 import { parseSegmentFileName } from './layout.js';
 import { SegmentReader } from './segment-reader.js';
 import { join } from 'node:path';
-import { frameEndOf } from './segment-end.js';
+import { footerHeadAt, frameEndOf } from './segment-end.js';
 
 /** A segment file found in a store directory. */
 export interface SegmentFile {
@@ -48,7 +48,21 @@ export interface WalkVisitor {
   /** Called for every valid frame, in file order; the reader's fields describe it. */
   onFrame(reader: SegmentReader, segIndex: number): void;
   onFault?(fault: Fault): void;
+  /**
+   * Frames stopped at the head of a SIDX footer whose trailer does not check out (see
+   * segment-end.ts): [offset, fileSize) is a damaged index, not damaged frames, and
+   * the walk of this segment ends there.
+   */
+  onDamagedFooter?(d: DamagedFooter): void;
   onSegmentEnd?(seg: SegmentFile, segIndex: number, reader: SegmentReader, validEnd: number): void;
+}
+
+export interface DamagedFooter {
+  segIndex: number;
+  path: string;
+  /** Where the footer (and the end of the frames) starts. */
+  offset: number;
+  fileSize: number;
 }
 
 export interface WalkOptions {
@@ -117,6 +131,10 @@ export function walkSegment(
       }
       if (st === FrameStatus.End) break;
       const bad = r.pos;
+      if (st === FrameStatus.BadFraming && footerHeadAt(r, bad)) {
+        visitor.onDamagedFooter?.({ segIndex, path: seg.path, offset: bad, fileSize: r.fileSize });
+        break;
+      }
       const claimed = r.claimedSize();
       // A zero region in the active segment is unwritten space: a torn tail, even if a
       // reordered later write survived beyond it (nothing past a hole was ever synced).

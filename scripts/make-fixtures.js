@@ -1,0 +1,411 @@
+#!/usr/bin/env node
+// Regenerates test/fixtures/ deterministically: every run writes byte-identical files.
+//
+//   npm run fixtures                      # build, then regenerate every fixture
+//   node scripts/make-fixtures.js clean   # only the named fixtures
+//   node scripts/make-fixtures.js --out /tmp/fx   # write somewhere else (determinism checks)
+//   node scripts/make-fixtures.js --list  # names and what each one is
+//
+// It drives the BUILT engine (dist/), so run `npm run build` first. Determinism comes
+// from an injected clock and an injected random source: each fixture gets its own,
+// seeded from the fixture's name, so adding or changing one fixture never changes the
+// bytes of another. Damage is applied afterwards, to closed stores, by plain byte edits
+// whose exact location the script prints (test/fixtures/README.md records them, and
+// test/engine/verify.test.ts asserts what `verify` says about each one).
+//
+// Adding a fixture: write an `async function buildX(ctx)` under its own heading below
+// and add one entry to FIXTURES. A builder owns exactly the path named by its entry
+// (a store directory or a single file under the output root) and nothing else.
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'dist');
+if (!existsSync(join(dist, 'engine', 'store.js'))) {
+  console.error('make-fixtures: dist/ is missing; run `npm run build` first (or `npm run fixtures`)');
+  process.exit(2);
+}
+const { Store } = await import('../dist/engine/store.js');
+const { checkFrame, FrameType, FRAME_PREFIX_BYTES } = await import('../dist/format/frame.js');
+const { crc32c } = await import('../dist/format/crc32c.js');
+const { ev, EV } = await import('../dist/format/event.js');
+const { SEGMENT_HEADER_BYTES } = await import('../dist/format/segment-header.js');
+const { MARKER_FRAME_BYTES } = await import('../dist/format/marker.js');
+
+/** Wall clock of every fixture's first event: 2023-11-14T22:13:20Z. */
+const FIXTURE_EPOCH_MS = 1_700_000_000_000;
+/** Each clock reading advances by this much, so wall times differ and stay monotonic. */
+const CLOCK_STEP_MS = 7;
+/** The smallest segment size the engine accepts: small fixtures with several segments. */
+const SMALL_SEGMENT_BYTES = 4096;
+/** checkFrame's FrameStatus.Valid (a const enum: not present in the compiled JS). */
+const FRAME_VALID = 0;
+
+// ------------------------------------------------------------------ shared helpers
+
+/** FNV-1a of a string: a fixture's name becomes its seed. */
+function seedOf(name) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** mulberry32: a small seeded PRNG; `next()` returns a u32. */
+function makePrng(seed) {
+  let a = seed >>> 0;
+  return {
+    next() {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return (t ^ (t >>> 14)) >>> 0;
+    },
+    fill(buf) {
+      for (let i = 0; i < buf.length; i++) buf[i] = this.next() & 0xff;
+    },
+    int(maxExclusive) {
+      return this.next() % maxExclusive;
+    },
+  };
+}
+
+/**
+ * What a builder gets: where to write, a deterministic `open` for stores, byte-edit
+ * helpers and `note()` to print where the damage went (copied into the README).
+ */
+function makeContext(name, outRoot) {
+  const prng = makePrng(seedOf(name));
+  let nowMs = FIXTURE_EPOCH_MS;
+  const ctx = {
+    name,
+    path: join(outRoot, name),
+    prng,
+    /** Opens (creating) a store with the deterministic clock and random source. */
+    open(dir, options = {}) {
+      return Store.open(dir, {
+        ...options,
+        clock: () => (nowMs += CLOCK_STEP_MS),
+        random: (buf) => prng.fill(buf),
+        onWarning: (m) => console.error(`make-fixtures: ${name}: warning: ${m}`),
+      });
+    },
+    /** Deterministic filler text, so payload sizes vary but bytes repeat run to run. */
+    filler(lengthChars) {
+      const letters = 'abcdefghijklmnopqrstuvwxyz';
+      let s = '';
+      for (let i = 0; i < lengthChars; i++) s += letters[prng.int(letters.length)];
+      return s;
+    },
+    note(message) {
+      console.log(`  ${name}: ${message}`);
+    },
+  };
+  return ctx;
+}
+
+/** Every frame of a segment file: offset, size, type, and for events seq/entity/txn. */
+function listFrames(bytes) {
+  const frames = [];
+  const slot = { type: 0, length: 0, sizeBytes: 0 };
+  let off = SEGMENT_HEADER_BYTES;
+  while (off < bytes.length) {
+    const st = checkFrame(bytes, off, bytes.length, slot);
+    if (st !== FRAME_VALID) throw new Error(`listFrames: frame status ${st} at byte ${off}: fixtures are damaged only after listing`);
+    const body = off + FRAME_PREFIX_BYTES;
+    const f = { offset: off, sizeBytes: slot.sizeBytes, type: slot.type, body };
+    if (slot.type === FrameType.EVENT) {
+      f.seq = ev.seq(bytes, body);
+      f.clock = ev.clock(bytes, body);
+      f.entity = ev.entity(bytes, body);
+      f.txnId = ev.txnId(bytes, body);
+      f.payloadStart = ev.payloadStart(bytes, body);
+      f.payloadBytes = ev.payloadLen(bytes, body);
+    }
+    frames.push(f);
+    off += slot.sizeBytes;
+  }
+  return frames;
+}
+
+function segmentPath(storeDir, id) {
+  return join(storeDir, `${String(id).padStart(10, '0')}.seg`);
+}
+
+/** Recomputes the CRC of the frame at `off` after its type or body was edited. */
+function resealFrame(bytes, off) {
+  const length = bytes[off] | (bytes[off + 1] << 8) | (bytes[off + 2] << 16) | (bytes[off + 3] << 24);
+  const crc = crc32c(bytes, off + 8, off + 8 + (length >>> 0));
+  bytes[off + 4] = crc & 0xff;
+  bytes[off + 5] = (crc >>> 8) & 0xff;
+  bytes[off + 6] = (crc >>> 16) & 0xff;
+  bytes[off + 7] = (crc >>> 24) & 0xff;
+}
+
+function payload(obj) {
+  return JSON.stringify(obj);
+}
+
+// ------------------------------------------------------------------ clean
+// Several 4 KiB segments; single events and batches (a same-entity multi-item batch, a
+// reaction batch with correlation/causation, an intra-batch causation, a batch that
+// spans a segment boundary); six entities in three scopes. Verifies with no problem.
+
+async function buildClean(ctx) {
+  const store = await ctx.open(ctx.path, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
+  const acme = 'tenant:acme';
+  const globex = 'tenant:globex';
+  for (let i = 1; i <= 4; i++) {
+    store.append({ entity: `order:${i}`, scope: acme }, payload({ type: 'created', total: i * 10, note: ctx.filler(20) }), { kind: { category: 1, type: 1 } });
+  }
+  store.append({ entity: 'user:alice', scope: globex }, payload({ type: 'signed-up', email: 'alice@example.com' }), { kind: { category: 2, type: 1 } });
+  // one entity, three items: a continuous chain inside one batch
+  const lines = store.appendBatch(
+    [1, 2, 3].map((n) => ({ entity: 'order:1', scope: acme, kind: { category: 1, type: 2 }, payload: payload({ type: 'line-added', line: n, sku: `sku-${n}` }) })),
+  );
+  // a reaction: every item carries the correlation and causation of what caused it
+  store.appendReactionBatch(
+    [
+      { entity: 'inventory:sku-1', scope: acme, kind: { category: 3, type: 1 }, payload: payload({ type: 'reserved', qty: 1 }) },
+      { entity: 'inventory:sku-2', scope: acme, kind: { category: 3, type: 1 }, payload: payload({ type: 'reserved', qty: 2 }) },
+    ],
+    lines[0].eventId,
+    lines[2].eventId,
+  );
+  // item 1 is caused by item 0 of the same batch
+  store.appendBatch([
+    { entity: 'order:2', scope: acme, kind: { category: 1, type: 3 }, payload: payload({ type: 'paid', amount: 20 }) },
+    { entity: 'user:bob', scope: globex, kind: { category: 2, type: 2 }, payload: payload({ type: 'notified', order: 'order:2' }), causationItem: 0 },
+  ]);
+  for (let i = 0; i < 24; i++) {
+    const entity = ['order:3', 'order:4', 'user:alice', 'user:bob'][i % 4];
+    const scope = entity.startsWith('user:') ? globex : acme;
+    store.append({ entity, scope }, payload({ type: 'touched', i, note: ctx.filler(30 + (i % 5) * 20) }), { kind: { category: 1, type: 9 } });
+  }
+  // ten ~400-byte items cannot fit in one 4 KiB segment: this batch spans a boundary
+  store.appendBatch(
+    Array.from({ length: 10 }, (_, i) => ({
+      entity: `order:${1 + (i % 4)}`,
+      scope: acme,
+      kind: { category: 1, type: 4 },
+      payload: payload({ type: 'shipped-part', part: i, note: ctx.filler(200) }),
+    })),
+  );
+  for (let i = 0; i < 8; i++) {
+    store.append({ entity: 'audit:log', scope: 'tenant:system' }, payload({ type: 'audit', i }), { kind: { category: 9, type: 1 } });
+  }
+  store.close();
+  ctx.note(`${countSegments(ctx.path)} segments, ${store.committedEvents} events, ${store.committedBatches} batches`);
+}
+
+function countSegments(dir) {
+  return readdirSync(dir).filter((n) => /^\d{10}\.seg$/.test(n)).length;
+}
+
+// ------------------------------------------------------------------ torn-tail
+// One segment; the last frame (a standalone event) is cut in the middle, as a crash
+// during its write leaves it. verify: a torn_tail warning at that frame (exit 0).
+
+async function buildTornTail(ctx) {
+  const store = await ctx.open(ctx.path);
+  for (let i = 0; i < 5; i++) store.append({ entity: `order:${i % 2}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(16) }));
+  store.appendBatch([
+    { entity: 'order:0', scope: 'tenant:acme', payload: payload({ type: 'batched', n: 1 }) },
+    { entity: 'order:1', scope: 'tenant:acme', payload: payload({ type: 'batched', n: 2 }) },
+  ]);
+  store.append({ entity: 'order:0', scope: 'tenant:acme' }, payload({ type: 'last', note: 'this event is torn' }));
+  store.close();
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  const last = listFrames(bytes).at(-1);
+  const keep = last.offset + Math.floor(last.sizeBytes / 2);
+  writeFileSync(seg, bytes.subarray(0, keep));
+  ctx.note(`0000000000.seg cut to ${keep} bytes: frame at ${last.offset} (seq ${last.seq}, ${last.sizeBytes} bytes) is torn`);
+}
+
+// ------------------------------------------------------------------ flipped-bit
+// Two segments; one bit of one event's payload, in the sealed first segment, is
+// flipped. The frame CRC catches it. The event's entity has no other event, so the
+// only other consequence is the hole in the global sequence right after it.
+
+async function buildFlippedBit(ctx) {
+  const store = await ctx.open(ctx.path, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
+  for (let i = 0; i < 30; i++) {
+    const entity = i === 5 ? 'audit:lonely' : `order:${i % 3}`;
+    store.append({ entity, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(40) }));
+  }
+  store.close();
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  const frames = listFrames(bytes);
+  const victim = frames.find((f) => f.entity === 'audit:lonely');
+  const at = victim.payloadStart + 3;
+  bytes[at] ^= 0x04;
+  writeFileSync(seg, bytes);
+  const next = frames[frames.indexOf(victim) + 1];
+  ctx.note(`0000000000.seg: bit 2 of byte ${at} flipped, in the payload of the frame at ${victim.offset} (seq ${victim.seq}); next frame at ${next.offset} (seq ${next.seq})`);
+}
+
+// ------------------------------------------------------------------ chain-break
+// Two segments; in the sealed first segment one event's prev_hash is altered (its
+// first byte inverted) and the frame CRC recomputed, so framing and CRC are valid.
+// event_hash is left as it was: it no longer matches the event's bytes
+// (hash_mismatch) and prev_hash no longer names the entity's previous event
+// (chain_break). The entity's next event still links to the stored event_hash.
+
+async function buildChainBreak(ctx) {
+  const store = await ctx.open(ctx.path, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
+  for (let i = 0; i < 30; i++) store.append({ entity: `order:${i % 3}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(40) }));
+  store.close();
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  // the third event of order:1 (clock 2), mid-chain and mid-segment
+  const victim = listFrames(bytes).find((f) => f.entity === 'order:1' && f.clock === 2);
+  bytes[victim.body + EV.PREV_HASH] ^= 0xff;
+  resealFrame(bytes, victim.offset);
+  writeFileSync(seg, bytes);
+  ctx.note(`0000000000.seg: prev_hash of the frame at ${victim.offset} (seq ${victim.seq}, entity ${victim.entity}, clock ${victim.clock}) altered, CRC recomputed`);
+}
+
+// ------------------------------------------------------------------ incomplete-batch
+// One segment ending in a batch's BEGIN and its three items with no COMMIT, as a crash
+// before the COMMIT was written leaves it. verify: an incomplete_batch warning at the
+// BEGIN (exit 0); readers never see the three items.
+
+async function buildIncompleteBatch(ctx) {
+  const store = await ctx.open(ctx.path);
+  for (let i = 0; i < 4; i++) store.append({ entity: `order:${i % 2}`, scope: 'tenant:acme' }, payload({ i }));
+  store.appendBatch([
+    { entity: 'order:0', scope: 'tenant:acme', payload: payload({ type: 'committed', n: 1 }) },
+    { entity: 'order:1', scope: 'tenant:acme', payload: payload({ type: 'committed', n: 2 }) },
+  ]);
+  store.appendBatch([
+    { entity: 'order:0', scope: 'tenant:acme', payload: payload({ type: 'never-committed', n: 1 }) },
+    { entity: 'order:1', scope: 'tenant:acme', payload: payload({ type: 'never-committed', n: 2 }) },
+    { entity: 'order:2', scope: 'tenant:acme', payload: payload({ type: 'never-committed', n: 3 }) },
+  ]);
+  store.close();
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  const frames = listFrames(bytes);
+  const commit = frames.at(-1);
+  if (commit.type !== FrameType.COMMIT || commit.sizeBytes !== MARKER_FRAME_BYTES) throw new Error('incomplete-batch: the last frame should be a COMMIT');
+  const begin = frames.at(-5);
+  writeFileSync(seg, bytes.subarray(0, commit.offset));
+  ctx.note(`0000000000.seg cut to ${commit.offset} bytes (COMMIT removed); the open batch's BEGIN is at ${begin.offset}`);
+}
+
+// ------------------------------------------------------------------ absurd-length
+// One segment; the length field of a frame in the middle is overwritten with
+// 0xFFFFFFF0. Readers must bound it by the file, never allocate for it, and resync
+// to the next valid frame: a bad_frame error, and the hole in the sequence after it.
+
+async function buildAbsurdLength(ctx) {
+  const store = await ctx.open(ctx.path);
+  for (let i = 0; i < 8; i++) store.append({ entity: 'sensor:1', scope: 'site:a' }, payload({ i, reading: 20 + i }));
+  for (let i = 0; i < 4; i++) store.append({ entity: `sensor:${2 + i}`, scope: 'site:a' }, payload({ i, reading: 30 + i }));
+  store.close();
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  const frames = listFrames(bytes);
+  // the last event of sensor:1: no later event of its entity, so no chain consequences
+  const victim = frames.filter((f) => f.entity === 'sensor:1').at(-1);
+  bytes.writeUInt32LE(0xfffffff0, victim.offset);
+  writeFileSync(seg, bytes);
+  const next = frames[frames.indexOf(victim) + 1];
+  ctx.note(`0000000000.seg: length of the frame at ${victim.offset} (seq ${victim.seq}) set to 0xFFFFFFF0; next frame at ${next.offset} (seq ${next.seq})`);
+}
+
+// ------------------------------------------------------------------ garbage.seg
+// 1536 seeded random bytes given as a lone segment file: not a segment at all.
+
+async function buildGarbage(ctx) {
+  const bytes = new Uint8Array(1536);
+  ctx.prng.fill(bytes);
+  writeFileSync(ctx.path, bytes);
+  ctx.note(`${bytes.length} random bytes`);
+}
+
+// ------------------------------------------------------------------ empty.seg
+// A zero-byte file given as a lone segment.
+
+async function buildEmpty(ctx) {
+  writeFileSync(ctx.path, new Uint8Array(0));
+  ctx.note('0 bytes');
+}
+
+// ------------------------------------------------------------------ the list
+
+/** Every fixture: its path under the output root, what it is, and its builder. */
+const FIXTURES = [
+  { name: 'clean', summary: 'clean store: 4 KiB segments, singles and batches, several entities', build: buildClean },
+  { name: 'torn-tail', summary: 'last frame of the active segment cut in half', build: buildTornTail },
+  { name: 'flipped-bit', summary: 'one payload bit flipped in a sealed segment (crc_mismatch)', build: buildFlippedBit },
+  { name: 'chain-break', summary: 'prev_hash altered, CRC recomputed (hash_mismatch + chain_break)', build: buildChainBreak },
+  { name: 'incomplete-batch', summary: 'BEGIN and items at the tail, no COMMIT', build: buildIncompleteBatch },
+  { name: 'absurd-length', summary: 'a frame length field of 0xFFFFFFF0 mid-segment', build: buildAbsurdLength },
+  { name: 'garbage.seg', summary: 'random bytes as a lone segment file', build: buildGarbage },
+  { name: 'empty.seg', summary: 'a zero-byte file', build: buildEmpty },
+];
+
+// ------------------------------------------------------------------ main
+
+function parseArgs(argv) {
+  const out = { outRoot: join(root, 'test', 'fixtures'), names: [], list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--out') out.outRoot = argv[++i];
+    else if (a === '--list') out.list = true;
+    else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+    else out.names.push(a);
+  }
+  if (!out.outRoot) throw new Error('--out needs a directory');
+  return out;
+}
+
+function totalBytes(path) {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  let sum = 0;
+  for (const name of readdirSync(path)) sum += totalBytes(join(path, name));
+  return sum;
+}
+
+async function main() {
+  let args;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`make-fixtures: ${err.message}`);
+    process.exit(2);
+  }
+  if (args.list) {
+    for (const f of FIXTURES) console.log(`${f.name.padEnd(20)} ${f.summary}`);
+    return;
+  }
+  const unknown = args.names.filter((n) => !FIXTURES.some((f) => f.name === n));
+  if (unknown.length > 0) {
+    console.error(`make-fixtures: unknown fixture ${unknown.join(', ')} (see --list)`);
+    process.exit(2);
+  }
+  const chosen = args.names.length > 0 ? FIXTURES.filter((f) => args.names.includes(f.name)) : FIXTURES;
+  mkdirSync(args.outRoot, { recursive: true });
+  let sum = 0;
+  for (const f of chosen) {
+    const ctx = makeContext(f.name, args.outRoot);
+    // a builder owns exactly its own path: remove it, never anything else
+    rmSync(ctx.path, { recursive: true, force: true });
+    mkdirSync(dirname(ctx.path), { recursive: true });
+    await f.build(ctx);
+    const bytes = totalBytes(ctx.path);
+    sum += bytes;
+    console.log(`${relative(process.cwd(), ctx.path) || ctx.path}: ${bytes} bytes`);
+  }
+  console.log(`make-fixtures: ${chosen.length} fixtures, ${sum} bytes`);
+}
+
+await main();

@@ -1,0 +1,187 @@
+/**
+ * What a drill does with one crash state: recover the store, then check invariants 1-6.
+ *
+ * 1. Recover (a read-write open by a new process: lock takeover, tail cut).
+ * 2. Check the committed events against the recorder (1, 2, 3) and run verify (4).
+ * 3. Close cleanly, reopen, and compare heads, counters and committed events (6).
+ * 4. Append a single event and a batch: they must continue the sequence and the
+ *    entity clocks, and be readable (5).
+ * The crashed file system is consumed (recovery writes to it); callers pass a fork.
+ */
+import type { Blake3 } from '../../format/blake3.js';
+import { equalBytes } from '../../format/bytes.js';
+import type { DecodedEvent } from '../../format/event.js';
+import type { FileSystem } from '../fs/types.js';
+import type { StoreOptions } from '../options.js';
+import type { EntityHead } from '../recovery-scan.js';
+import type { Store } from '../store.js';
+import { verifySegments } from '../verify.js';
+import { listSegments } from '../walker.js';
+import type { AckRecorder } from './ack-recorder.js';
+import { checkVisible, type InvariantId, type Violation, ViolationList } from './invariants.js';
+import { SIM_STORE_DIR, type SimMachine } from './sim-env.js';
+
+/** Opens the store after a crash. The engine's recovery, or the canary's broken one. */
+export type RecoverFn = (fs: FileSystem, machine: SimMachine, hasher: Blake3, storeOptions: Partial<StoreOptions>) => Store;
+
+export const engineRecovery: RecoverFn = (fs, machine, hasher, storeOptions) => machine.openStore(fs, hasher, storeOptions);
+
+export interface CrashCheckEnv {
+  hasher: Blake3;
+  storeOptions: Partial<StoreOptions>;
+  recorder: AckRecorder;
+  recover: RecoverFn;
+  /** The machine the checker's processes run on (its own pids and clock). */
+  machine: SimMachine;
+  /** No power was lost (only the process died): every acknowledged unit must survive. */
+  processOnly?: boolean;
+  /** Skip the probe appends (the simulation continues on its own and checks them there). */
+  skipProbe?: boolean;
+}
+
+export interface CrashCheckResult {
+  violations: Violation[];
+  /** Steps whose events are visible after recovery (for AckRecorder.rebase). */
+  visibleSteps: Set<number>;
+  /** Committed events after recovery, and the next sequence. */
+  visibleCount: number;
+  nextSeq: number;
+}
+
+const PROBE_SCOPE = 'tenant:drill';
+const PROBE_ENTITY = 'acct:0';
+const PROBE_BATCH_ENTITIES = ['acct:1', 'drill:probe'];
+/** Problems from verify listed per crash state; the rest are counted. */
+const MAX_VERIFY_DETAILS = 3;
+
+export function checkCrashedStore(fs: FileSystem, env: CrashCheckEnv): CrashCheckResult {
+  const out = new ViolationList();
+  const fail = (invariant: InvariantId, detail: string): CrashCheckResult => {
+    out.add(invariant, detail);
+    return { violations: out.list(), visibleSteps: new Set(), visibleCount: -1, nextSeq: -1 };
+  };
+
+  let first: Store;
+  try {
+    first = env.recover(fs, env.machine, env.hasher, env.storeOptions);
+  } catch (err) {
+    return fail('reopen-appends', `the store does not reopen after the crash: ${describe(err)}`);
+  }
+  let visible: DecodedEvent[];
+  let state: ReturnType<Store['snapshotState']>;
+  try {
+    visible = first.query();
+    state = first.snapshotState();
+    const vis = checkVisible(visible, env.recorder, { processOnly: env.processOnly });
+    out.addAll(vis.violations);
+    checkVerify(fs, env.hasher, out);
+    first.close();
+    const result = { visibleSteps: vis.visibleSteps, visibleCount: visible.length, nextSeq: state.nextSeq };
+    checkSecondOpen(fs, env, visible, state, out);
+    return { ...result, violations: out.list() };
+  } catch (err) {
+    try {
+      first.close();
+    } catch {
+      // already failing; the first error is the one to report
+    }
+    return fail('reopen-appends', `the recovered store failed: ${describe(err)}`);
+  }
+}
+
+/** Invariant 4: no verify error, and recovery left no torn tail behind. */
+function checkVerify(fs: FileSystem, hasher: Blake3, out: ViolationList): void {
+  const report = verifySegments(fs, listSegments(fs, SIM_STORE_DIR), hasher);
+  let listed = 0;
+  for (const p of report.problems) {
+    if (p.severity !== 'error' && p.code !== 'torn_tail') continue;
+    if (listed++ >= MAX_VERIFY_DETAILS) continue;
+    out.add('chain-verifies', `verify after recovery: ${p.code} in ${p.segment} at byte ${p.offset}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.message}`);
+  }
+  if (listed > MAX_VERIFY_DETAILS) out.add('chain-verifies', `verify after recovery: ${listed - MAX_VERIFY_DETAILS} more problems`);
+}
+
+/** Invariants 6 (same state on a second reopen) and 5 (appends continue sequence and clock). */
+function checkSecondOpen(
+  fs: FileSystem,
+  env: CrashCheckEnv,
+  visible: readonly DecodedEvent[],
+  state: ReturnType<Store['snapshotState']>,
+  out: ViolationList,
+): void {
+  let second: Store;
+  try {
+    second = env.recover(fs, env.machine, env.hasher, env.storeOptions);
+  } catch (err) {
+    out.add('idempotent', `the store reopens once but not twice: ${describe(err)}`);
+    return;
+  }
+  try {
+    const again = second.query();
+    const state2 = second.snapshotState();
+    const diff = diffStates(state, state2) ?? diffEvents(visible, again);
+    if (diff) out.add('idempotent', `second reopen differs from the first: ${diff}`);
+    if (!env.skipProbe) probeAppends(second, state2, out);
+  } finally {
+    second.close();
+  }
+}
+
+function probeAppends(store: Store, state: ReturnType<Store['snapshotState']>, out: ViolationList): void {
+  const heads = state.heads;
+  const expectSeq = state.nextSeq;
+  const head = heads.get(PROBE_ENTITY);
+  let single;
+  let batch;
+  try {
+    single = store.append({ entity: PROBE_ENTITY, scope: PROBE_SCOPE }, { probe: 'single' });
+    batch = store.appendBatch(PROBE_BATCH_ENTITIES.map((entity, i) => ({ entity, scope: PROBE_SCOPE, payload: { probe: 'batch', i } })));
+  } catch (err) {
+    out.add('reopen-appends', `an append after recovery failed: ${describe(err)}`);
+    return;
+  }
+  const expectClock = head ? head.clock + 1 : 0;
+  if (single.seq !== expectSeq) out.add('reopen-appends', `first append after recovery got seq ${single.seq}, expected ${expectSeq}`);
+  if (single.clock !== expectClock) out.add('reopen-appends', `first append to ${PROBE_ENTITY} got clock ${single.clock}, expected ${expectClock}`);
+  if (head && single.wallMs < head.wallMs) out.add('reopen-appends', `append after recovery went back in time: ${single.wallMs} < ${head.wallMs}`);
+  batch.forEach((r, i) => {
+    if (r.seq !== expectSeq + 1 + i) out.add('reopen-appends', `batch item ${i} after recovery got seq ${r.seq}, expected ${expectSeq + 1 + i}`);
+    const h = heads.get(PROBE_BATCH_ENTITIES[i]!);
+    const c = h ? h.clock + 1 : 0;
+    if (r.clock !== c) out.add('reopen-appends', `batch item ${i} (${PROBE_BATCH_ENTITIES[i]}) got clock ${r.clock}, expected ${c}`);
+  });
+  const readBack = store.query({ fromSeq: expectSeq });
+  if (readBack.length !== 3) out.add('reopen-appends', `read back ${readBack.length} of the 3 events appended after recovery`);
+}
+
+function diffStates(a: ReturnType<Store['snapshotState']>, b: ReturnType<Store['snapshotState']>): string | null {
+  if (a.nextSeq !== b.nextSeq) return `nextSeq ${a.nextSeq} then ${b.nextSeq}`;
+  if (a.nextTxnId !== b.nextTxnId) return `nextTxnId ${a.nextTxnId} then ${b.nextTxnId}`;
+  if (a.heads.size !== b.heads.size) return `${a.heads.size} entities then ${b.heads.size}`;
+  for (const [entity, h] of a.heads) {
+    const g = b.heads.get(entity);
+    if (!g || !sameHead(h, g)) return `head of ${entity} differs`;
+  }
+  return null;
+}
+
+function sameHead(a: EntityHead, b: EntityHead): boolean {
+  return a.clock === b.clock && a.wallMs === b.wallMs && equalBytes(a.hash, 0, b.hash, 0, 32);
+}
+
+function diffEvents(a: readonly DecodedEvent[], b: readonly DecodedEvent[]): string | null {
+  if (a.length !== b.length) return `${a.length} committed events then ${b.length}`;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i]!.eventHash !== b[i]!.eventHash) return `event ${i} in commit order differs (seq ${a[i]!.seq} then ${b[i]!.seq})`;
+  }
+  return null;
+}
+
+export function describe(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const e = err as { code?: unknown; message?: unknown; oneLine?: () => string };
+    if (typeof e.oneLine === 'function') return `[${String(e.code)}] ${e.oneLine()}`;
+    if (typeof e.message === 'string') return e.code ? `[${String(e.code)}] ${e.message}` : e.message;
+  }
+  return String(err);
+}
