@@ -70,6 +70,8 @@ export interface WalkOptions {
   lastIsActive?: boolean;
   /** Stop early once this returns true (checked between frames). */
   shouldStop?: () => boolean;
+  /** Start here instead of the first segment's first frame (a frame boundary). */
+  start?: { segmentId: number; offset: number };
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -86,8 +88,11 @@ export function describeStatus(st: FrameStatus): string {
 /** Walks every segment of a store in order. */
 export function walkStore(fs: FileSystem, segments: SegmentFile[], visitor: WalkVisitor, opts: WalkOptions = {}): void {
   const lastIsActive = opts.lastIsActive ?? true;
+  const start = opts.start;
   for (let i = 0; i < segments.length; i++) {
-    walkSegment(fs, segments[i]!, i, lastIsActive && i === segments.length - 1, visitor, opts);
+    if (start && segments[i]!.id < start.segmentId) continue;
+    const from = start && segments[i]!.id === start.segmentId ? start.offset : undefined;
+    walkSegment(fs, segments[i]!, i, lastIsActive && i === segments.length - 1, visitor, opts, from);
     if (opts.shouldStop?.()) return;
   }
 }
@@ -99,6 +104,7 @@ export function walkSegment(
   isActive: boolean,
   visitor: WalkVisitor,
   opts: WalkOptions = {},
+  fromOffset?: number,
 ): void {
   const r = SegmentReader.open(fs, seg.path, { frameEnd: frameEndOf });
   try {
@@ -121,6 +127,7 @@ export function walkSegment(
       }
       r.pos = SEGMENT_HEADER_BYTES;
     }
+    if (fromOffset !== undefined && fromOffset > r.pos) r.pos = Math.min(fromOffset, r.frameEnd);
     let validEnd = r.pos;
     for (;;) {
       const st = r.next();
