@@ -32,6 +32,9 @@ const { crc32c } = await import('../dist/format/crc32c.js');
 const { ev, EV } = await import('../dist/format/event.js');
 const { SEGMENT_HEADER_BYTES } = await import('../dist/format/segment-header.js');
 const { MARKER_FRAME_BYTES } = await import('../dist/format/marker.js');
+const { frameEndOf } = await import('../dist/engine/segment-end.js');
+const { RealFs } = await import('../dist/engine/fs/real-fs.js');
+const { CHECKPOINT_FILE, LOCK_FILE } = await import('../dist/engine/layout.js');
 
 /** Wall clock of every fixture's first event: 2023-11-14T22:13:20Z. */
 const FIXTURE_EPOCH_MS = 1_700_000_000_000;
@@ -104,17 +107,45 @@ function makeContext(name, outRoot) {
     note(message) {
       console.log(`  ${name}: ${message}`);
     },
+    /**
+     * Leaves an open store as a crashed process would: it is never closed, so nothing
+     * more is written (no footer on the active segment, no checkpoint), and its LOCK,
+     * which names this script's pid, is removed so the fixture opens anywhere without
+     * a takeover. Its descriptors go when the script exits.
+     */
+    abandon(store) {
+      rmSync(join(store.dir, LOCK_FILE), { force: true });
+    },
+    /**
+     * Removes index.ckpt from a closed store. A checkpoint is only an accelerator, and
+     * one written before a byte edit is stale: removing it keeps a damage fixture about
+     * one kind of damage (stale checkpoints have fixtures of their own).
+     */
+    dropCheckpoint(dir) {
+      rmSync(join(dir, CHECKPOINT_FILE), { force: true });
+    },
   };
   return ctx;
 }
 
-/** Every frame of a segment file: offset, size, type, and for events seq/entity/txn. */
-function listFrames(bytes) {
+/** Where a segment file's frames end: its size, or where a sealed segment's footer starts. */
+function frameEndOfFile(path) {
+  const fs = new RealFs();
+  const fd = fs.open(path, 'r');
+  try {
+    return frameEndOf(fs, fd, fs.fstat(fd).sizeBytes);
+  } finally {
+    fs.close(fd);
+  }
+}
+
+/** Every frame of a segment file (up to `frameEnd`): offset, size, type, and for events seq/entity/txn. */
+function listFrames(bytes, frameEnd = bytes.length) {
   const frames = [];
   const slot = { type: 0, length: 0, sizeBytes: 0 };
   let off = SEGMENT_HEADER_BYTES;
-  while (off < bytes.length) {
-    const st = checkFrame(bytes, off, bytes.length, slot);
+  while (off < frameEnd) {
+    const st = checkFrame(bytes, off, frameEnd, slot);
     if (st !== FRAME_VALID) throw new Error(`listFrames: frame status ${st} at byte ${off}: fixtures are damaged only after listing`);
     const body = off + FRAME_PREFIX_BYTES;
     const f = { offset: off, sizeBytes: slot.sizeBytes, type: slot.type, body };
@@ -207,8 +238,9 @@ function countSegments(dir) {
 }
 
 // ------------------------------------------------------------------ torn-tail
-// One segment; the last frame (a standalone event) is cut in the middle, as a crash
-// during its write leaves it. verify: a torn_tail warning at that frame (exit 0).
+// One segment, left as a crashed writer leaves it (no footer, no checkpoint); the last
+// frame (a standalone event) is cut in the middle, as a crash during its write leaves
+// it. verify: a torn_tail warning at that frame (exit 0).
 
 async function buildTornTail(ctx) {
   const store = await ctx.open(ctx.path);
@@ -218,7 +250,7 @@ async function buildTornTail(ctx) {
     { entity: 'order:1', scope: 'tenant:acme', payload: payload({ type: 'batched', n: 2 }) },
   ]);
   store.append({ entity: 'order:0', scope: 'tenant:acme' }, payload({ type: 'last', note: 'this event is torn' }));
-  store.close();
+  ctx.abandon(store);
   const seg = segmentPath(ctx.path, 0);
   const bytes = readFileSync(seg);
   const last = listFrames(bytes).at(-1);
@@ -239,9 +271,10 @@ async function buildFlippedBit(ctx) {
     store.append({ entity, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(40) }));
   }
   store.close();
+  ctx.dropCheckpoint(ctx.path);
   const seg = segmentPath(ctx.path, 0);
   const bytes = readFileSync(seg);
-  const frames = listFrames(bytes);
+  const frames = listFrames(bytes, frameEndOfFile(seg));
   const victim = frames.find((f) => f.entity === 'audit:lonely');
   const at = victim.payloadStart + 3;
   bytes[at] ^= 0x04;
@@ -261,10 +294,11 @@ async function buildChainBreak(ctx) {
   const store = await ctx.open(ctx.path, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
   for (let i = 0; i < 30; i++) store.append({ entity: `order:${i % 3}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(40) }));
   store.close();
+  ctx.dropCheckpoint(ctx.path);
   const seg = segmentPath(ctx.path, 0);
   const bytes = readFileSync(seg);
   // the third event of order:1 (clock 2), mid-chain and mid-segment
-  const victim = listFrames(bytes).find((f) => f.entity === 'order:1' && f.clock === 2);
+  const victim = listFrames(bytes, frameEndOfFile(seg)).find((f) => f.entity === 'order:1' && f.clock === 2);
   bytes[victim.body + EV.PREV_HASH] ^= 0xff;
   resealFrame(bytes, victim.offset);
   writeFileSync(seg, bytes);
@@ -273,7 +307,7 @@ async function buildChainBreak(ctx) {
 
 // ------------------------------------------------------------------ incomplete-batch
 // One segment ending in a batch's BEGIN and its three items with no COMMIT, as a crash
-// before the COMMIT was written leaves it. verify: an incomplete_batch warning at the
+// before the COMMIT was written leaves it (no footer, no checkpoint). verify: an incomplete_batch warning at the
 // BEGIN (exit 0); readers never see the three items.
 
 async function buildIncompleteBatch(ctx) {
@@ -288,7 +322,7 @@ async function buildIncompleteBatch(ctx) {
     { entity: 'order:1', scope: 'tenant:acme', payload: payload({ type: 'never-committed', n: 2 }) },
     { entity: 'order:2', scope: 'tenant:acme', payload: payload({ type: 'never-committed', n: 3 }) },
   ]);
-  store.close();
+  ctx.abandon(store);
   const seg = segmentPath(ctx.path, 0);
   const bytes = readFileSync(seg);
   const frames = listFrames(bytes);
@@ -309,9 +343,10 @@ async function buildAbsurdLength(ctx) {
   for (let i = 0; i < 8; i++) store.append({ entity: 'sensor:1', scope: 'site:a' }, payload({ i, reading: 20 + i }));
   for (let i = 0; i < 4; i++) store.append({ entity: `sensor:${2 + i}`, scope: 'site:a' }, payload({ i, reading: 30 + i }));
   store.close();
+  ctx.dropCheckpoint(ctx.path);
   const seg = segmentPath(ctx.path, 0);
   const bytes = readFileSync(seg);
-  const frames = listFrames(bytes);
+  const frames = listFrames(bytes, frameEndOfFile(seg));
   // the last event of sensor:1: no later event of its entity, so no chain consequences
   const victim = frames.filter((f) => f.entity === 'sensor:1').at(-1);
   bytes.writeUInt32LE(0xfffffff0, victim.offset);
@@ -338,6 +373,126 @@ async function buildEmpty(ctx) {
   ctx.note('0 bytes');
 }
 
+// ------------------------------------------------------------------ wal-* (issue 4: transactions, the WAL view)
+// Key/value transaction logs, written with the fixture builder (src/engine/fixture-build.ts)
+// from the specs below: the same ops `seglog fixture build --spec` reads, one frame per op.
+// Each is built with the builder's own determinism options (seed = FNV-1a of the fixture's
+// name, wall time fixed at FIXTURE_EPOCH_MS, 4 KiB segments), so the CLI rebuilds
+// `wal-mixed` byte for byte from `wal-mixed.spec.jsonl` (test/commands/wal.test.ts).
+// test/fixtures/README.md gives the exact replay statistics and state of each.
+
+const { buildFixtureFromOps } = await import('../dist/engine/fixture-build.js');
+const { replayWal } = await import('../dist/engine/wal-replay.js');
+
+const walBegin = (txn) => ({ type: 'begin', txn });
+const walCommit = (txn) => ({ type: 'commit', txn });
+const walAbort = (txn) => ({ type: 'abort', txn });
+const walPut = (txn, key, value, version) => ({ type: 'put', txn, key, value, version });
+const walDelete = (txn, key, version) => ({ type: 'delete', txn, key, version });
+
+/** Committed, interleaved, aborted, incomplete (mid-log) and orphaned, over three segments. */
+const WAL_MIXED_OPS = [
+  walBegin(1),
+  walPut(1, 'user:1', { name: 'ada' }, 1),
+  walPut(1, 'user:2', { name: 'bob' }, 2),
+  walCommit(1),
+  // 2 and 3 interleave; 3 commits first
+  walBegin(2),
+  walBegin(3),
+  walPut(2, 'cart:1', [1, 2], 3),
+  walPut(3, 'user:1', { name: 'ada', admin: true }, 4),
+  walDelete(2, 'user:2', 5),
+  walCommit(3),
+  walCommit(2),
+  // 4 aborts
+  walBegin(4),
+  walPut(4, 'user:3', 'nope', 6),
+  walDelete(4, 'user:1', 7),
+  walAbort(4),
+  // orphans: a transaction never begun, and a KV operation outside any transaction
+  walPut(9, 'ghost', 'boo', 8),
+  walDelete(0, 'user:1', 9),
+  { type: 'event', entity: 'order:1', scope: 'tenant:acme', payload: { type: 'created', total: 12 } },
+  // 5 never finishes (kept mid-log by what follows)
+  walBegin(5),
+  walPut(5, 'user:4', 1, 10),
+  // 6: larger values, crossing into the next segments
+  walBegin(6),
+  ...Array.from({ length: 8 }, (_, i) => walPut(6, `counter:${i}`, { n: i, note: 'x'.repeat(300 + 40 * i) }, 11 + i)),
+  walDelete(6, 'cart:1', 19),
+  walCommit(6),
+  // an item of 6 after its COMMIT: orphaned
+  walPut(6, 'late', true, 20),
+  walBegin(7),
+  walPut(7, 'user:5', { name: 'eve' }, 21),
+  walCommit(7),
+];
+
+/** Committed work, then two interleaved transactions the log ends inside (what a crash leaves). */
+const WAL_TAIL_OPS = [
+  walBegin(1),
+  walPut(1, 'a', 1, 1),
+  walPut(1, 'b', 2, 2),
+  walCommit(1),
+  walBegin(2),
+  walDelete(2, 'a', 3),
+  walCommit(2),
+  walBegin(3),
+  walBegin(4),
+  walPut(3, 'c', 3, 4),
+  walPut(4, 'b', 'never', 5),
+  walPut(3, 'd', 4, 6),
+];
+
+/** Forty one-write transactions over three segments; damaged afterwards. */
+const WAL_CORRUPT_OPS = Array.from({ length: 40 }, (_, i) => [walBegin(i + 1), walPut(i + 1, `k${i % 6}`, { i, pad: 'q'.repeat(60) }, i + 1), walCommit(i + 1)]).flat();
+
+function walBuildOptions(name) {
+  return {
+    seed: seedOf(name),
+    wallMs: FIXTURE_EPOCH_MS,
+    segmentMaxBytes: SMALL_SEGMENT_BYTES,
+    onWarning: (m) => console.error(`make-fixtures: ${name}: warning: ${m}`),
+  };
+}
+
+function noteReplay(ctx, dir) {
+  const r = replayWal(dir, { keepValues: true });
+  ctx.note(`replay stats ${JSON.stringify(r.stats)}${r.corruption ? `, stops at ${relative(dir, r.corruption.file)} @ ${r.corruption.offset}` : ''}`);
+}
+
+async function buildWalMixed(ctx) {
+  await buildFixtureFromOps(ctx.path, WAL_MIXED_OPS, walBuildOptions('wal-mixed'));
+  ctx.note(`seed ${seedOf('wal-mixed')}, ${WAL_MIXED_OPS.length} frames`);
+  noteReplay(ctx, ctx.path);
+}
+
+async function buildWalMixedSpec(ctx) {
+  writeFileSync(ctx.path, WAL_MIXED_OPS.map((op) => JSON.stringify(op)).join('\n') + '\n');
+  ctx.note(`${WAL_MIXED_OPS.length} lines; rebuild: seglog fixture build DIR --spec ${ctx.name} --seed ${seedOf('wal-mixed')} --time ${FIXTURE_EPOCH_MS} --segment-max-bytes ${SMALL_SEGMENT_BYTES}`);
+}
+
+async function buildWalTailIncomplete(ctx) {
+  await buildFixtureFromOps(ctx.path, WAL_TAIL_OPS, walBuildOptions(ctx.name));
+  ctx.note(`${WAL_TAIL_OPS.length} frames, the last five of transactions 3 and 4, never finished`);
+  noteReplay(ctx, ctx.path);
+}
+
+async function buildWalCorrupt(ctx) {
+  await buildFixtureFromOps(ctx.path, WAL_CORRUPT_OPS, walBuildOptions(ctx.name));
+  ctx.dropCheckpoint(ctx.path);
+  const seg = segmentPath(ctx.path, 0);
+  const bytes = readFileSync(seg);
+  const frames = listFrames(bytes, frameEndOfFile(seg));
+  // the put of the sixth transaction: one payload bit, CRC left as it was
+  const victim = frames.filter((f) => f.type === FrameType.EVENT)[5];
+  const at = victim.payloadStart + 20;
+  bytes[at] ^= 0x04;
+  writeFileSync(seg, bytes);
+  ctx.note(`0000000000.seg: bit 2 of byte ${at} flipped, inside the put frame at ${victim.offset} (seq ${victim.seq}, txn ${victim.txnId})`);
+  noteReplay(ctx, ctx.path);
+}
+
 // ------------------------------------------------------------------ the list
 
 /** Every fixture: its path under the output root, what it is, and its builder. */
@@ -350,6 +505,10 @@ const FIXTURES = [
   { name: 'absurd-length', summary: 'a frame length field of 0xFFFFFFF0 mid-segment', build: buildAbsurdLength },
   { name: 'garbage.seg', summary: 'random bytes as a lone segment file', build: buildGarbage },
   { name: 'empty.seg', summary: 'a zero-byte file', build: buildEmpty },
+  { name: 'wal-mixed', summary: 'KV transactions: committed, interleaved, aborted, incomplete, orphaned (3 segments)', build: buildWalMixed },
+  { name: 'wal-mixed.spec.jsonl', summary: 'the fixture-build spec wal-mixed is made from', build: buildWalMixedSpec },
+  { name: 'wal-tail-incomplete', summary: 'KV log ending inside two interleaved, never-finished transactions', build: buildWalTailIncomplete },
+  { name: 'wal-corrupt', summary: 'KV log with a flipped bit in a sealed segment: replay stops there', build: buildWalCorrupt },
 ];
 
 // ------------------------------------------------------------------ main

@@ -3,7 +3,8 @@
 // vitest's JSON reporter output. vitest's own summary is not meant for machines, and a
 // run that executed nothing must be visible: a missing or unreadable report counts as
 // one failure. A test file that failed to load (no test results of its own) counts as
-// one failed test, so a broken import cannot pass as "0 failed".
+// one failed test, so a broken import cannot pass as "0 failed"; so does a run vitest
+// marks unsuccessful with no failed test (an unhandled error).
 //
 // Usage: node scripts/test-summary.js <vitest-json-report>
 // Exit status: 1 when anything failed or the report is missing, else 0.
@@ -29,8 +30,14 @@ function summarize(file) {
       brokenFiles.push(suite.name ?? '(unnamed file)');
     }
   }
-  const note = brokenFiles.length > 0 ? `test files that failed outside any test: ${brokenFiles.join(', ')}` : '';
-  return { passed, failed, skipped, note };
+  const notes = [];
+  if (brokenFiles.length > 0) notes.push(`test files that failed outside any test: ${brokenFiles.join(', ')}`);
+  // An unhandled error (a rejection after a test ended) fails the run without failing a test.
+  if (report.success === false && failed === 0) {
+    failed = 1;
+    notes.push('vitest reported a failure outside any test (unhandled error?)');
+  }
+  return { passed, failed, skipped, note: notes.join('; ') };
 }
 
 const { passed, failed, skipped, note } = summarize(process.argv[2]);

@@ -11,6 +11,7 @@ import { resolveTarget } from '../engine/target.js';
 import { walkStore, type Fault } from '../engine/walker.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { eventLine, eventRecord } from '../ui/event-json.js';
+import { writeEventJson } from '../ui/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 
@@ -69,6 +70,16 @@ export default class Dump extends BaseCommand<typeof Dump> {
       }
       count++;
     };
+    /** An EVENT record in json/jsonl, written from the frame's bytes (the same bytes as JSON.stringify of eventRecord). */
+    const emitEventJson = (buf: Uint8Array, b: number, bodyBytes: number, prefix?: string): void => {
+      if (format === 'json') {
+        if (!first) out.writeByte(0x2c);
+        first = false;
+      }
+      writeEventJson(out, buf, b, bodyBytes, { prefix, hex: f.hex });
+      if (format === 'jsonl') out.writeByte(0x0a);
+      count++;
+    };
     const stop = (): boolean => count >= limit || out.closed;
     const test = compileRegion(region);
     if (f.markers) {
@@ -84,6 +95,10 @@ export default class Dump extends BaseCommand<typeof Dump> {
             const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
             if (r.type === FrameType.EVENT) {
               if (!test(buf, b)) return;
+              if (format !== 'text') {
+                emitEventJson(buf, b, r.bodyBytes, `"frame":"EVENT","segment":${JSON.stringify(at.segment)},"offset":${at.offset},`);
+                return;
+              }
               const e = decodeEvent(buf, b);
               emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
               return;
@@ -104,6 +119,10 @@ export default class Dump extends BaseCommand<typeof Dump> {
         target.segments,
         (buf, b, n) => {
           if (stop()) return;
+          if (format !== 'text') {
+            emitEventJson(buf, b, n);
+            return;
+          }
           const e = decodeEvent(buf, b);
           const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
           const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);

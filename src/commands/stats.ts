@@ -1,7 +1,7 @@
 import { Store } from '../engine/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { storeArg } from '../ui/flags.js';
-import { formatBytes, formatCount } from '../ui/format.js';
+import { formatBytes, formatCount, plural } from '../ui/format.js';
 import { renderTable } from '../ui/table.js';
 
 export default class Stats extends BaseCommand<typeof Stats> {
@@ -20,6 +20,9 @@ export default class Stats extends BaseCommand<typeof Stats> {
       firstSeq: s.firstSeq >= 0 ? s.firstSeq : null,
       lastSeq: s.lastSeq >= 0 ? s.lastSeq : null,
       sealed: i < last,
+      // issue 3: the segment's SIDX footer as this open found it, and how the open read the segment
+      footer: store.coldStart.segments[i]?.footer ?? 'absent',
+      source: store.coldStart.segments[i]?.source ?? 'scan',
     }));
     const totals = {
       events: store.committedEvents,
@@ -29,16 +32,18 @@ export default class Stats extends BaseCommand<typeof Stats> {
       segments: scan.segments.length,
       nextSeq: scan.nextSeq,
     };
-    const result = { store: this.args.store, segments, totals, options: store.options, warnings: store.warnings };
+    const index = { checkpoint: store.coldStart.checkpoint, checkpointUsed: store.coldStart.checkpoint === 'used', checkpointMessage: store.coldStart.checkpointMessage };
+    const result = { store: this.args.store, segments, totals, index, options: store.options, warnings: store.warnings };
     store.close();
     this.emit(result, (r) =>
       [
         renderTable(
-          ['file', 'bytes', 'events', 'first seq', 'last seq', 'sealed'],
-          r.segments.map((s) => [s.file, formatBytes(s.bytes), formatCount(s.eventFrames), s.firstSeq ?? '-', s.lastSeq ?? '-', s.sealed ? 'yes' : 'no (active)']),
-          { colAligns: ['left', 'right', 'right', 'right', 'right', 'left'] },
+          ['file', 'bytes', 'events', 'first seq', 'last seq', 'sealed', 'footer'],
+          r.segments.map((s) => [s.file, formatBytes(s.bytes), formatCount(s.eventFrames), s.firstSeq ?? '-', s.lastSeq ?? '-', s.sealed ? 'yes' : 'no (active)', s.footer]),
+          { colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'left'] },
         ),
-        `${formatCount(r.totals.events)} events, ${formatCount(r.totals.entities)} entities, ${formatCount(r.totals.batches)} batches, ${formatBytes(r.totals.bytes)} in ${r.totals.segments} segments`,
+        `index: checkpoint ${r.index.checkpoint}${r.index.checkpointMessage ? ` (${r.index.checkpointMessage})` : ''}`,
+        `${formatCount(r.totals.events)} events, ${formatCount(r.totals.entities)} entities, ${formatCount(r.totals.batches)} batches, ${formatBytes(r.totals.bytes)} in ${plural(r.totals.segments, 'segment')}`,
       ].join('\n'),
     );
   }

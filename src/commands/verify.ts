@@ -3,6 +3,7 @@ import { createHasher } from '../format/blake3.js';
 import { RealFs } from '../engine/fs/real-fs.js';
 import { resolveTarget } from '../engine/target.js';
 import { type Problem, type VerifyReport, verifySegments } from '../engine/verify.js';
+import { startParallelVerdicts } from '../engine/verify-parallel.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../ui/format.js';
@@ -28,11 +29,19 @@ export default class Verify extends BaseCommand<typeof Verify> {
     const target = resolveTarget(fs, this.args.store);
     const hasher = await createHasher();
     const spin = this.spinner('verifying');
-    const report = verifySegments(fs, target.segments, hasher, {
-      maxErrors: this.flags['max-errors'],
-      loneFile: target.kind === 'segment',
-      onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
-    });
+    // worker threads hash sealed segments ahead of the walk; the report is the same either way
+    const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
+    let report: VerifyReport;
+    try {
+      report = verifySegments(fs, target.segments, hasher, {
+        maxErrors: this.flags['max-errors'],
+        loneFile: target.kind === 'segment',
+        onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
+        hashVerdicts: verdicts ?? undefined,
+      });
+    } finally {
+      verdicts?.close();
+    }
     spin.stop();
     const out: VerifyOutput = { ...report, target: this.args.store };
     const format = this.json ? 'json' : this.flags.format;

@@ -85,6 +85,7 @@ export function streamCommitted(
             open.delete(markerTxnId(buf, b));
             return;
           }
+          // GAP (a repair's record of lost events) carries no event: readers see nothing of it
           default:
             return;
         }

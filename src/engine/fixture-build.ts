@@ -43,10 +43,10 @@ export type FixtureOp =
   | { type: 'delete'; txn: number; key: string; version?: number }
   | { type: 'event'; entity: string; scope: string; payload: unknown; kind?: string; txn?: number };
 
-export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes' | 'sync' | 'fs' | 'lockEnv' | 'onWarning' | 'onSeal'> {
-  /** Seed for event ids (deterministic fixtures); default: random. */
+export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes' | 'sync' | 'fs' | 'lockEnv' | 'onWarning' | 'onSeal' | 'clock' | 'random'> {
+  /** Seed for event ids (deterministic fixtures); overrides `random`. Default: random. */
   seed?: number;
-  /** Fixed wall time in ms for every event (deterministic fixtures); default: the clock. */
+  /** Fixed wall time in ms for every event (deterministic fixtures); overrides `clock`. */
   wallMs?: number;
 }
 
@@ -63,6 +63,7 @@ export const MAX_SPEC_LINE_BYTES = 64 * 1024 * 1024;
 const WRITE_GROUP_BYTES = 1024 * 1024;
 const WRITE_GROUP_FRAMES = 8192;
 const READ_CHUNK_BYTES = 1024 * 1024;
+const MAX_CACHED_ENTITIES = 65536;
 const FIELDS: Record<FixtureOp['type'], { required: string[]; optional: string[] }> = {
   begin: { required: ['txn'], optional: ['count'] },
   commit: { required: ['txn'], optional: ['count'] },
@@ -195,10 +196,12 @@ export class FixtureWriter {
         const version = op.version ?? this.nextVersion();
         const payload = op.type === 'put' ? encodeKvPutPayload(version, encodeKvValue(op.value)) : encodeKvDeletePayload(version);
         this.noteVersion(version);
+        const entity = kvEntity(op.key);
         return {
           type: 'event',
           txnId: op.txn,
-          entity: kvEntity(op.key),
+          entity,
+          entityBytes: this.entityBytes(entity),
           scope: KV_SCOPE,
           kind: { category: KV_KIND_CATEGORY, type: op.type === 'put' ? KvKind.PUT : KvKind.DELETE },
           payload,
@@ -209,9 +212,21 @@ export class FixtureWriter {
         const txn = op.txn ?? 0;
         this.countItem(txn);
         const kind = op.kind !== undefined ? parseKind(op.kind)! : { category: 1, type: 0 };
-        return { type: 'event', txnId: txn, entity: op.entity, scope: op.scope, kind, payload: eventPayload(op.payload) };
+        return { type: 'event', txnId: txn, entity: op.entity, entityBytes: this.entityBytes(op.entity), scope: op.scope, kind, payload: eventPayload(op.payload) };
       }
     }
+  }
+
+  /** Entities repeat (a key is written many times): encode each once, within a bound. */
+  private readonly entityCache = new Map<string, Uint8Array>();
+  private entityBytes(entity: string): Uint8Array {
+    let b = this.entityCache.get(entity);
+    if (b === undefined) {
+      if (this.entityCache.size >= MAX_CACHED_ENTITIES) this.entityCache.clear();
+      b = utf8.encode(entity);
+      this.entityCache.set(entity, b);
+    }
+    return b;
   }
 
   /** Versions of frames still pending are not in the store's counter yet. */
@@ -333,6 +348,8 @@ function storeOptions(opts: FixtureBuildOptions, fs: FileSystem | undefined): Op
   if (opts.lockEnv !== undefined) o.lockEnv = opts.lockEnv;
   if (opts.onWarning !== undefined) o.onWarning = opts.onWarning;
   if (opts.onSeal !== undefined) o.onSeal = opts.onSeal;
+  if (opts.clock !== undefined) o.clock = opts.clock;
+  if (opts.random !== undefined) o.random = opts.random;
   if (opts.wallMs !== undefined) {
     const t = opts.wallMs;
     o.clock = () => t;

@@ -22,6 +22,8 @@ export interface RawEvent {
   /** 0 = standalone event. */
   txnId: number;
   entity: string;
+  /** UTF-8 of `entity`, when the caller has it already (callers writing many frames cache it). */
+  entityBytes?: Uint8Array;
   scope: string;
   /** Any kind, category 0 (the engine's reserved range) included. */
   kind: { category: number; type: number };

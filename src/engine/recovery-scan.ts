@@ -1,11 +1,12 @@
 import { equalBytes } from '../format/bytes.js';
 import { EV, ev, ZERO_HASH } from '../format/event.js';
 import { FrameType } from '../format/frame.js';
+import { gap, GapKind } from '../format/gap.js';
 import { markerTxnId } from '../format/marker.js';
 import { isKvKind, KV_KIND_CATEGORY, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
-import { type Fault, type SegmentFile, walkStore } from './walker.js';
+import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './walker.js';
 
 /** Per-entity state a writer continues from. */
 export interface EntityHead {
@@ -76,7 +77,11 @@ export function scanStore(fs: FileSystem, segments: SegmentFile[]): RecoveryScan
   return s.finish();
 }
 
-class ScanVisitor {
+/**
+ * The scan's state machine. Exported for the cold start (cold-start.ts), which walks
+ * some segments with it and applies SIDX footers for the others to the same `out`.
+ */
+export class ScanVisitor {
   readonly out: RecoveryScan = {
     segments: [],
     heads: new Map(),
@@ -160,6 +165,9 @@ class ScanVisitor {
       case FrameType.ABORT:
         o.openTxns.delete(markerTxnId(buf, b));
         break;
+      case FrameType.GAP:
+        this.applyGap(r, segIndex);
+        break;
       default:
         break;
     }
@@ -203,6 +211,37 @@ class ScanVisitor {
     c.eventFrames++;
   }
 
+  /**
+   * A repair's gap record (format/gap.ts) stands where lost events were: a sequence gap
+   * advances the next sequence past them; an entity gap advances that entity's clock and
+   * sets its chain head to the resume hash, so the next event (or append) links to it.
+   */
+  private applyGap(r: SegmentReader, segIndex: number): void {
+    const buf = r.buf;
+    const b = r.bodyOff;
+    const o = this.out;
+    const first = gap.first(buf, b);
+    const count = gap.count(buf, b);
+    if (gap.kind(buf, b) === GapKind.SEQUENCE) {
+      if (first !== o.nextSeq) this.semantic('sequence_gap', r, segIndex, first, '', `gap record for sequence ${first} where ${o.nextSeq} was expected`);
+      o.nextSeq = Math.max(o.nextSeq, first + count);
+      return;
+    }
+    const s = gap.entityStart(b);
+    const entity = (buf as Buffer).toString('utf8', s, s + gap.entityLen(buf, b));
+    let head = o.heads.get(entity);
+    const expected = head ? head.clock + 1 : 0;
+    if (first !== expected) this.semantic('clock_gap', r, segIndex, o.nextSeq, entity, `gap record for clock ${first} where ${expected} was expected`);
+    if (!head) {
+      head = { clock: 0, hash: new Uint8Array(32), wallMs: 0 };
+      o.heads.set(entity, head);
+    }
+    head.clock = first + count - 1;
+    const h = gap.resumeHashOffset(b);
+    head.hash.set(buf.subarray(h, h + 32));
+    head.wallMs = Math.max(head.wallMs, gap.wallFloorMs(buf, b));
+  }
+
   /** Key/value versions are allocated above the largest recorded, committed or not (never reused). */
   private noteKvVersion(buf: Uint8Array, b: number): void {
     if (!isKvKind(KV_KIND_CATEGORY, ev.kindType(buf, b)) || ev.payloadLen(buf, b) < KV_VERSION_BYTES) return;
@@ -212,6 +251,11 @@ class ScanVisitor {
 
   private semantic(code: SemanticFault['code'], r: SegmentReader, segIndex: number, seq: number, entity: string, message: string): void {
     this.out.semanticFaults.push({ code, segIndex, path: r.path, offset: r.frameOffset, seq, entity, message });
+  }
+
+  /** A damaged SIDX footer: the frames end at its head (a read-write open truncates there). */
+  onDamagedFooter(d: DamagedFooter): void {
+    this.cur.frameEnd = d.offset;
   }
 
   onFault(f: Fault): void {

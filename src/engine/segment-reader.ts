@@ -1,10 +1,29 @@
-import { checkFrame, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../format/frame.js';
+import { CrcArena } from '../format/crc32c.js';
+import { checkFrame, type CrcOf, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../format/frame.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type HeaderResult } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully } from './fs/util.js';
 
 /** Default read-buffer size: large reads, frames decoded in place. */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Files at least this large are read into a `CrcArena` (WebAssembly memory, CRC in
+ * place); smaller ones into a plain Buffer, so the many tiny stores of tests and
+ * simulations never reserve WebAssembly memories.
+ */
+export const ARENA_MIN_FILE_BYTES = 256 * 1024;
+/** Arenas kept for reuse after `close()`: each WebAssembly memory reserves address space. */
+const ARENA_POOL_MAX = 4;
+const arenaPool: CrcArena[] = [];
+
+function takeArena(sizeBytes: number): CrcArena {
+  const a = arenaPool.pop();
+  if (a) {
+    a.grow(sizeBytes);
+    return a;
+  }
+  return new CrcArena(sizeBytes);
+}
 
 /**
  * Streams the frames of one segment file through a reusable buffer. After `next()`
@@ -25,6 +44,8 @@ export class SegmentReader {
   bodyBytes = 0;
   readonly slot: FrameSlot = { type: 0, length: 0, sizeBytes: 0 };
   readonly header: HeaderResult;
+  private arena: CrcArena | null = null;
+  private crcOf: CrcOf | undefined = undefined;
 
   private constructor(
     private readonly fs: FileSystem,
@@ -35,7 +56,14 @@ export class SegmentReader {
     readonly frameEnd: number,
     chunkBytes: number,
   ) {
-    this.buf = Buffer.allocUnsafe(Math.min(chunkBytes, Math.max(fileSize, SEGMENT_HEADER_BYTES)));
+    const bufBytes = Math.min(chunkBytes, Math.max(fileSize, SEGMENT_HEADER_BYTES));
+    if (fileSize >= ARENA_MIN_FILE_BYTES) {
+      this.arena = takeArena(bufBytes);
+      this.buf = this.arena.buf;
+      this.crcOf = this.arena.crcOf;
+    } else {
+      this.buf = Buffer.allocUnsafe(bufBytes);
+    }
     this.pos = SEGMENT_HEADER_BYTES;
     const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, fileSize));
     readFully(fs, fd, head, 0, head.length, 0);
@@ -59,6 +87,9 @@ export class SegmentReader {
   }
 
   close(): void {
+    const a = this.arena;
+    this.arena = null;
+    if (a && arenaPool.length < ARENA_POOL_MAX && a.buf.length <= READ_CHUNK_BYTES) arenaPool.push(a);
     this.fs.close(this.fd);
   }
 
@@ -67,8 +98,13 @@ export class SegmentReader {
     const need = Math.min(want, this.frameEnd - this.pos);
     if (this.pos >= this.bufStart && this.pos + need <= this.bufStart + this.bufLen) return;
     if (need > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
-      this.buf = bigger;
+      const bytes = Math.max(need, this.buf.length * 2);
+      if (this.arena) {
+        this.arena.grow(bytes);
+        this.buf = this.arena.buf;
+      } else {
+        this.buf = Buffer.allocUnsafe(bytes);
+      }
       this.bufLen = 0;
     }
     // keep what we already have of [pos, ...) and read the rest after it
@@ -89,13 +125,13 @@ export class SegmentReader {
     this.ensure(FRAME_PREFIX_BYTES);
     let rel = this.pos - this.bufStart;
     let end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
-    let st = checkFrame(this.buf, rel, end, this.slot);
+    let st = checkFrame(this.buf, rel, end, this.slot, this.crcOf);
     if (st === FrameStatus.Truncated && this.bufStart + end < this.frameEnd) {
       // the frame continues past the buffer: load it whole (bounded by the file)
       this.ensure(Math.max(this.slot.sizeBytes, FRAME_PREFIX_BYTES));
       rel = this.pos - this.bufStart;
       end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
-      st = checkFrame(this.buf, rel, end, this.slot);
+      st = checkFrame(this.buf, rel, end, this.slot, this.crcOf);
     }
     if (st !== FrameStatus.Valid) return st;
     this.frameOffset = this.pos;

@@ -24,11 +24,14 @@ import { ioError, SeglogError } from './errors.js';
 import { type FileSystem, isFsError } from './fs/types.js';
 import { RealFs } from './fs/real-fs.js';
 import { ensureDir, exists, readFully, writeFileAtomic } from './fs/util.js';
-import { storePaths } from './layout.js';
+import { LOCK_FILE, storePaths } from './layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from './lock.js';
 import { DEFAULT_OPTIONS, type StoreOptions, validateOptions } from './options.js';
 import { compileRegion, type Region } from './region.js';
-import { type EntityHead, type RecoveryScan, scanStore } from './recovery-scan.js';
+import { type EntityHead, type RecoveryScan } from './recovery-scan.js';
+import { type ColdStart, coldStart, type ColdStartInfo, type ColdStartOptions } from './cold-start.js';
+import { CheckpointSession, deleteCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { type FooterSeed, sealFooter } from './sidx.js';
 import { type SealHook, SegmentWriter } from './segment-writer.js';
 import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
@@ -56,8 +59,12 @@ export interface OpenOptions extends Partial<StoreOptions> {
   lockEnv?: LockEnv;
   onWarning?: (message: string) => void;
   inject?: InjectionHooks;
-  /** Called when a segment is sealed; the SIDX footer writer plugs in here. */
+  /** Called when a segment is sealed, after its SIDX footer is written. */
   onSeal?: SealHook;
+  /** Which cold-start ways the open may take (all by default; tests and benchmarks turn some off). */
+  coldStart?: Pick<ColdStartOptions, 'useCheckpoint' | 'useFooters'>;
+  /** Write index.ckpt at a clean close (default true). */
+  writeCheckpoint?: boolean;
 }
 
 export interface Coordinate {
@@ -140,6 +147,11 @@ export class Store {
   private hashIndex: Map<string, FrameLocation> | null = null;
   /** The open-time scan (what recovery found), for stats and verify. */
   readonly recovery: RecoveryScan;
+  /** How the open got its state: checkpoint used or not, each segment's footer and source. */
+  readonly coldStart: ColdStartInfo;
+  private footerSeed: FooterSeed | null;
+  private ckptSession: CheckpointSession | null = null;
+  private readonly keepCheckpoint: boolean;
   readonly warnings: string[] = [];
   committedEvents: number;
   committedBatches: number;
@@ -153,6 +165,7 @@ export class Store {
     opts: OpenOptions;
     lock: StoreLock | null;
     scan: RecoveryScan;
+    cold: ColdStart;
     warnings: string[];
   }) {
     this.dir = init.dir;
@@ -169,6 +182,9 @@ export class Store {
     };
     this.lock = init.lock;
     this.recovery = init.scan;
+    this.coldStart = init.cold.info;
+    this.footerSeed = init.cold.seed;
+    this.keepCheckpoint = init.opts.writeCheckpoint ?? true;
     this.heads = init.scan.heads;
     this.nextSeq = init.scan.nextSeq;
     this.nextTxnId = init.scan.nextTxnId;
@@ -195,7 +211,8 @@ export class Store {
     const options = prepareDirectory(fs, dir, opts, readOnly);
     const lock = readOnly ? null : StoreLock.acquire(fs, paths.lock, opts.lockEnv ?? realLockEnv(), warn);
     try {
-      let scan = scanStore(fs, listSegments(fs, dir));
+      let cold = coldStart(fs, dir, listSegments(fs, dir), { ...opts.coldStart, wantSeed: !readOnly, warn });
+      let scan = cold.scan;
       const damage = describeDamage(scan);
       if (damage) {
         if (!readOnly) {
@@ -206,11 +223,18 @@ export class Store {
         }
         warn(`${damage.file}: at byte ${damage.offset}: ${damage.message}`);
       }
-      if (!readOnly && scan.tail) {
+      // A batch can span segments: once its part in the last segment is cut (a segment
+      // left with nothing is removed), the rest of it may end the segment before, so cut
+      // until no incomplete tail is left. Cutting once left a second open to cut again:
+      // recovery was not idempotent (found by `seglog drill`, cut mode). Each cut
+      // truncates or removes a segment, so the segment count bounds the loop.
+      for (let cuts = scan.segments.length + 1; !readOnly && scan.tail && cuts > 0; cuts--) {
         cutTail(fs, dir, scan, warn, opts.clock ?? Date.now);
-        scan = scanStore(fs, listSegments(fs, dir));
+        const again = coldStart(fs, dir, listSegments(fs, dir), { ...opts.coldStart, useCheckpoint: false, wantSeed: true });
+        cold = { ...again, info: { ...again.info, checkpoint: cold.info.checkpoint, checkpointMessage: cold.info.checkpointMessage } };
+        scan = cold.scan;
       }
-      const store = new Store({ dir, options, readOnly, fs, hasher, opts, lock, scan, warnings });
+      const store = new Store({ dir, options, readOnly, fs, hasher, opts, lock, scan, cold, warnings });
       if (!readOnly) store.startWriter(opts.onSeal ?? null);
       return store;
     } catch (err) {
@@ -226,6 +250,21 @@ export class Store {
   private startWriter(onSeal: SealHook | null): void {
     const segs = this.recovery.segments;
     const last = segs[segs.length - 1];
+    // the checkpoint describes the files as they are now; the writer is about to change
+    // the last one, so it goes first (a crash after this finds no checkpoint, not a stale one)
+    deleteCheckpoint(this.fs, this.dir);
+    this.ckptSession = new CheckpointSession(
+      this.recovery,
+      this.coldStart.segments.map((s) => s.footer),
+      last ? { id: last.id, index: segs.length - 1, frameEnd: last.frameEnd } : { id: 0, index: 0, frameEnd: 32 },
+    );
+    const hook: SealHook = (fs, seg) => {
+      const seed = this.footerSeed !== null && this.footerSeed.segmentId === seg.id ? this.footerSeed : null;
+      if (seed) this.footerSeed = null;
+      const { sealed, builder } = sealFooter(fs, seg, seed, this.warn);
+      this.ckptSession?.onSealed(builder, sealed, seg.path);
+      onSeal?.(fs, seg);
+    };
     let active;
     if (!last) {
       active = SegmentWriter.createSegment(this.fs, this.dir, 0, this.nextSeq);
@@ -239,7 +278,7 @@ export class Store {
       }
       active = { id: last.id, path: last.path, fd, sizeBytes: last.frameEnd, firstSeq: last.headerFirstSeq, hasFrames: last.eventFrames > 0 || last.frameEnd > 32 };
     }
-    this.writer = new SegmentWriter(this.fs, this.dir, this.options.segmentMaxBytes, active, onSeal);
+    this.writer = new SegmentWriter(this.fs, this.dir, this.options.segmentMaxBytes, active, hook);
     if (last && last.frameEnd >= this.options.segmentMaxBytes) this.writer.rotate(this.nextSeq);
   }
 
@@ -311,6 +350,7 @@ export class Store {
   // transaction until `publishTxn` after its COMMIT.
   // ================================================================================
 
+  private static readonly EMPTY_BYTES = new Uint8Array(0);
   /** Largest key/value version in the log (-1 until first needed: taken from the open-time scan). */
   private kvVersionMax = -1;
 
@@ -366,8 +406,8 @@ export class Store {
         sizes[i] = f.type === 'abort' ? FRAME_PREFIX_BYTES + 8 : MARKER_FRAME_BYTES;
         if (f.type === 'commit') touchesCommitted = true;
       } else {
-        const entity = utf8.encode(f.entity);
-        const scope = utf8.encode(f.scope);
+        const entity = f.entityBytes ?? utf8.encode(f.entity);
+        const scope = f.scope.length === 0 ? Store.EMPTY_BYTES : utf8.encode(f.scope);
         if (entity.length === 0 || entity.length > MAX_ENTITY_BYTES) throw new SeglogError('validation', `${where}entity must be 1 to ${MAX_ENTITY_BYTES} bytes`);
         if (scope.length > MAX_SCOPE_BYTES) throw new SeglogError('validation', `${where}scope is ${scope.length} bytes, over ${MAX_SCOPE_BYTES}`);
         if (f.payload.length > MAX_PAYLOAD_BYTES) throw new SeglogError('validation', `${where}payload is ${f.payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
@@ -871,6 +911,11 @@ export class Store {
     return { nextSeq: this.nextSeq, nextTxnId: this.nextTxnId, heads: new Map([...this.heads].map(([k, h]) => [k, { ...h, hash: h.hash.slice() }])) };
   }
 
+  private saveCheckpoint(): void {
+    if (!this.keepCheckpoint) return;
+    saveCheckpointOf({ fs: this.fs, dir: this.dir, session: this.ckptSession, heads: this.heads, nextSeq: this.nextSeq, warn: this.warn });
+  }
+
   /** The filesystem this store runs on (for maintenance code in the engine). */
   get fileSystem(): FileSystem {
     return this.fs;
@@ -890,10 +935,33 @@ export class Store {
     this.closed = true;
     if (this.writer) {
       if (this.poisoned) this.writer.abandon();
-      else this.writer.close();
+      else {
+        this.writer.close();
+        this.saveCheckpoint();
+      }
     }
     if (!this.poisoned) this.lock?.release();
     this.lock = null;
+  }
+}
+
+/**
+ * Writes index.ckpt after a clean seal. A checkpoint only speeds up the next open, so
+ * failing to write one is a warning; a simulated crash still ends the process.
+ */
+function saveCheckpointOf(store: { fs: FileSystem; dir: string; session: CheckpointSession | null; heads: Map<string, EntityHead>; nextSeq: number; warn: (m: string) => void }): void {
+  const session = store.session;
+  if (!session) return;
+  try {
+    const r = session.build(store.fs, store.dir, store.heads, store.nextSeq);
+    if ('reason' in r) {
+      store.warn(`${storePaths(store.dir).checkpoint}: not written (${r.reason}); the next open reads footers instead`);
+      return;
+    }
+    writeCheckpoint(store.fs, store.dir, r.checkpoint);
+  } catch (err) {
+    if ((err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true) throw err;
+    store.warn(`${storePaths(store.dir).checkpoint}: not written (${(err as { code?: string }).code ?? (err as Error).message})`);
   }
 }
 
@@ -963,7 +1031,8 @@ function prepareDirectory(fs: FileSystem, dir: string, opts: OpenOptions, readOn
       throw ioError(err, paths.meta, 'read store metadata');
     }
   }
-  const entries = fs.readdir(dir);
+  // a crash while creating the store can leave a temp file or a lock: still an empty directory
+  const entries = fs.readdir(dir).filter((n) => !n.endsWith('.tmp') && n !== LOCK_FILE);
   if (readOnly || opts.create === false || entries.length > 0) {
     throw new SeglogError('not_a_store', `not a seglog store (no ${paths.meta.slice(dir.length + 1)})`, { file: dir });
   }

@@ -1,12 +1,16 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { type Blake3 } from '../format/blake3.js';
 import { equalBytes } from '../format/bytes.js';
 import { checkEventLayout, EV, ev, ZERO_HASH } from '../format/event.js';
 import { FrameStatus, FrameType } from '../format/frame.js';
 import { markerCount, markerTxnId } from '../format/marker.js';
+import { decodeGap, describeGap, GapKind } from '../format/gap.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
-import { type Fault, type SegmentFile, walkStore } from './walker.js';
+import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './walker.js';
+import { FooterVerifier } from './sidx.js';
+import { EntityTable } from './entity-table.js';
+import { checkCheckpoint } from './checkpoint.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -70,6 +74,16 @@ export interface VerifyOptions {
   loneFile?: boolean;
   /** Progress callback: bytes walked so far. */
   onProgress?: (bytesDone: number) => void;
+  /**
+   * Event hashes already checked elsewhere (worker threads, see verify-parallel.ts):
+   * whether the EVENT frame at `frameOffset` of segment `segIndex` has a matching
+   * event_hash, or undefined when it was not checked (then it is hashed here).
+   */
+  hashVerdicts?: HashVerdicts;
+}
+
+export interface HashVerdicts {
+  verdict(segIndex: number, frameOffset: number): boolean | undefined;
 }
 
 interface Head {
@@ -86,17 +100,22 @@ interface Head {
  */
 export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: Blake3, opts: VerifyOptions = {}): VerifyReport {
   const v = new VerifyVisitor(hasher, opts);
+  v.footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
+  if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
   return v.finish(segments.length);
 }
 
 class VerifyVisitor {
   private readonly heads = new Map<string, Head>();
-  private readonly open = new Map<number, { offset: number; segment: string; declared: number; items: number }>();
+  /** `heads` looked up by the entity's bytes (no string made per event). */
+  private readonly entities = new EntityTable(this.heads);
+  /** `startedBefore`: a lone file began inside this transaction (its BEGIN and first items are in an earlier segment). */
+  private readonly open = new Map<number, { offset: number; segment: string; declared: number; items: number; startedBefore?: boolean }>();
   private readonly problems: Problem[] = [];
-  private readonly hashOut = new Uint8Array(32);
   private nextSeq: number;
   private segName = '';
+  private segIndex = 0;
   private segFirstSeqHeader = -1;
   private segFirstEventSeen = false;
   private events = 0;
@@ -108,6 +127,8 @@ class VerifyVisitor {
   private warnings = 0;
   stopped = false;
   private readonly maxErrors: number;
+  /** SIDX footer checks (issue 3): sidx_missing, sidx_mismatch. */
+  footers: FooterVerifier | null = null;
 
   constructor(
     private readonly hasher: Blake3,
@@ -128,8 +149,10 @@ class VerifyVisitor {
     }
   }
 
-  onSegment(seg: SegmentFile, _i: number, r: SegmentReader): void {
+  onSegment(seg: SegmentFile, segIndex: number, r: SegmentReader): void {
+    this.footers?.onSegment(r);
     this.segName = seg.name;
+    this.segIndex = segIndex;
     this.bytes += r.fileSize;
     this.segFirstEventSeen = false;
     this.segFirstSeqHeader = r.header.ok ? r.header.header.firstSeq : -1;
@@ -144,7 +167,19 @@ class VerifyVisitor {
     }
   }
 
+  onDamagedFooter(d: DamagedFooter): void {
+    this.footers?.onDamagedFooter(d.offset);
+  }
+
+  /** index.ckpt against the segments and, when the frames verified clean, against what they say. */
+  checkCheckpoint(fs: FileSystem, dir: string, segments: SegmentFile[]): void {
+    if (this.stopped) return;
+    const computed = this.errors === 0 ? { nextSeq: this.nextSeq, events: this.events, batches: this.batches, heads: this.heads } : undefined;
+    for (const p of checkCheckpoint(fs, dir, segments, computed)) this.report(p);
+  }
+
   onFault(f: Fault): void {
+    this.footers?.onFault();
     const segment = basename(f.path);
     if (f.kind === 'torn' && f.offset === 0 && this.opts.loneFile) {
       // a file given on its own that does not even start like a segment is the wrong file
@@ -189,6 +224,7 @@ class VerifyVisitor {
   }
 
   onFrame(r: SegmentReader): void {
+    this.footers?.onFrame(r);
     const buf = r.buf;
     const b = r.bodyOff;
     switch (r.type) {
@@ -207,12 +243,14 @@ class VerifyVisitor {
         const txn = markerTxnId(buf, b);
         const t = this.open.get(txn);
         if (!t) {
+          // a lone segment file may start after a transaction's last item: its BEGIN is in an earlier file
+          if (this.opts.loneFile) return;
           this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `COMMIT of transaction ${txn} with no BEGIN` });
           return;
         }
         this.open.delete(txn);
         const count = markerCount(buf, b);
-        if (count !== t.items || (t.declared !== 0 && t.declared !== t.items)) {
+        if (!t.startedBefore && (count !== t.items || (t.declared !== 0 && t.declared !== t.items))) {
           this.report({
             code: 'batch_mismatch',
             severity: 'error',
@@ -227,14 +265,54 @@ class VerifyVisitor {
       }
       case FrameType.ABORT: {
         const txn = markerTxnId(buf, b);
-        if (!this.open.delete(txn)) {
+        if (!this.open.delete(txn) && !this.opts.loneFile) {
           this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `ABORT of transaction ${txn} with no BEGIN` });
         }
         return;
       }
+      case FrameType.GAP:
+        this.checkGap(r, buf, b);
+        return;
       default:
         return;
     }
+  }
+
+  /**
+   * A repair's gap record (format/gap.ts): the events it stands for are acknowledged as
+   * lost (info), and the checks continue after them: a sequence gap moves the expected
+   * sequence past its run, an entity gap moves the entity's clock past its lost links
+   * and sets its chain head to the resume hash. A gap record out of place is an error.
+   */
+  private checkGap(r: SegmentReader, buf: Uint8Array, b: number): void {
+    const g = decodeGap(buf, b, r.bodyBytes);
+    if (!g) {
+      this.report({ code: 'bad_frame', severity: 'error', segment: this.segName, offset: r.frameOffset, message: 'gap record with a field beyond 2^53' });
+      return;
+    }
+    if (g.kind === GapKind.SEQUENCE) {
+      if (this.nextSeq >= 0 && g.fromSeq !== this.nextSeq) {
+        this.report({ code: 'sequence_gap', severity: 'error', segment: this.segName, offset: r.frameOffset, seq: g.fromSeq, message: `gap record for sequence ${g.fromSeq} where ${this.nextSeq} was expected` });
+      }
+      this.nextSeq = g.fromSeq + g.count;
+      this.report({ code: 'gap_acknowledged', severity: 'info', segment: this.segName, offset: r.frameOffset, seq: g.fromSeq, message: describeGap(g) });
+      return;
+    }
+    let head = this.entities.lookup(g.entity, 0, g.entity.length);
+    const entity = this.entities.name;
+    const expectClock = head ? head.clock + 1 : 0;
+    const known = head !== undefined || g.fromClock === 0 || !this.opts.loneFile;
+    if (known && g.fromClock !== expectClock) {
+      this.report({ code: 'clock_gap', severity: 'error', segment: this.segName, offset: r.frameOffset, entity, message: `gap record for clock ${g.fromClock} where ${expectClock} was expected` });
+    }
+    if (!head) {
+      head = { clock: 0, wallMs: 0, hash: new Uint8Array(32) };
+      this.entities.insert(head);
+    }
+    head.clock = g.fromClock + g.count - 1;
+    head.hash.set(g.resumeHash);
+    head.wallMs = Math.max(head.wallMs, g.wallFloorMs);
+    this.report({ code: 'gap_acknowledged', severity: 'info', segment: this.segName, offset: r.frameOffset, entity, message: describeGap(g) });
   }
 
   private checkEvent(r: SegmentReader, buf: Uint8Array, b: number): void {
@@ -245,13 +323,13 @@ class VerifyVisitor {
       return;
     }
     const seq = ev.seq(buf, b);
-    const entStart = b + EV.VAR;
-    const entity = (buf as Buffer).toString('utf8', entStart, entStart + ev.entityLen(buf, b));
-    const where = { segment: this.segName, offset: r.frameOffset, seq, entity };
+    let head = this.entities.lookup(buf, b + EV.VAR, ev.entityLen(buf, b));
+    const entity = this.entities.name;
     const hs = ev.hashStart(buf, b);
-    this.hasher.hashInto(buf, b, hs, this.hashOut, 0);
-    if (!equalBytes(buf, hs, this.hashOut, 0, 32)) {
-      this.report({ code: 'hash_mismatch', severity: 'error', ...where, message: 'event_hash does not match the hash of the event\'s bytes' });
+    // hot loop: the digest is compared where the hasher leaves it (no copy), or taken from a worker's verdict
+    const hashOk = this.opts.hashVerdicts?.verdict(this.segIndex, r.frameOffset) ?? this.hasher.matches(buf, b, hs, buf, hs);
+    if (!hashOk) {
+      this.report({ code: 'hash_mismatch', severity: 'error', ...this.at(r, seq, entity), message: 'event_hash does not match the hash of the event\'s bytes' });
     }
     if (!this.segFirstEventSeen) {
       this.segFirstEventSeen = true;
@@ -260,23 +338,22 @@ class VerifyVisitor {
       }
     }
     if (this.nextSeq >= 0 && seq !== this.nextSeq) {
-      this.report({ code: 'sequence_gap', severity: 'error', ...where, message: `sequence ${seq} where ${this.nextSeq} was expected` });
+      this.report({ code: 'sequence_gap', severity: 'error', ...this.at(r, seq, entity), message: `sequence ${seq} where ${this.nextSeq} was expected` });
     }
     this.nextSeq = seq + 1;
     const clock = ev.clock(buf, b);
     const wall = ev.wallMs(buf, b);
-    let head = this.heads.get(entity);
     const expectClock = head ? head.clock + 1 : 0;
     // a lone segment file starts mid-chain: an entity's first event there is taken as given
     const known = head !== undefined || clock === 0 || !this.opts.loneFile;
     if (known && clock !== expectClock) {
-      this.report({ code: 'clock_gap', severity: 'error', ...where, message: `entity clock ${clock} where ${expectClock} was expected` });
+      this.report({ code: 'clock_gap', severity: 'error', ...this.at(r, seq, entity), message: `entity clock ${clock} where ${expectClock} was expected` });
     }
     if (known && !equalBytes(buf, b + EV.PREV_HASH, head ? head.hash : ZERO_HASH, 0, 32)) {
-      this.report({ code: 'chain_break', severity: 'error', ...where, message: 'prev_hash is not the entity\'s previous event_hash' });
+      this.report({ code: 'chain_break', severity: 'error', ...this.at(r, seq, entity), message: 'prev_hash is not the entity\'s previous event_hash' });
     }
     if (head && wall < head.wallMs) {
-      this.report({ code: 'wall_regression', severity: 'error', ...where, message: `wall time ${wall} is before the entity's previous ${head.wallMs}` });
+      this.report({ code: 'wall_regression', severity: 'error', ...this.at(r, seq, entity), message: `wall time ${wall} is before the entity's previous ${head.wallMs}` });
     }
     const txn = ev.txnId(buf, b);
     if (txn === 0) {
@@ -284,32 +361,52 @@ class VerifyVisitor {
     } else {
       const t = this.open.get(txn);
       if (t) t.items++;
-      else this.report({ code: 'orphan_event', severity: 'error', ...where, message: `event of transaction ${txn}, which has no open BEGIN` });
+      // a lone segment file starts mid-batch as it starts mid-chain: the BEGIN is taken as given
+      else if (this.opts.loneFile) this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: 0, items: 1, startedBefore: true });
+      else this.report({ code: 'orphan_event', severity: 'error', ...this.at(r, seq, entity), message: `event of transaction ${txn}, which has no open BEGIN` });
     }
     if (!head) {
       head = { clock, wallMs: wall, hash: new Uint8Array(32) };
-      this.heads.set(entity, head);
+      this.entities.insert(head);
     }
     head.clock = clock;
     head.wallMs = Math.max(head.wallMs, wall);
-    head.hash.set(buf.subarray(hs, hs + 32));
+    const hh = head.hash;
+    for (let i = 0; i < 32; i++) hh[i] = buf[hs + i]!;
     if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
   }
 
-  onSegmentEnd(_s: SegmentFile, _i: number, r: SegmentReader): void {
+  /** Where an event problem is: built only when one is reported. */
+  private at(r: SegmentReader, seq: number, entity: string): { segment: string; offset: number; seq: number; entity: string } {
+    return { segment: this.segName, offset: r.frameOffset, seq, entity };
+  }
+
+  onSegmentEnd(s: SegmentFile, i: number, r: SegmentReader): void {
+    if (this.footers && !this.stopped) for (const p of this.footers.onSegmentEnd(s, i, r)) this.report(p);
     this.bytesBefore += r.fileSize;
   }
 
   finish(segments: number): VerifyReport {
     if (!this.stopped) {
       for (const [txn, t] of this.open) {
-        this.report({
-          code: 'incomplete_batch',
-          severity: 'warning',
-          segment: t.segment,
-          offset: t.offset,
-          message: `transaction ${txn} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
-        });
+        // a lone segment file may end mid-batch because the batch continues in the next segment
+        this.report(
+          this.opts.loneFile
+            ? {
+                code: 'incomplete_batch',
+                severity: 'info',
+                segment: t.segment,
+                offset: t.offset,
+                message: `transaction ${txn} is still open at the end of this file (${t.items} items here); it may continue in the next segment`,
+              }
+            : {
+                code: 'incomplete_batch',
+                severity: 'warning',
+                segment: t.segment,
+                offset: t.offset,
+                message: `transaction ${txn} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
+              },
+        );
       }
     }
     return {

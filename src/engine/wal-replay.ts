@@ -4,6 +4,7 @@ import { FrameType } from '../format/frame.js';
 import { checkKvEvent, KV_ENTITY_PREFIX_BYTES, KV_KIND_CATEGORY, KV_VERSION_BYTES, KvKind } from '../format/kv.js';
 import { markerCount, markerTxnId } from '../format/marker.js';
 import { ioError, SeglogError } from './errors.js';
+import { type KvEntry, KvState } from './kv-state.js';
 import type { FileSystem } from './fs/types.js';
 import { RealFs } from './fs/real-fs.js';
 import { isFsError } from './fs/types.js';
@@ -70,11 +71,7 @@ export interface WalCorruption {
   message: string;
 }
 
-export interface KvEntry {
-  /** The value's JSON text as recorded (null when replay ran without `keepValues`). */
-  value: string | null;
-  version: number;
-}
+export type { KvEntry };
 
 export interface ReplayResult {
   stats: ReplayStats;
@@ -82,7 +79,7 @@ export interface ReplayResult {
   /** Warnings beyond `maxWarnings`, counted but not kept. */
   warningsOmitted: number;
   corruption: WalCorruption | null;
-  state: Map<string, KvEntry>;
+  state: KvState;
   segments: number;
 }
 
@@ -127,6 +124,8 @@ const TXN_BUFFER_BYTES = 256;
 const MAX_POOLED_TXNS = 1024;
 /** Numbers per buffered operation in TxnRecord.ops: type, version, key bytes, value bytes, segment, offset. */
 const OP_STRIDE = 6;
+/** Operations a pooled record has room for before its op array grows. */
+const TXN_INITIAL_OPS = 4;
 
 interface TxnRecord {
   id: number;
@@ -139,7 +138,9 @@ interface TxnRecord {
   deletes: number;
   bytes: Buffer;
   used: number;
-  ops: number[];
+  /** OP_STRIDE numbers per buffered KV operation. */
+  ops: Float64Array;
+  opCount: number;
 }
 
 /** What the scanner reports; replay applies, dump lists. */
@@ -155,7 +156,13 @@ interface WalSink {
 }
 
 class WalScanner {
-  readonly open = new Map<number, TxnRecord>();
+  /**
+   * Open transactions. The most recently begun one sits in `hot`, the others in the
+   * Map: in the common, non-interleaved log (BEGIN, items, COMMIT) the Map is never
+   * touched. `others` keeps BEGIN order, and everything in it began before `hot`.
+   */
+  private hot: TxnRecord | null = null;
+  private readonly others = new Map<number, TxnRecord>();
   private readonly pool: TxnRecord[] = [];
   readonly paths: string[] = [];
   readonly names: string[] = [];
@@ -206,7 +213,7 @@ class WalScanner {
           if (kvType !== 0) this.orphan(0, segIndex, r.frameOffset);
           return;
         }
-        const t = this.open.get(txn);
+        const t = this.find(txn);
         if (t === undefined) {
           this.orphan(txn, segIndex, r.frameOffset);
           return;
@@ -221,24 +228,23 @@ class WalScanner {
       }
       case FrameType.BEGIN: {
         const txn = markerTxnId(buf, b);
-        const prev = this.open.get(txn);
+        const prev = this.take(txn);
         if (prev !== undefined) {
-          this.open.delete(txn);
           this.sink.incomplete(prev, 'begun_again', segIndex, r.frameOffset);
           this.release(prev);
         }
         const t = this.acquire(txn, segIndex, r.frameOffset);
-        this.open.set(txn, t);
+        if (this.hot !== null) this.others.set(this.hot.id, this.hot);
+        this.hot = t;
         return;
       }
       case FrameType.COMMIT: {
         const txn = markerTxnId(buf, b);
-        const t = this.open.get(txn);
+        const t = this.take(txn);
         if (t === undefined) {
           this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} with no open BEGIN: ignored`);
           return;
         }
-        this.open.delete(txn);
         t.lastSeg = segIndex;
         t.lastOffset = r.frameOffset;
         const declared = markerCount(buf, b);
@@ -251,12 +257,11 @@ class WalScanner {
       }
       case FrameType.ABORT: {
         const txn = markerTxnId(buf, b);
-        const t = this.open.get(txn);
+        const t = this.take(txn);
         if (t === undefined) {
           this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `ABORT of transaction ${txn} with no open BEGIN: ignored`);
           return;
         }
-        this.open.delete(txn);
         t.lastSeg = segIndex;
         t.lastOffset = r.frameOffset;
         this.sink.aborted(t, segIndex, r.frameOffset);
@@ -283,14 +288,48 @@ class WalScanner {
 
   /** The end of the log: what is still open never completed. */
   finish(): void {
-    for (const t of this.open.values()) this.sink.incomplete(t, 'end', t.lastSeg, t.lastOffset);
-    this.open.clear();
+    for (const t of this.others.values()) this.sink.incomplete(t, 'end', t.lastSeg, t.lastOffset);
+    if (this.hot !== null) this.sink.incomplete(this.hot, 'end', this.hot.lastSeg, this.hot.lastOffset);
+    this.others.clear();
+    this.hot = null;
+  }
+
+  private find(txn: number): TxnRecord | undefined {
+    const h = this.hot;
+    if (h !== null && h.id === txn) return h;
+    return this.others.size === 0 ? undefined : this.others.get(txn);
+  }
+
+  /** Finds and removes an open transaction. */
+  private take(txn: number): TxnRecord | undefined {
+    const h = this.hot;
+    if (h !== null && h.id === txn) {
+      this.hot = null;
+      return h;
+    }
+    if (this.others.size === 0) return undefined;
+    const t = this.others.get(txn);
+    if (t !== undefined) this.others.delete(txn);
+    return t;
   }
 
   private acquire(id: number, seg: number, offset: number): TxnRecord {
     const t = this.pool.pop();
     if (t === undefined) {
-      return { id, firstSeg: seg, firstOffset: offset, lastSeg: seg, lastOffset: offset, items: 0, puts: 0, deletes: 0, bytes: Buffer.allocUnsafe(TXN_BUFFER_BYTES), used: 0, ops: [] };
+      return {
+        id,
+        firstSeg: seg,
+        firstOffset: offset,
+        lastSeg: seg,
+        lastOffset: offset,
+        items: 0,
+        puts: 0,
+        deletes: 0,
+        bytes: Buffer.allocUnsafe(TXN_BUFFER_BYTES),
+        used: 0,
+        ops: new Float64Array(TXN_INITIAL_OPS * OP_STRIDE),
+        opCount: 0,
+      };
     }
     t.id = id;
     t.firstSeg = seg;
@@ -301,12 +340,13 @@ class WalScanner {
     t.puts = 0;
     t.deletes = 0;
     t.used = 0;
-    t.ops.length = 0;
+    t.opCount = 0;
     return t;
   }
 
   private release(t: TxnRecord): void {
-    if (this.pool.length < MAX_POOLED_TXNS && t.bytes.length <= TXN_BUFFER_BYTES * 64) this.pool.push(t);
+    // a huge transaction's buffers are left to the GC rather than kept for ever
+    if (this.pool.length < MAX_POOLED_TXNS && t.bytes.length <= TXN_BUFFER_BYTES * 64 && t.ops.length <= TXN_INITIAL_OPS * OP_STRIDE * 64) this.pool.push(t);
   }
 }
 
@@ -330,7 +370,20 @@ function bufferOp(t: TxnRecord, buf: Uint8Array, b: number, type: number, values
     copyBytes(buf, payload + KV_VERSION_BYTES, valueBytes, t.bytes, t.used);
     t.used += valueBytes;
   }
-  t.ops.push(type, version, keyBytes, valueBytes, seg, offset);
+  let i = t.opCount * OP_STRIDE;
+  if (i + OP_STRIDE > t.ops.length) {
+    const bigger = new Float64Array(t.ops.length * 2);
+    bigger.set(t.ops);
+    t.ops = bigger;
+  }
+  const ops = t.ops;
+  ops[i++] = type;
+  ops[i++] = version;
+  ops[i++] = keyBytes;
+  ops[i++] = valueBytes;
+  ops[i++] = seg;
+  ops[i] = offset;
+  t.opCount++;
 }
 
 /** Small copies in a loop: cheaper than a native call for a typical key. */
@@ -355,7 +408,7 @@ class ReplaySink implements WalSink {
     finalVersion: 0,
     liveKeys: 0,
   };
-  readonly state = new Map<string, KvEntry>();
+  readonly state = new KvState();
   scanner!: WalScanner;
 
   /** Decoded values of the transaction being applied (reused). */
@@ -372,9 +425,10 @@ class ReplaySink implements WalSink {
     const values = this.values;
     values.length = 0;
     let at = 0;
-    for (let i = 0; i < ops.length; i += OP_STRIDE) {
-      const keyBytes = ops[i + 2]!;
-      const valueBytes = ops[i + 3]!;
+    const end = t.opCount * OP_STRIDE;
+    for (let i = 0; i < end; i += OP_STRIDE) {
+      const keyBytes = ops[i + 2]! | 0; // small integers: keep the loops on int arithmetic
+      const valueBytes = ops[i + 3]! | 0;
       at += keyBytes;
       if (ops[i] !== KvKind.PUT) {
         values.push(null);
@@ -401,27 +455,21 @@ class ReplaySink implements WalSink {
     if (this.wantsValues && !this.decodeValues(t)) return;
     s.txnsApplied++;
     let at = 0;
-    for (let i = 0; i < ops.length; i += OP_STRIDE) {
+    const end = t.opCount * OP_STRIDE;
+    for (let i = 0; i < end; i += OP_STRIDE) {
       const type = ops[i]!;
       const version = ops[i + 1]!;
-      const keyBytes = ops[i + 2]!;
-      const valueBytes = ops[i + 3]!;
-      const key = bytes.toString('utf8', at, at + keyBytes);
-      at += keyBytes + valueBytes;
+      const keyBytes = ops[i + 2]! | 0; // small integers: keep the loops on int arithmetic
+      const valueBytes = ops[i + 3]! | 0;
       if (version > s.finalVersion) s.finalVersion = version;
       if (type === KvKind.PUT) {
         s.writesApplied++;
-        const value = this.wantsValues ? this.values[i / OP_STRIDE]! : null;
-        const e = this.state.get(key);
-        if (e === undefined) this.state.set(key, { value, version });
-        else {
-          e.value = value;
-          e.version = version;
-        }
+        this.state.put(bytes, at, keyBytes, this.wantsValues ? this.values[i / OP_STRIDE]! : null, version);
       } else {
         s.deletesApplied++;
-        this.state.delete(key);
+        this.state.delete(bytes, at, keyBytes);
       }
+      at += keyBytes + valueBytes;
     }
   }
 
@@ -567,11 +615,10 @@ export function dumpWal(dir: string, opts: WalScanOptions = {}): WalDumpResult {
  * code-unit order (stable for diffs). Values are the recorded JSON text, spliced in as
  * is: replay with `keepValues` checked that each parses before applying it.
  */
-export function stateToJson(state: Map<string, KvEntry>): string {
-  const keys = [...state.keys()].sort();
+export function stateToJson(state: KvState): string {
+  const entries = [...state.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const parts: string[] = [];
-  for (const k of keys) {
-    const e = state.get(k)!;
+  for (const [k, e] of entries) {
     if (e.value === null) throw new SeglogError('usage', 'replay ran without keepValues: no values to write');
     parts.push(`${JSON.stringify(k)}:{"value":${e.value},"version":${e.version}}`);
   }

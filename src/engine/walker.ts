@@ -145,7 +145,12 @@ export function walkSegment(
       const claimed = r.claimedSize();
       // A zero region in the active segment is unwritten space: a torn tail, even if a
       // reordered later write survived beyond it (nothing past a hole was ever synced).
-      const next = isActive && st === FrameStatus.Zero ? null : r.resync();
+      let next = isActive && st === FrameStatus.Zero ? null : r.resync();
+      // A bad last frame whose own length ends exactly at the end of the active segment
+      // has no valid frame after it: a torn write (its last sector never made it), not
+      // corruption. resync() returns frameEnd for it; found by `seglog drill` (torn mode).
+      // Not behind a valid footer: a segment with a footer was sealed, so never torn.
+      if (isActive && next === r.frameEnd && r.frameEnd === r.fileSize) next = null;
       const fault: Fault = {
         kind: next === null && isActive ? 'torn' : 'corrupt',
         segIndex,

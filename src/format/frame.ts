@@ -1,6 +1,7 @@
 import { crc32c } from './crc32c.js';
 import { readU32, writeU32 } from './bytes.js';
 import { EVENT_FIXED_BODY_BYTES, eventLengthsAddUp } from './event-layout.js';
+import { GAP_MAX_BODY_BYTES, GAP_SEQUENCE_BODY_BYTES, gapLayoutOk } from './gap-layout.js';
 
 /**
  * Frame = length u32 LE | crc32c u32 LE | type u8 | body (length - 1 bytes).
@@ -35,8 +36,10 @@ export const MIN_FRAME_LENGTH: Record<number, number> = {
   2: 1 + 12,
   3: 1 + 12,
   4: 1 + 8,
-  5: 1 + 8,
+  5: 1 + GAP_SEQUENCE_BODY_BYTES,
 };
+/** Largest legal `length` of a GAP frame (an entity gap with the longest entity). */
+const MAX_GAP_FRAME_LENGTH = 1 + GAP_MAX_BODY_BYTES;
 /** Marker frames have exactly this `length`; anything else is broken framing. */
 const EXACT_FRAME_LENGTH: Record<number, number> = { 2: 13, 3: 13, 4: 9 };
 
@@ -64,11 +67,14 @@ export interface FrameSlot {
   sizeBytes: number;
 }
 
+/** CRC-32C of buf[start, end): `crc32c`, or an in-place kernel for a reader's arena buffer. */
+export type CrcOf = (buf: Uint8Array, start: number, end: number) => number;
+
 /**
  * Checks the frame at buf[off, end) and fills `slot`. Every length read is bounded
  * by what is left before `end`: an absurd length never causes a read past it.
  */
-export function checkFrame(buf: Uint8Array, off: number, end: number, slot: FrameSlot): FrameStatus {
+export function checkFrame(buf: Uint8Array, off: number, end: number, slot: FrameSlot, crcOf: CrcOf = crc32c): FrameStatus {
   const left = end - off;
   if (left === 0) return FrameStatus.End;
   if (left < FRAME_PREFIX_BYTES) {
@@ -84,11 +90,13 @@ export function checkFrame(buf: Uint8Array, off: number, end: number, slot: Fram
   if (min === undefined || length < min || length > MAX_FRAME_LENGTH) return FrameStatus.BadFraming;
   const exact = EXACT_FRAME_LENGTH[type];
   if (exact !== undefined && length !== exact) return FrameStatus.BadFraming;
+  if (type === 5 && length > MAX_GAP_FRAME_LENGTH) return FrameStatus.BadFraming;
   if (FRAME_HEADER_BYTES + length > left) return FrameStatus.Truncated;
   // structure before checksum: keeps a resync over garbage linear
   if (type === 1 && !eventLengthsAddUp(buf, off + 9, length - 1)) return FrameStatus.BadFraming;
+  if (type === 5 && !gapLayoutOk(buf, off + 9, length - 1)) return FrameStatus.BadFraming;
   const stored = readU32(buf, off + 4);
-  if (crc32c(buf, off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length) !== stored) return FrameStatus.CrcMismatch;
+  if (crcOf(buf, off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length) !== stored) return FrameStatus.CrcMismatch;
   return FrameStatus.Valid;
 }
 

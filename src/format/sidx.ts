@@ -35,18 +35,24 @@ export const SIDX_MAX_STRING_BYTES = 0xffff;
 /** Bounds on counts: a 4 GiB segment of minimal frames stays far below them. */
 export const SIDX_MAX_ENTRIES = 0xffff_ffff;
 
-/** Field offsets inside one entry. */
+/**
+ * Field offsets inside one entry. The first 36 bytes are the EVENT body's bytes 16..52
+ * in the same order (sequence, clock, wall ms, txn id, kind), so building an entry is
+ * two copies, not a decode and re-encode.
+ */
 export const SE = {
   SEQ: 0,
-  OFFSET: 8,
-  CLOCK: 16,
-  WALL: 24,
-  TXN: 32,
-  ENTITY: 40,
-  KIND_CAT: 44,
-  KIND_TYPE: 46,
+  CLOCK: 8,
+  WALL: 16,
+  TXN: 24,
+  KIND_CAT: 32,
+  KIND_TYPE: 34,
+  ENTITY: 36,
+  OFFSET: 40,
   HASH: 48,
 } as const;
+/** Bytes of an entry copied verbatim from the EVENT body (from its sequence field on). */
+export const SE_BODY_COPY_BYTES = 36;
 
 /** Field offsets inside one marker. */
 export const SM = {

@@ -19,8 +19,10 @@
  * - `--json` (oclif's enableJsonFlag): stdout carries exactly one JSON document, either
  *   the result (`this.emit`, or a value returned from `run()`) or, on failure,
  *   `{"error": {"code", "message", "file"?, "offset"?, "line"?}}`. Nothing else is
- *   written to stdout. Text mode: `emit` calls the renderer. Diagnostics always go to
- *   stderr.
+ *   written to stdout; if the command fails after its result was emitted, the error is
+ *   reported on stderr and in the exit code only. `SEGLOG_CONTENT_TYPE=json` in the
+ *   environment also turns JSON on (oclif). Text mode: `emit` calls the renderer.
+ *   Diagnostics (`this.warn`, spinners, prompts, errors) always go to stderr.
  *
  * Exit codes (decided only in `catch`, via classifyError in errors.ts)
  * - 0: clean. 1: the data has problems. 2: usage or operational failure. 130: Ctrl-C.

@@ -7,6 +7,9 @@
  * animation starts when the module has loaded; calls made before then are remembered.
  * ora's `discardStdin` is off: it puts stdin in raw mode, where Ctrl-C stops raising
  * SIGINT while the engine does synchronous work, and it would fight a later prompt.
+ * A terminal reporting 0 columns (a pty without a size, e.g. `script` under CI) gets no
+ * spinner: ora 9.4 divides by the width and then clears an infinite number of lines,
+ * blocking the process and writing without end (measured: 67 MB in 20 s).
  */
 import type { Ora } from 'ora';
 import type { TtyLike } from './colors.js';
@@ -22,7 +25,7 @@ export interface Spinner {
 export interface SpinnerOptions {
   json: boolean;
   /** Default process.stderr; injectable for tests. */
-  stream?: NodeJS.WritableStream & TtyLike;
+  stream?: NodeJS.WritableStream & TtyLike & { columns?: number };
 }
 
 const NOOP_SPINNER: Spinner = Object.freeze({
@@ -34,7 +37,8 @@ const NOOP_SPINNER: Spinner = Object.freeze({
 
 export function spinnerEnabled(opts: SpinnerOptions): boolean {
   const stream = opts.stream ?? process.stderr;
-  return !opts.json && stream.isTTY === true;
+  const columns = (stream as { columns?: unknown }).columns;
+  return !opts.json && stream.isTTY === true && typeof columns === 'number' && columns > 0;
 }
 
 export function startSpinner(text: string, opts: SpinnerOptions): Spinner {

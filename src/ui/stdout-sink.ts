@@ -1,32 +1,65 @@
 import { writeSync } from 'node:fs';
 
-/** Flush threshold: large writes, few syscalls. */
-const FLUSH_CHARS = 1 << 20;
+/** Output buffer size: large writes, few syscalls. */
+const BUFFER_BYTES = 1 << 20;
+/** Most UTF-8 bytes one UTF-16 code unit can need. */
+const MAX_UTF8_PER_UNIT = 3;
 
 /**
  * Buffered, synchronous writer to stdout for streaming output (dump, jsonl) of any
- * size. A closed pipe (`| head`) ends output quietly: `closed` turns true and the
- * producer should stop.
+ * size. Text is encoded straight into one reusable byte buffer (no string joins, no
+ * per-flush allocation), and writers that build bytes themselves (event-jsonl.ts)
+ * write into it in place with `reserve` and `pos`. A closed pipe (`| head`) ends
+ * output quietly: `closed` turns true and the producer should stop.
  */
 export class StdoutSink {
-  private parts: string[] = [];
-  private size = 0;
+  buf: Buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** Bytes of `buf` filled and not yet written. */
+  pos = 0;
   closed = false;
 
   constructor(private readonly fd = 1) {}
 
   write(s: string): void {
     if (this.closed) return;
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= FLUSH_CHARS) this.flush();
+    const most = s.length * MAX_UTF8_PER_UNIT;
+    if (most > this.buf.length - this.pos) {
+      this.flush();
+      if (most > this.buf.length) {
+        this.writeAll(Buffer.from(s, 'utf8'));
+        return;
+      }
+    }
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** One byte (a newline, a comma). */
+  writeByte(byte: number): void {
+    if (this.closed) return;
+    if (this.pos === this.buf.length) this.flush();
+    this.buf[this.pos++] = byte;
+  }
+
+  /**
+   * Makes room for `bytes` more bytes (flushing, or growing the buffer for a record
+   * larger than it) and returns `pos`, where they go; the caller advances `pos`.
+   */
+  reserve(bytes: number): number {
+    if (bytes > this.buf.length - this.pos) {
+      this.flush();
+      if (bytes > this.buf.length) this.buf = Buffer.allocUnsafe(bytes);
+    }
+    return this.pos;
   }
 
   flush(): void {
-    if (this.closed || this.size === 0) return;
-    const data = Buffer.from(this.parts.join(''), 'utf8');
-    this.parts = [];
-    this.size = 0;
+    if (this.pos === 0) return;
+    const n = this.pos;
+    this.pos = 0;
+    if (!this.closed) this.writeAll(this.buf.subarray(0, n));
+  }
+
+  private writeAll(data: Buffer): void {
     let off = 0;
     while (off < data.length) {
       try {

@@ -243,7 +243,7 @@ describe('BaseCommand Ctrl-C', () => {
     (added[0] as () => void)();
     await vi.waitFor(() => expect(exit).toHaveBeenCalledWith(130));
     expect(cleanupCalls).toBe(1);
-    release?.();
+    (release as (() => void) | undefined)?.();
     const r = await running;
     expect(r.stderr).toBe('seglog: interrupted\n');
     expect(jsonDocs(r.stdout)).toEqual([{ error: { code: 'interrupted', message: 'interrupted' } }]);

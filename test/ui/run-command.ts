@@ -10,7 +10,7 @@
  * throws one), else `process.exitCode` (set by markDataProblems), else 0.
  * process.exitCode is reset before and after, so one test cannot leak it into another.
  */
-import { Config, type Command } from '@oclif/core';
+import { Config, type Interfaces } from '@oclif/core';
 import { fileURLToPath } from 'node:url';
 import { vi } from 'vitest';
 
@@ -46,7 +46,10 @@ export function testConfig(): Promise<Config> {
   return configPromise;
 }
 
-type Runnable = Pick<typeof Command, 'run'>;
+/** Any oclif command class: `typeof MyCommand`. */
+export interface Runnable {
+  run(argv?: string[], opts?: Interfaces.LoadOptions): Promise<unknown>;
+}
 
 function chunkToString(chunk: unknown): string {
   if (typeof chunk === 'string') return chunk;

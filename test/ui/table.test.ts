@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { colorEnabled } from '../../src/ui/colors.js';
 import { renderTable } from '../../src/ui/table.js';
 
@@ -7,15 +7,26 @@ const tty = { isTTY: true };
 const pipe = { isTTY: false };
 const savedNoColor = process.env.NO_COLOR;
 
+const savedEnv = { TERM: process.env.TERM, FORCE_COLOR: process.env.FORCE_COLOR };
+
+function restore(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
 beforeAll(() => {
-  // cli-table3 (through @colors/colors) decides colour from TERM once, at first use:
-  // claim a colour terminal so the plain-style tests prove something.
+  // cli-table3 colours through @colors/colors, which decides once, when first loaded,
+  // from TERM, CI and FORCE_COLOR (not from NO_COLOR or the stream): make it willing to
+  // colour here (CI=true alone would stop it) so the plain-style tests prove something.
   process.env.TERM = 'xterm-256color';
+  process.env.FORCE_COLOR = '1';
 });
 
-afterEach(() => {
-  if (savedNoColor === undefined) delete process.env.NO_COLOR;
-  else process.env.NO_COLOR = savedNoColor;
+afterEach(() => restore('NO_COLOR', savedNoColor));
+
+afterAll(() => {
+  restore('TERM', savedEnv.TERM);
+  restore('FORCE_COLOR', savedEnv.FORCE_COLOR);
 });
 
 describe('renderTable', () => {

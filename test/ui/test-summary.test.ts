@@ -62,3 +62,10 @@ describe('scripts/test-summary.js final line', () => {
     expect(summarize(report({ passed: 1, failed: 0 }, suites))).toEqual({ lastLine: '1 passed, 1 failed', status: 1 });
   });
 });
+
+describe('scripts/test-summary.js: failures outside tests', () => {
+  it('a run vitest marks unsuccessful with no failed test (unhandled error) counts as one failure', () => {
+    const unhandled = { ...report({ passed: 4, failed: 0 }), success: false };
+    expect(summarize(unhandled)).toEqual({ lastLine: '4 passed, 1 failed', status: 1 });
+  });
+});

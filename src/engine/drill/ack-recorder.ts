@@ -10,21 +10,36 @@
  * - failed: the call threw and its rollback succeeded: it must never appear.
  * - maybe: the call threw and the store could not undo it (poisoned): it may appear (whole).
  * - lost: it did not survive an earlier crash: it must never appear again.
+ * - txn-open: an interactive transaction whose operations are being written and whose
+ *   commit was not called: nothing of it may appear (without COMMIT it is invisible).
+ *   Its unit is keyed by the step that began it, and grows an item per operation.
  */
 import { toHex } from '../../format/bytes.js';
 import type { DecodedEvent } from '../../format/event.js';
-import type { Receipt } from '../store.js';
 import type { ItemSpec } from './workload.js';
 
-export type UnitStatus = 'inflight' | 'acked' | 'failed' | 'maybe' | 'lost';
+export type UnitStatus = 'inflight' | 'acked' | 'failed' | 'maybe' | 'lost' | 'txn-open';
+
+/** What a call returned about one event: the checker compares what it finds with it. */
+export interface UnitReceipt {
+  seq: number;
+  eventHash?: string;
+  eventId?: string;
+  /** Key/value operations: the version recorded in the payload. */
+  kvVersion?: number;
+}
 
 export interface UnitRecord {
   step: number;
   batch: boolean;
-  items: readonly ItemSpec[];
+  items: ItemSpec[];
   status: UnitStatus;
-  receipts: Receipt[] | null;
+  receipts: UnitReceipt[] | null;
   durable: boolean;
+  /** Interactive transactions: the transaction id (its events carry it). */
+  txnId?: number;
+  /** When it was acknowledged, among all units (commit order for transactions). */
+  ackOrder?: number;
 }
 
 /** An event that was in the store before the drill started (a fixture's). */
@@ -39,7 +54,10 @@ export class AckRecorder {
   readonly units = new Map<number, UnitRecord>();
   /** Events present before the workload, by event hash: all durable. */
   readonly baseline = new Map<string, BaselineEvent>();
+  /** Interactive transactions by id, to attribute their key/value events. */
+  readonly txns = new Map<number, UnitRecord>();
   private inflightUnit: UnitRecord | null = null;
+  private acks = 0;
 
   setBaseline(events: readonly DecodedEvent[]): void {
     this.baseline.clear();
@@ -54,22 +72,56 @@ export class AckRecorder {
 
   begin(step: number, batch: boolean, items: readonly ItemSpec[]): UnitRecord {
     if (this.inflightUnit) throw new Error(`recorder: step ${step} began while step ${this.inflightUnit.step} is in flight`);
-    const unit: UnitRecord = { step, batch, items, status: 'inflight', receipts: null, durable: false };
+    const unit: UnitRecord = { step, batch, items: [...items], status: 'inflight', receipts: null, durable: false };
     this.units.set(step, unit);
     this.inflightUnit = unit;
     return unit;
   }
 
-  ack(unit: UnitRecord, receipts: Receipt[]): void {
+  ack(unit: UnitRecord, receipts: (UnitReceipt & { durable?: boolean })[]): void {
     this.finish(unit);
     if (receipts.length !== unit.items.length) {
       throw new Error(`recorder: step ${unit.step} got ${receipts.length} receipts for ${unit.items.length} items`);
     }
     unit.status = 'acked';
+    unit.ackOrder = this.acks++;
     unit.receipts = receipts;
     // An fsync of the active segment covers every earlier write (sealed segments were
     // fsynced at rotation), so a durable receipt is every earlier unit's durability point.
     if (receipts[0]?.durable) this.markAllDurable();
+  }
+
+  /** An interactive transaction got its id (store.beginTxn()); nothing is written yet. */
+  beginTxn(step: number, txnId: number): UnitRecord {
+    const unit: UnitRecord = { step, batch: true, items: [], status: 'txn-open', receipts: [], durable: false, txnId };
+    this.units.set(step, unit);
+    this.txns.set(txnId, unit);
+    return unit;
+  }
+
+  /** A transaction operation returned: its frame is in the log (invisible until COMMIT). */
+  txnOpWritten(unit: UnitRecord, item: ItemSpec, receipt: UnitReceipt): void {
+    unit.items.push(item);
+    unit.receipts!.push(receipt);
+  }
+
+  /** commit() is being called: from now on the transaction may appear (whole). */
+  commitStarted(unit: UnitRecord): void {
+    if (this.inflightUnit) throw new Error(`recorder: commit of step ${unit.step} while step ${this.inflightUnit.step} is in flight`);
+    unit.status = 'inflight';
+    this.inflightUnit = unit;
+  }
+
+  commitAcked(unit: UnitRecord, durable: boolean): void {
+    this.finish(unit);
+    unit.status = 'acked';
+    unit.ackOrder = this.acks++;
+    if (durable) this.markAllDurable();
+  }
+
+  /** abort() was called, or the transaction was abandoned: it must never appear. */
+  txnDropped(unit: UnitRecord): void {
+    if (unit.status === 'txn-open') unit.status = 'failed';
   }
 
   /** The call threw; `mayAppear` when the store could not roll it back (it is poisoned). */
@@ -84,18 +136,26 @@ export class AckRecorder {
   }
 
   /**
-   * After a crash and a checked recovery, what survived is the new truth: surviving
-   * units are durable (the crash left them on disk), the rest are lost for good.
-   * `surviving` holds the steps whose events are visible after recovery.
+   * After a crash and a checked recovery, what survived is the new truth: the rest is
+   * lost for good (recovery cut it). `surviving` holds the steps whose events are
+   * visible after recovery. After a power cut (`powerLost`) the survivors are durable:
+   * the crash left them on disk. After a process death alone they may still sit in the
+   * page cache only, so they keep their durability as it was.
    */
-  rebase(surviving: ReadonlySet<number>): void {
+  rebase(surviving: ReadonlySet<number>, powerLost: boolean): void {
     if (this.inflightUnit) this.finish(this.inflightUnit);
     for (const unit of this.units.values()) {
       if (unit.status === 'lost' || unit.status === 'failed') continue;
+      // an open transaction dies with its process: no COMMIT can follow any more
+      if (unit.status === 'txn-open') {
+        unit.status = 'lost';
+        continue;
+      }
       if (surviving.has(unit.step)) {
         // An unacknowledged unit that survived is now part of the log; receipts stay unknown.
-        if (unit.status !== 'acked') unit.status = 'acked';
-        unit.durable = true;
+        if (unit.status !== 'acked') unit.ackOrder = this.acks++;
+        unit.status = 'acked';
+        if (powerLost) unit.durable = true;
       } else {
         unit.status = 'lost';
       }

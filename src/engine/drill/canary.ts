@@ -12,13 +12,19 @@
  */
 import { encodeCommit, MARKER_FRAME_BYTES } from '../../format/marker.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { writeFully } from '../fs/util.js';
+import type { FileSystem } from '../fs/types.js';
+import { exists, writeFully } from '../fs/util.js';
 import { scanStore } from '../recovery-scan.js';
 import { listSegments } from '../walker.js';
 import { engineRecovery, type RecoverFn } from './crash-check.js';
 import { SIM_STORE_DIR } from './sim-env.js';
 
 export const brokenRecoveryKeepingIncompleteBatches: RecoverFn = (fs, machine, hasher, storeOptions) => {
+  if (exists(fs, SIM_STORE_DIR)) commitOpenTransactions(fs);
+  return engineRecovery(fs, machine, hasher, storeOptions);
+};
+
+function commitOpenTransactions(fs: FileSystem): void {
   const segments = listSegments(fs, SIM_STORE_DIR);
   const scan = scanStore(fs, segments);
   const last = scan.segments[scan.segments.length - 1];
@@ -35,5 +41,4 @@ export const brokenRecoveryKeepingIncompleteBatches: RecoverFn = (fs, machine, h
       fs.close(fd);
     }
   }
-  return engineRecovery(fs, machine, hasher, storeOptions);
-};
+}

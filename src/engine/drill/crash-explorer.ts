@@ -19,12 +19,12 @@ import { storePaths } from '../layout.js';
 import { Store } from '../store.js';
 import { AckRecorder } from './ack-recorder.js';
 import { brokenRecoveryKeepingIncompleteBatches } from './canary.js';
-import { checkCrashedStore, describe, engineRecovery } from './crash-check.js';
-import { INVARIANT_IDS, type InvariantId } from './invariants.js';
+import { describe, engineRecovery, judge, type RecoveryOutcome, recoverCrashedStore } from './crash-check.js';
+import { INVARIANT_IDS, type InvariantId, type Violation } from './invariants.js';
 import { PointFs } from './point-fs.js';
 import { mixSeed, SIM_EPOCH_MS, SIM_STORE_DIR, SimMachine } from './sim-env.js';
 import { WorkloadRunner } from './workload-runner.js';
-import { buildWorkload, type Workload, type WorkloadName } from './workload.js';
+import { buildWorkload, episodeCount, type Workload, type WorkloadName } from './workload.js';
 
 export interface DrillSpec {
   seed: number;
@@ -51,6 +51,26 @@ export interface ModeTally {
   invariants: Record<InvariantId, number>;
 }
 
+/** Recovery outcomes kept for reuse; identical crash states come in runs of nearby points. */
+const RECOVERY_CACHE_ENTRIES = 512;
+
+/**
+ * Recovery outcomes by crash-disk digest. Several crash points often leave the same disk
+ * (lose-unsynced between two fsyncs, cut before and after an fsync): recovery is a
+ * function of the disk's bytes, so it runs once per image, while invariants 1-3 are
+ * still judged against each point's own acknowledgements. Oldest entries go first.
+ */
+class RecoveryCache {
+  private readonly map = new Map<string, RecoveryOutcome>();
+  get(digest: string): RecoveryOutcome | undefined {
+    return this.map.get(digest);
+  }
+  set(digest: string, outcome: RecoveryOutcome): void {
+    if (this.map.size >= RECOVERY_CACHE_ENTRIES) this.map.delete(this.map.keys().next().value as string);
+    this.map.set(digest, outcome);
+  }
+}
+
 /** One explored crash state, for the digest. */
 export interface StateLine {
   point: number;
@@ -60,6 +80,8 @@ export interface StateLine {
 
 export interface ShardResult {
   crashStates: number;
+  /** Distinct disk images among the crash states: recovery ran once per image. */
+  distinctStates: number;
   violations: number;
   byMode: Record<string, ModeTally>;
   failures: DrillFailure[];
@@ -77,7 +99,8 @@ export interface StartState {
   snapshot: SimSnapshot;
   /** Mutating operations done before the workload (loading a fixture). */
   baseOps: number;
-  workload: Workload;
+  /** The workload's episodes, each run on its own copy of the starting disk. */
+  episodes: Workload[];
   /** Committed events of the starting store (a fixture's), all durable. */
   baseline: ReturnType<Store['query']>;
 }
@@ -95,22 +118,32 @@ export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
       sim.fsyncDir(SIM_STORE_DIR);
     }
     const reader = Store.openSync(SIM_STORE_DIR, { fs: SimFs.fromSnapshot(sim.snapshot()), readOnly: true }, hasher);
-    baseline = reader.query();
+    baseline = reader.query({ includeSystem: true });
     reader.close();
   }
-  return { snapshot: sim.snapshot(), baseOps: sim.mutatingOpCount, workload: buildWorkload(spec.workload, spec.seed), baseline };
+  const episodes = Array.from({ length: episodeCount(spec.workload) }, (_, e) => buildWorkload(spec.workload, spec.seed, e));
+  return { snapshot: sim.snapshot(), baseOps: sim.mutatingOpCount, episodes, baseline };
 }
 
-/** Runs the workload once, without checks: how many crash points it has. */
-export function countCrashPoints(start: StartState, spec: DrillSpec, hasher: Blake3): number {
-  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2));
-  const runner = new WorkloadRunner(sim, start.workload, new SimMachine(spec.seed), hasher, new AckRecorder());
-  try {
-    runner.runAll();
-  } catch (err) {
-    throw new Error(`the drill workload failed without any crash: ${describe(err)}`);
-  }
-  return sim.mutatingOpCount - start.baseOps;
+/** Runs each episode once, without checks: how many crash points each has. */
+export function countCrashPoints(start: StartState, spec: DrillSpec, hasher: Blake3): number[] {
+  return start.episodes.map((workload, e) => {
+    const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, e));
+    const runner = new WorkloadRunner(sim, workload, new SimMachine(mixSeed(spec.seed, e)), hasher, new AckRecorder());
+    try {
+      runner.runAll();
+    } catch (err) {
+      throw new Error(`episode ${e} of the drill workload failed without any crash: ${describe(err)}`);
+    }
+    return sim.mutatingOpCount - start.baseOps;
+  });
+}
+
+/** Where each episode's points start in the drill's global point numbering. */
+export function episodeOffsets(opsPerEpisode: readonly number[]): number[] {
+  const offsets = [0];
+  for (const n of opsPerEpisode) offsets.push(offsets[offsets.length - 1]! + n);
+  return offsets;
 }
 
 /** All points, or a seeded sample of `count` distinct points, in ascending order. */
@@ -131,56 +164,70 @@ export function emptyTally(): ModeTally {
 }
 
 /**
- * Explores the crash states at `points` (ascending) for every mode of the spec.
- * `onProgress` is called with the number of crash states done so far.
+ * Explores the crash states at `points` (global numbering, ascending) for every mode of
+ * the spec. `onProgress` is called with the number of crash states done so far.
  */
 export function explorePoints(
   start: StartState,
   spec: DrillSpec,
+  opsPerEpisode: readonly number[],
   points: readonly number[],
   hasher: Blake3,
   onProgress?: (statesDone: number) => void,
 ): ShardResult {
-  const result: ShardResult = { crashStates: 0, violations: 0, byMode: {}, failures: [], states: [] };
+  const result: ShardResult = { crashStates: 0, distinctStates: 0, violations: 0, byMode: {}, failures: [], states: [] };
   for (const mode of spec.modes) result.byMode[mode] = emptyTally();
-  const wanted = new Set(points);
-  const recorder = new AckRecorder();
-  recorder.setBaseline(start.baseline);
-  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2));
+  const offsets = episodeOffsets(opsPerEpisode);
   const recover = spec.canary ? brokenRecoveryKeepingIncompleteBatches : engineRecovery;
-  const storeOptions = start.workload.storeOptions;
-
-  const checkPoint = (point: number): void => {
-    if (!wanted.has(point)) return;
-    const snapshot = sim.snapshot();
-    for (const mode of spec.modes) {
-      const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
-      const fork = SimFs.fromSnapshot(snapshot, crashSeed);
-      fork.crash(mode, crashSeed);
-      const crashDigest = fork.digest();
-      const machine = new SimMachine(crashSeed, CHECKER_PID_BASE, SIM_EPOCH_MS + CHECKER_CLOCK_OFFSET_MS);
-      const check = checkCrashedStore(fork, { hasher, storeOptions, recorder, recover, machine });
-      const tally = result.byMode[mode]!;
-      tally.crashStates++;
-      result.crashStates++;
-      if (check.violations.length > 0) {
-        tally.violations++;
-        result.violations++;
-        const counted = new Set<InvariantId>();
-        for (const v of check.violations) {
-          if (!counted.has(v.invariant)) tally.invariants[v.invariant]++;
-          counted.add(v.invariant);
-          if (result.failures.length < MAX_FAILURES_KEPT) result.failures.push({ seed: spec.seed, point, mode, invariant: v.invariant, detail: v.detail });
+  for (let e = 0; e < start.episodes.length; e++) {
+    const wanted = new Set(points.filter((p) => p >= offsets[e]! && p < offsets[e + 1]!).map((p) => p - offsets[e]!));
+    if (wanted.size === 0) continue;
+    const workload = start.episodes[e]!;
+    const recorder = new AckRecorder();
+    recorder.setBaseline(start.baseline);
+    const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, e));
+    const cache = new RecoveryCache();
+    const checkPoint = (local: number): void => {
+      if (!wanted.has(local)) return;
+      const point = offsets[e]! + local;
+      const snapshot = sim.snapshot();
+      for (const mode of spec.modes) {
+        const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
+        const fork = SimFs.fromSnapshot(snapshot, crashSeed);
+        fork.crash(mode, crashSeed);
+        const crashDigest = fork.digest();
+        let outcome = cache.get(crashDigest);
+        if (!outcome) {
+          const machine = new SimMachine(crashSeed, CHECKER_PID_BASE, SIM_EPOCH_MS + CHECKER_CLOCK_OFFSET_MS);
+          outcome = recoverCrashedStore(fork, { hasher, storeOptions: workload.storeOptions, recover, machine });
+          cache.set(crashDigest, outcome);
+          result.distinctStates++;
         }
+        const check = judge(outcome, recorder, false);
+        tallyState(result, spec, point, mode, check.violations);
+        result.states.push({ point, mode, line: `${point} ${mode} ${crashDigest} ${check.visibleCount} ${check.nextSeq} ${check.violations.length}` });
+        onProgress?.(result.crashStates);
       }
-      result.states.push({ point, mode, line: `${point} ${mode} ${crashDigest} ${check.visibleCount} ${check.nextSeq} ${check.violations.length}` });
-      onProgress?.(result.crashStates);
-    }
-  };
-
-  const runner = new WorkloadRunner(new PointFs(sim, start.baseOps, checkPoint), start.workload, new SimMachine(spec.seed), hasher, recorder);
-  runner.runAll();
+    };
+    const fs = new PointFs(sim, start.baseOps, checkPoint);
+    new WorkloadRunner(fs, workload, new SimMachine(mixSeed(spec.seed, e)), hasher, recorder).runAll();
+  }
   return result;
+}
+
+function tallyState(result: ShardResult, spec: DrillSpec, point: number, mode: CrashMode, violations: readonly Violation[]): void {
+  const tally = result.byMode[mode]!;
+  tally.crashStates++;
+  result.crashStates++;
+  if (violations.length === 0) return;
+  tally.violations++;
+  result.violations++;
+  const counted = new Set<InvariantId>();
+  for (const v of violations) {
+    if (!counted.has(v.invariant)) tally.invariants[v.invariant]++;
+    counted.add(v.invariant);
+    if (result.failures.length < MAX_FAILURES_KEPT) result.failures.push({ seed: spec.seed, point, mode, invariant: v.invariant, detail: v.detail });
+  }
 }
 
 /** The digest of a drill: sha256 over its crash states in (point, mode) order. */
@@ -189,4 +236,21 @@ export function digestStates(states: readonly StateLine[], modes: readonly Crash
   const hash = createHash('sha256');
   for (const s of sorted) hash.update(`${s.line}\n`);
   return hash.digest('hex');
+}
+
+/** The disk right after the drill's mutating operation `point` (global), crashed in `mode` (for debugging and regression tests). */
+export function crashStateAt(start: StartState, spec: DrillSpec, opsPerEpisode: readonly number[], point: number, mode: CrashMode, hasher: Blake3): SimFs {
+  const offsets = episodeOffsets(opsPerEpisode);
+  const e = offsets.findIndex((o, i) => i < opsPerEpisode.length && point >= o && point < offsets[i + 1]!);
+  if (e < 0) throw new RangeError(`point ${point} is past the drill's ${offsets[offsets.length - 1]} operations`);
+  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, e));
+  let snapshot: SimSnapshot | undefined;
+  const hook = (local: number): void => {
+    if (local === point - offsets[e]!) snapshot = sim.snapshot();
+  };
+  new WorkloadRunner(new PointFs(sim, start.baseOps, hook), start.episodes[e]!, new SimMachine(mixSeed(spec.seed, e)), hasher, new AckRecorder()).runAll();
+  const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
+  const fork = SimFs.fromSnapshot(snapshot!, crashSeed);
+  fork.crash(mode, crashSeed);
+  return fork;
 }

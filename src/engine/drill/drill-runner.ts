@@ -37,6 +37,8 @@ export interface DrillOptions extends DrillSpec {
 
 export interface DrillReport {
   crashStates: number;
+  /** Distinct disk images among the crash states (recovery ran once for each). */
+  distinctStates: number;
   /** Crash states with at least one invariant violated. */
   violations: number;
   digest: string;
@@ -59,6 +61,7 @@ export type WorkerMessage = { type: 'progress'; statesDone: number } | { type: '
 /** What a drill worker gets as workerData. */
 export interface WorkerJob {
   spec: DrillSpec;
+  opsPerEpisode: number[];
   points: number[];
 }
 
@@ -71,7 +74,8 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const spec: DrillSpec = { seed: opts.seed, workload: opts.workload, fromStore: opts.fromStore, modes: opts.modes, canary: opts.canary };
   const hasher = await createHasher();
   const start = prepareStart(spec, hasher);
-  const operations = countCrashPoints(start, spec, hasher);
+  const opsPerEpisode = countCrashPoints(start, spec, hasher);
+  const operations = opsPerEpisode.reduce((a, b) => a + b, 0);
   let points: number[];
   if (opts.onlyPoint !== undefined) {
     if (opts.onlyPoint >= operations) throw new RangeError(`point ${opts.onlyPoint} is past the workload's ${operations} operations`);
@@ -86,7 +90,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
 
   let shards: ShardResult[];
   if (workers === 1) {
-    shards = [explorePoints(start, spec, points, hasher, (done) => opts.onProgress?.(done, total))];
+    shards = [explorePoints(start, spec, opsPerEpisode, points, hasher, (done) => opts.onProgress?.(done, total))];
   } else {
     const done = new Array<number>(workers).fill(0);
     // Interleaved split: later points cost more (the store has grown), so each worker
@@ -94,7 +98,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     const jobs = Array.from({ length: workers }, (_, w) => points.filter((_, i) => i % workers === w));
     shards = await Promise.all(
       jobs.map((pts, w) =>
-        runWorker(workerUrl, { spec, points: pts }, (n) => {
+        runWorker(workerUrl, { spec, opsPerEpisode, points: pts }, (n) => {
           done[w] = n;
           opts.onProgress?.(done.reduce((a, b) => a + b, 0), total);
         }),
@@ -128,14 +132,16 @@ function runWorker(url: URL, job: WorkerJob, onProgress: (statesDone: number) =>
   });
 }
 
-function merge(shards: readonly ShardResult[], spec: DrillSpec): Pick<DrillReport, 'crashStates' | 'violations' | 'digest' | 'byMode' | 'failures'> {
+function merge(shards: readonly ShardResult[], spec: DrillSpec): Pick<DrillReport, 'crashStates' | 'distinctStates' | 'violations' | 'digest' | 'byMode' | 'failures'> {
   const byMode: Record<string, ModeTally> = {};
   for (const mode of spec.modes) byMode[mode] = emptyTally();
   let crashStates = 0;
+  let distinctStates = 0;
   let violations = 0;
   const failures: DrillFailure[] = [];
   for (const s of shards) {
     crashStates += s.crashStates;
+    distinctStates += s.distinctStates;
     violations += s.violations;
     failures.push(...s.failures);
     for (const [mode, t] of Object.entries(s.byMode)) {
@@ -150,5 +156,5 @@ function merge(shards: readonly ShardResult[], spec: DrillSpec): Pick<DrillRepor
     shards.flatMap((s) => s.states),
     spec.modes,
   );
-  return { crashStates, violations, digest, byMode, failures: failures.slice(0, MAX_FAILURES_KEPT) };
+  return { crashStates, distinctStates, violations, digest, byMode, failures: failures.slice(0, MAX_FAILURES_KEPT) };
 }

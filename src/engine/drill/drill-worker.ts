@@ -16,7 +16,7 @@ const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
 try {
   const hasher = await createHasher();
   const start = prepareStart(job.spec, hasher);
-  const result = explorePoints(start, job.spec, job.points, hasher, (done) => {
+  const result = explorePoints(start, job.spec, job.opsPerEpisode, job.points, hasher, (done) => {
     if (done % PROGRESS_EVERY_STATES === 0) post({ type: 'progress', statesDone: done });
   });
   post({ type: 'progress', statesDone: result.crashStates });

@@ -5,8 +5,9 @@
  */
 import { equalBytes } from '../../format/bytes.js';
 import type { DecodedEvent } from '../../format/event.js';
-import type { AckRecorder, UnitRecord } from './ack-recorder.js';
-import { parsePayloadTag } from './workload.js';
+import { KV_KIND_CATEGORY, KV_VERSION_BYTES, KvKind, kvVersionAt } from '../../format/kv.js';
+import type { AckRecorder, UnitReceipt, UnitRecord } from './ack-recorder.js';
+import { type ItemSpec, parsePayloadTag } from './workload.js';
 
 export type InvariantId =
   /** 1: every acknowledged event whose durability point passed survives, byte for byte. */
@@ -67,65 +68,94 @@ export function checkVisible(visible: readonly DecodedEvent[], rec: AckRecorder,
       baselineSeen.add(e.eventHash);
       continue;
     }
-    const tag = parsePayloadTag(e.payload);
-    const unit = tag ? rec.units.get(tag.step) : undefined;
-    if (!tag || !unit || tag.item >= unit.items.length) {
-      out.add('no-phantom', `seq ${e.seq} (${e.entity}) was never written by the workload`);
+    const found = identify(e, rec);
+    if (typeof found === 'string') {
+      out.add('no-phantom', `seq ${e.seq} (${e.entity}) was never written by the workload${found}`);
       continue;
     }
-    const where = `seq ${e.seq} (step ${tag.step} item ${tag.item}, ${unit.batch ? 'batch' : 'append'})`;
-    const spec = unit.items[tag.item]!;
-    if (e.entity !== spec.entity || e.scope !== spec.scope || !sameBytes(e.payload, spec.payload)) {
-      out.add('no-phantom', `${where}: entity, scope or payload differ from what was written`);
-    }
-    if (unit.status === 'failed') out.add('failed-no-trace', `${where}: the append failed and was rolled back, yet it is visible`);
+    const { unit, item } = found;
+    const kind = unit.txnId !== undefined ? `transaction ${unit.txnId}` : unit.batch ? 'batch' : 'append';
+    const where = `seq ${e.seq} (step ${unit.step} item ${item}, ${kind})`;
+    const mismatch = differs(e, unit.items[item]!, unit.receipts?.[item]);
+    if (mismatch) out.add('no-phantom', `${where}: ${mismatch} differs from what was written`);
+    if (unit.status === 'failed') out.add('failed-no-trace', `${where}: it failed (rolled back, aborted or abandoned), yet it is visible`);
     if (unit.status === 'lost') out.add('no-phantom', `${where}: lost in an earlier crash, yet visible again`);
-    const r = unit.receipts?.[tag.item];
-    if (r && (r.seq !== e.seq || r.eventHash !== e.eventHash || r.eventId !== e.eventId)) {
-      out.add(
-        'durable-survives',
-        `${where}: acknowledged as seq ${r.seq} hash ${r.eventHash.slice(0, 16)}, found seq ${e.seq} hash ${e.eventHash.slice(0, 16)}`,
-      );
+    if (unit.status === 'txn-open') out.add('no-phantom', `${where}: its transaction never committed, yet it is visible`);
+    const r = unit.receipts?.[item];
+    if (r && (r.seq !== e.seq || (r.eventHash !== undefined && r.eventHash !== e.eventHash) || (r.eventId !== undefined && r.eventId !== e.eventId))) {
+      out.add('durable-survives', `${where}: acknowledged as seq ${r.seq} hash ${(r.eventHash ?? '?').slice(0, 16)}, found hash ${e.eventHash.slice(0, 16)}`);
     }
-    let items = seen.get(tag.step);
-    if (!items) seen.set(tag.step, (items = new Set()));
-    if (items.has(tag.item)) out.add('no-phantom', `${where}: visible twice`);
-    items.add(tag.item);
+    let items = seen.get(unit.step);
+    if (!items) seen.set(unit.step, (items = new Set()));
+    if (items.has(item)) out.add('no-phantom', `${where}: visible twice`);
+    items.add(item);
   }
   for (const b of rec.baseline.values()) {
     if (!baselineSeen.has(b.eventHash)) out.add('durable-survives', `seq ${b.seq}: an event of the starting store is gone`);
   }
-  let firstMissingAcked: UnitRecord | null = null;
-  for (const unit of [...rec.units.values()].sort((a, b) => a.step - b.step)) {
+  const acked: UnitRecord[] = [];
+  const unacked: UnitRecord[] = [];
+  for (const unit of rec.units.values()) {
     const count = seen.get(unit.step)?.size ?? 0;
     const total = unit.items.length;
     if (count > 0 && count < total) {
-      out.add('batch-atomic', `step ${unit.step}: ${count} of the batch's ${total} items are visible`);
+      out.add('batch-atomic', `step ${unit.step}: ${count} of the ${unit.txnId !== undefined ? 'transaction' : 'batch'}'s ${total} items are visible`);
     }
-    if (unit.status !== 'acked') {
-      if (count === total && count > 0 && firstMissingAcked) {
-        out.add('durable-survives', `unacknowledged step ${unit.step} survived but the acknowledged step ${firstMissingAcked.step} before it is gone`);
-        firstMissingAcked = null;
+    if (unit.status === 'acked') {
+      acked.push(unit);
+      if (count < total && (unit.durable || opts.processOnly === true)) {
+        out.add(
+          'durable-survives',
+          `step ${unit.step}: acknowledged${unit.durable ? ' durable' : ''} ${unit.txnId !== undefined ? 'transaction' : unit.batch ? 'batch' : 'append'} (seq ${firstSeqOf(unit)}) is gone after recovery`,
+        );
       }
-      continue;
+    } else if (unit.status === 'inflight' || unit.status === 'maybe') {
+      unacked.push(unit);
     }
-    const mustSurvive = unit.durable || opts.processOnly === true;
-    if (count < total && mustSurvive) {
-      out.add(
-        'durable-survives',
-        `step ${unit.step}: acknowledged${unit.durable ? ' durable' : ''} ${unit.batch ? 'batch' : 'append'} (seq ${firstSeqOf(unit)}) is gone after recovery`,
-      );
-    }
-    if (count < total && !firstMissingAcked) firstMissingAcked = unit;
-    if (count === total && firstMissingAcked) {
-      out.add(
-        'durable-survives',
-        `step ${unit.step} survived but the earlier acknowledged step ${firstMissingAcked.step} is gone: acknowledged events must survive as a prefix`,
-      );
-      firstMissingAcked = null;
+  }
+  // Acknowledged units survive as a prefix, in the order they were acknowledged (commit
+  // order); unacknowledged ones that may appear come after all of them.
+  acked.sort((a, b) => (a.ackOrder ?? 0) - (b.ackOrder ?? 0));
+  let firstMissing: UnitRecord | null = null;
+  for (const unit of [...acked, ...unacked]) {
+    // a transaction that wrote nothing (its operations failed) commits nothing to find
+    if (unit.items.length === 0) continue;
+    const count = seen.get(unit.step)?.size ?? 0;
+    const whole = count === unit.items.length;
+    if (!whole && unit.status === 'acked' && !firstMissing) firstMissing = unit;
+    if (whole && firstMissing) {
+      out.add('durable-survives', `step ${unit.step} survived but the acknowledged step ${firstMissing.step} before it is gone: acknowledged events must survive as a prefix`);
+      firstMissing = null;
     }
   }
   return { violations: out.list(), visibleSteps: new Set(seen.keys()) };
+}
+
+/** Which unit and item wrote a visible event, or why none did (text for the violation). */
+function identify(e: DecodedEvent, rec: AckRecorder): { unit: UnitRecord; item: number } | string {
+  if (e.kind.category === KV_KIND_CATEGORY) {
+    // key/value operations: by transaction id, then by the sequence their receipt gave
+    const unit = rec.txns.get(e.txnId);
+    if (!unit) return ` (key/value event of unknown transaction ${e.txnId})`;
+    const item = unit.receipts?.findIndex((r) => r.seq === e.seq) ?? -1;
+    return item >= 0 ? { unit, item } : ` (transaction ${e.txnId} wrote no operation with this sequence)`;
+  }
+  const tag = parsePayloadTag(e.payload);
+  const unit = tag ? rec.units.get(tag.step) : undefined;
+  if (!tag || !unit || unit.txnId !== undefined || tag.item >= unit.items.length) return '';
+  return { unit, item: tag.item };
+}
+
+/** What of a visible event differs from what the workload wrote ('' when nothing). */
+function differs(e: DecodedEvent, spec: ItemSpec, receipt: UnitReceipt | undefined): string {
+  if (e.entity !== spec.entity || e.scope !== spec.scope) return 'entity or scope';
+  if (!spec.kv) return sameBytes(e.payload, spec.payload) ? '' : 'payload';
+  const type = spec.kv.op === 'put' ? KvKind.PUT : KvKind.DELETE;
+  if (e.kind.type !== type) return 'operation';
+  const p = e.payload;
+  if (p.length !== KV_VERSION_BYTES + spec.payload.length) return 'payload';
+  if (receipt?.kvVersion !== undefined && kvVersionAt(p, 0) !== receipt.kvVersion) return 'version';
+  return equalBytes(p, KV_VERSION_BYTES, spec.payload, 0, spec.payload.length) ? '' : 'value';
 }
 
 function firstSeqOf(unit: UnitRecord): string {

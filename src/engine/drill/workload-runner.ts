@@ -5,9 +5,10 @@
 import type { Blake3 } from '../../format/blake3.js';
 import type { FileSystem } from '../fs/types.js';
 import type { Store } from '../store.js';
-import type { AckRecorder } from './ack-recorder.js';
+import type { Txn } from '../txn.js';
+import type { AckRecorder, UnitRecord } from './ack-recorder.js';
 import type { SimMachine } from './sim-env.js';
-import type { Step, Workload } from './workload.js';
+import type { ItemSpec, Step, Workload } from './workload.js';
 
 /**
  * Whether the store refuses writes because an earlier failure could not be undone.
@@ -22,8 +23,17 @@ export function isPoisoned(store: Store): boolean {
   }
 }
 
+interface OpenTxn {
+  txn: Txn;
+  unit: UnitRecord;
+  /** The store the transaction belongs to: it dies with it. */
+  store: Store;
+}
+
 export class WorkloadRunner {
   store: Store | null = null;
+  /** Interactive transactions open in the current store, by the step that began them. */
+  private readonly txns = new Map<number, OpenTxn>();
 
   constructor(
     private readonly fs: FileSystem,
@@ -67,6 +77,31 @@ export class WorkloadRunner {
         this.recorder.ack(unit, [receipt]);
         return;
       }
+      case 'txnOp':
+        this.txnOp(step.txn, step.item);
+        return;
+      case 'txnCommit':
+      case 'txnAbort': {
+        const t = this.txns.get(step.txn);
+        // a transaction of an earlier process (or never begun) has nothing to finish
+        if (!t || t.store !== this.store) return;
+        this.txns.delete(step.txn);
+        if (step.kind === 'txnAbort') {
+          this.recorder.txnDropped(t.unit);
+          t.txn.abort();
+          return;
+        }
+        this.recorder.commitStarted(t.unit);
+        let receipt;
+        try {
+          receipt = t.txn.commit();
+        } catch (err) {
+          this.recorder.fail(t.unit, isPoisoned(t.store));
+          throw err;
+        }
+        this.recorder.commitAcked(t.unit, receipt.durable);
+        return;
+      }
       case 'batch': {
         const store = this.ensureOpen();
         const unit = this.recorder.begin(index, true, step.items);
@@ -83,11 +118,32 @@ export class WorkloadRunner {
     }
   }
 
+  private txnOp(txnStep: number, item: ItemSpec): void {
+    const store = this.ensureOpen();
+    let t = this.txns.get(txnStep);
+    if (t && t.store !== store) t = undefined;
+    if (!t) {
+      const txn = store.beginTxn();
+      t = { txn, store, unit: this.recorder.beginTxn(txnStep, txn.id) };
+      this.txns.set(txnStep, t);
+    }
+    const kv = item.kv!;
+    const r = kv.op === 'put' ? t.txn.put(kv.key, JSON.parse(Buffer.from(item.payload).toString('utf8'))) : t.txn.delete(kv.key);
+    this.recorder.txnOpWritten(t.unit, item, { seq: r.seq, kvVersion: r.version });
+  }
+
+  /** Transactions of a store that is going away can never commit. */
+  private dropTxns(): void {
+    for (const t of this.txns.values()) this.recorder.txnDropped(t.unit);
+    this.txns.clear();
+  }
+
   /** Clean close; only a close that returned makes acknowledged units durable. */
   close(): void {
     const store = this.store;
     if (!store) return;
     this.store = null;
+    this.dropTxns();
     const clean = !isPoisoned(store);
     store.close();
     if (clean) this.recorder.closedCleanly();
@@ -97,6 +153,7 @@ export class WorkloadRunner {
   abandon(): void {
     const store = this.store;
     this.store = null;
+    this.dropTxns();
     if (!store) return;
     try {
       // A poisoned store's close only lets go of descriptors; a healthy one would seal,

@@ -1,0 +1,198 @@
+import { resolve } from 'node:path';
+import { Flags } from '@oclif/core';
+import { createHasher } from '../format/blake3.js';
+import { RealFs } from '../engine/fs/real-fs.js';
+import type { RepairResult } from '../engine/repair/executor.js';
+import type { PlanAction, RepairPlan } from '../engine/repair/plan-types.js';
+import { planRepair } from '../engine/repair/planner.js';
+import { liveLockHolder, RepairSession, requireStore } from '../engine/repair/session.js';
+import { BaseCommand } from '../ui/base-command.js';
+import { UsageError } from '../ui/errors.js';
+import { dryRunFlag, storeArg, yesFlag } from '../ui/flags.js';
+import { formatBytes, formatCount, plural } from '../ui/format.js';
+import { REFUSE_WITH_JSON, REFUSE_WITHOUT_TTY } from '../ui/prompt.js';
+import { renderTable } from '../ui/table.js';
+
+/** Rows of lost events shown in text output; --json always lists them all. */
+const TEXT_LIST_MAX_ROWS = 50;
+
+export interface RepairOutput {
+  store: string;
+  dryRun: boolean;
+  /** Nothing was (or would be) changed and nothing is left unfixed. */
+  clean: boolean;
+  /** After this run, the store has no problem the repair knows of (for a dry run: would have). */
+  ok: boolean;
+  actions: PlanAction[];
+  lostEvents: RepairPlan['lostEvents'];
+  lostLinks: RepairPlan['lostLinks'];
+  affectedEvents: RepairPlan['affectedEvents'];
+  unfixable: RepairPlan['unfixable'];
+  checkpoint: RepairPlan['checkpoint'];
+  segments: { segment: string; changed: boolean; footer: string; footerAfter: string; edits: number }[];
+  eventFrames: number;
+  bytes: number;
+  /** Set when a live process holds the store's LOCK (a dry run does not take it). */
+  lockHeldBy?: { pid: number; host: string; sinceMs: number };
+  /** What was done (absent for a dry run, a refusal or nothing to do). */
+  result?: RepairResult;
+  declined?: boolean;
+}
+
+function outputOf(store: string, plan: RepairPlan, dryRun: boolean): RepairOutput {
+  return {
+    store,
+    dryRun,
+    clean: plan.clean,
+    ok: plan.unfixable.length === 0,
+    actions: plan.actions,
+    lostEvents: plan.lostEvents,
+    lostLinks: plan.lostLinks,
+    affectedEvents: plan.affectedEvents,
+    unfixable: plan.unfixable,
+    checkpoint: plan.checkpoint,
+    segments: plan.segments.map((s) => ({ segment: s.name, changed: s.changed, footer: s.footerFound, footerAfter: s.footerAfter, edits: s.edits.length })),
+    eventFrames: plan.eventFrames,
+    bytes: plan.bytes,
+  };
+}
+
+export default class Repair extends BaseCommand<typeof Repair> {
+  static override summary = 'Repair torn and corrupt segments: plan, confirm, back up, then act';
+  static override description =
+    'Cuts a torn tail, quarantines damaged frames into lost+found/ and leaves a gap record where lost events were ' +
+    '(so verify is clean and says what was lost), makes unfinished or damaged transactions inert, rebuilds SIDX ' +
+    'footers and drops a stale checkpoint. Every changed file is first copied into <store>/backups/<time>/ (or ' +
+    '--backup-dir); each segment is replaced through a temp file, fsync and rename. Takes the store lock. ' +
+    'Asks first on a terminal; needs --yes otherwise. Exit status: 0 the store is clean (or nothing to do), ' +
+    '1 problems remain (with --dry-run: problems found), 2 refused or failed (nothing changed by a refusal).';
+  static override examples = [
+    '<%= config.bin %> repair ./events --dry-run',
+    '<%= config.bin %> repair ./events --yes --json',
+    '<%= config.bin %> repair ./events --yes --backup-dir /mnt/safe',
+  ];
+  static override args = { store: storeArg() };
+  static override flags = {
+    'dry-run': dryRunFlag('print the plan and change nothing (no lock is taken)'),
+    yes: yesFlag('do not ask before repairing; required when stdin is not a terminal'),
+    'backup-dir': Flags.string({ description: 'where to back up changed files (a timestamped directory is made inside); default <store>/backups', helpValue: '<dir>' }),
+    'no-backup': Flags.boolean({ description: 'do not back up changed files (only together with --yes)', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const fs = new RealFs();
+    const store = this.args.store;
+    const dir = resolve(store);
+    const { yes, 'dry-run': dryRun, 'no-backup': noBackup } = this.flags;
+    const backupDir = this.flags['backup-dir'];
+    if (noBackup && !yes && !dryRun) throw new UsageError('--no-backup is only accepted together with --yes');
+    if (noBackup && backupDir !== undefined) throw new UsageError('--no-backup and --backup-dir contradict each other');
+    requireStore(fs, dir);
+    const hasher = await createHasher();
+
+    if (dryRun) {
+      const plan = this.withSpinner('planning', (progress) => planRepair(fs, dir, { hasher, onProgress: progress }));
+      const out = outputOf(store, plan, true);
+      const holder = liveLockHolder(fs, dir);
+      if (holder) out.lockHeldBy = holder;
+      this.emit(out, renderOutput);
+      if (!plan.clean) this.markDataProblems();
+      return;
+    }
+    // refuse before anything is touched (the lock included) when no one can be asked
+    if (!yes && (this.json || process.stdin.isTTY !== true)) {
+      throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${store} --dry-run shows the plan)`);
+    }
+    const session = RepairSession.open(fs, dir, { onWarning: (m) => void this.warn(m) });
+    this.onInterrupt(() => session.close());
+    try {
+      const plan = this.withSpinner('planning', (progress) => session.plan(hasher, { onProgress: progress }));
+      const out = outputOf(store, plan, false);
+      if (plan.actions.length === 0) {
+        this.emit(out, renderOutput);
+        if (!plan.clean) this.markDataProblems();
+        return;
+      }
+      if (!yes) {
+        process.stderr.write(`${renderPlan(out)}\n`);
+        const question = `Apply ${plural(plan.actions.length, 'change')} to ${store}? Changed files are backed up first${noBackup ? ' (not: --no-backup)' : ''}.`;
+        if (!(await this.confirm(question, false))) {
+          out.declined = true;
+          this.emit(out, () => `${store}: nothing changed (declined)`);
+          this.markDataProblems();
+          return;
+        }
+      }
+      const spin = this.spinner('repairing');
+      try {
+        out.result = session.execute(plan, { backupDir: backupDir === undefined ? undefined : resolve(backupDir), noBackup, nowMs: Date.now(), onStep: (m) => spin.update(m) });
+      } finally {
+        spin.stop();
+      }
+      this.emit(out, renderOutput);
+      if (!out.ok) this.markDataProblems();
+    } finally {
+      session.close();
+    }
+  }
+
+  private withSpinner<T>(text: string, fn: (progress: (bytes: number) => void) => T): T {
+    const spin = this.spinner(text);
+    try {
+      return fn((bytes) => spin.update(`${text}: ${formatBytes(bytes)} read`));
+    } finally {
+      spin.stop();
+    }
+  }
+}
+
+function renderPlan(o: RepairOutput): string {
+  const lines: string[] = [];
+  if (o.actions.length > 0) {
+    lines.push(
+      renderTable(
+        ['segment', 'offset', 'action', 'what'],
+        o.actions.map((a) => [a.segment, a.offset ?? '', a.action, a.detail]),
+        { colAligns: ['left', 'right', 'left', 'left'] },
+      ),
+    );
+  }
+  if (o.lostEvents.length > 0) {
+    const rows = o.lostEvents.slice(0, TEXT_LIST_MAX_ROWS).map((e) => [e.seq, e.entity ?? '?', e.clock ?? '', e.segment, e.offset, e.reason]);
+    lines.push(`lost events (${formatCount(o.lostEvents.length)}):`);
+    lines.push(renderTable(['seq', 'entity', 'clock', 'segment', 'offset', 'reason'], rows, { colAligns: ['right', 'left', 'right', 'left', 'right', 'left'] }));
+    if (o.lostEvents.length > TEXT_LIST_MAX_ROWS) lines.push(`… and ${formatCount(o.lostEvents.length - TEXT_LIST_MAX_ROWS)} more (--json lists them all)`);
+  }
+  if (o.affectedEvents.length > 0) {
+    const damaged = o.affectedEvents.filter((e) => e.reason === 'transaction_damaged').length;
+    const dropped = o.affectedEvents.length - damaged;
+    if (damaged > 0) lines.push(`${plural(damaged, 'event')} of transactions that lost frames become invisible (they stay in the log)`);
+    if (dropped > 0) lines.push(`${plural(dropped, 'uncommitted event')} go with the cut tail (kept in lost+found/)`);
+  }
+  if (o.unfixable.length > 0) {
+    lines.push(`not fixable by repair (${o.unfixable.length}):`);
+    lines.push(renderTable(['code', 'segment', 'offset', 'seq', 'entity', 'message'], o.unfixable.map((u) => [u.code, u.segment, u.offset, u.seq ?? '', u.entity ?? '', u.message])));
+  }
+  return lines.join('\n');
+}
+
+function renderOutput(o: RepairOutput): string {
+  const lines: string[] = [];
+  const plan = renderPlan(o);
+  if (plan.length > 0) lines.push(plan);
+  if (o.lockHeldBy) lines.push(`note: pid ${o.lockHeldBy.pid} on ${o.lockHeldBy.host} holds the store lock; the plan may change before a repair can run`);
+  const lost = o.lostEvents.length > 0 ? `, ${plural(o.lostEvents.length, 'event')} lost` : '';
+  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${formatCount(o.eventFrames)} event frames, ${formatBytes(o.bytes)})`);
+  else if (o.dryRun) lines.push(`${o.store}: ${plural(o.actions.length, 'change')} planned${lost}; nothing changed (dry run)`);
+  else if (o.result) {
+    const r = o.result;
+    const parts = [`${plural(r.rewritten.length, 'segment')} rewritten`];
+    if (r.removed.length > 0) parts.push(`${plural(r.removed.length, 'segment')} removed`);
+    if (r.lostFound.length > 0) parts.push(`${plural(r.lostFound.length, 'range')} kept in lost+found/`);
+    if (r.checkpointRemoved) parts.push('index.ckpt removed');
+    lines.push(`${o.store}: repaired: ${parts.join(', ')}${lost}`);
+    lines.push(r.backupDir ? `backup: ${r.backupDir}` : 'backup: none (--no-backup)');
+  }
+  if (o.unfixable.length > 0) lines.push(`${plural(o.unfixable.length, 'problem')} left that repair cannot fix`);
+  return lines.join('\n');
+}

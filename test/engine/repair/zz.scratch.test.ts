@@ -1,0 +1,21 @@
+import { it } from 'vitest';
+import { createHasher } from '../../../src/format/blake3.js';
+import { planRepair } from '../../../src/engine/repair/planner.js';
+import { framesOf, patch, simStore, DIR, verifyStore } from './repair-helpers.js';
+import { listSegments } from '../../../src/engine/walker.js';
+it('x', async () => {
+  const h = await createHasher();
+  const ops = [{"t":"one","e":0,"n":1},{"t":"txn","keys":1,"end":"abort"},{"t":"one","e":0,"n":68},{"t":"one","e":3,"n":30},{"t":"one","e":0,"n":160},{"t":"one","e":3,"n":70},{"t":"one","e":0,"n":24},{"t":"one","e":0,"n":79}] as any[];
+  const E = ['order:1', 'order:2', 'ü-user', 'audit', 'x'.repeat(40)];
+  const fs = simStore(h, (s) => { for (const op of ops) { if (op.t === 'one') s.append({ entity: E[op.e]!, scope: 's' }, { n: op.n, pad: 'p'.repeat(op.n % 97) }); else { const t = s.beginTxn(); for (let k = 0; k < op.keys; k++) t.put(`k${k}`, { v: k }); t.abort(); } } }, { segmentMaxBytes: 4096, close: false, seed: ops.length + 1 });
+  console.log(framesOf(fs).map((f) => `${f.offset}+${f.size} t${f.type} seq${f.seq} ${f.entity} txn${f.txnId}`));
+  const p = listSegments(fs, DIR)[0]!.path;
+  const size = fs.stat(p).sizeBytes;
+  const at = 1331310530 % size;
+  console.log('size', size, 'at', at);
+  const b = fs.dumpFile(p)[at]!;
+  patch(fs, p, at, Uint8Array.of(b ^ 4));
+  console.log(verifyStore(fs, h).problems);
+  const plan = planRepair(fs, DIR, { hasher: h });
+  console.log(JSON.stringify(plan.segments.map((s) => ({ ...s, path: undefined })), null, 1), plan.actions, plan.affectedEvents);
+});

@@ -1,0 +1,158 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { crc32c } from '../../src/format/crc32c.js';
+import { RealFs } from '../../src/engine/fs/real-fs.js';
+import { listSegments } from '../../src/engine/walker.js';
+import { type VerifyOptions, verifySegments } from '../../src/engine/verify.js';
+import { ParallelVerdicts, precheckSegment, StaticVerdicts } from '../../src/engine/verify-parallel.js';
+import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
+
+afterAll(removeTempDirs);
+
+let hasher: Blake3;
+let base: string;
+const fs = new RealFs();
+
+/**
+ * A store of several small segments with what makes cross-segment checks interesting:
+ * standalone events, batches that span a rotation, an aborted-looking open batch at the
+ * end, 40 entities whose chains cross every segment boundary.
+ */
+async function buildStore(dir: string): Promise<void> {
+  const { store } = await openStore(dir, { segmentMaxBytes: 16 * 1024 });
+  for (let i = 0; i < 300; i++) {
+    const payload = { i, note: 'x'.repeat(i % 50) };
+    if (i % 7 === 0) {
+      store.appendBatch([0, 1, 2, 3].map((k) => ({ entity: `e${(i + k) % 40}`, scope: 's', payload: { ...payload, k } })));
+    } else {
+      store.append({ entity: `e${i % 40}`, scope: i % 2 ? 's' : 't' }, payload);
+    }
+  }
+  store.close();
+}
+
+beforeAll(async () => {
+  hasher = await createHasher();
+  base = join(tempDir('seglog-par-'), 'store');
+  await buildStore(base);
+});
+
+function copyStore(from: string): string {
+  const dest = join(tempDir('seglog-par-'), 'store');
+  cpSync(from, dest, { recursive: true });
+  return dest;
+}
+
+/** The sequential report, and the report with verdicts for the given segments taken from prechecks. */
+function bothReports(dir: string, prechecked: (i: number) => boolean, opts: VerifyOptions = {}) {
+  const segs = listSegments(fs, dir);
+  const sequential = verifySegments(fs, segs, hasher, opts);
+  const verdicts = new StaticVerdicts();
+  segs.forEach((s, i) => {
+    if (prechecked(i)) verdicts.add(precheckSegment(fs, s.path, i, hasher));
+  });
+  const parallel = verifySegments(fs, segs, hasher, { ...opts, hashVerdicts: verdicts });
+  return { sequential, parallel, segments: segs.length };
+}
+
+describe('verify with worker verdicts gives the sequential report, byte for byte', () => {
+  it('on a clean multi-segment store, whichever segments were prechecked', () => {
+    expect(listSegments(fs, base).length, 'the test store should span several segments').toBeGreaterThan(4);
+    for (const pick of [() => true, (i: number) => i % 2 === 0, (i: number) => i > 0, () => false]) {
+      const { sequential, parallel } = bothReports(base, pick);
+      expect(JSON.stringify(parallel), 'src/engine/verify-parallel.ts: verdicts changed the report').toBe(JSON.stringify(sequential));
+      expect(sequential.ok).toBe(true);
+    }
+  });
+
+  it('on every committed fixture (torn tails, flipped bits, chain breaks, garbage)', () => {
+    for (const name of readdirSync(FIXTURES_DIR)) {
+      const dir = join(FIXTURES_DIR, name);
+      if (!existsSync(join(dir, 'seglog.json'))) continue;
+      const { sequential, parallel } = bothReports(dir, () => true);
+      expect(JSON.stringify(parallel), `fixture ${name}`).toBe(JSON.stringify(sequential));
+    }
+  });
+
+  it('on copies damaged at random bytes, with and without --max-errors', () => {
+    const segs = listSegments(fs, base);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ seg: fc.nat(segs.length - 1), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+        fc.nat(15),
+        (flips, maxErrors, pickMask) => {
+          const dir = copyStore(base);
+          for (const f of flips) {
+            const p = join(dir, segs[f.seg]!.name);
+            const bytes = readFileSync(p);
+            bytes[f.at % bytes.length] ^= f.xor;
+            writeFileSync(p, bytes);
+          }
+          const { sequential, parallel } = bothReports(dir, (i) => ((pickMask >> (i % 4)) & 1) === 1 || pickMask === 0, { maxErrors });
+          expect(JSON.stringify(parallel), `flips ${JSON.stringify(flips)}, maxErrors ${maxErrors}`).toBe(JSON.stringify(sequential));
+        },
+      ),
+      { seed: 0x7a11e1, numRuns: 40 },
+    );
+  });
+
+  it('precheckSegment flags exactly the frames whose hash verify reports as mismatched', () => {
+    const dir = copyStore(base);
+    const seg = listSegments(fs, dir)[2]!;
+    const bytes = readFileSync(seg.path);
+    // flip a payload byte and fix the frame CRC so only the hash can tell: find the 5th frame
+    let off = 32;
+    for (let k = 0; k < 5; k++) off += 8 + bytes.readUInt32LE(off);
+    const len = bytes.readUInt32LE(off);
+    bytes[off + 8 + len - 40] ^= 0x20;
+    bytes.writeUInt32LE(crc32c(bytes, off + 8, off + 8 + len), off + 4);
+    writeFileSync(seg.path, bytes);
+    const pre = precheckSegment(fs, seg.path, 2, hasher);
+    const report = verifySegments(fs, listSegments(fs, dir), hasher);
+    const mismatched = report.problems.filter((p) => p.code === 'hash_mismatch' && p.segment === seg.name).map((p) => p.offset);
+    expect(pre.mismatches).toEqual(mismatched);
+    expect(pre.mismatches).toEqual([off]);
+    expect(pre.checkedEnd, 'a clean segment is checked up to where its frames end').toBe(frameEndOfFile(seg.path));
+  });
+});
+
+/** The worker threads themselves run the built JS: these tests need `npm run build` first. */
+const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify-worker.js');
+
+describe.skipIf(!existsSync(BUILT_WORKER))('worker threads (built dist/)', () => {
+  it('ParallelVerdicts hands the walk the same verdicts as in-process prechecks', () => {
+    const segs = listSegments(fs, base);
+    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), segs.map((s) => s.path), 2, false);
+    try {
+      const parallel = verifySegments(fs, segs, hasher, { hashVerdicts: pv });
+      expect(JSON.stringify(parallel)).toBe(JSON.stringify(verifySegments(fs, segs, hasher)));
+      expect(pv.selfChecked, 'every verdict should have come from a worker').toBe(0);
+    } finally {
+      pv.close();
+    }
+  });
+
+  it('the CLI prints the same verify --json with workers on and off, on clean and damaged stores', () => {
+    const damaged = copyStore(base);
+    const seg = listSegments(fs, damaged)[1]!;
+    const bytes = readFileSync(seg.path);
+    bytes[bytes.length >> 1] ^= 0x40;
+    writeFileSync(seg.path, bytes);
+    for (const dir of [base, damaged]) {
+      const run = (workers: string) =>
+        spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'verify', dir, '--json'], {
+          env: { ...process.env, NODE_ENV: 'production', SEGLOG_VERIFY_WORKERS: workers },
+          encoding: 'utf8',
+        });
+      const off = run('0');
+      const on = run('2');
+      expect(on.status, on.stderr).toBe(off.status);
+      expect(on.stdout).toBe(off.stdout);
+    }
+  });
+});
