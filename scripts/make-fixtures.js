@@ -35,6 +35,8 @@ const { MARKER_FRAME_BYTES } = await import('../dist/format/marker.js');
 const { frameEndOf } = await import('../dist/engine/segment-end.js');
 const { RealFs } = await import('../dist/engine/fs/real-fs.js');
 const { CHECKPOINT_FILE, LOCK_FILE } = await import('../dist/engine/layout.js');
+const { stripFooters } = await import('../dist/engine/sidx-maintenance.js');
+const { resolveTarget } = await import('../dist/engine/target.js');
 
 /** Wall clock of every fixture's first event: 2023-11-14T22:13:20Z. */
 const FIXTURE_EPOCH_MS = 1_700_000_000_000;
@@ -493,6 +495,226 @@ async function buildWalCorrupt(ctx) {
   noteReplay(ctx, ctx.path);
 }
 
+// ------------------------------------------------------------------ sidx / checkpoint (issue 3)
+// Three stores of the same shape (4 KiB segments, single events on three entities),
+// closed cleanly, then changed only in their index structures: the frames are exactly
+// as written, so every event is there and readable; only the accelerators differ.
+
+async function buildIndexedStore(ctx, events) {
+  const store = await ctx.open(ctx.path, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
+  for (let i = 0; i < events; i++) store.append({ entity: `order:${i % 3}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(60) }));
+  return store;
+}
+
+// stripped-footers: `sidx strip`: no footer on any segment and no index.ckpt, exactly
+// what an unclean shutdown of a store whose segments were never sealed leaves.
+// verify: one sidx_missing warning per sealed segment (all but the last), exit 0.
+async function buildStrippedFooters(ctx) {
+  const store = await buildIndexedStore(ctx, 45);
+  store.close();
+  const fs = new RealFs();
+  const r = stripFooters(fs, resolveTarget(fs, ctx.path), {});
+  ctx.note(`stripped ${r.segments.filter((x) => x.action === 'stripped').map((x) => `${x.segment} to ${x.frameEnd} bytes`).join(', ')}; index.ckpt removed`);
+}
+
+// stale-checkpoint: the index.ckpt of an earlier clean close put back after five more
+// events were appended and the store closed again. verify: checkpoint_stale warning on
+// index.ckpt, exit 0; an open ignores it with a warning and reads the footers.
+async function buildStaleCheckpoint(ctx) {
+  const store = await buildIndexedStore(ctx, 25);
+  store.close();
+  const old = readFileSync(join(ctx.path, CHECKPOINT_FILE));
+  const again = await ctx.open(ctx.path);
+  for (let i = 0; i < 5; i++) again.append({ entity: 'order:9', scope: 'tenant:acme' }, payload({ i, late: true }));
+  again.close();
+  writeFileSync(join(ctx.path, CHECKPOINT_FILE), old);
+  ctx.note(`index.ckpt (${old.length} bytes) is the one written before the last 5 events`);
+}
+
+// damaged-footer: one byte of an entry's event hash, in the footer of the sealed first
+// segment, inverted; index.ckpt removed. The frames are intact. verify: sidx_mismatch
+// error at the footer's body (its checksum fails), exit 1; opens ignore the footer.
+async function buildDamagedFooter(ctx) {
+  const store = await buildIndexedStore(ctx, 30);
+  store.close();
+  rmSync(join(ctx.path, CHECKPOINT_FILE), { force: true });
+  const seg = segmentPath(ctx.path, 0);
+  const start = frameEndOfFile(seg);
+  const bytes = readFileSync(seg);
+  // footer head is 24 bytes; entry 0's event hash is at entry bytes 48..80
+  const at = start + 24 + 48;
+  bytes[at] ^= 0xff;
+  writeFileSync(seg, bytes);
+  ctx.note(`0000000000.seg: footer starts at ${start}; byte ${at} (entry 0's event hash) inverted`);
+}
+
+// ------------------------------------------------------------------ repair (issue 6)
+// Damaged stores for `seglog repair`, each a directory holding the store (`store/`) and
+// the plan the repair must make for it (`expected-plan.json`), written here from what
+// the builder damaged (never by running the planner): the actions as (action, segment,
+// offset, reason), every lost event (seq, entity, segment, offset), and the events whose
+// visibility the repair settles. test/engine/repair/fixtures.test.ts plans a copy,
+// compares, repairs, and checks verify is clean with exactly `eventsAfter` events.
+
+const REPAIR_STORE_DIR = 'store';
+
+/** Frames of every segment of a store: [{ name, path, frameEnd, frames }]. */
+function storeFrames(dir) {
+  return readdirSync(dir)
+    .filter((n) => /^\d{10}\.seg$/.test(n))
+    .sort()
+    .map((name) => {
+      const path = join(dir, name);
+      const frameEnd = frameEndOfFile(path);
+      return { name, path, frameEnd, frames: listFrames(readFileSync(path), frameEnd) };
+    });
+}
+
+function flipByte(path, at, mask) {
+  const bytes = readFileSync(path);
+  bytes[at] ^= mask;
+  writeFileSync(path, bytes);
+}
+
+function writeExpectedPlan(ctx, plan) {
+  writeFileSync(join(ctx.path, 'expected-plan.json'), `${JSON.stringify(plan, null, 2)}\n`);
+  ctx.note(`expected plan: ${plan.actions.map((a) => `${a.action} ${a.segment}@${a.offset ?? '-'} (${a.reason})`).join('; ')}`);
+}
+
+/** Thirty single events on three entities around one 3-item batch, in 4 KiB segments. */
+async function buildRepairShape(ctx, dir) {
+  const store = await ctx.open(dir, { segmentMaxBytes: SMALL_SEGMENT_BYTES });
+  for (let i = 0; i < 14; i++) store.append({ entity: `order:${i % 3}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(60) }));
+  store.appendBatch([0, 1, 2].map((k) => ({ entity: `order:${k}`, scope: 'tenant:acme', payload: payload({ batch: k, note: ctx.filler(40) }) })));
+  for (let i = 14; i < 30; i++) store.append({ entity: `order:${i % 3}`, scope: 'tenant:acme' }, payload({ i, note: ctx.filler(60) }));
+  return store;
+}
+
+function batchOf(segs) {
+  const items = [];
+  let commit = null;
+  for (const s of segs) {
+    for (const f of s.frames) {
+      if (f.type === FrameType.EVENT && f.txnId !== 0) items.push({ seg: s, f });
+      if (f.type === FrameType.COMMIT) commit = { seg: s, f };
+    }
+  }
+  return { items, commit };
+}
+
+// repair-corrupt-batch: a crashed store (no footer on the active segment, no checkpoint)
+// with one bit flipped in the payload of the middle item of the batch (a sealed segment)
+// and the active segment's last event torn. The repair quarantines the item (a sequence
+// gap and an entity gap take its place), replaces the batch's COMMIT by an ABORT (the
+// other two items become invisible: no batch is shown in part) and cuts the torn tail.
+async function buildRepairCorruptBatch(ctx) {
+  mkdirSync(ctx.path);
+  const dir = join(ctx.path, REPAIR_STORE_DIR);
+  const store = await buildRepairShape(ctx, dir);
+  ctx.abandon(store);
+  const segs = storeFrames(dir);
+  const { items, commit } = batchOf(segs);
+  const victim = items[1];
+  const last = segs[segs.length - 1];
+  if (victim.seg === last || commit.seg === last) throw new Error('repair-corrupt-batch: the batch must sit in sealed segments');
+  flipByte(victim.seg.path, victim.f.payloadStart + 5, 0x04);
+  const torn = last.frames[last.frames.length - 1];
+  writeFileSync(last.path, readFileSync(last.path).subarray(0, torn.offset + Math.floor(torn.sizeBytes / 2)));
+  const actions = [];
+  // the segment's first event lost: its header must name the next one's sequence
+  if (victim.seg.frames.find((f) => f.type === FrameType.EVENT) === victim.f) actions.push({ action: 'rewrite_header', segment: victim.seg.name, offset: 0, reason: 'first_sequence' });
+  actions.push(
+    { action: 'quarantine', segment: victim.seg.name, offset: victim.f.offset, reason: 'crc_mismatch' },
+    { action: 'write_gap', segment: victim.seg.name, offset: victim.f.offset, reason: 'corrupt_frames' },
+    { action: 'write_gap', segment: victim.seg.name, offset: victim.f.offset, reason: 'corrupt_frames' },
+  );
+  if (commit.seg !== victim.seg) actions.push({ action: 'rebuild_footer', segment: victim.seg.name, offset: victim.seg.frameEnd, reason: 'segment_rewritten' });
+  actions.push(
+    { action: 'quarantine', segment: commit.seg.name, offset: commit.f.offset, reason: 'commit_mismatch' },
+    { action: 'insert_abort', segment: commit.seg.name, offset: commit.f.offset, reason: 'transaction_inert' },
+    { action: 'rebuild_footer', segment: commit.seg.name, offset: commit.seg.frameEnd, reason: 'segment_rewritten' },
+    { action: 'cut_tail', segment: last.name, offset: torn.offset, reason: 'torn_tail' },
+  );
+  writeExpectedPlan(ctx, {
+    actions,
+    lostEvents: [{ seq: victim.f.seq, entity: victim.f.entity, segment: victim.seg.name, offset: victim.f.offset }],
+    affectedEvents: items.filter((x) => x !== victim).map((x) => ({ seq: x.f.seq, reason: 'transaction_damaged' })),
+    // 30 single events less the torn one; the batch is no longer visible
+    eventsAfter: 30 - 1,
+  });
+  ctx.note(`${victim.seg.name}: bit 2 of byte ${victim.f.payloadStart + 5} flipped (batch item seq ${victim.f.seq}, ${victim.f.entity}); COMMIT at ${commit.seg.name}@${commit.f.offset}; ${last.name} cut to ${torn.offset + Math.floor(torn.sizeBytes / 2)} bytes (event seq ${torn.seq} torn)`);
+}
+
+// repair-lost-begin: a cleanly closed store (checkpoint removed) whose batch lost its
+// BEGIN (the frame zeroed) and which holds an interactive transaction left open
+// mid-log. The repair quarantines the zeroed BEGIN, inserts a BEGIN before the first
+// item (its COMMIT's count matches: the batch is visible again, nothing lost) and an
+// ABORT after the open transaction's item (inert for good, every byte kept).
+async function buildRepairLostBegin(ctx) {
+  mkdirSync(ctx.path);
+  const dir = join(ctx.path, REPAIR_STORE_DIR);
+  const store = await buildRepairShape(ctx, dir);
+  const t = store.beginTxn();
+  t.put('cart:7', { qty: 2 });
+  for (let i = 0; i < 3; i++) store.append({ entity: 'audit', scope: 'tenant:acme' }, payload({ i, note: ctx.filler(30) }));
+  store.close();
+  ctx.dropCheckpoint(dir);
+  const segs = storeFrames(dir);
+  const { items } = batchOf(segs);
+  const first = items[0];
+  const begin = first.seg.frames[first.seg.frames.indexOf(first.f) - 1];
+  if (begin.type !== FrameType.BEGIN) throw new Error('repair-lost-begin: the frame before the first item must be its BEGIN');
+  const bytes = readFileSync(first.seg.path);
+  bytes.fill(0, begin.offset, begin.offset + begin.sizeBytes);
+  writeFileSync(first.seg.path, bytes);
+  // the open transaction: the last EVENT of kind category 0 (a key/value put)
+  const openItem = segs.flatMap((s) => s.frames.map((f) => ({ seg: s, f }))).find((x) => x.f.type === FrameType.EVENT && x.f.entity.startsWith('kv:'));
+  const actions = [
+    { action: 'quarantine', segment: first.seg.name, offset: begin.offset, reason: 'bad_frame' },
+    { action: 'insert_begin', segment: first.seg.name, offset: first.f.offset, reason: 'begin_lost' },
+  ];
+  if (openItem.seg !== first.seg) actions.push({ action: 'rebuild_footer', segment: first.seg.name, offset: first.seg.frameEnd, reason: 'segment_rewritten' });
+  actions.push(
+    { action: 'insert_abort', segment: openItem.seg.name, offset: openItem.f.offset + openItem.f.sizeBytes, reason: 'transaction_inert' },
+    { action: 'rebuild_footer', segment: openItem.seg.name, offset: openItem.seg.frameEnd, reason: 'segment_rewritten' },
+  );
+  writeExpectedPlan(ctx, {
+    actions,
+    lostEvents: [],
+    affectedEvents: [{ seq: openItem.f.seq, reason: 'transaction_unfinished' }],
+    // 30 single events, the batch's 3 items (visible again) and 3 audit events
+    eventsAfter: 30 + 3 + 3,
+  });
+  ctx.note(`${first.seg.name}: BEGIN at ${begin.offset} (${begin.sizeBytes} bytes) zeroed; open transaction's item at ${openItem.seg.name}@${openItem.f.offset}`);
+}
+
+// repair-header-footer: a cleanly closed store with one byte of the sealed segment 1's
+// header flipped, one byte of segment 0's SIDX footer flipped, and the index.ckpt the
+// close wrote (now stale: it fingerprints the last bytes of each segment). Nothing is
+// lost: a new header, two footers rebuilt, the checkpoint removed.
+async function buildRepairHeaderFooter(ctx) {
+  mkdirSync(ctx.path);
+  const dir = join(ctx.path, REPAIR_STORE_DIR);
+  const store = await buildRepairShape(ctx, dir);
+  store.close();
+  const segs = storeFrames(dir);
+  if (segs.length < 3) throw new Error('repair-header-footer: needs at least 3 segments');
+  flipByte(segs[1].path, 10, 0x01);
+  flipByte(segs[0].path, segs[0].frameEnd + 24 + 48, 0xff);
+  writeExpectedPlan(ctx, {
+    actions: [
+      { action: 'rebuild_footer', segment: segs[0].name, offset: segs[0].frameEnd, reason: 'footer_damaged' },
+      { action: 'rewrite_header', segment: segs[1].name, offset: 0, reason: 'bad_header' },
+      { action: 'rebuild_footer', segment: segs[1].name, offset: segs[1].frameEnd, reason: 'segment_rewritten' },
+      { action: 'remove_checkpoint', segment: 'index.ckpt', offset: null, reason: 'checkpoint_stale' },
+    ],
+    lostEvents: [],
+    affectedEvents: [],
+    eventsAfter: 30 + 3,
+  });
+  ctx.note(`${segs[1].name}: header byte 10 flipped; ${segs[0].name}: footer byte ${segs[0].frameEnd + 72} inverted; index.ckpt kept (stale)`);
+}
+
 // ------------------------------------------------------------------ the list
 
 /** Every fixture: its path under the output root, what it is, and its builder. */
@@ -508,7 +730,13 @@ const FIXTURES = [
   { name: 'wal-mixed', summary: 'KV transactions: committed, interleaved, aborted, incomplete, orphaned (3 segments)', build: buildWalMixed },
   { name: 'wal-mixed.spec.jsonl', summary: 'the fixture-build spec wal-mixed is made from', build: buildWalMixedSpec },
   { name: 'wal-tail-incomplete', summary: 'KV log ending inside two interleaved, never-finished transactions', build: buildWalTailIncomplete },
+  { name: 'stripped-footers', summary: 'clean store after `sidx strip`: no footers, no index.ckpt (sidx_missing)', build: buildStrippedFooters },
+  { name: 'stale-checkpoint', summary: 'index.ckpt from an earlier state of the store (checkpoint_stale)', build: buildStaleCheckpoint },
+  { name: 'damaged-footer', summary: 'one byte of a sealed segment footer inverted (sidx_mismatch)', build: buildDamagedFooter },
   { name: 'wal-corrupt', summary: 'KV log with a flipped bit in a sealed segment: replay stops there', build: buildWalCorrupt },
+  { name: 'repair-corrupt-batch', summary: 'repair: a batch item corrupt in a sealed segment, and a torn tail (store/ + expected-plan.json)', build: buildRepairCorruptBatch },
+  { name: 'repair-lost-begin', summary: "repair: a batch's BEGIN zeroed, a transaction left open mid-log (store/ + expected-plan.json)", build: buildRepairLostBegin },
+  { name: 'repair-header-footer', summary: 'repair: a bad segment header, a damaged footer, a stale checkpoint (store/ + expected-plan.json)', build: buildRepairHeaderFooter },
 ];
 
 // ------------------------------------------------------------------ main

@@ -28,6 +28,7 @@ export interface RepairOutput {
   lostLinks: RepairPlan['lostLinks'];
   affectedEvents: RepairPlan['affectedEvents'];
   unfixable: RepairPlan['unfixable'];
+  cursors: RepairPlan['cursors'];
   checkpoint: RepairPlan['checkpoint'];
   segments: { segment: string; changed: boolean; footer: string; footerAfter: string; edits: number }[];
   eventFrames: number;
@@ -50,6 +51,7 @@ function outputOf(store: string, plan: RepairPlan, dryRun: boolean): RepairOutpu
     lostLinks: plan.lostLinks,
     affectedEvents: plan.affectedEvents,
     unfixable: plan.unfixable,
+    cursors: plan.cursors,
     checkpoint: plan.checkpoint,
     segments: plan.segments.map((s) => ({ segment: s.name, changed: s.changed, footer: s.footerFound, footerAfter: s.footerAfter, edits: s.edits.length })),
     eventFrames: plan.eventFrames,
@@ -168,6 +170,10 @@ function renderPlan(o: RepairOutput): string {
     const dropped = o.affectedEvents.length - damaged;
     if (damaged > 0) lines.push(`${plural(damaged, 'event')} of transactions that lost frames become invisible (they stay in the log)`);
     if (dropped > 0) lines.push(`${plural(dropped, 'uncommitted event')} go with the cut tail (kept in lost+found/)`);
+  }
+  for (const c of o.cursors) {
+    const to = c.newOffset === null ? 'is cut off' : `becomes byte ${c.newOffset}`;
+    lines.push(`cursor ${c.cursor}: its ${c.position} position (${c.segment} byte ${c.offset}) ${to}; the cursor file is not changed: recreate or move it after the repair`);
   }
   if (o.unfixable.length > 0) {
     lines.push(`not fixable by repair (${o.unfixable.length}):`);

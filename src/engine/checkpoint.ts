@@ -20,6 +20,7 @@ import {
 } from '../format/checkpoint.js';
 import { decodeSegmentHeader, type HeaderResult, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { SE, SIDX_ENTRY_BYTES, SIDX_MARKER_BYTES, SM } from '../format/sidx.js';
+import { FrameType } from '../format/frame.js';
 import { firstAtOrAfter, replayTables, TxnBook } from './footer-replay.js';
 import { type FileSystem, isFsError } from './fs/types.js';
 import { exists, readFully, readWhole, writeFileAtomic } from './fs/util.js';
@@ -210,6 +211,13 @@ export class CheckpointSession {
     const t = builder.tables();
     const e0 = firstAtOrAfter(t.entries, t.entryCount, SIDX_ENTRY_BYTES, SE.OFFSET, from);
     const m0 = firstAtOrAfter(t.markers, t.markerCount, SIDX_MARKER_BYTES, SM.OFFSET, from);
+    for (let m = m0; m < t.markerCount; m++) {
+      if (t.markers[m * SIDX_MARKER_BYTES + SM.TYPE] === FrameType.GAP) {
+        // gap records change heads in ways the markers do not carry: let the next open scan
+        this.broken = `segment ${s.id} got a gap record during the session`;
+        return;
+      }
+    }
     const segIndex = this.active.index + (s.id - this.active.id);
     if (!replayTables(t, e0, m0, segIndex, this.book, null)) {
       this.broken = `the footer of segment ${s.id} is not in file order`;

@@ -6,6 +6,7 @@ import { markerTxnId } from '../format/marker.js';
 import { isKvKind, KV_KIND_CATEGORY, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
+import { BytesMap } from './bytes-map.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './walker.js';
 
 /** Per-entity state a writer continues from. */
@@ -77,6 +78,10 @@ export function scanStore(fs: FileSystem, segments: SegmentFile[]): RecoveryScan
   return s.finish();
 }
 
+function entityName(buf: Uint8Array, start: number, len: number): string {
+  return (buf as Buffer).toString('utf8', start, start + len);
+}
+
 /**
  * The scan's state machine. Exported for the cold start (cold-start.ts), which walks
  * some segments with it and applies SIDX footers for the others to the same `out`.
@@ -99,6 +104,8 @@ export class ScanVisitor {
   /** In the active segment: end of the last frame that leaves no transaction half-written. */
   private completeEnd = 0;
   private lastFrameEnd = 0;
+  /** A cache in front of `out.heads` (the same head objects), keyed by entity bytes. */
+  private readonly headsByBytes = new BytesMap<EntityHead>();
 
   constructor(private readonly segmentCount: number) {}
 
@@ -181,29 +188,36 @@ export class ScanVisitor {
     const b = r.bodyOff;
     const o = this.out;
     const entStart = b + EV.VAR;
-    const entity = (buf as Buffer).toString('utf8', entStart, entStart + ev.entityLen(buf, b));
+    const entLen = ev.entityLen(buf, b);
+    // heads are found by the entity's bytes in place; the name is decoded once per entity
+    let head = this.headsByBytes.get(buf, entStart, entLen);
+    if (head === undefined) {
+      head = o.heads.get(entityName(buf, entStart, entLen));
+      if (head) this.headsByBytes.add(buf, entStart, entLen, head);
+    }
     const clock = ev.clock(buf, b);
     const wall = ev.wallMs(buf, b);
     if (seq !== o.nextSeq) {
-      this.semantic('sequence_gap', r, segIndex, seq, entity, `sequence ${seq} where ${o.nextSeq} was expected`);
+      this.semantic('sequence_gap', r, segIndex, seq, entityName(buf, entStart, entLen), `sequence ${seq} where ${o.nextSeq} was expected`);
     }
-    let head = o.heads.get(entity);
     const expectClock = head ? head.clock + 1 : 0;
     if (clock !== expectClock) {
-      this.semantic('clock_gap', r, segIndex, seq, entity, `entity clock ${clock} where ${expectClock} was expected`);
+      this.semantic('clock_gap', r, segIndex, seq, entityName(buf, entStart, entLen), `entity clock ${clock} where ${expectClock} was expected`);
     }
     const prev = head ? head.hash : ZERO_HASH;
     if (!equalBytes(buf, b + EV.PREV_HASH, prev, 0, 32)) {
-      this.semantic('chain_break', r, segIndex, seq, entity, 'prev_hash does not match the entity\'s previous event hash');
+      this.semantic('chain_break', r, segIndex, seq, entityName(buf, entStart, entLen), 'prev_hash does not match the entity\'s previous event hash');
     }
     const hs = ev.hashStart(buf, b);
     if (!head) {
       head = { clock, hash: new Uint8Array(32), wallMs: wall };
-      o.heads.set(entity, head);
+      o.heads.set(entityName(buf, entStart, entLen), head);
+      this.headsByBytes.add(buf, entStart, entLen, head);
     }
     head.clock = clock;
     head.wallMs = Math.max(head.wallMs, wall);
-    head.hash.set(buf.subarray(hs, hs + 32));
+    const hh = head.hash;
+    for (let i = 0; i < 32; i++) hh[i] = buf[hs + i]!;
     o.nextSeq = seq + 1;
     const c = this.cur;
     if (c.firstSeq < 0) c.firstSeq = seq;

@@ -171,30 +171,37 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
 export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    for (const seg of target.segments) {
-      const r = readFooterWithHeader(fs, seg.path);
-      let frameEnd = r.fileSize;
-      if (r.status === 'valid' || (r.status === 'damaged' && r.probe.status === 'present')) {
-        frameEnd = r.probe.frameEnd;
-      } else {
-        // no trailer that checks out: a footer may still be there with its trailer damaged
-        const built = buildFooterFromFrames(fs, seg);
-        if (built.damagedFooterAt !== null) frameEnd = built.damagedFooterAt;
+    const pending = new SegmentReplacements(fs);
+    try {
+      for (const seg of target.segments) {
+        const r = readFooterWithHeader(fs, seg.path);
+        let frameEnd = r.fileSize;
+        if (r.status === 'valid' || (r.status === 'damaged' && r.probe.status === 'present')) {
+          frameEnd = r.probe.frameEnd;
+        } else {
+          // no trailer that checks out: a footer may still be there with its trailer damaged
+          const built = buildFooterFromFrames(fs, seg);
+          if (built.damagedFooterAt !== null) frameEnd = built.damagedFooterAt;
+        }
+        const res: SidxSegmentResult = {
+          segment: seg.name,
+          path: seg.path,
+          action: frameEnd < r.fileSize ? 'stripped' : 'unchanged',
+          sizeBeforeBytes: r.fileSize,
+          sizeAfterBytes: frameEnd,
+          frameEnd,
+          entries: 0,
+          reason: frameEnd < r.fileSize ? null : 'no footer',
+        };
+        if (res.action === 'stripped' && !result.dryRun) pending.write(seg.path, frameEnd, null);
+        result.segments.push(res);
+        opts.onSegment?.(res);
       }
-      const res: SidxSegmentResult = {
-        segment: seg.name,
-        path: seg.path,
-        action: frameEnd < r.fileSize ? 'stripped' : 'unchanged',
-        sizeBeforeBytes: r.fileSize,
-        sizeAfterBytes: frameEnd,
-        frameEnd,
-        entries: 0,
-        reason: frameEnd < r.fileSize ? null : 'no footer',
-      };
-      if (res.action === 'stripped' && !result.dryRun) replaceSegment(fs, seg.path, frameEnd, null);
-      result.segments.push(res);
-      opts.onSegment?.(res);
+    } catch (err) {
+      pending.abandon();
+      throw err;
     }
+    pending.commit();
     const dir = storeDirOf(fs, target);
     // a stripped store has no checkpoint, as after an unclean shutdown
     if (dir !== null && !result.dryRun) result.checkpointRemoved = deleteCheckpoint(fs, dir);
@@ -211,39 +218,46 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
 export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
+    const pending = new SegmentReplacements(fs);
     let changed = false;
-    for (const seg of target.segments) {
-      const built = buildFooterFromFrames(fs, seg);
-      const res: SidxSegmentResult = {
-        segment: seg.name,
-        path: seg.path,
-        action: 'skipped',
-        sizeBeforeBytes: built.fileSize,
-        sizeAfterBytes: built.fileSize,
-        frameEnd: built.frameEnd,
-        entries: built.builder.entryCount,
-        reason: null,
-      };
-      if (!built.headerOk) {
-        res.reason = 'segment header is damaged (seglog repair)';
-      } else if (built.fault !== null) {
-        res.reason = `frames are damaged at byte ${built.fault.offset} (${built.fault.message}): open the store read-write to cut a torn tail, or run seglog repair`;
-      } else {
-        const footer = built.builder.encode(built.frameEnd);
-        const current = readRange(fs, seg.path, built.frameEnd, built.fileSize);
-        res.sizeAfterBytes = built.frameEnd + footer.length;
-        if (current.length === footer.length && equalBytes(current, 0, footer, 0, footer.length)) {
-          res.action = 'unchanged';
-          res.reason = 'footer already matches the frames';
+    try {
+      for (const seg of target.segments) {
+        const built = buildFooterFromFrames(fs, seg);
+        const res: SidxSegmentResult = {
+          segment: seg.name,
+          path: seg.path,
+          action: 'skipped',
+          sizeBeforeBytes: built.fileSize,
+          sizeAfterBytes: built.fileSize,
+          frameEnd: built.frameEnd,
+          entries: built.builder.entryCount,
+          reason: null,
+        };
+        if (!built.headerOk) {
+          res.reason = 'segment header is damaged (seglog repair)';
+        } else if (built.fault !== null) {
+          res.reason = `frames are damaged at byte ${built.fault.offset} (${built.fault.message}): open the store read-write to cut a torn tail, or run seglog repair`;
         } else {
-          res.action = 'rebuilt';
-          changed = true;
-          if (!result.dryRun) replaceSegment(fs, seg.path, built.frameEnd, footer);
+          const footer = built.builder.encode(built.frameEnd);
+          const current = readRange(fs, seg.path, built.frameEnd, built.fileSize);
+          res.sizeAfterBytes = built.frameEnd + footer.length;
+          if (current.length === footer.length && equalBytes(current, 0, footer, 0, footer.length)) {
+            res.action = 'unchanged';
+            res.reason = 'footer already matches the frames';
+          } else {
+            res.action = 'rebuilt';
+            changed = true;
+            if (!result.dryRun) pending.write(seg.path, built.frameEnd, footer);
+          }
         }
+        result.segments.push(res);
+        opts.onSegment?.(res);
       }
-      result.segments.push(res);
-      opts.onSegment?.(res);
+    } catch (err) {
+      pending.abandon();
+      throw err;
     }
+    pending.commit();
     const dir = storeDirOf(fs, target);
     if (changed && dir !== null) {
       // the checkpoint fingerprints the old files: it would be stale now
@@ -255,34 +269,80 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
 }
 
 /**
- * Replaces a segment by its first `frameEnd` bytes plus `footer`: copy into
- * `<segment>.tmp`, fsync, rename over the segment, fsync the directory.
+ * Replaces segments by their first `frameEnd` bytes plus a footer, crash-safely: each new
+ * file is written to `<segment>.tmp`; `commit` then fsyncs every temp file, renames each
+ * over its segment, and fsyncs the directories. Writing all copies before the first fsync
+ * lets the disk write one file back while the next is being scanned. A crash before a
+ * rename leaves that segment as it was (and a stray `.tmp` nothing reads); a failure
+ * removes the temp files not yet renamed.
  */
-function replaceSegment(fs: FileSystem, path: string, frameEnd: number, footer: Uint8Array | null): void {
-  const tmp = `${path}.tmp`;
-  const src = fs.open(path, 'r');
-  let dst: number;
-  try {
-    dst = fs.open(tmp, 'w');
-  } catch (err) {
-    fs.close(src);
-    throw err;
-  }
-  try {
-    const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
-    let pos = 0;
-    while (pos < frameEnd) {
-      const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
-      if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
-      writeFully(fs, dst, buf, 0, n, pos);
-      pos += n;
+class SegmentReplacements {
+  private readonly temps: { tmp: string; path: string }[] = [];
+
+  constructor(private readonly fs: FileSystem) {}
+
+  write(path: string, frameEnd: number, footer: Uint8Array | null): void {
+    const fs = this.fs;
+    const tmp = `${path}.tmp`;
+    const src = fs.open(path, 'r');
+    let dst: number;
+    try {
+      dst = fs.open(tmp, 'w');
+    } catch (err) {
+      fs.close(src);
+      throw err;
     }
-    if (footer) writeFully(fs, dst, footer, 0, footer.length, frameEnd);
-    fs.fsync(dst);
-  } finally {
-    fs.close(src);
-    fs.close(dst);
+    this.temps.push({ tmp, path });
+    try {
+      const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
+      let pos = 0;
+      while (pos < frameEnd) {
+        const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
+        if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
+        writeFully(fs, dst, buf, 0, n, pos);
+        pos += n;
+      }
+      if (footer) writeFully(fs, dst, footer, 0, footer.length, frameEnd);
+    } catch (err) {
+      this.abandon();
+      throw err;
+    } finally {
+      fs.close(src);
+      fs.close(dst);
+    }
   }
-  fs.rename(tmp, path);
-  fs.fsyncDir(dirname(path));
+
+  commit(): void {
+    const fs = this.fs;
+    try {
+      for (const t of this.temps) {
+        const fd = fs.open(t.tmp, 'r+');
+        try {
+          fs.fsync(fd);
+        } finally {
+          fs.close(fd);
+        }
+      }
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+    const dirs = new Set<string>();
+    for (const t of this.temps.splice(0)) {
+      fs.rename(t.tmp, t.path);
+      dirs.add(dirname(t.path));
+    }
+    for (const d of dirs) fs.fsyncDir(d);
+  }
+
+  /** Removes the temp files written so far (best effort: the originals are untouched). */
+  abandon(): void {
+    for (const t of this.temps.splice(0)) {
+      try {
+        this.fs.unlink(t.tmp);
+      } catch {
+        // already gone, or the filesystem is failing: a stray .tmp is harmless
+      }
+    }
+  }
 }

@@ -27,13 +27,13 @@ import {
 } from '../format/sidx.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully, writeFully } from './fs/util.js';
+import { BytesMap } from './bytes-map.js';
 import { probeFooter, type FooterProbe } from './segment-end.js';
 import { SegmentReader } from './segment-reader.js';
 import { type SegmentFile, walkSegment } from './walker.js';
 
 const INITIAL_ENTRY_ROOM = 1024;
 const INITIAL_MARKER_ROOM = 256;
-const INITIAL_STRING_SLOTS = 64;
 /** Largest footer a reader loads whole: a 4 GiB segment of minimal frames stays below it. */
 export const MAX_FOOTER_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
@@ -43,10 +43,8 @@ export class FooterBuilder {
   private markers: Uint8Array = new Uint8Array(INITIAL_MARKER_ROOM * SIDX_MARKER_BYTES);
   entryCount = 0;
   markerCount = 0;
-  /** Entity names by string index (UTF-8 bytes), in order of first appearance. */
-  private readonly strings: Uint8Array[] = [];
-  /** Hash slots: string index + 1, 0 = empty; at most half full. */
-  private slots = new Int32Array(INITIAL_STRING_SLOTS);
+  /** Entity names (UTF-8 bytes) by string index, in order of first appearance. */
+  private readonly names = new BytesMap<null>();
   maxKvVersion = 0;
   firstSeq = -1;
   lastSeq = -1;
@@ -60,7 +58,7 @@ export class FooterBuilder {
     b.markers = f.markers.slice();
     b.entryCount = f.entryCount;
     b.markerCount = f.markerCount;
-    for (const s of f.strings) b.add(s.slice());
+    for (const s of f.strings) b.names.add(s, 0, s.length, null);
     b.maxKvVersion = f.maxKvVersion;
     if (f.entryCount > 0) {
       b.firstSeq = readU64(b.entries, SE.SEQ);
@@ -116,44 +114,10 @@ export class FooterBuilder {
     this.markerCount++;
   }
 
-  /**
-   * String index of an entity name, by an open-addressing table over FNV-1a of its
-   * bytes (no string is made per event: this runs once per EVENT frame).
-   */
+  /** String index of an entity name (in place: no string or copy per event). */
   private intern(buf: Uint8Array, start: number, len: number): number {
-    let h = 0x811c9dc5;
-    for (let i = start; i < start + len; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-    const mask = this.slots.length - 1;
-    for (let p = h & mask; ; p = (p + 1) & mask) {
-      const v = this.slots[p]!;
-      if (v === 0) break;
-      const s = this.strings[v - 1]!;
-      if (s.length === len && equalBytes(s, 0, buf, start, len)) return v - 1;
-    }
-    // a copy: `buf` may be a Buffer, whose slice() is a view the reader will overwrite
-    return this.add(Uint8Array.prototype.slice.call(buf, start, start + len));
-  }
-
-  private add(bytes: Uint8Array): number {
-    const i = this.strings.length;
-    this.strings.push(bytes);
-    if (this.strings.length * 2 > this.slots.length) this.rehash(this.slots.length * 2);
-    else this.place(bytes, i);
-    return i;
-  }
-
-  private place(bytes: Uint8Array, i: number): void {
-    let h = 0x811c9dc5;
-    for (let k = 0; k < bytes.length; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
-    const mask = this.slots.length - 1;
-    let p = h & mask;
-    while (this.slots[p] !== 0) p = (p + 1) & mask;
-    this.slots[p] = i + 1;
-  }
-
-  private rehash(size: number): void {
-    this.slots = new Int32Array(size);
-    for (let i = 0; i < this.strings.length; i++) this.place(this.strings[i]!, i);
+    const i = this.names.indexOf(buf, start, len);
+    return i >= 0 ? i : this.names.add(buf, start, len, null);
   }
 
   /** The tables as they stand (views, valid until the next add). */
@@ -171,7 +135,7 @@ export class FooterBuilder {
       entryCount: this.entryCount,
       markers: this.markers,
       markerCount: this.markerCount,
-      strings: this.strings,
+      strings: this.names.keys,
     });
   }
 }

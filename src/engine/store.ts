@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { type Blake3, createHasher } from '../format/blake3.js';
-import { toHex, utf8 } from '../format/bytes.js';
+import { toHex, utf8, writeU16, writeU32, writeU64 } from '../format/bytes.js';
+import { CrcArena } from '../format/crc32c.js';
 import {
   decodeEvent,
   type DecodedEvent,
@@ -17,7 +18,7 @@ import {
   uuidFromString,
   ZERO_HASH,
 } from '../format/event.js';
-import { FRAME_PREFIX_BYTES, MAX_FRAME_LENGTH } from '../format/frame.js';
+import { FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../format/frame.js';
 import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
 import { streamCommitted, type FrameLocation } from './committed-stream.js';
 import { ioError, SeglogError } from './errors.js';
@@ -37,6 +38,7 @@ import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
 import { MAX_MARKER_COUNT, type RawFrame, type RawEventResult, type RawWriteResult } from './raw-frames.js';
 import { Txn } from './txn.js';
+import { EntityTable } from './entity-table.js';
 
 /** Named points in the writer where tests can fail or crash a batch. */
 export interface InjectionHooks {
@@ -317,8 +319,9 @@ export class Store {
     const where = batch ? `batch item ${index}: ` : '';
     if (typeof item.entity !== 'string' || item.entity.length === 0) throw new SeglogError('validation', `${where}entity must be a non-empty string`);
     if (typeof item.scope !== 'string') throw new SeglogError('validation', `${where}scope must be a string`);
-    const entity = utf8.encode(item.entity);
-    const scope = utf8.encode(item.scope);
+    // Buffer.from: ~6x faster than TextEncoder.encode for short strings (docs/DECISIONS.md, Performance log)
+    const entity = Buffer.from(item.entity, 'utf8');
+    const scope = Buffer.from(item.scope, 'utf8');
     if (entity.length > MAX_ENTITY_BYTES) throw new SeglogError('validation', `${where}entity is ${entity.length} bytes, over ${MAX_ENTITY_BYTES}`);
     if (scope.length > MAX_SCOPE_BYTES) throw new SeglogError('validation', `${where}scope is ${scope.length} bytes, over ${MAX_SCOPE_BYTES}`);
     const payload = encodePayload(item.payload, where);
@@ -729,11 +732,11 @@ export class Store {
   }
 
   /** @internal used by BulkAppender */
-  bulkEncode(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }, item: BatchItem): void {
+  bulkEncode(w: SegmentWriter, chunk: BulkChunk, item: BatchItem): void {
     const p = this.prepare(item, 0, false);
-    if (chunk.len + p.frameBytes > chunk.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > this.options.segmentMaxBytes) {
+    if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > this.options.segmentMaxBytes) {
       this.bulkFlush(w, chunk);
-      if (p.frameBytes > chunk.buf.length) chunk.buf = new Uint8Array(p.frameBytes);
+      chunk.arena.grow(p.frameBytes);
     }
     const head = this.heads.get(p.entityText);
     const wallMs = Math.max(this.clock(), head ? head.wallMs : 0);
@@ -742,7 +745,7 @@ export class Store {
     const off = chunk.len;
     w.ensureRoom(chunk.len + p.frameBytes, this.nextSeq);
     const size = encodeEventFrame(
-      chunk.buf,
+      chunk.arena.buf,
       off,
       {
         id,
@@ -762,23 +765,90 @@ export class Store {
       this.hasher,
     );
     const hashAt = off + size - 32;
+    const buf = chunk.arena.buf;
     if (head) {
       head.clock++;
       head.wallMs = wallMs;
-      head.hash.set(chunk.buf.subarray(hashAt, hashAt + 32));
+      head.hash.set(buf.subarray(hashAt, hashAt + 32));
     } else {
-      this.heads.set(p.entityText, { clock: 0, wallMs, hash: chunk.buf.slice(hashAt, hashAt + 32) });
+      this.heads.set(p.entityText, { clock: 0, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
     }
     this.nextSeq++;
     chunk.len += size;
     chunk.frames++;
   }
 
+  /**
+   * @internal used by BulkAppender.addRaw: the same event as `bulkEncode` of the item
+   * {entity, scope, kind, payload} given as byte ranges, encoded straight into the chunk
+   * (no strings, no intermediate arrays, the CRC computed in place). Returns false,
+   * having done nothing, when a limit is exceeded: `bulkEncode` then gives the error.
+   */
+  bulkEncodeRaw(w: SegmentWriter, chunk: BulkChunk, raw: RawBulkItem): boolean {
+    const eLen = raw.entityEnd - raw.entityStart;
+    const sLen = raw.scopeEnd - raw.scopeStart;
+    const pLen = raw.payloadEnd - raw.payloadStart;
+    const cat = raw.kindCategory;
+    const type = raw.kindType;
+    if (eLen < 1 || eLen > MAX_ENTITY_BYTES || sLen > MAX_SCOPE_BYTES || pLen > MAX_PAYLOAD_BYTES) return false;
+    if (!(cat >= 1 && cat <= 0xffff && type >= 0 && type <= 0xffff)) return false;
+    const frameBytes = eventFrameSize(eLen, sLen, pLen);
+    if (frameBytes - 8 > MAX_FRAME_LENGTH) return false;
+    if (chunk.len + frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + frameBytes > this.options.segmentMaxBytes) {
+      this.bulkFlush(w, chunk);
+      chunk.arena.grow(frameBytes);
+    }
+    const names = chunk.names;
+    if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
+    const name = names.name;
+    const head = this.heads.get(name);
+    const wallMs = Math.max(this.clock(), head ? head.wallMs : 0);
+    w.ensureRoom(chunk.len + frameBytes, this.nextSeq);
+    const buf = chunk.arena.buf;
+    const off = chunk.len;
+    const b = off + FRAME_PREFIX_BYTES;
+    // the EVENT body, field by field as encodeEventFrame writes it (format/event.ts)
+    makeUuidV7(buf, b + EV.ID, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
+    writeU64(buf, b + EV.SEQ, this.nextSeq);
+    writeU64(buf, b + EV.CLOCK, head ? head.clock + 1 : 0);
+    writeU64(buf, b + EV.WALL, wallMs);
+    writeU64(buf, b + EV.TXN, 0);
+    writeU16(buf, b + EV.KIND_CAT, cat);
+    writeU16(buf, b + EV.KIND_TYPE, type);
+    for (let i = b + EV.CORRELATION; i < b + EV.PREV_HASH; i++) buf[i] = 0; // no correlation, no causation
+    const prev = head ? head.hash : ZERO_HASH;
+    for (let i = 0; i < 32; i++) buf[b + EV.PREV_HASH + i] = prev[i]!;
+    writeU16(buf, b + EV.ENTITY_LEN, eLen);
+    writeU16(buf, b + EV.SCOPE_LEN, sLen);
+    writeU32(buf, b + EV.PAYLOAD_LEN, pLen);
+    let q = b + EV.VAR;
+    q = copyInto(buf, q, raw.entity, raw.entityStart, raw.entityEnd);
+    q = copyInto(buf, q, raw.scope, raw.scopeStart, raw.scopeEnd);
+    q = copyInto(buf, q, raw.payload, raw.payloadStart, raw.payloadEnd);
+    this.hasher.hashInto(buf, b, q, buf, q);
+    const length = q + 32 - b + 1; // type byte + body
+    writeU32(buf, off, length);
+    buf[off + 8] = FrameType.EVENT;
+    writeU32(buf, off + 4, chunk.arena.crc(off + 8, off + 8 + length));
+    if (head) {
+      head.clock++;
+      head.wallMs = wallMs;
+      const h = head.hash;
+      for (let i = 0; i < 32; i++) h[i] = buf[q + i]!;
+    } else {
+      this.heads.set(name, { clock: 0, wallMs, hash: buf.slice(q, q + 32) });
+    }
+    this.nextSeq++;
+    chunk.len += frameBytes;
+    chunk.frames++;
+    return true;
+  }
+
   /** @internal */
-  bulkFlush(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }): void {
+  bulkFlush(w: SegmentWriter, chunk: BulkChunk): void {
     if (chunk.len === 0) return;
     try {
-      w.write(chunk.buf, 0, chunk.len, chunk.frames);
+      w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
       if (this.options.sync === 'always') w.fsync();
     } catch (err) {
       this.poisoned = err as Error;
@@ -793,7 +863,7 @@ export class Store {
   }
 
   /** @internal */
-  bulkFinish(w: SegmentWriter, chunk: { buf: Uint8Array; len: number; frames: number }): boolean {
+  bulkFinish(w: SegmentWriter, chunk: BulkChunk): boolean {
     this.bulkFlush(w, chunk);
     if (this.options.sync === 'none') return false;
     w.fsync();
@@ -965,23 +1035,71 @@ function saveCheckpointOf(store: { fs: FileSystem; dir: string; session: Checkpo
   }
 }
 
+/**
+ * One bulk event as byte ranges (each field may sit in a different buffer): what
+ * `BulkAppender.addRaw` encodes. Entity, scope and payload are the UTF-8 bytes
+ * `BulkAppender.add` would have made of the item's strings.
+ */
+export interface RawBulkItem {
+  entity: Uint8Array;
+  entityStart: number;
+  entityEnd: number;
+  scope: Uint8Array;
+  scopeStart: number;
+  scopeEnd: number;
+  payload: Uint8Array;
+  payloadStart: number;
+  payloadEnd: number;
+  kindCategory: number;
+  kindType: number;
+}
+
+/** The bulk session's encode buffer (an arena: CRC in place) and its entity names cached by bytes. */
+export interface BulkChunk {
+  arena: CrcArena;
+  names: EntityTable<true>;
+  len: number;
+  frames: number;
+}
+
 /** Bulk append session; see Store.bulk(). */
 export class BulkAppender {
-  private chunk = { buf: new Uint8Array(BULK_CHUNK_BYTES), len: 0, frames: 0 };
+  private chunk: BulkChunk;
   count = 0;
   firstSeq = -1;
   constructor(
     private readonly store: Store,
     private readonly w: SegmentWriter,
-  ) {}
+  ) {
+    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0 };
+  }
   add(item: BatchItem): void {
     this.store.bulkEncode(this.w, this.chunk, item);
     this.count++;
+  }
+  /**
+   * Appends the event `add` would append for {entity, scope, kind, payload} given as
+   * bytes; false (nothing done) when it breaks a limit: call `add` for the exact error.
+   */
+  addRaw(raw: RawBulkItem): boolean {
+    if (!this.store.bulkEncodeRaw(this.w, this.chunk, raw)) return false;
+    this.count++;
+    return true;
   }
   /** Writes what is pending; returns whether the events were fsynced. */
   finish(): boolean {
     return this.store.bulkFinish(this.w, this.chunk);
   }
+}
+
+/** Copies src[start, end) to dst at `at` (a native copy for long ranges); returns the end. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): number {
+  if (end - start < 64) {
+    for (let i = start; i < end; i++) dst[at++] = src[i]!;
+    return at;
+  }
+  dst.set(new Uint8Array(src.buffer, src.byteOffset + start, end - start), at);
+  return at + end - start;
 }
 
 function decodeEventId(buf: Uint8Array, b: number): string {
@@ -991,7 +1109,7 @@ function decodeEventId(buf: Uint8Array, b: number): string {
 
 function encodePayload(p: BatchItem['payload'], where: string): Uint8Array {
   if (p instanceof Uint8Array) return p;
-  if (typeof p === 'string') return utf8.encode(p);
+  if (typeof p === 'string') return Buffer.from(p, 'utf8');
   let json: string | undefined;
   try {
     json = JSON.stringify(p);
@@ -999,7 +1117,7 @@ function encodePayload(p: BatchItem['payload'], where: string): Uint8Array {
     throw new SeglogError('validation', `${where}payload cannot be encoded as JSON: ${(err as Error).message}`);
   }
   if (json === undefined) throw new SeglogError('validation', `${where}payload cannot be encoded as JSON`);
-  return utf8.encode(json);
+  return Buffer.from(json, 'utf8');
 }
 
 function parseId(id: string | null | undefined, what: string): Uint8Array | null {

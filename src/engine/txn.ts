@@ -100,11 +100,10 @@ export class Txn {
   commit(): TxnCommitReceipt {
     this.checkOpen();
     let durable = true;
-    if (this.begun) {
-      durable = this.store.writeRaw([{ type: 'commit', txnId: this.id, count: this.ops }], true).durable;
-      this.store.publishTxn(this.items);
-    }
+    if (this.begun) durable = this.store.writeRaw([{ type: 'commit', txnId: this.id, count: this.ops }], true).durable;
+    // committed from here on, whatever publishing to subscribers does
     this.txnState = 'committed';
+    if (this.begun) this.store.publishTxn(this.items);
     return { txnId: this.id, puts: this.puts, deletes: this.deletes, durable };
   }
 

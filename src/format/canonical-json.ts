@@ -47,14 +47,22 @@ interface Level {
 }
 
 export function isCanonicalJson(buf: Uint8Array, start: number, end: number): boolean {
+  return canonicalJsonEnd(buf, start, end) === end;
+}
+
+/**
+ * Where the canonical JSON value starting at buf[start] ends (what follows it is not
+ * looked at), or -1 when the value is not canonical (or not JSON) before `end`.
+ */
+export function canonicalJsonEnd(buf: Uint8Array, start: number, end: number): number {
   const stack: Level[] = [];
   let p = start;
   for (;;) {
     // a value starts at p
-    if (p >= end) return false;
+    if (p >= end) return -1;
     const c = buf[p]!;
     if (c === C.LBRACE || c === C.LBRACKET) {
-      if (stack.length >= MAX_DEPTH) return false;
+      if (stack.length >= MAX_DEPTH) return -1;
       const isObject = c === C.LBRACE;
       p++;
       if (p < end && buf[p] === (isObject ? C.RBRACE : C.RBRACKET)) {
@@ -63,45 +71,45 @@ export function isCanonicalJson(buf: Uint8Array, start: number, end: number): bo
         stack.push({ isObject, keys: [] });
         if (isObject) {
           const q = readKey(buf, p, end, stack[stack.length - 1]!);
-          if (q < 0) return false;
+          if (q < 0) return -1;
           p = q;
         }
         continue;
       }
     } else if (c === C.QUOTE) {
       p = skipString(buf, p, end);
-      if (p < 0) return false;
+      if (p < 0) return -1;
     } else if (c === C.MINUS || (c >= C.ZERO && c <= C.NINE)) {
       p = skipNumber(buf, p, end);
-      if (p < 0) return false;
+      if (p < 0) return -1;
     } else if (c === 0x74 /* t */) {
-      if (!literal(buf, p, end, TRUE)) return false;
+      if (!literal(buf, p, end, TRUE)) return -1;
       p += 4;
     } else if (c === 0x66 /* f */) {
-      if (!literal(buf, p, end, FALSE)) return false;
+      if (!literal(buf, p, end, FALSE)) return -1;
       p += 5;
     } else if (c === 0x6e /* n */) {
-      if (!literal(buf, p, end, NULL)) return false;
+      if (!literal(buf, p, end, NULL)) return -1;
       p += 4;
     } else {
-      return false;
+      return -1;
     }
     // after a complete value: close containers or move to the next element
     for (;;) {
       const top = stack[stack.length - 1];
-      if (top === undefined) return p === end;
-      if (p >= end) return false;
+      if (top === undefined) return p;
+      if (p >= end) return -1;
       const d = buf[p]!;
       if (d === C.COMMA) {
         p++;
         if (top.isObject) {
           const q = readKey(buf, p, end, top);
-          if (q < 0) return false;
+          if (q < 0) return -1;
           p = q;
         }
         break;
       }
-      if (d !== (top.isObject ? C.RBRACE : C.RBRACKET)) return false;
+      if (d !== (top.isObject ? C.RBRACE : C.RBRACKET)) return -1;
       p++;
       stack.pop();
     }
@@ -152,6 +160,9 @@ function isArrayIndex(buf: Uint8Array, s: number, e: number): boolean {
   return v < ARRAY_INDEX_LIMIT;
 }
 
+/** 1 for the bytes a string holds as they are: printable ASCII but the quote and the backslash. */
+const PLAIN_STRING_BYTE = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x20 && c < 0x80 && c !== C.QUOTE && c !== C.BACKSLASH ? 1 : 0));
+
 /**
  * Skips a string starting with the quote at p, accepting only what JSON.stringify
  * writes; returns the position after the closing quote or -1.
@@ -160,6 +171,10 @@ function skipString(buf: Uint8Array, p: number, end: number): number {
   p++;
   while (p < end) {
     const c = buf[p]!;
+    if (PLAIN_STRING_BYTE[c] === 1) {
+      p++;
+      continue;
+    }
     if (c === C.QUOTE) return p + 1;
     if (c < 0x20) return -1;
     if (c === C.BACKSLASH) {

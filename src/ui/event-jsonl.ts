@@ -98,7 +98,7 @@ export function writeEventJson(out: StdoutSink, buf: Uint8Array, b: number, body
   p = put(o, p, K_EVENT_HASH);
   p = putHex(o, p, buf, hs, HASH_BYTES);
   p = put(o, p, K_PAYLOAD);
-  for (let i = ps; i < hs; i++) o[p++] = buf[i]!;
+  p = copyBytes(o, p, buf, ps, hs);
   if (opts.hex) {
     p = put(o, p, K_HEX);
     p = putHex(o, p, buf, b - 9, bodyBytes + 9);
@@ -134,9 +134,29 @@ function plainAscii(buf: Uint8Array, start: number, len: number): boolean {
   return true;
 }
 
+/** Plain Uint8Array view of the last source buffer: a Buffer's `subarray` runs Buffer's JS constructor. */
+let plainOf: Uint8Array | null = null;
+let plain: Uint8Array = new Uint8Array(0);
+
+function copyBytes(o: Uint8Array, p: number, buf: Uint8Array, start: number, end: number): number {
+  if (end - start < 64) {
+    for (let i = start; i < end; i++) o[p++] = buf[i]!;
+    return p;
+  }
+  if (buf !== plainOf || plain.byteLength !== buf.byteLength) {
+    plainOf = buf;
+    plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  o.set(plain.subarray(start, end), p);
+  return p + end - start;
+}
+
 function put(o: Uint8Array, p: number, bytes: Uint8Array): number {
-  for (let i = 0; i < bytes.length; i++) o[p + i] = bytes[i]!;
-  return p + bytes.length;
+  const n = bytes.length;
+  // a native copy beats the loop from about this length
+  if (n >= 16) o.set(bytes, p);
+  else for (let i = 0; i < n; i++) o[p + i] = bytes[i]!;
+  return p + n;
 }
 
 function putQuoted(o: Uint8Array, p: number, buf: Uint8Array, start: number, len: number): number {
@@ -146,22 +166,39 @@ function putQuoted(o: Uint8Array, p: number, buf: Uint8Array, start: number, len
   return p;
 }
 
-/** A safe non-negative integer in decimal. */
+const POW10 = Array.from({ length: 16 }, (_, i) => 10 ** i);
+const TEN_8 = 100_000_000;
+
+/** A safe non-negative integer in decimal (wall times have 13 digits: split to stay in int32 math). */
 function putUint(o: Uint8Array, p: number, n: number): number {
-  if (n < 10) {
-    o[p] = 0x30 + n;
-    return p + 1;
+  if (n >= TEN_8) {
+    const hi = Math.floor(n / TEN_8);
+    p = putSmall(o, p, hi);
+    return putPadded8(o, p, n - hi * TEN_8);
   }
+  return putSmall(o, p, n);
+}
+
+/** n < 2^31 */
+function putSmall(o: Uint8Array, p: number, n: number): number {
   let digits = 1;
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++;
-  let q = p + digits;
-  let t = n;
-  while (q > p) {
-    const d = t % 10;
-    o[--q] = 0x30 + d;
-    t = (t - d) / 10;
+  while (digits < 10 && n >= POW10[digits]!) digits++;
+  for (let q = p + digits - 1; q >= p; q--) {
+    const t = (n / 10) | 0;
+    o[q] = 0x30 + n - t * 10;
+    n = t;
   }
   return p + digits;
+}
+
+/** n < 10^8, as exactly 8 digits */
+function putPadded8(o: Uint8Array, p: number, n: number): number {
+  for (let q = p + 7; q >= p; q--) {
+    const t = (n / 10) | 0;
+    o[q] = 0x30 + n - t * 10;
+    n = t;
+  }
+  return p + 8;
 }
 
 function putHex(o: Uint8Array, p: number, buf: Uint8Array, start: number, len: number): number {

@@ -9,7 +9,9 @@
  * A case that fails on the fault side means an operation bypasses the interface or
  * leaves debris; look at the engine file named in the case.
  */
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Cursor } from '../../src/engine/cursor.js';
 import { SeglogError } from '../../src/engine/errors.js';
@@ -19,6 +21,8 @@ import { type FileSystem, type FsOpKind, isFsError } from '../../src/engine/fs/t
 import { exists } from '../../src/engine/fs/util.js';
 import { storePaths } from '../../src/engine/layout.js';
 import type { StoreOptions } from '../../src/engine/options.js';
+import { executeRepair } from '../../src/engine/repair/executor.js';
+import { planRepair } from '../../src/engine/repair/planner.js';
 import { readFooterWithHeader } from '../../src/engine/sidx.js';
 import { type OpenOptions, Store } from '../../src/engine/store.js';
 import { SimMachine } from '../../src/engine/drill/sim-env.js';
@@ -310,3 +314,62 @@ function committedPayloads(side: Side): string[] {
     s.close();
   }
 }
+
+describe('control/fault pairs for repair writes (repair/executor.ts): a failed repair leaves every segment as it was or as repaired', () => {
+  const FIXTURE = fileURLToPath(new URL('../fixtures/flipped-bit', import.meta.url));
+  const REPAIR_MS = 1_700_000_500_000;
+  const repairFaults: { name: string; fault: { kind: FsOpKind } & FaultOptions }[] = [
+    { name: 'backup copy', fault: { kind: 'write', path: /backups\// } },
+    { name: 'lost+found record', fault: { kind: 'write', path: /lost\+found\// } },
+    { name: 'repaired segment temp file', fault: { kind: 'write', path: /\.repair\.tmp$/ } },
+    { name: 'temp file fsync', fault: { kind: 'fsync', path: /\.repair\.tmp$/ } },
+    { name: 'rename over the segment', fault: { kind: 'rename', path: /\.repair\.tmp$/ } },
+    { name: 'directory fsync after the renames', fault: { kind: 'fsyncDir', path: DIR } },
+  ];
+  const repair = (fs: FileSystem, dir: string, backups: string): void => {
+    executeRepair(fs, planRepair(fs, dir, { hasher: H }), { backupRoot: backups, nowMs: REPAIR_MS });
+  };
+  const events = (fs: FileSystem, dir: string): string[] => {
+    const s = Store.openSync(dir, { fs, readOnly: true }, H);
+    try {
+      return s.query().map((e) => e.eventHash);
+    } finally {
+      s.close();
+    }
+  };
+
+  for (const c of repairFaults) {
+    it(`${c.name}: repairs on RealFs; on SimFs fails cleanly, the store is as before or repaired, and a second repair finishes`, () => {
+      const realDir = join(tempDir('seglog-repair-'), 'store');
+      cpSync(FIXTURE, realDir, { recursive: true });
+      const real = new RealFs();
+      const damaged = events(real, realDir);
+      repair(real, realDir, join(realDir, '..', 'backups'));
+      const repaired = events(real, realDir);
+      expectVerifies(real, H, realDir);
+
+      const sim = new SimFs(31);
+      sim.loadFromReal(FIXTURE, DIR);
+      const { kind, ...opts } = c.fault;
+      const plan = planRepair(sim, DIR, { hasher: H });
+      sim.failNext(kind, opts);
+      let error: unknown;
+      try {
+        executeRepair(sim, plan, { backupRoot: '/backups', nowMs: REPAIR_MS });
+      } catch (err) {
+        error = err;
+      }
+      expect(error, `${c.name}: the fault did not surface; does the repair bypass the FileSystem interface?`).toBeDefined();
+      expect(isCleanFailure(error), `${c.name}: must fail with a SeglogError or FsError, got ${String(error)}`).toBe(true);
+      const between = events(sim, DIR);
+      expect([damaged, repaired], `${c.name}: after a failed repair the store must be as before or as repaired`).toContainEqual(between);
+      sim.clearFaults();
+      repair(sim, DIR, '/backups');
+      expect(events(sim, DIR), `${c.name}: repairing again must give what one repair gives`).toEqual(repaired);
+      expectVerifies(sim, H, DIR);
+      const store = new TestMachine(sim, H, 32).open();
+      store.append({ entity: 'acct:0', scope: SCOPE }, 'after repair');
+      store.close();
+    });
+  }
+});

@@ -14,12 +14,13 @@
 import { createHash } from 'node:crypto';
 import type { Blake3 } from '../../format/blake3.js';
 import { CRASH_MODES, type CrashMode, Prng, SimFs, type SimSnapshot } from '../fs/sim-fs.js';
+import { SeglogError } from '../errors.js';
 import { exists } from '../fs/util.js';
 import { storePaths } from '../layout.js';
 import { Store } from '../store.js';
 import { AckRecorder } from './ack-recorder.js';
 import { brokenRecoveryKeepingIncompleteBatches } from './canary.js';
-import { describe, engineRecovery, judge, type RecoveryOutcome, recoverCrashedStore } from './crash-check.js';
+import { describe, engineRecovery, judge, type RecoveryOutcome, recoverCrashedStore, verifyProblemKeys } from './crash-check.js';
 import { INVARIANT_IDS, type InvariantId, type Violation } from './invariants.js';
 import { PointFs } from './point-fs.js';
 import { mixSeed, SIM_EPOCH_MS, SIM_STORE_DIR, SimMachine } from './sim-env.js';
@@ -52,7 +53,7 @@ export interface ModeTally {
 }
 
 /** Recovery outcomes kept for reuse; identical crash states come in runs of nearby points. */
-const RECOVERY_CACHE_ENTRIES = 512;
+const RECOVERY_CACHE_ENTRIES = 128;
 
 /**
  * Recovery outcomes by crash-disk digest. Several crash points often leave the same disk
@@ -92,6 +93,8 @@ export interface ShardResult {
 export const MAX_FAILURES_KEPT = 200;
 /** Checker pids start here, far from the workload's, so no checker owns a workload lock. */
 const CHECKER_PID_BASE = 900_000;
+/** The process that recovers a starting store once, to learn its events. */
+const START_PID_BASE = 800_000;
 /** Checker clocks run a day ahead of the workload's. */
 const CHECKER_CLOCK_OFFSET_MS = 86_400_000;
 
@@ -103,12 +106,15 @@ export interface StartState {
   episodes: Workload[];
   /** Committed events of the starting store (a fixture's), all durable. */
   baseline: ReturnType<Store['query']>;
+  /** Verify problems the starting store already had (see verifyProblemKeys). */
+  baselineProblems: string[];
 }
 
 /** The simulated disk the workload starts on: empty, or a copy of a real store. */
 export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
   const sim = new SimFs(mixSeed(spec.seed, 1));
   let baseline: ReturnType<Store['query']> = [];
+  let baselineProblems: string[] = [];
   if (spec.fromStore !== undefined) {
     sim.loadFromReal(spec.fromStore, SIM_STORE_DIR);
     const lock = storePaths(SIM_STORE_DIR).lock;
@@ -117,12 +123,28 @@ export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
       sim.unlink(lock);
       sim.fsyncDir(SIM_STORE_DIR);
     }
-    const reader = Store.openSync(SIM_STORE_DIR, { fs: SimFs.fromSnapshot(sim.snapshot()), readOnly: true }, hasher);
-    baseline = reader.query({ includeSystem: true });
-    reader.close();
+    // What the starting store is once recovered: its events must survive every crash,
+    // and its own damage (a fixture's) is not the drill's finding. A store that cannot
+    // be opened read-write (it needs repair) cannot be drilled: its error goes up as is.
+    const probe = SimFs.fromSnapshot(sim.snapshot());
+    let store: Store;
+    try {
+      store = new SimMachine(spec.seed, START_PID_BASE).openStore(probe, hasher, {});
+    } catch (err) {
+      throw err instanceof SeglogError ? withRealPaths(err, spec, 'the starting store cannot be opened read-write: ') : err;
+    }
+    baseline = store.query({ includeSystem: true });
+    store.close();
+    baselineProblems = [...verifyProblemKeys(probe, hasher)];
   }
   const episodes = Array.from({ length: episodeCount(spec.workload) }, (_, e) => buildWorkload(spec.workload, spec.seed, e));
-  return { snapshot: sim.snapshot(), baseOps: sim.mutatingOpCount, episodes, baseline };
+  return { snapshot: sim.snapshot(), baseOps: sim.mutatingOpCount, episodes, baseline, baselineProblems };
+}
+
+/** An engine error about the simulated copy, told in terms of the real store it came from. */
+function withRealPaths(err: SeglogError, spec: DrillSpec, prefix: string): SeglogError {
+  const real = (text: string): string => (spec.fromStore === undefined ? text : text.split(SIM_STORE_DIR).join(spec.fromStore));
+  return new SeglogError(err.code, real(`${prefix}${err.message}`), { file: err.file === undefined ? undefined : real(err.file), offset: err.offset });
 }
 
 /** Runs each episode once, without checks: how many crash points each has. */
@@ -133,6 +155,9 @@ export function countCrashPoints(start: StartState, spec: DrillSpec, hasher: Bla
     try {
       runner.runAll();
     } catch (err) {
+      // a starting store whose damage shows only once the workload reopens it (a footer
+      // hid it until the last segment was continued) keeps its own error and exit code
+      if (err instanceof SeglogError) throw withRealPaths(err, spec, `episode ${e} of the drill workload, without any crash: `);
       throw new Error(`episode ${e} of the drill workload failed without any crash: ${describe(err)}`);
     }
     return sim.mutatingOpCount - start.baseOps;
@@ -179,6 +204,7 @@ export function explorePoints(
   for (const mode of spec.modes) result.byMode[mode] = emptyTally();
   const offsets = episodeOffsets(opsPerEpisode);
   const recover = spec.canary ? brokenRecoveryKeepingIncompleteBatches : engineRecovery;
+  const knownProblems = new Set(start.baselineProblems);
   for (let e = 0; e < start.episodes.length; e++) {
     const wanted = new Set(points.filter((p) => p >= offsets[e]! && p < offsets[e + 1]!).map((p) => p - offsets[e]!));
     if (wanted.size === 0) continue;
@@ -199,7 +225,7 @@ export function explorePoints(
         let outcome = cache.get(crashDigest);
         if (!outcome) {
           const machine = new SimMachine(crashSeed, CHECKER_PID_BASE, SIM_EPOCH_MS + CHECKER_CLOCK_OFFSET_MS);
-          outcome = recoverCrashedStore(fork, { hasher, storeOptions: workload.storeOptions, recover, machine });
+          outcome = recoverCrashedStore(fork, { hasher, storeOptions: workload.storeOptions, recover, machine, knownProblems });
           cache.set(crashDigest, outcome);
           result.distinctStates++;
         }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createHasher } from '../../format/blake3.js';
+import { SeglogError } from '../errors.js';
 import type { CrashMode } from '../fs/sim-fs.js';
 import {
   countCrashPoints,
@@ -78,7 +79,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const operations = opsPerEpisode.reduce((a, b) => a + b, 0);
   let points: number[];
   if (opts.onlyPoint !== undefined) {
-    if (opts.onlyPoint >= operations) throw new RangeError(`point ${opts.onlyPoint} is past the workload's ${operations} operations`);
+    if (opts.onlyPoint >= operations) throw new SeglogError('usage', `crash point ${opts.onlyPoint} is past the workload's ${operations} operations (0..${operations - 1})`);
     points = [opts.onlyPoint];
   } else {
     points = selectPoints(operations, opts.points, opts.seed);

@@ -29,9 +29,6 @@ import { type Claim, CLAIM_SCAN_MAX_BYTES, intactSuffixStart, parseClaims } from
 import { FooterComparer, probeSegmentFooter } from './footer-check.js';
 import type { AffectedEvent, FooterState, LostLinks, PlannedFrame, QuarantineReason, SegmentEdit, Unfixable } from './plan-types.js';
 
-/** A claimed sequence further than this past the expected one is not believed. */
-const MAX_CLAIM_SEQ_SKIP = 1 << 20;
-
 interface Head {
   clock: number;
   hash: Uint8Array;
@@ -58,6 +55,8 @@ export interface DamagedRange {
   /** Sequences the range lost (decided when the next surviving event is read). */
   seqGap: { fromSeq: number; count: number } | null;
   entityGaps: Extract<PlannedFrame, { type: 'gap_entity' }>[];
+  /** Per entity gap: whether the links were surely lost here (a credible claim, or the only damaged range in between). */
+  entityGapCertain: boolean[];
 }
 
 /** Where a frame is inserted between existing frames. */
@@ -272,7 +271,6 @@ export class RepairAnalyzer {
       }
       this.comparer = null;
     }
-    if (this.cur.seqIfEmpty < 0) this.cur.seqIfEmpty = this.nextSeq;
     this.reader = null;
   }
 
@@ -338,9 +336,9 @@ export class RepairAnalyzer {
     this.nextSeq = seq + 1;
     this.claimSeqNext = this.nextSeq;
     if (this.cur.firstSurviving === null) this.cur.firstSurviving = { seq, offset: v.offset };
-    for (const f of this.awaitingSeq) if (f.seqIfEmpty < 0 && f !== this.cur) f.seqIfEmpty = seq;
+    // segments before this one with no surviving event: their "first sequence" is this one's
+    for (const f of this.awaitingSeq) if (f !== this.cur) f.seqIfEmpty = seq;
     this.awaitingSeq.length = 0;
-    this.awaitingSeq.push(this.cur);
 
     const key = latin1(buf, b + EV.VAR, b + EV.VAR + ev.entityLen(buf, b));
     const clock = ev.clock(buf, b);
@@ -479,9 +477,11 @@ export class RepairAnalyzer {
       claims: data ? parseClaims(data, start) : [],
       seqGap: null,
       entityGaps: [],
+      entityGapCertain: [],
     };
     for (const c of r.claims) {
-      if (c.seq >= this.claimSeqNext && c.seq - this.claimSeqNext < MAX_CLAIM_SEQ_SKIP) {
+      // believed only when it continues the sequence exactly: a damaged field never does
+      if (c.seq === this.claimSeqNext) {
         c.seqCredible = true;
         this.claimSeqNext = c.seq + 1;
       }
@@ -543,8 +543,14 @@ export class RepairAnalyzer {
     const minOrdinal = head ? head.rangeOrdinal : 0;
     const ch = this.claimHeads.get(key);
     let target: DamagedRange | null = null;
-    if (ch && ch.rangeOrdinal >= minOrdinal && ch.clock < fromClock + count) target = this.ranges[ch.rangeOrdinal]!;
-    else if (this.ranges.length > minOrdinal) target = this.ranges[this.ranges.length - 1]!;
+    let certain = false;
+    if (ch && ch.rangeOrdinal >= minOrdinal && ch.clock < fromClock + count) {
+      target = this.ranges[ch.rangeOrdinal]!;
+      certain = true;
+    } else if (this.ranges.length > minOrdinal) {
+      target = this.ranges[this.ranges.length - 1]!;
+      certain = this.ranges.length - minOrdinal === 1;
+    }
     const frame: Extract<PlannedFrame, { type: 'gap_entity' }> = {
       type: 'gap_entity',
       entity: entityText(key),
@@ -555,8 +561,10 @@ export class RepairAnalyzer {
       wallFloorMs: head ? head.wallMs : 0,
       reason: target ? target.gapReason : GapReason.MISSING,
     };
-    if (target) target.entityGaps.push(frame);
-    else this.insertions.push({ segIndex: this.segIndex, offset, frames: [frame] });
+    if (target) {
+      target.entityGaps.push(frame);
+      target.entityGapCertain.push(certain);
+    } else this.insertions.push({ segIndex: this.segIndex, offset, frames: [frame] });
     this.lostLinks.push({
       entity: frame.entity,
       fromClock,
@@ -632,6 +640,7 @@ export class RepairAnalyzer {
         reason: r.gapReason,
       };
       r.entityGaps.push(frame);
+      r.entityGapCertain.push(true);
       this.lostLinks.push({ entity: frame.entity, fromClock: frame.fromClock, count: frame.count, segment: this.segments[r.segIndex]!.name, offset: r.start, rangeOrdinal: r.ordinal, segIndex: r.segIndex });
     }
     // transactions left open: inert after an ABORT right after their last kept frame

@@ -38,7 +38,7 @@ export function describeActions(plan: RepairPlan): PlanAction[] {
       out.push({ action: 'remove_segment', segment: s.name, offset: 0, bytes: s.fileSizeBytes, reason: 'torn_segment', detail: 'the active segment never got a valid header or frame: the whole file goes to lost+found/' });
       continue;
     }
-    if (s.header) out.push({ action: 'rewrite_header', segment: s.name, offset: 0, reason: 'bad_header', detail: `new header (segment ${s.id}, first sequence ${s.header.firstSeq}): ${s.header.reason}` });
+    if (s.header) out.push({ action: 'rewrite_header', segment: s.name, offset: 0, reason: s.header.reason, detail: `new header (segment ${s.id}, first sequence ${s.header.firstSeq}): ${s.header.detail}` });
     for (const e of s.edits) {
       if (e.quarantine) {
         out.push({

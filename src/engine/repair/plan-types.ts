@@ -61,8 +61,8 @@ export interface SegmentPlan {
   footerAfter: 'build' | 'keep' | 'none';
   /** Sorted by start; insertions at an offset come before a range starting there. */
   edits: SegmentEdit[];
-  /** A new header (the old one is bad, names another id, or its first sequence is wrong). */
-  header: { firstSeq: number; reason: string } | null;
+  /** A new header: the old one is damaged, names another segment, or its first sequence is not its first event's. */
+  header: { firstSeq: number; reason: 'bad_header' | 'segment_id' | 'first_sequence'; detail: string } | null;
   /** The active segment is cut here (bytes from here go to lost+found/). */
   cutAt: { offset: number; reason: 'torn_tail' | 'incomplete_batch' } | null;
   /** The whole file goes (an active segment whose header never became valid). */
@@ -146,6 +146,15 @@ export interface CheckpointPlan {
   action: 'keep' | 'remove' | 'rewrite';
 }
 
+/** A durable cursor's position the repair moves (reported; cursor files are not rewritten). */
+export interface CursorImpact {
+  cursor: string;
+  position: 'deliveredThrough' | 'resumeFrom';
+  segment: string;
+  offset: number;
+  newOffset: number | null;
+}
+
 export interface RepairPlan {
   store: string;
   segments: SegmentPlan[];
@@ -157,6 +166,7 @@ export interface RepairPlan {
   lostLinks: LostLinks[];
   affectedEvents: AffectedEvent[];
   unfixable: Unfixable[];
+  cursors: CursorImpact[];
   /** Events frames and bytes walked (for the report). */
   eventFrames: number;
   bytes: number;

@@ -10,6 +10,7 @@ import type { FileSystem } from '../fs/types.js';
 import { readFully } from '../fs/util.js';
 import { listSegments, type SegmentFile, walkStore } from '../walker.js';
 import { type DamagedRange, RepairAnalyzer, type SegmentFacts } from './analyzer.js';
+import { cursorImpacts } from './cursor-check.js';
 import { validEventsIn } from './damaged-range.js';
 import { describeActions } from './plan-actions.js';
 import type { AffectedEvent, CheckpointPlan, LostEvent, PlannedFrame, RepairPlan, SegmentEdit, SegmentPlan } from './plan-types.js';
@@ -74,6 +75,7 @@ export function planRepair(fs: FileSystem, dir: string, opts: PlanOptions): Repa
     lostLinks,
     affectedEvents: a.affected,
     unfixable: a.unfixable,
+    cursors: cursorImpacts(fs, dir, plans),
     eventFrames: a.eventFrames,
     bytes: a.bytes,
     clean: false,
@@ -120,10 +122,15 @@ function segmentPlan(
   const first = f.firstSurviving && !(cutAt && f.firstSurviving.offset >= cutAt.offset) ? f.firstSurviving : null;
   let header: SegmentPlan['header'] = null;
   if (!remove) {
-    const firstSeq = first ? first.seq : f.headerOk ? f.headerFirstSeq : f.seqIfEmpty;
-    if (!f.headerOk) header = { firstSeq, reason: 'bad_header' };
-    else if (f.headerId !== f.file.id) header = { firstSeq, reason: `header names segment ${f.headerId}` };
-    else if (first && f.headerFirstSeq !== first.seq) header = { firstSeq, reason: `header says first sequence ${f.headerFirstSeq}, the first event has ${first.seq}` };
+    // a segment left without events names the sequence the next event will have
+    // (a first event past the cut still names it: the gap records before it end there)
+    const firstSeq = f.firstSurviving ? f.firstSurviving.seq : f.seqIfEmpty;
+    if (!f.headerOk) header = { firstSeq, reason: 'bad_header', detail: 'the header does not check out' };
+    else if (f.headerId !== f.file.id) header = { firstSeq, reason: 'segment_id', detail: `the header names segment ${f.headerId}` };
+    else if (f.headerFirstSeq !== firstSeq) {
+      const which = first ? `the first event has ${first.seq}` : `the next event has ${firstSeq}`;
+      header = { firstSeq, reason: 'first_sequence', detail: `the header says first sequence ${f.headerFirstSeq}, ${which}` };
+    }
   }
   const contentChanged = edits.length > 0 || header !== null || cutAt !== null;
   const isFinalActive = !sealedAfter && !remove;
@@ -172,7 +179,8 @@ function collectLostEvents(ranges: DamagedRange[], a: RepairAnalyzer, inCut: (s:
     if (!r.seqGap) continue;
     const seg = a.facts[r.segIndex]!.file.name;
     const links = r.entityGaps;
-    const single = r.seqGap.count === 1 && links.length === 1 && links[0]!.count === 1 ? links[0]! : null;
+    // one sequence and one entity link surely lost in the same range: they are the same event
+    const single = r.seqGap.count === 1 && links.length === 1 && links[0]!.count === 1 && r.entityGapCertain[0] ? links[0]! : null;
     for (let s = r.seqGap.fromSeq; s < r.seqGap.fromSeq + r.seqGap.count; s++) {
       const c = r.claims.find((x) => x.seqCredible && x.seq === s);
       const linked = c ? links.find((l) => l.entityHex === Buffer.from(c.key, 'latin1').toString('hex') && c.clock >= l.fromClock && c.clock < l.fromClock + l.count) : undefined;

@@ -12,6 +12,7 @@ import type { SimFs } from '../../../src/engine/fs/sim-fs.js';
 import { storePaths } from '../../../src/engine/layout.js';
 import { planRepair } from '../../../src/engine/repair/planner.js';
 import type { RepairPlan } from '../../../src/engine/repair/plan-types.js';
+import { Cursor } from '../../../src/engine/cursor.js';
 import { Store } from '../../../src/engine/store.js';
 import { listSegments } from '../../../src/engine/walker.js';
 import {
@@ -353,5 +354,32 @@ describe('repair plans one kind of damage at a time (src/engine/repair/analyzer.
     const v2 = verifyStore(fs, hasher);
     expect(v2.problems.filter((p) => p.severity === 'error'), 'verify after repair and appends').toEqual([]);
     expect(listSegments(fs, DIR).length).toBeGreaterThan(0);
+  });
+});
+
+describe('repair and durable cursors (src/engine/repair/cursor-check.ts)', () => {
+  it('reports every cursor position a rewrite moves, with the offset the same frame boundary has afterwards', () => {
+    const fs = simStore(hasher, basicStore);
+    const c = Cursor.open(fs, DIR, 'reader');
+    const r = c.read(45);
+    c.commit(r.next);
+    const pos = c.state().deliveredThrough;
+    const frames = framesOf(fs);
+    const seg = frames.find((f) => f.segIndex === pos.segmentId)!;
+    const victim = frames.find((f) => f.segIndex === pos.segmentId && f.type === FrameType.EVENT && f.offset + f.size < pos.offset)!;
+    expect(victim, 'a frame before the cursor position in its segment').toBeDefined();
+    const next = frames.find((f) => f.segment === seg.segment && f.offset === pos.offset);
+    flipBit(fs, victim.path, victim.offset + victim.size - 40);
+    const plan = planRepair(fs, DIR, { hasher });
+    const moved = plan.cursors.find((x) => x.position === 'deliveredThrough')!;
+    expect(moved).toMatchObject({ cursor: 'reader', segment: seg.segment, offset: pos.offset });
+    runRepair(fs, hasher);
+    if (next) {
+      // the frame that started at the old position starts at the new one
+      const after = framesOf(fs).find((f) => f.segment === seg.segment && f.offset === moved.newOffset);
+      expect(after, `a frame at the mapped offset ${moved.newOffset}`).toMatchObject({ seq: next.seq, type: next.type });
+    } else {
+      expect(moved.newOffset).toBe(framesOf(fs).filter((f) => f.segment === seg.segment).at(-1)!.offset + framesOf(fs).filter((f) => f.segment === seg.segment).at(-1)!.size);
+    }
   });
 });

@@ -143,6 +143,12 @@ describe('repair of randomly damaged stores (property, fixed seed)', () => {
         const fs = simStore(hasher, (s) => build(s, c.ops), { segmentMaxBytes: c.segmentMaxBytes, close: c.close, seed: c.ops.length + 1 });
         const frames = framesOf(fs);
         const before = committed(fs);
+        // an undamaged store needs nothing, except that transactions left open are made inert (or cut at the tail)
+        const pre = planRepair(fs, DIR, { hasher });
+        const allowed = /^(insert_abort|cut_tail:.*:incomplete_batch|rebuild_footer:.*:segment_rewritten|remove_checkpoint)/;
+        const unexpected = pre.actions.map((a) => `${a.action}:${a.segment}:${a.reason}`).filter((k) => !allowed.test(k));
+        expect(unexpected, `an undamaged store needs nothing: ${JSON.stringify(c.ops)}`).toEqual([]);
+        if (verifyStore(fs, hasher).problems.length === 0) expect(pre.actions, `a store verify finds nothing wrong with: ${JSON.stringify(c.ops)}`).toEqual([]);
         const spans = applyDamage(fs, c.damages);
 
         const { plan } = runRepair(fs, hasher);

@@ -1,0 +1,57 @@
+/**
+ * The committed repair fixtures (test/fixtures/repair-*, made by scripts/make-fixtures.js,
+ * described in test/fixtures/README.md): each one's plan is exactly its
+ * expected-plan.json, and after the repair verify has no error and readers see exactly
+ * `eventsAfter` events. Fixtures are copied first, never repaired in place.
+ */
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Blake3, createHasher } from '../../../src/format/blake3.js';
+import { RealFs } from '../../../src/engine/fs/real-fs.js';
+import { planRepair } from '../../../src/engine/repair/planner.js';
+import { RepairSession } from '../../../src/engine/repair/session.js';
+import { verifySegments } from '../../../src/engine/verify.js';
+import { listSegments } from '../../../src/engine/walker.js';
+import { committed } from './repair-helpers.js';
+import { copyFixture, FIXTURES_DIR, removeTempDirs } from '../test-store.js';
+
+export const REPAIR_FIXTURES = ['repair-corrupt-batch', 'repair-lost-begin', 'repair-header-footer'] as const;
+
+interface ExpectedPlan {
+  actions: { action: string; segment: string; offset: number | null; reason: string }[];
+  lostEvents: { seq: number; entity: string | null; segment: string; offset: number }[];
+  affectedEvents: { seq: number; reason: string }[];
+  eventsAfter: number;
+}
+
+let hasher: Blake3;
+beforeAll(async () => {
+  hasher = await createHasher();
+});
+afterAll(removeTempDirs);
+
+describe('repair fixtures plan and repair exactly as test/fixtures/README.md says', () => {
+  it.each(REPAIR_FIXTURES.map((n) => [n] as const))('%s', (name) => {
+    const want = JSON.parse(readFileSync(join(FIXTURES_DIR, name, 'expected-plan.json'), 'utf8')) as ExpectedPlan;
+    const store = join(copyFixture(name), 'store');
+    const fs = new RealFs();
+    const plan = planRepair(fs, store, { hasher });
+    const where = `test/fixtures/${name}/expected-plan.json (made by scripts/make-fixtures.js)`;
+    expect(plan.actions.map(({ action, segment, offset, reason }) => ({ action, segment, offset, reason })), where).toEqual(want.actions);
+    expect(plan.lostEvents.map(({ seq, entity, segment, offset }) => ({ seq, entity, segment, offset })), where).toEqual(want.lostEvents);
+    expect(plan.affectedEvents.map(({ seq, reason }) => ({ seq, reason })), where).toEqual(want.affectedEvents);
+    expect(plan.unfixable).toEqual([]);
+
+    const session = RepairSession.open(fs, store, {});
+    try {
+      session.execute(session.plan(hasher), { nowMs: 1_800_000_000_000 });
+    } finally {
+      session.close();
+    }
+    const v = verifySegments(fs, listSegments(fs, store), hasher);
+    expect(v.problems.filter((p) => p.severity !== 'info' && p.code !== 'sidx_missing'), `verify after repairing ${name}`).toEqual([]);
+    expect(committed(fs, store).size, `events readers see after repairing ${name}`).toBe(want.eventsAfter);
+    expect(planRepair(fs, store, { hasher }).clean, 'a second repair has nothing to do').toBe(true);
+  });
+});
