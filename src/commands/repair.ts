@@ -2,6 +2,9 @@ import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
 import { createHasher } from '../format/blake3.js';
 import { RealFs } from '../engine/fs/real-fs.js';
+import { startParallelVerdicts } from '../engine/verify-parallel.js';
+import type { HashVerdicts } from '../engine/verify.js';
+import { listSegments } from '../engine/walker.js';
 import type { RepairResult } from '../engine/repair/executor.js';
 import type { PlanAction, RepairPlan } from '../engine/repair/plan-types.js';
 import { planRepair } from '../engine/repair/planner.js';
@@ -93,7 +96,7 @@ export default class Repair extends BaseCommand<typeof Repair> {
     const hasher = await createHasher();
 
     if (dryRun) {
-      const plan = this.withSpinner('planning', (progress) => planRepair(fs, dir, { hasher, onProgress: progress }));
+      const plan = this.withSpinner('planning', (progress) => withVerdicts(fs, dir, (hashVerdicts) => planRepair(fs, dir, { hasher, onProgress: progress, hashVerdicts })));
       const out = outputOf(store, plan, true);
       const holder = liveLockHolder(fs, dir);
       if (holder) out.lockHeldBy = holder;
@@ -108,7 +111,7 @@ export default class Repair extends BaseCommand<typeof Repair> {
     const session = RepairSession.open(fs, dir, { onWarning: (m) => void this.warn(m) });
     this.onInterrupt(() => session.close());
     try {
-      const plan = this.withSpinner('planning', (progress) => session.plan(hasher, { onProgress: progress }));
+      const plan = this.withSpinner('planning', (progress) => withVerdicts(fs, dir, (hashVerdicts) => session.plan(hasher, { onProgress: progress, hashVerdicts })));
       const out = outputOf(store, plan, false);
       if (plan.actions.length === 0) {
         this.emit(out, renderOutput);
@@ -145,6 +148,16 @@ export default class Repair extends BaseCommand<typeof Repair> {
     } finally {
       spin.stop();
     }
+  }
+}
+
+/** Runs `fn` with worker threads hashing segments ahead of the plan's walk (as verify does). */
+function withVerdicts<T>(fs: RealFs, dir: string, fn: (v: HashVerdicts | undefined) => T): T {
+  const verdicts = startParallelVerdicts(fs, listSegments(fs, dir));
+  try {
+    return fn(verdicts ?? undefined);
+  } finally {
+    verdicts?.close();
   }
 }
 

@@ -1,4 +1,4 @@
-import { decodeTrailer, isFooterHead, SIDX_HEAD_BYTES, SIDX_MIN_BYTES, SIDX_TRAILER_BYTES, type SidxTrailer } from '../format/sidx.js';
+import { decodeTrailer, isFooterHead, SIDX_TRAILER_BYTES, type SidxTrailer } from '../format/sidx.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully } from './fs/util.js';
 import type { SegmentReader } from './segment-reader.js';
@@ -35,9 +35,16 @@ export function frameEndOf(fs: FileSystem, fd: number, sizeBytes: number): numbe
   return probeFooter(fs, fd, sizeBytes).frameEnd;
 }
 
-/** Whether a SIDX footer head starts at `offset` (where frames stopped being valid). */
+/**
+ * Whether a SIDX footer head starts at `offset` (where frames stopped being valid). Its
+ * first 8 bytes (magic, version, reserved zeros) suffice: a footer cut short by a crash
+ * while it was written is still recognised as one.
+ */
 export function footerHeadAt(r: SegmentReader, offset: number): boolean {
-  if (r.fileSize - offset < SIDX_MIN_BYTES) return false;
-  const head = r.readRange(offset, offset + SIDX_HEAD_BYTES);
+  if (r.fileSize - offset < FOOTER_HEAD_CHECK_BYTES) return false;
+  const head = r.readRange(offset, offset + FOOTER_HEAD_CHECK_BYTES);
   return isFooterHead(head, 0, head.length);
 }
+
+/** Bytes of a footer head that identify it (see isFooterHead). */
+const FOOTER_HEAD_CHECK_BYTES = 8;

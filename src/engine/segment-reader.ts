@@ -1,4 +1,5 @@
-import { CrcArena } from '../format/crc32c.js';
+import { readU32 } from '../format/bytes.js';
+import { CrcArena, crc32c } from '../format/crc32c.js';
 import { checkFrame, type CrcOf, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../format/frame.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type HeaderResult } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
@@ -46,6 +47,14 @@ export class SegmentReader {
   readonly header: HeaderResult;
   private arena: CrcArena | null = null;
   private crcOf: CrcOf | undefined = undefined;
+  /**
+   * Frames that end at or before this file offset have CRCs already checked elsewhere
+   * (verify's worker threads read the same bytes: verify-parallel.ts); they are not
+   * checksummed again. 0: every frame is checked.
+   */
+  crcTrustedBelow = 0;
+  private readonly trustingCrcOf: CrcOf = (buf, start, end) =>
+    this.bufStart + end <= this.crcTrustedBelow ? readU32(buf, start - 4) : (this.crcOf ?? crc32c)(buf, start, end);
 
   private constructor(
     private readonly fs: FileSystem,
@@ -125,13 +134,13 @@ export class SegmentReader {
     this.ensure(FRAME_PREFIX_BYTES);
     let rel = this.pos - this.bufStart;
     let end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
-    let st = checkFrame(this.buf, rel, end, this.slot, this.crcOf);
+    let st = checkFrame(this.buf, rel, end, this.slot, this.pos < this.crcTrustedBelow ? this.trustingCrcOf : this.crcOf);
     if (st === FrameStatus.Truncated && this.bufStart + end < this.frameEnd) {
       // the frame continues past the buffer: load it whole (bounded by the file)
       this.ensure(Math.max(this.slot.sizeBytes, FRAME_PREFIX_BYTES));
       rel = this.pos - this.bufStart;
       end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
-      st = checkFrame(this.buf, rel, end, this.slot, this.crcOf);
+      st = checkFrame(this.buf, rel, end, this.slot, this.pos < this.crcTrustedBelow ? this.trustingCrcOf : this.crcOf);
     }
     if (st !== FrameStatus.Valid) return st;
     this.frameOffset = this.pos;

@@ -8,7 +8,7 @@
  * (rebuild), or seeded from the footer a segment had when the store was opened and
  * continued with the frames appended since (seal), the bytes are the same.
  */
-import { equalBytes, readU16, readU32, readU64, writeU16, writeU32, writeU64 } from '../format/bytes.js';
+import { equalBytes, readU16, readU32, readU64, writeU32, writeU64 } from '../format/bytes.js';
 import { EV, ev } from '../format/event.js';
 import { FrameStatus, FrameType } from '../format/frame.js';
 import { isKvKind, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';

@@ -1,40 +1,47 @@
 /**
- * Parallel verify: worker threads check event hashes ahead of the sequential walk.
+ * Parallel verify: worker threads do the per-segment work of verify ahead of its walk.
  *
- * Hashing every event is the larger half of verify's time, and it is the half that
- * depends on nothing but each frame's own bytes. So `verify` keeps exactly one
- * implementation of its rules (verify.ts walks every segment in order, in this
- * thread) and only the BLAKE3 work moves: worker threads walk whole segment files
- * ahead of it and report, per segment, up to where its frames were all valid and
- * which of those EVENT frames had a wrong event_hash. The walk then takes a frame's
- * hash verdict from there instead of hashing (verify.ts `hashVerdicts`). A verdict is
- * a pure function of the frame's bytes, so the report is the sequential one, byte for
- * byte; frames a worker did not cover (after damage, appended since, a segment no
- * worker took in time) are hashed by the walk as before.
+ * Hashing every event and rebuilding every sealed segment's SIDX footer are most of
+ * verify's time, and both depend on nothing but one segment file's bytes. So `verify`
+ * keeps exactly one implementation of its rules (verify.ts walks every segment in
+ * order, in this thread) and only that work moves: worker threads walk whole segment
+ * files ahead of the walk and report, per segment, up to where its frames were all
+ * valid (the walk then skips their CRCs), which of those EVENT frames had a wrong
+ * event_hash, and (sealed segments, when FOOTERS_IN_WORKERS) what the footer check found. The walk then takes a frame's hash verdict and the
+ * segment's footer problems from there instead of computing them (verify.ts
+ * `hashVerdicts`). Each is a pure function of the segment's bytes, computed by the
+ * same code, so the report is the sequential one, byte for byte; frames a worker did
+ * not cover (after damage, appended since, a segment no worker took in time) are
+ * checked by the walk as before.
  *
- * The main thread never waits on something that may not come: it claims a segment
- * itself when no worker has started it, and computes a segment itself when the
- * workers stop making progress.
+ * The walk never waits on something that may not come: it claims a segment itself when
+ * no worker has started it, and computes a segment itself when the workers stop making
+ * progress.
  */
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import type { Blake3 } from '../format/blake3.js';
-import { FrameStatus, FrameType } from '../format/frame.js';
-import { HASH_BYTES } from '../format/blake3.js';
+import { type Blake3, HASH_BYTES } from '../format/blake3.js';
+import { FrameType } from '../format/frame.js';
+import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
 import { RealFs } from './fs/real-fs.js';
-import { frameEndOf } from './segment-end.js';
-import { SegmentReader } from './segment-reader.js';
-import type { HashVerdicts } from './verify.js';
-import type { SegmentFile } from './walker.js';
+import { parseSegmentFileName } from './layout.js';
+import type { SegmentReader } from './segment-reader.js';
+import { type FooterProblem, FooterVerifier } from './sidx.js';
+import type { FooterChecks, HashVerdicts } from './verify.js';
+import { type SegmentFile, walkSegment } from './walker.js';
 
 /** What a worker found in one segment file. */
 export interface SegmentPrecheck {
   segIndex: number;
+  path: string;
   /** Every frame from the segment header up to this file offset was valid and checked. */
   checkedEnd: number;
   /** File offsets of the EVENT frames before `checkedEnd` whose event_hash does not match. */
   mismatches: number[];
+  /** What the walk's footer check reports for this (sealed) segment; null: not checked. */
+  footerProblems: FooterProblem[] | null;
 }
 
 /** Below this many bytes of segments, starting workers costs more than it saves. */
@@ -43,45 +50,160 @@ export const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 export const MAX_VERIFY_WORKERS = 4;
 /** The walk gives up on the workers after this long without any of them making progress. */
 export const WORKER_STALL_MS = 10_000;
+/**
+ * Whether workers also run the footer check of sealed segments. Off: it is exact either
+ * way (tests run both), but FooterVerifier holds about 70 MB per 64 MiB segment while
+ * it works (the footer's entries, their encoding and the footer read back), so with it
+ * in two workers verify's peak RSS measured 265-277 MB against 145-180 MB without
+ * (docs/DECISIONS.md, Performance log): over the 200 MB budget.
+ */
+export const FOOTERS_IN_WORKERS = false;
 /** A worker bumps the shared progress counter every this many frames. */
 const HEARTBEAT_FRAMES = 1024;
 
 /**
- * Checks the frames of one segment file from its header to the first frame that is not
- * valid, hashing every EVENT body. Runs in the workers; exported so tests can check it
- * in-process. `heartbeat` is called every HEARTBEAT_FRAMES frames.
+ * Walks one segment file exactly as verify's walk does (walker.ts walkSegment, the same
+ * `isActive`), hashing the EVENT frames of its leading run of valid frames and, for a
+ * sealed segment, running the footer check. `hasher` null: footers only. Runs in the
+ * workers; exported so tests (and the walk's fallback) run it in-process.
  */
-export function precheckSegment(fs: FileSystem, path: string, segIndex: number, hasher: Blake3, heartbeat?: () => void): SegmentPrecheck {
-  const r = SegmentReader.open(fs, path, { frameEnd: frameEndOf });
+export function precheckSegment(
+  fs: FileSystem,
+  path: string,
+  segIndex: number,
+  segmentCount: number,
+  hasher: Blake3 | null,
+  heartbeat?: () => void,
+  checkFooter = true,
+): SegmentPrecheck {
+  const name = basename(path);
+  const seg: SegmentFile = { id: parseSegmentFileName(name) ?? segIndex, path, name };
+  const sealed = segIndex < segmentCount - 1;
+  const footers = sealed && checkFooter ? new FooterVerifier(fs, segmentCount, false) : null;
   const mismatches: number[] = [];
-  try {
-    let frames = 0;
-    while (r.next() === FrameStatus.Valid) {
-      if (r.type === FrameType.EVENT) {
-        // a valid EVENT frame's lengths add up (checkFrame), so its hash is its last 32 bytes
-        const hs = r.bodyOff + r.bodyBytes - HASH_BYTES;
-        if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
+  let footerProblems: FooterProblem[] | null = null;
+  let contiguous = true;
+  let checkedEnd = SEGMENT_HEADER_BYTES;
+  let frames = 0;
+  walkSegment(fs, seg, segIndex, !sealed, {
+    onSegment(_s, _i, r: SegmentReader) {
+      footers?.onSegment(r);
+      checkedEnd = r.pos;
+    },
+    onFrame(r: SegmentReader) {
+      footers?.onFrame(r);
+      if (contiguous) {
+        if (r.type === FrameType.EVENT && hasher) {
+          // a valid EVENT frame's lengths add up (checkFrame), so its hash is its last 32 bytes
+          const hs = r.bodyOff + r.bodyBytes - HASH_BYTES;
+          if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
+        }
+        checkedEnd = r.pos;
       }
       if (++frames % HEARTBEAT_FRAMES === 0) heartbeat?.();
-    }
-    return { segIndex, checkedEnd: r.pos, mismatches };
-  } finally {
-    r.close();
+    },
+    onFault() {
+      footers?.onFault();
+      contiguous = false;
+    },
+    onDamagedFooter(d) {
+      footers?.onDamagedFooter(d.offset);
+    },
+    onSegmentEnd(s, i, r) {
+      if (footers) footerProblems = footers.onSegmentEnd(s, i, r);
+    },
+  });
+  return { segIndex, path, checkedEnd: hasher ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems };
+}
+
+/** Where the walk gets prechecks from: in hand (tests) or from workers. */
+interface PrecheckSource {
+  /** At the start of segment k: whether a precheck with its footer result will be there. */
+  footersComing(k: number): boolean;
+  /** The precheck of segment k (waiting for it if a worker has it), or null. */
+  precheck(k: number): SegmentPrecheck | null;
+  indexOf(path: string): number;
+}
+
+/**
+ * Stands in for the walk's FooterVerifier: a segment whose footer result comes from a
+ * precheck is not fed frame by frame; its problems are taken at its end (or computed
+ * by walking it again here, should the precheck not come after all).
+ */
+class PrecheckedFooters implements FooterChecks {
+  private useLocal = true;
+  private k = -1;
+  constructor(
+    private readonly src: PrecheckSource,
+    private readonly local: FooterChecks,
+    private readonly fs: FileSystem,
+    private readonly segmentCount: number,
+  ) {}
+
+  onSegment(r: SegmentReader): void {
+    this.k = this.src.indexOf(r.path);
+    this.useLocal = this.k < 0 || !this.src.footersComing(this.k);
+    if (this.useLocal) this.local.onSegment(r);
+  }
+  onFrame(r: SegmentReader): void {
+    if (this.useLocal) this.local.onFrame(r);
+  }
+  onFault(): void {
+    if (this.useLocal) this.local.onFault();
+  }
+  onDamagedFooter(offset: number): void {
+    if (this.useLocal) this.local.onDamagedFooter(offset);
+  }
+  onSegmentEnd(seg: SegmentFile, segIndex: number, r: SegmentReader): FooterProblem[] {
+    if (this.useLocal) return this.local.onSegmentEnd(seg, segIndex, r);
+    const p = this.src.precheck(this.k)?.footerProblems;
+    return p ?? precheckSegment(this.fs, seg.path, segIndex, this.segmentCount, null).footerProblems ?? [];
   }
 }
 
-/** Verdicts from prechecks already in hand (tests; and the core of `ParallelVerdicts`). */
-export class StaticVerdicts implements HashVerdicts {
-  private readonly bySeg = new Map<number, { checkedEnd: number; bad: Set<number> }>();
+/** Hash verdicts of one segment, for quick lookups. */
+class SegmentVerdicts {
+  readonly bad: Set<number>;
+  constructor(readonly checkedEnd: number, mismatches: number[]) {
+    this.bad = new Set(mismatches);
+  }
+  verdict(frameOffset: number): boolean | undefined {
+    return frameOffset < this.checkedEnd ? !this.bad.has(frameOffset) : undefined;
+  }
+}
+
+/** Verdicts from prechecks already in hand (tests). */
+export class StaticVerdicts implements HashVerdicts, PrecheckSource {
+  private readonly bySeg = new Map<number, SegmentPrecheck>();
+  private readonly verdicts = new Map<number, SegmentVerdicts>();
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly segmentCount: number,
+  ) {}
 
   add(p: SegmentPrecheck): void {
-    this.bySeg.set(p.segIndex, { checkedEnd: p.checkedEnd, bad: new Set(p.mismatches) });
+    this.bySeg.set(p.segIndex, p);
+    this.verdicts.set(p.segIndex, new SegmentVerdicts(p.checkedEnd, p.mismatches));
   }
-
   verdict(segIndex: number, frameOffset: number): boolean | undefined {
-    const s = this.bySeg.get(segIndex);
-    if (!s || frameOffset >= s.checkedEnd) return undefined;
-    return !s.bad.has(frameOffset);
+    return this.verdicts.get(segIndex)?.verdict(frameOffset);
+  }
+  checkedEnd(segIndex: number): number {
+    return this.verdicts.get(segIndex)?.checkedEnd ?? 0;
+  }
+  footerChecks(local: FooterChecks): FooterChecks {
+    return new PrecheckedFooters(this, local, this.fs, this.segmentCount);
+  }
+  footersComing(k: number): boolean {
+    return (this.bySeg.get(k)?.footerProblems ?? null) !== null;
+  }
+  precheck(k: number): SegmentPrecheck | null {
+    return this.bySeg.get(k) ?? null;
+  }
+  indexOf(path: string): number {
+    for (const [k, p] of this.bySeg) if (p.path === path) return k;
+    return -1;
   }
 }
 
@@ -95,6 +217,8 @@ const STATE_FAILED = 2;
 
 export interface WorkerJob {
   paths: string[];
+  /** Run the footer check of sealed segments too. */
+  footers: boolean;
   control: SharedArrayBuffer;
   port: MessagePort;
 }
@@ -106,35 +230,45 @@ export interface WorkerResult {
 }
 
 /**
- * Hash verdicts computed by worker threads, consumed in segment order by the walk.
- * `verdict()` blocks (Atomics.wait) until the segment's result is in, so the walk
- * stays the plain synchronous code.
+ * Prechecks computed by worker threads, consumed in segment order by the walk.
+ * Waiting for a segment's result blocks (Atomics.wait), so the walk stays the plain
+ * synchronous code.
  */
-export class ParallelVerdicts implements HashVerdicts {
+export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   private readonly ctrl: Int32Array;
   private readonly ports: MessagePort[] = [];
   private readonly workers: Worker[] = [];
-  private readonly results = new Map<number, SegmentPrecheck>();
-  private readonly known = new StaticVerdicts();
+  private readonly arrived = new Map<number, SegmentPrecheck>();
+  private readonly owner = new Map<number, 'walk' | 'worker'>();
+  private readonly results = new Map<number, SegmentPrecheck | null>();
+  private readonly pathIndex: Map<string, number>;
   private current = -1;
-  private readonly loaded = new Set<number>();
+  private currentVerdicts: SegmentVerdicts | null = null;
   private gaveUp = false;
   private closed = false;
-  /** Segments the walk checked itself (claimed first, or the workers stalled). */
+  /** Segments the walk checked itself (claimed first, or the workers failed or stalled). */
   selfChecked = 0;
 
   /**
    * `mainClaims`: the walk checks a segment itself when no worker has taken it yet
-   * (false only in tests that must see every verdict come from a worker).
+   * (false only in tests that must see every result come from a worker).
    */
-  constructor(workerUrl: URL, paths: string[], workerCount: number, private readonly mainClaims = true) {
+  constructor(
+    workerUrl: URL,
+    private readonly fs: FileSystem,
+    private readonly paths: string[],
+    workerCount: number,
+    private readonly mainClaims = true,
+    private readonly footers = FOOTERS_IN_WORKERS,
+  ) {
+    this.pathIndex = new Map(paths.map((p, i) => [p, i]));
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + paths.length)));
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
-      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2 };
+      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers };
       const w = new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
-      // a failing worker only means the walk hashes more itself
+      // a failing worker only means the walk does more itself
       w.on('error', () => undefined);
       this.workers.push(w);
       this.ports.push(port1);
@@ -143,31 +277,67 @@ export class ParallelVerdicts implements HashVerdicts {
 
   verdict(segIndex: number, frameOffset: number): boolean | undefined {
     if (segIndex !== this.current) this.load(segIndex);
-    return this.known.verdict(segIndex, frameOffset);
+    return this.currentVerdicts?.verdict(frameOffset);
+  }
+
+  checkedEnd(segIndex: number): number {
+    if (segIndex !== this.current) this.load(segIndex);
+    return this.currentVerdicts?.checkedEnd ?? 0;
   }
 
   private load(k: number): void {
     this.current = k;
-    if (this.gaveUp || this.closed || k + CTRL_STATE >= this.ctrl.length || this.loaded.has(k)) return;
-    this.loaded.add(k);
+    const p = this.precheck(k);
+    this.currentVerdicts = p ? new SegmentVerdicts(p.checkedEnd, p.mismatches) : null;
+  }
+
+  footerChecks(local: FooterChecks): FooterChecks {
+    return new PrecheckedFooters(this, local, this.fs, this.paths.length);
+  }
+
+  footersComing(k: number): boolean {
+    return this.footers && k < this.paths.length - 1 && this.claim(k) === 'worker';
+  }
+
+  indexOf(path: string): number {
+    return this.pathIndex.get(path) ?? -1;
+  }
+
+  /** Who checks segment k: decided once, the first time the walk asks. */
+  private claim(k: number): 'walk' | 'worker' {
+    let o = this.owner.get(k);
+    if (o !== undefined) return o;
     // no worker has taken segment k yet: the walk checks it itself rather than wait
-    if (this.mainClaims && Atomics.compareExchange(this.ctrl, CTRL_NEXT, k, k + 1) === k) {
-      this.selfChecked++;
-      return;
-    }
+    const mine = this.gaveUp || this.closed || k >= this.paths.length || (this.mainClaims && Atomics.compareExchange(this.ctrl, CTRL_NEXT, k, k + 1) === k);
+    o = mine ? 'walk' : 'worker';
+    if (mine) this.selfChecked++;
+    this.owner.set(k, o);
+    return o;
+  }
+
+  precheck(k: number): SegmentPrecheck | null {
+    if (this.claim(k) === 'walk') return null;
+    if (this.results.has(k)) return this.results.get(k)!;
+    const got = this.waitFor(k);
+    if (!got) this.selfChecked++;
+    this.results.set(k, got);
+    return got;
+  }
+
+  private waitFor(k: number): SegmentPrecheck | null {
     let progress = Atomics.load(this.ctrl, CTRL_PROGRESS);
     let since = Date.now();
     for (;;) {
       this.drain();
-      const got = this.results.get(k);
+      const got = this.arrived.get(k);
       if (got) {
-        this.results.delete(k);
-        this.known.add(got);
-        return;
+        this.arrived.delete(k);
+        return got;
       }
+      if (this.gaveUp || this.closed) return null;
       const state = Atomics.load(this.ctrl, CTRL_STATE + k);
       // a result is posted before its state is set: DONE with nothing received is a lost message
-      if (state === STATE_FAILED || state === STATE_DONE) break;
+      if (state === STATE_FAILED || state === STATE_DONE) return null;
       Atomics.wait(this.ctrl, CTRL_STATE + k, 0, 100);
       const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
       if (now !== progress) {
@@ -176,17 +346,16 @@ export class ParallelVerdicts implements HashVerdicts {
       } else if (Date.now() - since > WORKER_STALL_MS) {
         this.gaveUp = true;
         Atomics.store(this.ctrl, CTRL_ABORT, 1);
-        break;
+        return null;
       }
     }
-    this.selfChecked++;
   }
 
   private drain(): void {
     for (const port of this.ports) {
       for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
         const r = m.message as WorkerResult;
-        if (r.precheck) this.results.set(r.segIndex, r.precheck);
+        if (r.precheck) this.arrived.set(r.segIndex, r.precheck);
       }
     }
   }
@@ -212,7 +381,7 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     beat();
     let msg: WorkerResult;
     try {
-      msg = { segIndex: k, precheck: precheckSegment(fs, job.paths[k]!, k, hasher, beat) };
+      msg = { segIndex: k, precheck: precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers) };
     } catch (err) {
       msg = { segIndex: k, error: (err as Error).message };
     }
@@ -226,7 +395,7 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
 /**
  * Starts workers for a store's segments when that pays (enough bytes, more than one
  * segment, more than one core) and the built worker file is there; else null and the
- * walk hashes everything itself. `SEGLOG_VERIFY_WORKERS` overrides the worker count
+ * walk does everything itself. `SEGLOG_VERIFY_WORKERS` overrides the worker count
  * (0 turns the workers off).
  */
 export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], opts: { loneFile?: boolean } = {}): ParallelVerdicts | null {
@@ -249,7 +418,7 @@ export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], o
   }
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
-    return new ParallelVerdicts(url, segments.map((s) => s.path), count);
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count);
   } catch {
     return null;
   }

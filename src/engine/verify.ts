@@ -8,7 +8,7 @@ import { decodeGap, describeGap, GapKind } from '../format/gap.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './walker.js';
-import { FooterVerifier } from './sidx.js';
+import { type FooterProblem, FooterVerifier } from './sidx.js';
 import { EntityTable } from './entity-table.js';
 import { checkCheckpoint } from './checkpoint.js';
 
@@ -84,6 +84,22 @@ export interface VerifyOptions {
 
 export interface HashVerdicts {
   verdict(segIndex: number, frameOffset: number): boolean | undefined;
+  /**
+   * Optional: footer checks done elsewhere too (verify-parallel.ts). Given this walk's
+   * own FooterVerifier, returns what the walk should call instead.
+   */
+  footerChecks?(local: FooterChecks): FooterChecks;
+  /** Optional: frames of segment `segIndex` ending at or before this offset were found valid elsewhere (CRC included). */
+  checkedEnd?(segIndex: number): number;
+}
+
+/** The walk's per-segment SIDX footer checks: sidx.ts FooterVerifier, or a stand-in for it. */
+export interface FooterChecks {
+  onSegment(r: SegmentReader): void;
+  onFrame(r: SegmentReader): void;
+  onFault(): void;
+  onDamagedFooter(offset: number): void;
+  onSegmentEnd(seg: SegmentFile, segIndex: number, r: SegmentReader): FooterProblem[];
 }
 
 interface Head {
@@ -100,7 +116,8 @@ interface Head {
  */
 export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: Blake3, opts: VerifyOptions = {}): VerifyReport {
   const v = new VerifyVisitor(hasher, opts);
-  v.footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
+  const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
+  v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
   if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
   return v.finish(segments.length);
@@ -128,7 +145,7 @@ class VerifyVisitor {
   stopped = false;
   private readonly maxErrors: number;
   /** SIDX footer checks (issue 3): sidx_missing, sidx_mismatch. */
-  footers: FooterVerifier | null = null;
+  footers: FooterChecks | null = null;
 
   constructor(
     private readonly hasher: Blake3,
@@ -150,6 +167,8 @@ class VerifyVisitor {
   }
 
   onSegment(seg: SegmentFile, segIndex: number, r: SegmentReader): void {
+    // frames a worker already found valid are not checksummed twice (verify-parallel.ts)
+    r.crcTrustedBelow = this.opts.hashVerdicts?.checkedEnd?.(segIndex) ?? 0;
     this.footers?.onSegment(r);
     this.segName = seg.name;
     this.segIndex = segIndex;

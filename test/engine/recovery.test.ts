@@ -65,6 +65,27 @@ describe('recovery discards a batch whose COMMIT never reached the disk', () => 
   }
 });
 
+describe('a batch spanning segments, crashed mid-items, is discarded across every segment it touched', () => {
+  for (const mode of CRASH_MODES) {
+    it(`${mode}: only the baseline is visible and the store goes on`, async () => {
+      const small = { segmentMaxBytes: 4096 };
+      const m = await storeWithBaseline(small);
+      crashingBatch(m, { afterItemWritten: (_t, i) => { if (i === 9) throw crashError('after item 9'); } }, items('acct:a', 12, 'span', 600), small);
+      expect(m.fs.readdir(DIR).filter((n) => n.endsWith('.seg')).length, 'the batch must have spanned segments').toBeGreaterThan(2);
+      const fs = crashedCopy(m.fs, mode);
+      const { store } = reopen(fs);
+      expect(payloads(store), `${mode}: nothing of the spanning batch may be visible`).toEqual([JSON.stringify({ tag: 'baseline' })]);
+      // items left in sealed segments stay, invisible, keeping their sequences and clocks
+      // (dense over frames, docs/DECISIONS.md): appends continue after them
+      const state = store.snapshotState();
+      const r = store.append({ entity: 'acct:a', scope: SCOPE }, 'next');
+      expect([r.seq, r.clock], 'the append continues the recovered sequence and clock').toEqual([state.nextSeq, state.heads.get('acct:a')!.clock + 1]);
+      expectVerifies(fs, H);
+      store.close();
+    });
+  }
+});
+
 describe('a crash after COMMIT but before fsync leaves the batch whole or gone (DESIGN invariant 2)', () => {
   for (const mode of CRASH_MODES) {
     it(`${mode}: all four items or none, and cut mode (everything written survives) keeps it`, async () => {
@@ -183,6 +204,40 @@ describe('regressions found by seglog drill', () => {
     expect(events1.length, 'only the baseline is visible').toBe(1);
     expectVerifies(fs, m.h);
     second.close();
+  });
+
+  it('a segment whose creation failed at its fsync is made durable when a later process adopts it (seed 5279 of the simulation)', async () => {
+    for (let seed = 1; seed <= 16; seed++) {
+      const m = await simMachine(seed);
+      const options = { segmentMaxBytes: 4096, sync: 'none' } as const;
+      const s = m.open(options);
+      // the rotation's new segment is created and its header written, but the fsync fails
+      m.fs.failNext('fsync', { path: /0000000001\.seg$/ });
+      expect(() => {
+        for (let i = 0; i < 20; i++) s.append({ entity: 'acct:a', scope: SCOPE }, JSON.stringify({ i, pad: 'x'.repeat(300) }));
+      }).toThrow();
+      s.close();
+      // a new process adopts 0000000001.seg as its active segment and appends (unsynced)
+      const next = m.open();
+      for (let i = 0; i < 5; i++) next.append({ entity: 'acct:b', scope: SCOPE }, JSON.stringify({ i, pad: 'y'.repeat(300) }));
+      const fs = crashedCopy(m.fs, 'reorder', seed);
+      // whatever survived, a power cut loses only unsynced data: the store must reopen
+      const { store } = reopen(fs);
+      expectVerifies(fs, H);
+      store.close();
+    }
+  });
+
+  for (const failing of ['/', DIR]) it(`a store whose first open failed at the fsync of ${failing} keeps its durable appends after a power cut (seeds 6306, 9066)`, async () => {
+    const m = await simMachine(4);
+    m.fs.failNext('fsyncDir', { path: failing });
+    expect(() => m.open(DURABLE_SINGLES), 'the directory fsync fails the first open').toThrow(/EIO/);
+    const s = m.open(DURABLE_SINGLES);
+    const r = s.append({ entity: 'acct:a', scope: SCOPE }, 'durable');
+    expect(r.durable).toBe(true);
+    const { store } = reopen(crashedCopy(m.fs, 'lose-unsynced'));
+    expect(payloads(store), 'a durable append must survive: the store directory name has to be durable too').toEqual(['durable']);
+    store.close();
   });
 
   it('a damaged last frame whose length is intact is a torn tail (cut), not corruption (needs repair)', async () => {

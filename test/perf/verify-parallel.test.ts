@@ -48,12 +48,12 @@ function copyStore(from: string): string {
 }
 
 /** The sequential report, and the report with verdicts for the given segments taken from prechecks. */
-function bothReports(dir: string, prechecked: (i: number) => boolean, opts: VerifyOptions = {}) {
+function bothReports(dir: string, prechecked: (i: number) => boolean, opts: VerifyOptions = {}, footers = true) {
   const segs = listSegments(fs, dir);
   const sequential = verifySegments(fs, segs, hasher, opts);
-  const verdicts = new StaticVerdicts();
+  const verdicts = new StaticVerdicts(fs, segs.length);
   segs.forEach((s, i) => {
-    if (prechecked(i)) verdicts.add(precheckSegment(fs, s.path, i, hasher));
+    if (prechecked(i)) verdicts.add(precheckSegment(fs, s.path, i, segs.length, hasher, undefined, footers));
   });
   const parallel = verifySegments(fs, segs, hasher, { ...opts, hashVerdicts: verdicts });
   return { sequential, parallel, segments: segs.length };
@@ -93,7 +93,8 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
             bytes[f.at % bytes.length] ^= f.xor;
             writeFileSync(p, bytes);
           }
-          const { sequential, parallel } = bothReports(dir, (i) => ((pickMask >> (i % 4)) & 1) === 1 || pickMask === 0, { maxErrors });
+          // prechecks with and without the footer check (verify-parallel.ts FOOTERS_IN_WORKERS)
+          const { sequential, parallel } = bothReports(dir, (i) => ((pickMask >> (i % 4)) & 1) === 1 || pickMask === 0, { maxErrors }, flips.length % 2 === 0);
           expect(JSON.stringify(parallel), `flips ${JSON.stringify(flips)}, maxErrors ${maxErrors}`).toBe(JSON.stringify(sequential));
         },
       ),
@@ -112,7 +113,7 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
     bytes[off + 8 + len - 40] ^= 0x20;
     bytes.writeUInt32LE(crc32c(bytes, off + 8, off + 8 + len), off + 4);
     writeFileSync(seg.path, bytes);
-    const pre = precheckSegment(fs, seg.path, 2, hasher);
+    const pre = precheckSegment(fs, seg.path, 2, listSegments(fs, dir).length, hasher);
     const report = verifySegments(fs, listSegments(fs, dir), hasher);
     const mismatched = report.problems.filter((p) => p.code === 'hash_mismatch' && p.segment === seg.name).map((p) => p.offset);
     expect(pre.mismatches).toEqual(mismatched);
@@ -127,7 +128,7 @@ const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify-worker.js');
 describe.skipIf(!existsSync(BUILT_WORKER))('worker threads (built dist/)', () => {
   it('ParallelVerdicts hands the walk the same verdicts as in-process prechecks', () => {
     const segs = listSegments(fs, base);
-    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), segs.map((s) => s.path), 2, false);
+    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 2, false, true);
     try {
       const parallel = verifySegments(fs, segs, hasher, { hashVerdicts: pv });
       expect(JSON.stringify(parallel)).toBe(JSON.stringify(verifySegments(fs, segs, hasher)));

@@ -116,7 +116,9 @@ export class AckRecorder {
     this.finish(unit);
     unit.status = 'acked';
     unit.ackOrder = this.acks++;
-    if (durable) this.markAllDurable();
+    // a transaction that wrote nothing commits nothing: its receipt says durable, yet no
+    // fsync ran, so it is no durability point for anything else (seed 8780)
+    if (durable && unit.items.length > 0) this.markAllDurable();
   }
 
   /** abort() was called, or the transaction was abandoned: it must never appear. */
@@ -156,6 +158,10 @@ export class AckRecorder {
         if (unit.status !== 'acked') unit.ackOrder = this.acks++;
         unit.status = 'acked';
         if (powerLost) unit.durable = true;
+      } else if (!powerLost && (unit.status === 'maybe' || unit.status === 'inflight')) {
+        // Invisible now, but the undo that hid it (a rollback's truncate) may never have
+        // reached the disk: a later power cut can bring the whole unit back.
+        unit.status = 'maybe';
       } else {
         unit.status = 'lost';
       }

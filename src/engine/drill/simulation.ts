@@ -1,7 +1,9 @@
 /**
  * Seeded random simulation (in the style of TigerBeetle's VOPR): one seed picks a
  * workload, store options, injected faults (EIO, ENOSPC, short writes on any kind of
- * operation) and power cuts at random operations, all on its own SimFs. After every
+ * operation) and power cuts at random operations, all on its own SimFs; half the power
+ * cuts are followed by another one within the next recovery's operations (a crash while
+ * recovering: lock takeover, tail copy to lost+found, truncate). After every
  * power cut, and after every process death without one (a write that could not be
  * undone, a failed open or close), the disk is forked and checked with the drill's
  * invariants; the run then goes on from what survived. Everything derives from the
@@ -10,11 +12,12 @@
 import type { Blake3 } from '../../format/blake3.js';
 import { CRASH_MODES, type FaultCode, Prng, SimCrash, SimFs } from '../fs/sim-fs.js';
 import type { FsOpKind } from '../fs/types.js';
+import { exists } from '../fs/util.js';
 import type { StoreOptions, SyncMode } from '../options.js';
 import { AckRecorder } from './ack-recorder.js';
 import { checkCrashedStore, describe, engineRecovery } from './crash-check.js';
 import type { InvariantId } from './invariants.js';
-import { mixSeed, SIM_EPOCH_MS, SimMachine } from './sim-env.js';
+import { mixSeed, SIM_EPOCH_MS, SIM_STORE_DIR, SimMachine } from './sim-env.js';
 import { isPoisoned, WorkloadRunner } from './workload-runner.js';
 import { buildWorkload, WORKLOAD_NAMES } from './workload.js';
 
@@ -35,6 +38,8 @@ export interface SimulationResult {
   steps: number;
   /** Power cuts, each checked: the crash states this seed explored. */
   powerCuts: number;
+  /** Power cuts that hit a store being opened (recovery crashed, then ran again). */
+  cutsDuringOpen: number;
   /** Process deaths without a power cut, each checked. */
   restarts: number;
   faultsArmed: number;
@@ -48,6 +53,8 @@ const FAULT_PERCENT = 9;
 const CRASH_PERCENT = 7;
 /** A power cut is armed within this many mutating operations. */
 const CRASH_WINDOW_OPS = 40;
+/** Mutating operations of a recovering open (lock, tail copy to lost+found, truncate, checkpoint removal). */
+const RECOVERY_WINDOW_OPS = 14;
 const FAULT_KINDS: readonly FsOpKind[] = ['write', 'fsync', 'truncate', 'open', 'rename', 'unlink', 'fsyncDir', 'read', 'mkdir', 'stat', 'readdir'];
 const SEGMENT_SIZES_BYTES = [4096, 8192, 32768];
 const SYNC_MODES: readonly SyncMode[] = ['always', 'batch', 'none'];
@@ -59,6 +66,8 @@ const CHECKER_CLOCK_OFFSET_MS = 86_400_000;
 export interface SimulationOptions {
   /** Cut the workload to this many steps (plus a final close); the test suite runs short seeds. */
   maxSteps?: number;
+  /** Receives one line per step, fault, power cut and check: to understand a failing seed. */
+  trace?: (line: string) => void;
 }
 
 export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptions = {}): SimulationResult {
@@ -81,6 +90,7 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
     options,
     steps: workload.steps.length,
     powerCuts: 0,
+    cutsDuringOpen: 0,
     restarts: 0,
     faultsArmed: 0,
     failedSteps: 0,
@@ -88,12 +98,26 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
   };
   let crashArmed = false;
   let checks = 0;
+  const trace = opts.trace ?? ((): void => {});
+  // listed from a fork: the fork carries no armed fault or crash, so tracing changes nothing
+  const files = (fs: SimFs): string => {
+    if (!exists(fs, SIM_STORE_DIR)) return '(no store directory)';
+    return fs
+      .readdir(SIM_STORE_DIR)
+      .map((n) => {
+        const st = fs.stat(`${SIM_STORE_DIR}/${n}`);
+        return st.isDirectory ? `${n}/` : `${n}:${st.sizeBytes}`;
+      })
+      .join(' ');
+  };
 
   /** Forks the disk, checks it, and makes what survived the recorder's new truth. */
   const check = (step: number, event: string, processOnly: boolean): boolean => {
     const fork = SimFs.fromSnapshot(sim.snapshot());
+    const before = opts.trace ? files(fork) : '';
     const machine = new SimMachine(mixSeed(seed, 0xc4ec, checks++), CHECKER_PID_BASE, SIM_EPOCH_MS + CHECKER_CLOCK_OFFSET_MS);
     const r = checkCrashedStore(fork, { hasher, storeOptions: options, recorder, recover: engineRecovery, machine, processOnly });
+    trace(`check after ${event}: ${before} -> ${r.visibleCount} visible, ${r.violations.length} violations`);
     for (const v of r.violations) result.failures.push({ seed, step, event, invariant: v.invariant, detail: v.detail });
     if (r.visibleCount < 0) return false;
     recorder.rebase(r.visibleSteps, !processOnly);
@@ -103,12 +127,19 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
   const powerCut = (step: number): boolean => {
     const mode = CRASH_MODES[rng.nextInt(CRASH_MODES.length)]!;
     const after = sim.isHalted ? sim.mutatingOpCount - 1 : sim.mutatingOpCount;
+    if (sim.isHalted && runner.store === null) result.cutsDuringOpen++;
     runner.abandon();
-    sim.crash(mode, mixSeed(seed, 0xc7a5, step));
+    sim.crash(mode, mixSeed(seed, 0xc7a5, step, result.powerCuts));
     crashArmed = false;
     if (rng.nextBool()) sim.clearFaults();
     result.powerCuts++;
-    return check(step, `power cut (${mode}) after operation ${after}`, false);
+    const ok = check(step, `power cut (${mode}) after operation ${after}`, false);
+    // half the time the next power cut comes while the store recovers from this one
+    if (ok && rng.nextBool()) {
+      sim.crashAfter(sim.mutatingOpCount + rng.nextInt(RECOVERY_WINDOW_OPS));
+      crashArmed = true;
+    }
+    return ok;
   };
 
   const restart = (step: number): boolean => {
@@ -119,13 +150,16 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
 
   for (let i = 0; i < workload.steps.length; i++) {
     if (rng.nextInt(100) < FAULT_PERCENT) {
-      armRandomFault(sim, rng);
+      trace(`fault armed: ${armRandomFault(sim, rng)}`);
       result.faultsArmed++;
     }
     if (!crashArmed && rng.nextInt(100) < CRASH_PERCENT) {
-      sim.crashAfter(sim.mutatingOpCount + rng.nextInt(CRASH_WINDOW_OPS));
+      const at = sim.mutatingOpCount + rng.nextInt(CRASH_WINDOW_OPS);
+      trace(`power cut armed after operation ${at}`);
+      sim.crashAfter(at);
       crashArmed = true;
     }
+    trace(`step ${i} ${workload.steps[i]!.kind} (operation ${sim.mutatingOpCount})`);
     const store = runner.store && !isPoisoned(runner.store) ? runner.store : null;
     const seqBefore = store?.snapshotState().nextSeq;
     let attempts = 0;
@@ -135,6 +169,7 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
         break;
       } catch (err) {
         result.failedSteps++;
+        trace(`step ${i} failed: ${describe(err)}`);
         if (err instanceof SimCrash || sim.isHalted) {
           if (!powerCut(i)) return result;
         } else if (runner.store && !isPoisoned(runner.store)) {
@@ -157,8 +192,10 @@ export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptio
   return result;
 }
 
-function armRandomFault(sim: SimFs, rng: Prng): void {
+function armRandomFault(sim: SimFs, rng: Prng): string {
   const kind = FAULT_KINDS[rng.nextInt(FAULT_KINDS.length)]!;
   const codes: FaultCode[] = kind === 'write' || kind === 'read' ? ['EIO', 'ENOSPC', 'SHORT'] : ['EIO', 'ENOSPC'];
-  sim.failNext(kind, { code: codes[rng.nextInt(codes.length)], after: rng.nextInt(6), times: 1 + (rng.nextInt(4) === 0 ? rng.nextInt(3) : 0) });
+  const fault = { code: codes[rng.nextInt(codes.length)], after: rng.nextInt(6), times: 1 + (rng.nextInt(4) === 0 ? rng.nextInt(3) : 0) };
+  sim.failNext(kind, fault);
+  return `${kind} ${JSON.stringify(fault)}`;
 }

@@ -21,12 +21,13 @@ import { FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.j
 import { gap, GapKind, GapReason, type GapReasonCode } from '../../format/gap.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import type { SidxFooter } from '../../format/sidx.js';
 import type { FileSystem } from '../fs/types.js';
+import { EntityTable } from '../entity-table.js';
 import type { SegmentReader } from '../segment-reader.js';
 import type { DamagedFooter, Fault, SegmentFile } from '../walker.js';
 import { type Claim, CLAIM_SCAN_MAX_BYTES, intactSuffixStart, parseClaims } from './damaged-range.js';
-import { FooterComparer, probeSegmentFooter } from './footer-check.js';
+import { FooterVerifier } from '../sidx.js';
+import type { FooterChecks, HashVerdicts } from '../verify.js';
 import type { AffectedEvent, FooterState, LostLinks, PlannedFrame, QuarantineReason, SegmentEdit, Unfixable } from './plan-types.js';
 
 interface Head {
@@ -97,8 +98,10 @@ export interface SegmentFacts {
   /** Offsets of EVENT frames taken out (content damaged). */
   removedEventOffsets: number[];
   firstSurviving: { seq: number; offset: number } | null;
-  /** Sequence the segment's first event would have if it has none (resolved later). */
-  seqIfEmpty: number;
+  /** Sequence of its last surviving event (-1 if none). */
+  lastSurvivingSeq: number;
+  /** Sequence gap records already in it: where, and the sequence they end at. */
+  seqGapRecords: { offset: number; end: number }[];
   validEnd: number;
 }
 
@@ -107,6 +110,11 @@ export interface AnalyzerOptions {
   /** Recompute every event hash (default true). */
   checkHashes: boolean;
   onProgress?: (bytesDone: number) => void;
+  /**
+   * Hash verdicts and footer checks computed ahead by worker threads (verify-parallel.ts),
+   * the same ones verify uses; frames they do not cover are checked here.
+   */
+  hashVerdicts?: HashVerdicts;
 }
 
 /** A view of one valid frame, from the reader or from frames recovered inside a range. */
@@ -119,13 +127,13 @@ interface FrameView {
   end: number;
 }
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  return (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)).toString('latin1', start, end);
+/** Entity names are the map keys, as in the recovery scan and verify (UTF-8 decoded). */
+function entityText(key: string): string {
+  return key;
 }
 
-/** Entity text for people (the map keys are latin1 strings of the bytes). */
-export function entityText(key: string): string {
-  return Buffer.from(key, 'latin1').toString('utf8');
+function entityHex(key: string): string {
+  return Buffer.from(key, 'utf8').toString('hex');
 }
 
 export class RepairAnalyzer {
@@ -141,6 +149,8 @@ export class RepairAnalyzer {
   torn: { segIndex: number; offset: number } | null = null;
 
   private readonly heads = new Map<string, Head>();
+  /** `heads` looked up by the entity's bytes: no string is made per event (entity-table.ts). */
+  private readonly entities = new EntityTable(this.heads);
   private readonly claimHeads = new Map<string, ClaimHead>();
   private readonly txns = new Map<number, TxnState>();
   /** What the recovery scan would have open (for its tail rule: recovery-scan.ts). */
@@ -150,17 +160,19 @@ export class RepairAnalyzer {
   private pending: DamagedRange[] = [];
   /** Next sequence a claim may credibly have. */
   private claimSeqNext = 0;
-  private awaitingSeq: SegmentFacts[] = [];
 
   private reader: SegmentReader | null = null;
   private segIndex = 0;
   private cur!: SegmentFacts;
-  private comparer: FooterComparer | null = null;
+  /** Judges each footer exactly as verify does (engine/sidx.ts): built from the frames, compared byte for byte. */
+  private readonly footers: FooterChecks;
   private readonly lastIndex: number;
   /** Recovery's tail rule, for the last segment. */
   completeEnd = 0;
   lastFrameEnd = 0;
   eventsAtCompleteEnd = 0;
+  /** The last surviving event's sequence where the last segment's complete frames end (-1: none). */
+  lastSeqAtCompleteEnd = -1;
   private eventsInLast = 0;
   eventFrames = 0;
   bytes = 0;
@@ -173,6 +185,8 @@ export class RepairAnalyzer {
     private readonly opts: AnalyzerOptions,
   ) {
     this.lastIndex = segments.length - 1;
+    const local = new FooterVerifier(fs, segments.length, false);
+    this.footers = opts.hashVerdicts?.footerChecks?.(local) ?? local;
   }
 
   // ------------------------------------------------------------------ walk visitor
@@ -181,14 +195,9 @@ export class RepairAnalyzer {
     this.reader = r;
     this.segIndex = segIndex;
     this.bytes += r.fileSize;
-    const probe = r.frameEnd < r.fileSize || r.fileSize >= SEGMENT_HEADER_BYTES ? probeSegmentFooter(this.fs, seg.path) : null;
-    let footerFound: FooterState = probe?.state ?? 'missing';
-    let footer: SidxFooter | null = probe?.footer ?? null;
-    if (footerFound === 'valid' && footer && footer.footerStart !== r.frameEnd) {
-      footerFound = 'mismatch';
-      footer = null;
-    }
-    this.comparer = footer ? new FooterComparer(footer) : null;
+    this.footers.onSegment(r);
+    // refined at the end of the segment (onSegmentEnd): 'valid' while a checked-out trailer ends the file
+    const footerFound: FooterState = r.frameEnd < r.fileSize ? 'valid' : 'missing';
     this.cur = {
       file: seg,
       fileSizeBytes: r.fileSize,
@@ -198,15 +207,15 @@ export class RepairAnalyzer {
       headerId: r.header.ok ? r.header.header.segmentId : -1,
       headerFirstSeq: r.header.ok ? r.header.header.firstSeq : -1,
       footerFound,
-      footerMessage: probe?.message ?? '',
+      footerMessage: '',
       eventFrames: 0,
       removedEventOffsets: [],
       firstSurviving: null,
-      seqIfEmpty: -1,
+      lastSurvivingSeq: -1,
+      seqGapRecords: [],
       validEnd: SEGMENT_HEADER_BYTES,
     };
     this.facts.push(this.cur);
-    this.awaitingSeq.push(this.cur);
     if (segIndex === this.lastIndex) {
       this.completeEnd = SEGMENT_HEADER_BYTES;
       this.lastFrameEnd = SEGMENT_HEADER_BYTES;
@@ -214,6 +223,7 @@ export class RepairAnalyzer {
   }
 
   onFrame(r: SegmentReader): void {
+    this.footers.onFrame(r);
     const v = this.view;
     v.buf = r.buf;
     v.b = r.bodyOff;
@@ -229,10 +239,11 @@ export class RepairAnalyzer {
     this.cur.frameEnd = d.offset;
     this.cur.footerFound = 'damaged';
     this.cur.footerMessage = 'footer trailer is damaged';
-    this.comparer = null;
+    this.footers.onDamagedFooter(d.offset);
   }
 
   onFault(f: Fault): void {
+    this.footers.onFault();
     if (f.kind === 'torn') {
       this.torn = { segIndex: f.segIndex, offset: f.offset };
       if (f.offset === 0) this.cur.headerTorn = true;
@@ -263,13 +274,10 @@ export class RepairAnalyzer {
   onSegmentEnd(_s: SegmentFile, _i: number, r: SegmentReader, validEnd: number): void {
     this.cur.validEnd = validEnd;
     this.bytesBefore += r.fileSize;
-    if (this.comparer) {
-      const why = this.comparer.finish(this.cur.headerOk ? this.cur.headerId : this.cur.file.id);
-      if (why !== null) {
-        this.cur.footerFound = 'mismatch';
-        this.cur.footerMessage = why;
-      }
-      this.comparer = null;
+    for (const p of this.footers.onSegmentEnd(_s, _i, r)) {
+      if (p.code !== 'sidx_mismatch') continue;
+      this.cur.footerFound = this.cur.footerFound === 'valid' ? 'mismatch' : 'damaged';
+      this.cur.footerMessage = p.message;
     }
     this.reader = null;
   }
@@ -284,30 +292,26 @@ export class RepairAnalyzer {
         this.eventFrames++;
         this.cur.eventFrames++;
         if (isLast) this.eventsInLast++;
-        this.comparer?.event(v.buf, v.b, v.offset);
-        const txn = checkEventLayout(v.buf, v.b, v.bodyBytes) === null ? ev.txnId(v.buf, v.b) : 0;
+        const bad = checkEventLayout(v.buf, v.b, v.bodyBytes);
+        const txn = bad === null ? ev.txnId(v.buf, v.b) : 0;
         if (txn !== 0 && this.recoveryOpen.has(txn)) completes = false;
-        this.event(v);
+        this.event(v, bad);
         break;
       }
       case FrameType.BEGIN:
-        this.comparer?.marker(v.type, v.offset);
         this.recoveryOpen.add(markerTxnId(v.buf, v.b));
         completes = false;
         this.begin(v);
         break;
       case FrameType.COMMIT:
       case FrameType.ABORT:
-        this.comparer?.marker(v.type, v.offset);
         this.recoveryOpen.delete(markerTxnId(v.buf, v.b));
         this.end(v);
         break;
       case FrameType.GAP:
-        this.comparer?.marker(v.type, v.offset);
         this.gapRecord(v);
         break;
       default:
-        this.comparer?.marker(v.type, v.offset);
         break;
     }
     if (isLast) {
@@ -315,19 +319,19 @@ export class RepairAnalyzer {
       if (completes || this.recoveryOpen.size === 0) {
         this.completeEnd = v.end;
         this.eventsAtCompleteEnd = this.eventsInLast;
+        this.lastSeqAtCompleteEnd = this.cur.lastSurvivingSeq;
       }
     }
   }
 
-  private event(v: FrameView): void {
+  private event(v: FrameView, bad: string | null): void {
     const { buf, b } = v;
-    const bad = checkEventLayout(buf, b, v.bodyBytes);
     if (bad !== null) {
       this.contentDamaged(v, 'bad_event', null);
       return;
     }
     const hs = ev.hashStart(buf, b);
-    if (this.opts.checkHashes && !this.opts.hasher.matches(buf, b, hs, buf, hs)) {
+    if (this.opts.checkHashes && !(this.opts.hashVerdicts?.verdict(this.segIndex, v.offset) ?? this.opts.hasher.matches(buf, b, hs, buf, hs))) {
       this.contentDamaged(v, 'hash_mismatch', buf);
       return;
     }
@@ -336,14 +340,12 @@ export class RepairAnalyzer {
     this.nextSeq = seq + 1;
     this.claimSeqNext = this.nextSeq;
     if (this.cur.firstSurviving === null) this.cur.firstSurviving = { seq, offset: v.offset };
-    // segments before this one with no surviving event: their "first sequence" is this one's
-    for (const f of this.awaitingSeq) if (f !== this.cur) f.seqIfEmpty = seq;
-    this.awaitingSeq.length = 0;
+    this.cur.lastSurvivingSeq = seq;
 
-    const key = latin1(buf, b + EV.VAR, b + EV.VAR + ev.entityLen(buf, b));
+    let head = this.entities.lookup(buf, b + EV.VAR, ev.entityLen(buf, b));
+    const key = this.entities.name;
     const clock = ev.clock(buf, b);
     const wall = ev.wallMs(buf, b);
-    let head = this.heads.get(key);
     const expected = head ? head.clock + 1 : 0;
     if (clock > expected) {
       this.lostLinksBefore(key, head, expected, clock - expected, buf.subarray(b + EV.PREV_HASH, b + EV.PREV_HASH + 32), v.offset, seq);
@@ -436,12 +438,13 @@ export class RepairAnalyzer {
       this.resolveSeq(first, v.offset);
       if (first < this.nextSeq) return;
       this.nextSeq = first + count;
+      this.cur.seqGapRecords.push({ offset: v.offset, end: first + count });
       this.claimSeqNext = this.nextSeq;
       return;
     }
     const s = gap.entityStart(b);
-    const key = latin1(buf, s, s + gap.entityLen(buf, b));
-    let head = this.heads.get(key);
+    let head = this.entities.lookup(buf, s, gap.entityLen(buf, b));
+    const key = this.entities.name;
     const expected = head ? head.clock + 1 : 0;
     if (first > expected) {
       this.lostLinksBefore(key, head, expected, first - expected, ZERO_HASH, v.offset, null);
@@ -516,7 +519,7 @@ export class RepairAnalyzer {
    */
   private resolveSeq(seq: number, offset: number): void {
     const pending = this.pending;
-    this.pending = [];
+    if (pending.length > 0) this.pending = [];
     if (seq < this.nextSeq) {
       this.unfix('sequence_gap', offset, `sequence ${seq} where ${this.nextSeq} was expected (a duplicated or reordered event)`, seq);
       return;
@@ -554,7 +557,7 @@ export class RepairAnalyzer {
     const frame: Extract<PlannedFrame, { type: 'gap_entity' }> = {
       type: 'gap_entity',
       entity: entityText(key),
-      entityHex: Buffer.from(key, 'latin1').toString('hex'),
+      entityHex: entityHex(key),
       fromClock,
       count,
       resumeHash: toHex(resume, 0, 32),
@@ -632,7 +635,7 @@ export class RepairAnalyzer {
       const frame: Extract<PlannedFrame, { type: 'gap_entity' }> = {
         type: 'gap_entity',
         entity: entityText(key),
-        entityHex: Buffer.from(key, 'latin1').toString('hex'),
+        entityHex: entityHex(key),
         fromClock: head.clock + 1,
         count: ch.clock - head.clock,
         resumeHash: toHex(ZERO_HASH),
@@ -652,7 +655,6 @@ export class RepairAnalyzer {
       this.reportItems(txn, t, 'transaction_unfinished', null, cut ? cut.offset : null);
       this.insertions.push({ segIndex: at.segIndex, offset: at.end, frames: [{ type: 'abort', txnId: txn }] });
     }
-    for (const f of this.awaitingSeq) if (f.seqIfEmpty < 0) f.seqIfEmpty = this.nextSeq;
     return { cut, nextSeq: this.nextSeq, entities: this.heads.size };
   }
 }

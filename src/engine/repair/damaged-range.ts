@@ -21,7 +21,7 @@ export interface Claim {
   clock: number;
   wallMs: number;
   txnId: number;
-  /** Entity bytes as latin1 (one char per byte): the planner's map key. */
+  /** Entity name (UTF-8 decoded, as the planner's map keys are). */
   key: string;
   /** Set by the planner: the sequence fits where the range is. */
   seqCredible: boolean;
@@ -56,7 +56,7 @@ export function parseClaims(bytes: Uint8Array, baseOffset: number): Claim[] {
         clock: ev.clock(bytes, b),
         wallMs: ev.wallMs(bytes, b),
         txnId: ev.txnId(bytes, b),
-        key: asBuffer(bytes).toString('latin1', b + EV.VAR, b + EV.VAR + ev.entityLen(bytes, b)),
+        key: asBuffer(bytes).toString('utf8', b + EV.VAR, b + EV.VAR + ev.entityLen(bytes, b)),
         seqCredible: false,
         entityCredible: false,
       });

@@ -7,6 +7,7 @@ import type { Blake3 } from '../../format/blake3.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import { loadCheckpoint } from '../checkpoint.js';
 import type { FileSystem } from '../fs/types.js';
+import type { HashVerdicts } from '../verify.js';
 import { readFully } from '../fs/util.js';
 import { listSegments, type SegmentFile, walkStore } from '../walker.js';
 import { type DamagedRange, RepairAnalyzer, type SegmentFacts } from './analyzer.js';
@@ -23,13 +24,15 @@ export interface PlanOptions {
   /** Recompute every event hash (default true): finds events whose bytes changed under a recomputed CRC. */
   checkHashes?: boolean;
   onProgress?: (bytesDone: number) => void;
+  /** Hash verdicts and footer checks from worker threads (verify-parallel.ts startParallelVerdicts). */
+  hashVerdicts?: HashVerdicts;
 }
 
 type Cut = { segIndex: number; offset: number; reason: 'torn_tail' | 'incomplete_batch' } | null;
 
 export function planRepair(fs: FileSystem, dir: string, opts: PlanOptions): RepairPlan {
   const segments = listSegments(fs, dir);
-  const a = new RepairAnalyzer(fs, segments, { hasher: opts.hasher, checkHashes: opts.checkHashes ?? true, onProgress: opts.onProgress });
+  const a = new RepairAnalyzer(fs, segments, { hasher: opts.hasher, checkHashes: opts.checkHashes ?? true, onProgress: opts.onProgress, hashVerdicts: opts.hashVerdicts });
   walkStore(fs, segments, a, { lastIsActive: true });
   const end = a.finish();
   const cut = end.cut;
@@ -56,7 +59,12 @@ export function planRepair(fs: FileSystem, dir: string, opts: PlanOptions): Repa
   const lastIndex = segments.length - 1;
   const removeLast = cut !== null && cut.segIndex === lastIndex && cut.offset < SEGMENT_HEADER_BYTES;
   const lastKept = removeLast ? lastIndex - 1 : lastIndex;
-  const plans = a.facts.map((f, i) => segmentPlan(f, i, edits[i]!, i === lastIndex ? cut : null, removeLast && i === lastIndex, i < lastKept, a));
+  let running = 0;
+  const plans = a.facts.map((f, i) => {
+    const p = segmentPlan(f, i, edits[i]!, i === lastIndex ? cut : null, removeLast && i === lastIndex, i < lastKept, a, running);
+    running = p.nextSeqAfter;
+    return p.plan;
+  });
 
   const checkpoint = checkpointPlan(fs, dir, segments, plans.some((p) => p.changed));
   const strayTemps = fs.readdir(dir).filter((n) => n.endsWith(REPAIR_TEMP_SUFFIX));
@@ -117,14 +125,22 @@ function segmentPlan(
   remove: boolean,
   sealedAfter: boolean,
   a: RepairAnalyzer,
-): SegmentPlan {
+  /** The repaired store's next sequence where this segment starts. */
+  seqBefore: number,
+): { plan: SegmentPlan; nextSeqAfter: number } {
   const cutAt = cut && !remove ? { offset: cut.offset, reason: cut.reason } : null;
-  const first = f.firstSurviving && !(cutAt && f.firstSurviving.offset >= cutAt.offset) ? f.firstSurviving : null;
+  const limit = cutAt ? cutAt.offset : remove ? 0 : Number.MAX_SAFE_INTEGER;
+  const first = f.firstSurviving && f.firstSurviving.offset < limit ? f.firstSurviving : null;
+  // the repaired store's next sequence at the end of this segment: after its kept events and gap records
+  let seqAfter = seqBefore;
+  const lastKept = cutAt?.reason === 'incomplete_batch' ? a.lastSeqAtCompleteEnd : remove ? -1 : f.lastSurvivingSeq;
+  if (lastKept >= 0) seqAfter = Math.max(seqAfter, lastKept + 1);
+  for (const g of f.seqGapRecords) if (g.offset < limit) seqAfter = Math.max(seqAfter, g.end);
+  for (const e of edits) for (const fr of e.frames) if (fr.type === 'gap_sequence') seqAfter = Math.max(seqAfter, fr.fromSeq + fr.count);
   let header: SegmentPlan['header'] = null;
   if (!remove) {
     // a segment left without events names the sequence the next event will have
-    // (a first event past the cut still names it: the gap records before it end there)
-    const firstSeq = f.firstSurviving ? f.firstSurviving.seq : f.seqIfEmpty;
+    const firstSeq = first ? first.seq : seqAfter;
     if (!f.headerOk) header = { firstSeq, reason: 'bad_header', detail: 'the header does not check out' };
     else if (f.headerId !== f.file.id) header = { firstSeq, reason: 'segment_id', detail: `the header names segment ${f.headerId}` };
     else if (f.headerFirstSeq !== firstSeq) {
@@ -143,9 +159,8 @@ function segmentPlan(
   // (a torn tail holds no valid frame: the walk stopped there)
   let events = f.eventFrames;
   if (cutAt?.reason === 'incomplete_batch') events = a.eventsAtCompleteEnd;
-  const limit = cutAt ? cutAt.offset : Number.MAX_SAFE_INTEGER;
   events -= f.removedEventOffsets.filter((o) => o < limit).length;
-  return {
+  const plan: SegmentPlan = {
     index,
     id: f.file.id,
     name: f.file.name,
@@ -161,6 +176,7 @@ function segmentPlan(
     changed: remove || contentChanged || footerAfter === 'build',
     eventFramesAfter: remove ? 0 : events,
   };
+  return { plan, nextSeqAfter: seqAfter };
 }
 
 function checkpointPlan(fs: FileSystem, dir: string, segments: ReturnType<typeof listSegments>, segmentsChange: boolean): CheckpointPlan {
@@ -183,8 +199,8 @@ function collectLostEvents(ranges: DamagedRange[], a: RepairAnalyzer, inCut: (s:
     const single = r.seqGap.count === 1 && links.length === 1 && links[0]!.count === 1 && r.entityGapCertain[0] ? links[0]! : null;
     for (let s = r.seqGap.fromSeq; s < r.seqGap.fromSeq + r.seqGap.count; s++) {
       const c = r.claims.find((x) => x.seqCredible && x.seq === s);
-      const linked = c ? links.find((l) => l.entityHex === Buffer.from(c.key, 'latin1').toString('hex') && c.clock >= l.fromClock && c.clock < l.fromClock + l.count) : undefined;
-      const entity = linked ? linked.entity : c?.entityCredible ? Buffer.from(c.key, 'latin1').toString('utf8') : single ? single.entity : null;
+      const linked = c ? links.find((l) => l.entity === c.key && c.clock >= l.fromClock && c.clock < l.fromClock + l.count) : undefined;
+      const entity = linked ? linked.entity : c?.entityCredible ? c.key : single ? single.entity : null;
       const clock = linked || c?.entityCredible ? c!.clock : single ? single.fromClock : null;
       out.push({ seq: s, entity, clock, segment: seg, offset: c ? c.offset : r.start, reason: r.reason });
     }

@@ -15,6 +15,7 @@ import { BACKUPS_DIR } from './backup.js';
 import { executeRepair, type RepairResult } from './executor.js';
 import type { RepairPlan } from './plan-types.js';
 import { planRepair } from './planner.js';
+import type { HashVerdicts } from '../verify.js';
 
 /** A directory with seglog.json, or a usage error (exit 2) saying what the path is instead. */
 export function requireStore(fs: FileSystem, dir: string): void {
@@ -60,7 +61,7 @@ export class RepairSession {
     return new RepairSession(fs, dir, lock);
   }
 
-  plan(hasher: Blake3, opts: { checkHashes?: boolean; onProgress?: (bytes: number) => void } = {}): RepairPlan {
+  plan(hasher: Blake3, opts: { checkHashes?: boolean; onProgress?: (bytes: number) => void; hashVerdicts?: HashVerdicts } = {}): RepairPlan {
     return planRepair(this.fs, this.dir, { hasher, ...opts });
   }
 

@@ -122,28 +122,28 @@ describe('drilling the committed fixtures', () => {
 describe('regression points: crash states that found engine bugs (seed 1, default workload)', () => {
   // Each point is guarded: if the workload changes, the guard fails and says to re-derive it
   // (revert the fix, run `seglog drill --seed 1 --json`, take the first failure of that kind).
-  it('point 34, torn: a torn last frame with an intact length was refused as corruption (walker.ts)', async () => {
+  it('point 35, torn: a torn last frame with an intact length was refused as corruption (walker.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['torn' as const], canary: false };
     const start = prepareStart(spec, H);
     const ops = countCrashPoints(start, spec, H);
-    const fs = crashStateAt(start, spec, ops, 34, 'torn', H);
+    const fs = crashStateAt(start, spec, ops, 35, 'torn', H);
     const scan = scanStore(fs, listSegments(fs, DIR));
     const tail = scan.faults[scan.faults.length - 1];
     expect(tail?.status, 'guard: the crash state must end in a frame with a bad checksum (re-derive the point if the workload changed)').toBe(FrameStatus.CrcMismatch);
     expect(tail?.kind, 'a bad last frame of the active segment is a torn tail').toBe('torn');
-    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 34, workers: 1 });
+    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 35, workers: 1 });
     expect(r.violations, failuresOf(r)).toBe(0);
   });
 
-  it('point 38, cut: a batch spanning segments needed two opens to be cut (store.ts)', async () => {
+  it('point 39, cut: a batch spanning segments needed two opens to be cut (store.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['cut' as const], canary: false };
     const start = prepareStart(spec, H);
     const ops = countCrashPoints(start, spec, H);
-    const fs = crashStateAt(start, spec, ops, 38, 'cut', H);
+    const fs = crashStateAt(start, spec, ops, 39, 'cut', H);
     const scan = scanStore(fs, listSegments(fs, DIR));
     const open = [...scan.openTxns.values()];
     expect(open.some((t) => t.segIndex < scan.segments.length - 1), 'guard: an open batch must begin before the last segment (re-derive the point if the workload changed)').toBe(true);
-    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 38, workers: 1 });
+    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 39, workers: 1 });
     expect(r.violations, failuresOf(r)).toBe(0);
   });
 });
