@@ -5,7 +5,9 @@ import { type BatchItem, Store } from '../engine/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatCount } from '../ui/format.js';
-import { LineTooLongError, readLineSpans } from '../engine/ingest/line-spans.js';
+import { LineTooLongError } from '../engine/ingest/line-spans.js';
+import type { ScannedSpans } from '../engine/ingest/line-scan.js';
+import { forEachLine } from '../engine/ingest/scan-pool.js';
 import { ScannedLines } from '../engine/ingest/scanned-lines.js';
 import { parseLine } from '../engine/ingest/parse-line.js';
 
@@ -96,8 +98,8 @@ export default class Append extends BaseCommand<typeof Append> {
           batch = [];
           if ((result.batches & 63) === 0) spin.update(`appended ${formatCount(result.appended)} events`);
         };
-        readLinesOrFail(file, (buf, start, end, n) => {
-          batch.push(scanned.item(buf, start, end) ?? parse(buf.toString('utf8', start, end), n));
+        readLinesOrFail(file, (buf, start, end, n, spans) => {
+          batch.push(scanned.item(buf, start, end, spans) ?? parse(buf.toString('utf8', start, end), n));
           if (batch.length >= batchSize) flushBatch();
         });
         flushBatch();
@@ -106,8 +108,9 @@ export default class Append extends BaseCommand<typeof Append> {
         const bulk = store.bulk();
         const start = store.snapshotState().nextSeq;
         try {
-          readLinesOrFail(file, (buf, start, end, n) => {
-            const raw = scanned.raw(buf, start, end);
+          readLinesOrFail(file, (buf, start, end, n, spans) => {
+            // spans: the line already scanned by a worker thread (null: not the fast path); undefined: scan here
+            const raw = spans === undefined ? scanned.raw(buf, start, end) : spans === null ? null : scanned.fromSpans(buf, spans);
             if (raw === null || !bulk.addRaw(raw)) bulk.add(parse(buf.toString('utf8', start, end), n));
             if ((n & 0xffff) === 0) spin.update(`appended ${formatCount(n)} lines`);
           });
@@ -135,9 +138,9 @@ function parseKindFlag(s: string): { category: number; type: number } {
   return k;
 }
 
-function readLinesOrFail(file: string, onLine: (buf: Buffer, start: number, end: number, n: number) => void): void {
+function readLinesOrFail(file: string, onLine: (buf: Buffer, start: number, end: number, n: number, spans: ScannedSpans | null | undefined) => void): void {
   try {
-    readLineSpans(file, onLine);
+    forEachLine(file, onLine);
   } catch (err) {
     if (err instanceof LineTooLongError) throw new SeglogError('bad_input', err.message, { file, line: err.lineNumber });
     const code = (err as NodeJS.ErrnoException).code;

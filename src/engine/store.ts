@@ -103,6 +103,8 @@ export type Subscriber = (event: DecodedEvent) => void;
 const DEFAULT_KIND = { category: 1, type: 0 };
 const RANDOM_POOL_BYTES = 4096;
 const ID_RANDOM_BYTES = 10;
+/** The bulk path reads the real wall clock once per this many events (Store.bulkNow). */
+const BULK_CLOCK_EVERY = 64;
 /** Bulk appends are written in chunks of about this size. */
 const BULK_CHUNK_BYTES = 1024 * 1024;
 
@@ -807,7 +809,7 @@ export class Store {
     if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
     const name = names.name;
     const head = this.heads.get(name);
-    const wallMs = Math.max(this.clock(), head ? head.wallMs : 0);
+    const wallMs = Math.max(this.bulkNow(chunk), head ? head.wallMs : 0);
     w.ensureRoom(chunk.len + frameBytes, this.nextSeq);
     const buf = chunk.arena.buf;
     const off = chunk.len;
@@ -821,8 +823,7 @@ export class Store {
     writeU16(buf, b + EV.KIND_CAT, cat);
     writeU16(buf, b + EV.KIND_TYPE, type);
     for (let i = b + EV.CORRELATION; i < b + EV.PREV_HASH; i++) buf[i] = 0; // no correlation, no causation
-    const prev = head ? head.hash : ZERO_HASH;
-    for (let i = 0; i < 32; i++) buf[b + EV.PREV_HASH + i] = prev[i]!;
+    buf.set(head ? head.hash : ZERO_HASH, b + EV.PREV_HASH);
     writeU16(buf, b + EV.ENTITY_LEN, eLen);
     writeU16(buf, b + EV.SCOPE_LEN, sLen);
     writeU32(buf, b + EV.PAYLOAD_LEN, pLen);
@@ -847,6 +848,18 @@ export class Store {
     chunk.len += frameBytes;
     chunk.frames++;
     return true;
+  }
+
+  /**
+   * The wall clock for a bulk event. The real clock is read once every
+   * BULK_CLOCK_EVERY events (reading it cost ~0.1 µs, a tenth of an event's encoding);
+   * the events between share a reading at most a fraction of a millisecond old, which
+   * millisecond timestamps cannot tell apart anyway. An injected clock is read every time.
+   */
+  private bulkNow(chunk: BulkChunk): number {
+    if (this.clock !== Date.now) return this.clock();
+    if (chunk.clockReads++ % BULK_CLOCK_EVERY === 0) chunk.now = Date.now();
+    return chunk.now;
   }
 
   /** @internal */
@@ -1062,6 +1075,9 @@ export interface RawBulkItem {
 /** The bulk session's encode buffer (an arena: CRC in place) and its entity names cached by bytes. */
 export interface BulkChunk {
   arena: CrcArena;
+  /** bulkNow's last reading of the real clock, and how many events asked since the session began */
+  now: number;
+  clockReads: number;
   names: EntityTable<true>;
   len: number;
   frames: number;
@@ -1076,7 +1092,7 @@ export class BulkAppender {
     private readonly store: Store,
     private readonly w: SegmentWriter,
   ) {
-    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0 };
+    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0, now: 0, clockReads: 0 };
   }
   add(item: BatchItem): void {
     this.store.bulkEncode(this.w, this.chunk, item);

@@ -185,7 +185,8 @@ export function decodeEvent(buf: Uint8Array, b: number): DecodedEvent {
     eventHash: toHex(buf, hs, hs + HASH_BYTES),
     entity: ev.entity(buf, b),
     scope: ev.scope(buf, b),
-    payload: buf.slice(ps, hs),
+    // a copy: on a Buffer (a reader's reused chunk) slice() would alias bytes the next read overwrites
+    payload: Uint8Array.prototype.slice.call(buf, ps, hs),
   };
 }
 

@@ -100,6 +100,15 @@ const CASES: FaultCase[] = [
     }),
   },
   {
+    name: 'segment short write (SegmentWriter.write: fails, never completed by a second write)',
+    fault: { kind: 'write', path: /\.seg$/, code: 'SHORT' },
+    prepare: (side) => void withStore(side.open(SMALL), (s) => appendMany(s, 2)),
+    run: (side) => withStore(side.open(), (s) => {
+      side.arm();
+      appendMany(s, 1, 10, side.acked);
+    }),
+  },
+  {
     name: 'segment fsync at the end of a batch (SegmentWriter.fsync)',
     fault: { kind: 'fsync', path: /\.seg$/ },
     prepare: (side) => void withStore(side.open(SMALL), (s) => appendMany(s, 2)),

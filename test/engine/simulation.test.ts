@@ -16,11 +16,12 @@ const MAX_STEPS = 24;
 /**
  * Full-length seeds that found bugs: 5279 (store.ts: the adopted active segment is fsynced
  * before appending), 6306, 6621 and 9066 (store.ts: a read-write open fsyncs the store's
- * parent directory); in the checker: 6425 (a rolled-back batch whose undo never reached
+ * parent directory), 12453 (segment-writer.ts: a short write fails instead of being
+ * completed by a second write); in the checker: 6425 (a rolled-back batch whose undo never reached
  * the disk may come back after a power cut), 8780 (an empty transaction's commit is no
  * durability point).
  */
-const REGRESSION_SEEDS = [5279, 6306, 6425, 6621, 8780, 9066];
+const REGRESSION_SEEDS = [5279, 6306, 6425, 6621, 8780, 9066, 12453];
 
 it(`${SEEDS} random seeds with faults and power cuts keep every invariant`, async () => {
   const h = await hasher();

@@ -37,11 +37,23 @@ const PLAIN = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x20 && c < 0x80 
 const HEX = Uint8Array.from({ length: 256 }, (_, c) => ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) ? 1 : 0));
 
 /**
- * Result slots of `scan` (reused: no allocation per line). Spans are [start, end) in
- * the scanned buffer; a start of ABSENT (-1) means the member is missing and NULL_VALUE
- * (-2) that its value is null. String spans exclude the quotes.
+ * Where a scanned line's members are: [start, end) in the scanned buffer; a start of
+ * ABSENT (-1) means the member is missing and NULL_VALUE (-2) that its value is null.
+ * String spans exclude the quotes.
  */
-export class LineScan {
+export interface ScannedSpans {
+  entityStart: number;
+  entityEnd: number;
+  scopeStart: number;
+  scopeEnd: number;
+  kindStart: number;
+  kindEnd: number;
+  payloadStart: number;
+  payloadEnd: number;
+}
+
+/** Result slots of `scan` (reused: no allocation per line). */
+export class LineScan implements ScannedSpans {
   entityStart = ABSENT;
   entityEnd = ABSENT;
   scopeStart = ABSENT;

@@ -1,6 +1,6 @@
 import { parseKind } from '../../format/event.js';
 import type { BatchItem, RawBulkItem } from '../store.js';
-import { LineScan, NULL_VALUE } from './line-scan.js';
+import { LineScan, NULL_VALUE, type ScannedSpans } from './line-scan.js';
 
 /** Defaults the append flags give for lines without entity, scope or kind. */
 export interface LineDefaults {
@@ -29,8 +29,8 @@ export class ScannedLines {
     payload: EMPTY, payloadStart: 0, payloadEnd: 0,
     kindCategory: 0, kindType: 0,
   };
-  /** The last kind text parsed (lines of a file mostly repeat one kind). */
-  private lastKindText = '';
+  /** The last kind parsed, by its bytes (lines of a file mostly repeat one kind). */
+  private lastKindBytes = new Uint8Array(0);
   private lastKind: { category: number; type: number } | null = null;
 
   constructor(private readonly defaults: LineDefaults) {
@@ -40,8 +40,11 @@ export class ScannedLines {
 
   /** The line as a bulk item over its own bytes (valid until the buffer changes), or null. */
   raw(buf: Buffer, start: number, end: number): RawBulkItem | null {
-    const s = this.scan;
-    if (!s.scan(buf, start, end)) return null;
+    return this.scan.scan(buf, start, end) ? this.fromSpans(buf, this.scan) : null;
+  }
+
+  /** `raw` for a line already scanned (by a scan worker: scan-pool.ts); its spans are in `buf`. */
+  fromSpans(buf: Buffer, s: ScannedSpans): RawBulkItem | null {
     const o = this.out;
     if (s.entityStart >= 0) {
       o.entity = buf;
@@ -68,7 +71,7 @@ export class ScannedLines {
     let kind = this.defaults.kind ?? STORE_DEFAULT_KIND;
     if (s.kindStart !== -1) {
       if (s.kindStart === NULL_VALUE) return null;
-      const k = this.kindOf(buf.toString('utf8', s.kindStart, s.kindEnd));
+      const k = this.kindOf(buf, s.kindStart, s.kindEnd);
       if (k === null) return null;
       kind = k;
     }
@@ -81,23 +84,29 @@ export class ScannedLines {
   }
 
   /** The line as the batch item parseLine would make (payload copied out of the line), or null. */
-  item(buf: Buffer, start: number, end: number): BatchItem | null {
-    const r = this.raw(buf, start, end);
+  item(buf: Buffer, start: number, end: number, spans?: ScannedSpans | null): BatchItem | null {
+    const r = spans ? this.fromSpans(buf, spans) : spans === null ? null : this.raw(buf, start, end);
     if (r === null) return null;
+    const kindGiven = (spans ?? this.scan).kindStart !== -1;
     return {
       entity: utf8Of(r.entity, r.entityStart, r.entityEnd),
       scope: utf8Of(r.scope, r.scopeStart, r.scopeEnd),
-      kind: this.scan.kindStart !== -1 ? { category: r.kindCategory, type: r.kindType } : this.defaults.kind,
+      kind: kindGiven ? { category: r.kindCategory, type: r.kindType } : this.defaults.kind,
       payload: Uint8Array.prototype.slice.call(r.payload, r.payloadStart, r.payloadEnd),
     };
   }
 
-  /** parseKind, with the category-0 rule of parseLine; null for a bad kind. */
-  private kindOf(text: string): { category: number; type: number } | null {
-    if (text === this.lastKindText && this.lastKind !== null) return this.lastKind;
-    const k = parseKind(text);
+  /** parseKind of buf[start, end) as UTF-8, with the category-0 rule of parseLine; null for a bad kind. */
+  private kindOf(buf: Buffer, start: number, end: number): { category: number; type: number } | null {
+    const last = this.lastKindBytes;
+    if (this.lastKind !== null && last.length === end - start) {
+      let i = 0;
+      while (i < last.length && last[i] === buf[start + i]) i++;
+      if (i === last.length) return this.lastKind;
+    }
+    const k = parseKind(buf.toString('utf8', start, end));
     if (!k || k.category === 0) return null;
-    this.lastKindText = text;
+    this.lastKindBytes = Uint8Array.prototype.slice.call(buf, start, end);
     this.lastKind = k;
     return k;
   }

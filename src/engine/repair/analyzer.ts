@@ -13,7 +13,6 @@
  *   event byte, sequence and chain link that survived stays exactly as it was.
  * Memory grows with entities, open transactions and damage, never with the log size.
  */
-import { basename } from 'node:path';
 import type { Blake3 } from '../../format/blake3.js';
 import { equalBytes, toHex } from '../../format/bytes.js';
 import { checkEventLayout, EV, ev, ZERO_HASH } from '../../format/event.js';
@@ -276,7 +275,8 @@ export class RepairAnalyzer {
     this.bytesBefore += r.fileSize;
     for (const p of this.footers.onSegmentEnd(_s, _i, r)) {
       if (p.code !== 'sidx_mismatch') continue;
-      this.cur.footerFound = this.cur.footerFound === 'valid' ? 'mismatch' : 'damaged';
+      // sidx.ts FooterVerifier says "is damaged" (a checksum fails) or "disagrees with the frames"
+      this.cur.footerFound = /is damaged/.test(p.message) || this.cur.footerFound !== 'valid' ? 'damaged' : 'mismatch';
       this.cur.footerMessage = p.message;
     }
     this.reader = null;
@@ -295,7 +295,7 @@ export class RepairAnalyzer {
         const bad = checkEventLayout(v.buf, v.b, v.bodyBytes);
         const txn = bad === null ? ev.txnId(v.buf, v.b) : 0;
         if (txn !== 0 && this.recoveryOpen.has(txn)) completes = false;
-        this.event(v, bad);
+        this.event(v, bad, txn);
         break;
       }
       case FrameType.BEGIN:
@@ -324,7 +324,7 @@ export class RepairAnalyzer {
     }
   }
 
-  private event(v: FrameView, bad: string | null): void {
+  private event(v: FrameView, bad: string | null, txn: number): void {
     const { buf, b } = v;
     if (bad !== null) {
       this.contentDamaged(v, 'bad_event', null);
@@ -348,7 +348,7 @@ export class RepairAnalyzer {
     const wall = ev.wallMs(buf, b);
     const expected = head ? head.clock + 1 : 0;
     if (clock > expected) {
-      this.lostLinksBefore(key, head, expected, clock - expected, buf.subarray(b + EV.PREV_HASH, b + EV.PREV_HASH + 32), v.offset, seq);
+      this.lostLinksBefore(key, head, expected, clock - expected, buf.subarray(b + EV.PREV_HASH, b + EV.PREV_HASH + 32), v.offset);
       head = this.heads.get(key);
     } else if (clock < expected) {
       this.unfix('clock_gap', v.offset, `entity clock ${clock} where ${expected} was expected (a duplicated or reordered event)`, seq, key);
@@ -356,7 +356,7 @@ export class RepairAnalyzer {
       this.unfix('chain_break', v.offset, "prev_hash is not the entity's previous event_hash, and no link of its chain is missing", seq, key);
     }
     if (head && wall < head.wallMs) this.unfix('wall_regression', v.offset, `wall time ${wall} is before the entity's previous ${head.wallMs}`, seq, key);
-    this.claimHeads.delete(key);
+    if (this.claimHeads.size > 0) this.claimHeads.delete(key);
     if (!head) {
       head = { clock, hash: new Uint8Array(32), wallMs: wall, rangeOrdinal: this.ranges.length };
       this.heads.set(key, head);
@@ -367,7 +367,6 @@ export class RepairAnalyzer {
     for (let i = 0; i < 32; i++) hh[i] = buf[hs + i]!;
     head.rangeOrdinal = this.ranges.length;
 
-    const txn = ev.txnId(buf, b);
     if (txn !== 0) this.txnItem(txn, v, seq, key);
   }
 
@@ -447,7 +446,7 @@ export class RepairAnalyzer {
     const key = this.entities.name;
     const expected = head ? head.clock + 1 : 0;
     if (first > expected) {
-      this.lostLinksBefore(key, head, expected, first - expected, ZERO_HASH, v.offset, null);
+      this.lostLinksBefore(key, head, expected, first - expected, ZERO_HASH, v.offset);
       head = this.heads.get(key);
     } else if (first < expected) {
       this.unfix('clock_gap', v.offset, `gap record for clock ${first} of an entity at clock ${expected - 1}`, undefined, key);
@@ -542,7 +541,7 @@ export class RepairAnalyzer {
    * claim puts the last lost link, else in the last damaged range since the entity's
    * previous event, else (nothing damaged in between) right before the frame.
    */
-  private lostLinksBefore(key: string, head: Head | undefined, fromClock: number, count: number, resume: Uint8Array, offset: number, seq: number | null): void {
+  private lostLinksBefore(key: string, head: Head | undefined, fromClock: number, count: number, resume: Uint8Array, offset: number): void {
     const minOrdinal = head ? head.rangeOrdinal : 0;
     const ch = this.claimHeads.get(key);
     let target: DamagedRange | null = null;
@@ -581,7 +580,6 @@ export class RepairAnalyzer {
     h.clock = fromClock + count - 1;
     h.hash.set(resume.subarray(0, 32));
     if (!head) this.heads.set(key, h);
-    void seq;
   }
 
   private unfix(code: string, offset: number, message: string, seq?: number, key?: string): void {
@@ -676,4 +674,3 @@ function assignSeqs(pending: DamagedRange[], from: number, to: number): void {
   }
 }
 
-export { basename };

@@ -8,6 +8,7 @@
  * its frames call for (built by engine/sidx.ts from the copy itself).
  */
 import { fromHex } from '../../format/bytes.js';
+import { FrameType } from '../../format/frame.js';
 import { encodeGapFrame, GAP_MAX_COUNT, GapKind } from '../../format/gap.js';
 import { encodeAbort, encodeBegin, MARKER_FRAME_BYTES } from '../../format/marker.js';
 import { encodeSegmentHeader, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
@@ -15,6 +16,7 @@ import { SeglogError } from '../errors.js';
 import type { FileSystem } from '../fs/types.js';
 import { readFully, writeFully } from '../fs/util.js';
 import { buildFooterFromFrames } from '../sidx.js';
+import { walkSegment } from '../walker.js';
 import { COPY_CHUNK_BYTES } from './file-copy.js';
 import type { PlannedFrame, SegmentPlan } from './plan-types.js';
 import { REPAIR_TEMP_SUFFIX } from './planner.js';
@@ -109,6 +111,24 @@ class ChunkWriter {
   }
 }
 
+/** Walks the copy of a segment that gets no footer: its frames, and how many are events. */
+function readBack(fs: FileSystem, seg: SegmentPlan, tmp: string): { headerOk: boolean; fault: { offset: number; message: string } | null; frameEnd: number; events: number } {
+  const out = { headerOk: true, fault: null as { offset: number; message: string } | null, frameEnd: 0, events: 0 };
+  walkSegment(fs, { id: seg.id, path: tmp, name: seg.name }, 0, false, {
+    onSegment(_s, _i, r) {
+      out.headerOk = r.header.ok;
+      out.frameEnd = r.frameEnd;
+    },
+    onFrame(r) {
+      if (r.type === FrameType.EVENT) out.events++;
+    },
+    onFault(f) {
+      out.fault ??= { offset: f.offset, message: f.detail };
+    },
+  });
+  return out;
+}
+
 /** Writes and checks the repaired segment; returns the temp file's path. */
 export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedAtMs: number): string {
   const tmp = `${seg.path}${REPAIR_TEMP_SUFFIX}`;
@@ -137,22 +157,23 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
   } finally {
     fs.close(src);
   }
-  // read the copy back: the footer is built from it, and nothing is renamed unless it checks out
-  const built = buildFooterFromFrames(fs, { id: seg.id, path: tmp, name: seg.name });
+  // read the copy back: nothing is renamed unless it checks out (and a sealed segment's footer is built from it)
+  const built = seg.footerAfter === 'build' ? buildFooterFromFrames(fs, { id: seg.id, path: tmp, name: seg.name }) : null;
+  const check = built ? { headerOk: built.headerOk, fault: built.fault, frameEnd: built.frameEnd, events: built.builder.entryCount } : readBack(fs, seg, tmp);
   const problem =
-    !built.headerOk
+    !check.headerOk
       ? 'its header does not check out'
-      : built.fault
-        ? `at byte ${built.fault.offset}: ${built.fault.message}`
-        : built.frameEnd !== frameBytes
-          ? `its frames end at ${built.frameEnd}, not at ${frameBytes}`
-          : built.builder.entryCount !== seg.eventFramesAfter
-            ? `it holds ${built.builder.entryCount} events where ${seg.eventFramesAfter} were expected`
+      : check.fault
+        ? `at byte ${check.fault.offset}: ${check.fault.message}`
+        : check.frameEnd !== frameBytes
+          ? `its frames end at ${check.frameEnd}, not at ${frameBytes}`
+          : check.events !== seg.eventFramesAfter
+            ? `it holds ${check.events} events where ${seg.eventFramesAfter} were expected`
             : null;
   if (problem !== null) {
     throw new SeglogError('io', `the repaired copy of ${seg.name} does not check out (${problem}); nothing was renamed, the store is unchanged`, { file: tmp });
   }
-  if (seg.footerAfter === 'build') {
+  if (built) {
     const footer = built.builder.encode(frameBytes);
     const fd = fs.open(tmp, 'r+');
     try {

@@ -9,16 +9,20 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { countCrashPoints, crashStateAt, prepareStart, selectPoints } from '../../../src/engine/drill/crash-explorer.js';
+import { type DrillSpec, prepareStart, selectPoints } from '../../../src/engine/drill/crash-explorer.js';
+import { AckRecorder } from '../../../src/engine/drill/ack-recorder.js';
+import { PointFs } from '../../../src/engine/drill/point-fs.js';
+import { WorkloadRunner } from '../../../src/engine/drill/workload-runner.js';
+import { exists } from '../../../src/engine/fs/util.js';
 import { type DrillReport, runDrill } from '../../../src/engine/drill/drill-runner.js';
 import { WORKLOAD_NAMES } from '../../../src/engine/drill/workload.js';
 import { FrameStatus } from '../../../src/format/frame.js';
-import { CRASH_MODES } from '../../../src/engine/fs/sim-fs.js';
+import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/engine/fs/sim-fs.js';
 import { RealFs } from '../../../src/engine/fs/real-fs.js';
-import { SimMachine } from '../../../src/engine/drill/sim-env.js';
+import { mixSeed, SimMachine } from '../../../src/engine/drill/sim-env.js';
 import { scanStore } from '../../../src/engine/recovery-scan.js';
 import { Store } from '../../../src/engine/store.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import { listSegments, walkStore } from '../../../src/engine/walker.js';
 import { DIR, hasher, SCOPE, tempDir } from './sim-helpers.js';
 
 const H = await hasher();
@@ -120,33 +124,51 @@ describe('drilling the committed fixtures', () => {
 });
 
 describe('regression points: crash states that found engine bugs (seed 1, default workload)', () => {
-  // Each point is guarded: if the workload changes, the guard fails and says to re-derive it
-  // (revert the fix, run `seglog drill --seed 1 --json`, take the first failure of that kind).
-  it('point 35, torn: a torn last frame with an intact length was refused as corruption (walker.ts)', async () => {
+  // Each test finds the first crash point of seed 1 whose crash state has the shape that
+  // exposed the bug (so it survives workload changes), then drills exactly that point.
+  it('torn: a torn last frame with an intact length was refused as corruption (walker.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['torn' as const], canary: false };
-    const start = prepareStart(spec, H);
-    const ops = countCrashPoints(start, spec, H);
-    const fs = crashStateAt(start, spec, ops, 35, 'torn', H);
-    const scan = scanStore(fs, listSegments(fs, DIR));
-    const tail = scan.faults[scan.faults.length - 1];
-    expect(tail?.status, 'guard: the crash state must end in a frame with a bad checksum (re-derive the point if the workload changed)').toBe(FrameStatus.CrcMismatch);
-    expect(tail?.kind, 'a bad last frame of the active segment is a torn tail').toBe('torn');
-    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 35, workers: 1 });
+    const point = firstPoint(spec, 'torn', (fs) => {
+      // the raw walk of the active segment ends in a frame whose checksum fails while its length fits the file
+      const segs = listSegments(fs, DIR);
+      let last: { status: number | null; offset: number; endOffset: number } | undefined;
+      walkStore(fs, segs, { onFrame: () => undefined, onFault: (f) => void (last = f) });
+      return last?.status === FrameStatus.CrcMismatch && last.endOffset === fs.stat(segs[segs.length - 1]!.path).sizeBytes;
+    });
+    const r = await runDrill({ ...spec, points: 'all', onlyPoint: point, workers: 1 });
     expect(r.violations, failuresOf(r)).toBe(0);
   });
 
-  it('point 39, cut: a batch spanning segments needed two opens to be cut (store.ts)', async () => {
+  it('cut: a batch spanning segments needed two opens to be cut (store.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['cut' as const], canary: false };
-    const start = prepareStart(spec, H);
-    const ops = countCrashPoints(start, spec, H);
-    const fs = crashStateAt(start, spec, ops, 39, 'cut', H);
-    const scan = scanStore(fs, listSegments(fs, DIR));
-    const open = [...scan.openTxns.values()];
-    expect(open.some((t) => t.segIndex < scan.segments.length - 1), 'guard: an open batch must begin before the last segment (re-derive the point if the workload changed)').toBe(true);
-    const r = await runDrill({ ...spec, points: 'all', onlyPoint: 39, workers: 1 });
+    const point = firstPoint(spec, 'cut', (fs) => {
+      // an open batch begins before a last segment that holds nothing valid
+      const scan = scanStore(fs, listSegments(fs, DIR));
+      const last = scan.segments[scan.segments.length - 1];
+      return last !== undefined && !last.headerOk && [...scan.openTxns.values()].some((t) => t.segIndex < scan.segments.length - 1);
+    });
+    const r = await runDrill({ ...spec, points: 'all', onlyPoint: point, workers: 1 });
     expect(r.violations, failuresOf(r)).toBe(0);
   });
 });
+
+/** The first crash point of the spec's first episode whose crashed disk satisfies `shape`. */
+function firstPoint(spec: DrillSpec, mode: CrashMode, shape: (fs: SimFs) => boolean): number {
+  const start = prepareStart(spec, H);
+  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, 0));
+  let found = -1;
+  const hook = (point: number): void => {
+    if (found >= 0) return;
+    // the same crash seed the explorer uses for this point and mode
+    const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
+    const fork = SimFs.fromSnapshot(sim.snapshot(), crashSeed);
+    fork.crash(mode, crashSeed);
+    if (exists(fork, DIR) && shape(fork)) found = point;
+  };
+  new WorkloadRunner(new PointFs(sim, start.baseOps, hook), start.episodes[0]!, new SimMachine(mixSeed(spec.seed, 0)), H, new AckRecorder()).runAll();
+  expect(found, `no crash point of seed ${spec.seed} has the shape this regression needs: pick another seed`).toBeGreaterThanOrEqual(0);
+  return found;
+}
 
 function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

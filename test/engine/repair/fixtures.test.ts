@@ -4,8 +4,9 @@
  * expected-plan.json, and after the repair verify has no error and readers see exactly
  * `eventsAfter` events. Fixtures are copied first, never repaired in place.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Blake3, createHasher } from '../../../src/format/blake3.js';
 import { RealFs } from '../../../src/engine/fs/real-fs.js';
@@ -14,7 +15,7 @@ import { RepairSession } from '../../../src/engine/repair/session.js';
 import { verifySegments } from '../../../src/engine/verify.js';
 import { listSegments } from '../../../src/engine/walker.js';
 import { committed } from './repair-helpers.js';
-import { copyFixture, FIXTURES_DIR, removeTempDirs } from '../test-store.js';
+import { copyFixture, FIXTURES_DIR, REPO_ROOT, removeTempDirs, tempDir } from '../test-store.js';
 
 export const REPAIR_FIXTURES = ['repair-corrupt-batch', 'repair-lost-begin', 'repair-header-footer'] as const;
 
@@ -54,4 +55,20 @@ describe('repair fixtures plan and repair exactly as test/fixtures/README.md say
     expect(committed(fs, store).size, `events readers see after repairing ${name}`).toBe(want.eventsAfter);
     expect(planRepair(fs, store, { hasher }).clean, 'a second repair has nothing to do').toBe(true);
   });
+});
+
+describe('repair fixtures are reproducible', () => {
+  it('scripts/make-fixtures.js makes byte-identical copies of test/fixtures/repair-*', () => {
+    if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'store.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test builds first)');
+    const out = tempDir('seglog-repair-fixtures-');
+    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'make-fixtures.js'), '--out', out, ...REPAIR_FIXTURES], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const files = (p: string, rel = ''): string[] => (statSync(p).isDirectory() ? readdirSync(p).sort().flatMap((n) => files(join(p, n), `${rel}/${n}`)) : [rel]);
+    for (const name of REPAIR_FIXTURES) {
+      expect(files(join(out, name)), `files of test/fixtures/${name}`).toEqual(files(join(FIXTURES_DIR, name)));
+      for (const rel of files(join(out, name))) {
+        expect(readFileSync(join(out, name + rel)).equals(readFileSync(join(FIXTURES_DIR, name + rel))), `test/fixtures/${name}${rel} differs from what the script makes: rerun it and review`).toBe(true);
+      }
+    }
+  }, 60_000);
 });

@@ -1,0 +1,323 @@
+/**
+ * `append --file` on two cores: a worker thread scans lines (line-scan.ts) while the
+ * main thread encodes, hashes, checksums and writes the events of the lines before.
+ *
+ * The main thread reads the input into a ring of CHUNK_SLOTS shared chunks, each cut
+ * after its last newline (the partial line moves on to the next chunk), and hands each
+ * to the worker; the worker writes one record per non-empty line into the chunk's
+ * shared result array: the line's position, its line number within the chunk, and the
+ * members' spans when the fast path takes it. The main thread consumes chunks strictly
+ * in order and treats each line exactly as the single-threaded reader would (a line
+ * the worker could not take goes through parseLine there, so errors name the same line
+ * and stop at the same place). Coordination is Atomics on a shared control array: no
+ * messages, no copies of the data. At most CHUNK_SLOTS chunks are in flight.
+ *
+ * Anything unusual (a line longer than a chunk, a chunk with more lines than its
+ * result array holds, a worker that stops answering) hands the rest of the input back
+ * to the single-threaded path, which gives the same results, only slower.
+ */
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { LineScan, type ScannedSpans } from './line-scan.js';
+import { readChunk, readLinesFrom } from './line-spans.js';
+
+/** Bytes per chunk: large reads; a line longer than this takes the single-threaded path. */
+export const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Chunks in flight (being filled, scanned, or consumed). */
+export const CHUNK_SLOTS = 3;
+/** Result records per chunk: a chunk of shorter lines on average is scanned by the main thread. */
+export const MAX_LINES_PER_CHUNK = SCAN_CHUNK_BYTES / 64;
+/** Inputs smaller than this are read single-threaded: starting a worker costs ~30-50 ms. */
+export const SCAN_POOL_MIN_BYTES = 16 * 1024 * 1024;
+/** The main thread stops waiting for the worker after this long without an answer. */
+export const SCAN_STALL_MS = 10_000;
+
+/** Result record: line number within the chunk, line start, end, ok, then the 8 spans. */
+export const REC_INTS = 12;
+const R_LINE = 0;
+const R_START = 1;
+const R_END = 2;
+const R_OK = 3;
+
+/** Control array: a stop flag, then per slot: state, data length, records, newlines. */
+const C_STOP = 0;
+const SLOT_INTS = 4;
+const S_STATE = 1;
+const S_LEN = 2;
+const S_RECORDS = 3;
+const S_NEWLINES = 4;
+const FREE = 0;
+const SUBMITTED = 1;
+const DONE = 2;
+
+const slotAt = (k: number, field: number): number => k * SLOT_INTS + field;
+
+export interface ScanJob {
+  control: SharedArrayBuffer;
+  chunks: SharedArrayBuffer[];
+  results: SharedArrayBuffer[];
+}
+
+/**
+ * Scans the lines of buf[0, len) (whole lines: the chunk ends after a newline) into
+ * `results`, REC_INTS per non-empty line. Returns the number of records and of
+ * newlines, or records = -1 when more lines than `capacity` (the main thread then
+ * reads the chunk itself). The worker's loop body; exported for tests.
+ */
+export function scanChunk(buf: Uint8Array, len: number, results: Int32Array, capacity: number, scan = new LineScan()): { records: number; newlines: number } {
+  let records = 0;
+  let newlines = 0;
+  let start = 0;
+  while (start < len) {
+    let nl = buf.indexOf(10, start);
+    if (nl < 0 || nl >= len) nl = len;
+    else newlines++;
+    let stop = nl;
+    // as readLinesFrom: a "\r" goes with its "\n" (a last line without one keeps it)
+    if (nl < len && stop > start && buf[stop - 1] === 13) stop--;
+    if (stop > start) {
+      if (records >= capacity) return { records: -1, newlines };
+      const r = records * REC_INTS;
+      results[r + R_LINE] = newlines + (nl === len ? 1 : 0);
+      results[r + R_START] = start;
+      results[r + R_END] = stop;
+      const ok = scan.scan(buf, start, stop);
+      results[r + R_OK] = ok ? 1 : 0;
+      if (ok) {
+        results[r + 4] = scan.entityStart;
+        results[r + 5] = scan.entityEnd;
+        results[r + 6] = scan.scopeStart;
+        results[r + 7] = scan.scopeEnd;
+        results[r + 8] = scan.kindStart;
+        results[r + 9] = scan.kindEnd;
+        results[r + 10] = scan.payloadStart;
+        results[r + 11] = scan.payloadEnd;
+      }
+      records++;
+    }
+    start = nl + 1;
+  }
+  return { records, newlines };
+}
+
+/** The worker's loop: scan each submitted chunk in slot order until told to stop. */
+export function runScanWorker(job: ScanJob): void {
+  const ctrl = new Int32Array(job.control);
+  const chunks = job.chunks.map((c) => Buffer.from(c));
+  const results = job.results.map((r) => new Int32Array(r));
+  const scan = new LineScan();
+  for (let k = 0; ; k = (k + 1) % CHUNK_SLOTS) {
+    for (;;) {
+      if (Atomics.load(ctrl, C_STOP) !== 0) return;
+      const st = Atomics.load(ctrl, slotAt(k, S_STATE));
+      if (st === SUBMITTED) break;
+      Atomics.wait(ctrl, slotAt(k, S_STATE), st, 1000);
+    }
+    const { records, newlines } = scanChunk(chunks[k]!, Atomics.load(ctrl, slotAt(k, S_LEN)), results[k]!, MAX_LINES_PER_CHUNK, scan);
+    Atomics.store(ctrl, slotAt(k, S_RECORDS), records);
+    Atomics.store(ctrl, slotAt(k, S_NEWLINES), newlines);
+    Atomics.store(ctrl, slotAt(k, S_STATE), DONE);
+    Atomics.notify(ctrl, slotAt(k, S_STATE));
+  }
+}
+
+/** A line as the consumer sees it: its spans when the worker's fast-path scan took it, else null. */
+export type OnScannedLine = (buf: Buffer, start: number, end: number, lineNumber: number, spans: ScannedSpans | null) => boolean | void;
+
+/** The spans of one record, as a ScannedSpans view (reused). */
+class RecordSpans implements ScannedSpans {
+  r: Int32Array = new Int32Array(0);
+  at = 0;
+  get entityStart(): number { return this.r[this.at + 4]!; }
+  get entityEnd(): number { return this.r[this.at + 5]!; }
+  get scopeStart(): number { return this.r[this.at + 6]!; }
+  get scopeEnd(): number { return this.r[this.at + 7]!; }
+  get kindStart(): number { return this.r[this.at + 8]!; }
+  get kindEnd(): number { return this.r[this.at + 9]!; }
+  get payloadStart(): number { return this.r[this.at + 10]!; }
+  get payloadEnd(): number { return this.r[this.at + 11]!; }
+}
+
+/**
+ * Reads `fd` to its end with a scan worker, calling `onLine` for every non-empty line in
+ * order (the same lines, numbers and bytes as readLinesFrom). `onLine` may throw or
+ * return false to stop; the worker is stopped either way.
+ */
+export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScannedLine): void {
+  const control = new SharedArrayBuffer(4 * (1 + CHUNK_SLOTS * SLOT_INTS));
+  const ctrl = new Int32Array(control);
+  const chunkSabs = Array.from({ length: CHUNK_SLOTS }, () => new SharedArrayBuffer(SCAN_CHUNK_BYTES));
+  const resultSabs = Array.from({ length: CHUNK_SLOTS }, () => new SharedArrayBuffer(4 * REC_INTS * MAX_LINES_PER_CHUNK));
+  const chunks = chunkSabs.map((c) => Buffer.from(c));
+  const results = resultSabs.map((r) => new Int32Array(r));
+  const job: ScanJob = { control, chunks: chunkSabs, results: resultSabs };
+  const worker = new Worker(workerUrl, { workerData: job });
+  worker.unref();
+  worker.on('error', () => undefined); // a dead worker only means the main thread scans
+  const spans = new RecordSpans();
+  const mainScan = new LineScan();
+  let carry: Buffer = Buffer.alloc(0);
+  let eof = false;
+  let workerOk = true;
+  let lines = 0; // lines before the chunk being consumed
+  const lens = new Array<number>(CHUNK_SLOTS).fill(0);
+  try {
+    /** Fills slot k: the carried partial line, then reads; cuts after the last newline. 0 at the end of input; -1: no newline in a full chunk. */
+    const fill = (k: number): number => {
+      if (eof) return 0;
+      const buf = chunks[k]!;
+      buf.set(carry);
+      let end = carry.length;
+      while (end < buf.length) {
+        const n = readChunk(fd, buf, end);
+        if (n === 0) {
+          eof = true;
+          break;
+        }
+        end += n;
+      }
+      if (eof) {
+        carry = Buffer.alloc(0);
+        return end; // the last line may have no newline: the chunk ends with the input
+      }
+      const nl = buf.lastIndexOf(10, end - 1);
+      if (nl < 0) {
+        carry = Buffer.from(buf.subarray(0, end)); // a line longer than a chunk
+        return -1;
+      }
+      carry = Buffer.from(buf.subarray(nl + 1, end));
+      return nl + 1;
+    };
+    const submit = (k: number, len: number): void => {
+      lens[k] = len;
+      Atomics.store(ctrl, slotAt(k, S_LEN), len);
+      Atomics.store(ctrl, slotAt(k, S_STATE), SUBMITTED);
+      Atomics.notify(ctrl, slotAt(k, S_STATE));
+    };
+    /** Waits for slot k's scan; false if the worker stopped answering. */
+    const awaitScan = (k: number): boolean => {
+      const since = Date.now();
+      while (Atomics.load(ctrl, slotAt(k, S_STATE)) !== DONE) {
+        Atomics.wait(ctrl, slotAt(k, S_STATE), SUBMITTED, 100);
+        if (Date.now() - since > SCAN_STALL_MS) return false;
+      }
+      return true;
+    };
+    /** Hands slot k's lines to onLine; false when onLine asked to stop. */
+    const consume = (k: number, scanned: boolean): boolean => {
+      const buf = chunks[k]!;
+      const len = lens[k]!;
+      const records = scanned ? Atomics.load(ctrl, slotAt(k, S_RECORDS)) : -1;
+      if (records < 0) {
+        // the worker did not scan it: the main thread reads the chunk's lines itself
+        let stop = false;
+        let n = 0;
+        let start = 0;
+        while (start < len && !stop) {
+          let nl = buf.indexOf(10, start);
+          if (nl < 0 || nl >= len) nl = len;
+          n++;
+          let e = nl;
+          if (nl < len && e > start && buf[e - 1] === 13) e--;
+          if (e > start && onLine(buf, start, e, lines + n, mainScan.scan(buf, start, e) ? mainScan : null) === false) stop = true;
+          start = nl + 1;
+        }
+        lines += countNewlines(buf, len);
+        return !stop;
+      }
+      const r = results[k]!;
+      spans.r = r;
+      for (let i = 0; i < records; i++) {
+        const at = i * REC_INTS;
+        spans.at = at;
+        if (onLine(buf, r[at + R_START]!, r[at + R_END]!, lines + r[at + R_LINE]!, r[at + R_OK] === 1 ? spans : null) === false) return false;
+      }
+      lines += Atomics.load(ctrl, slotAt(k, S_NEWLINES));
+      return true;
+    };
+
+    // prime the ring, then consume in order, refilling each slot as it frees up
+    const pending: number[] = [];
+    let next = 0;
+    let overflow = false;
+    for (; next < CHUNK_SLOTS; next++) {
+      const len = fill(next);
+      if (len === 0) break;
+      if (len < 0) {
+        overflow = true;
+        break;
+      }
+      submit(next, len);
+      pending.push(next);
+    }
+    while (pending.length > 0) {
+      const k = pending.shift()!;
+      if (workerOk && !awaitScan(k)) {
+        workerOk = false;
+        Atomics.store(ctrl, C_STOP, 1);
+      }
+      if (!consume(k, workerOk)) return;
+      Atomics.store(ctrl, slotAt(k, S_STATE), FREE);
+      if (overflow || eof) continue;
+      const len = fill(k);
+      if (len === 0) continue;
+      if (len < 0) {
+        overflow = true;
+        continue;
+      }
+      submit(k, len);
+      pending.push(k);
+    }
+    // what is left (a line longer than a chunk, or the input after it): the single-threaded reader
+    if (overflow) readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, mainScan.scan(b, s, e) ? mainScan : null), carry, lines);
+  } finally {
+    Atomics.store(ctrl, C_STOP, 1);
+    for (let k = 0; k < CHUNK_SLOTS; k++) Atomics.notify(ctrl, slotAt(k, S_STATE));
+    void worker.terminate();
+  }
+}
+
+function countNewlines(buf: Uint8Array, len: number): number {
+  let n = 0;
+  for (let i = buf.indexOf(10); i >= 0 && i < len; i = buf.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Whether `fd` is a regular file large enough for the scan worker to pay. */
+export function worthAScanWorker(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isFile() && st.size >= SCAN_POOL_MIN_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Cores the machine needs before the scan worker is used by default. On the project's
+ * 2-core machines, under the load of other processes, the worker measured no faster
+ * (6.7-8.0 s against 6.9-7.6 s for 1,000,000 lines: the two threads compete for the
+ * same cores) and added ~25-30 MB to a peak RSS already near 190 MB (docs/DECISIONS.md,
+ * Performance log). `SEGLOG_APPEND_WORKERS=1` turns it on anyway, `=0` off.
+ */
+export const SCAN_WORKER_MIN_CORES = 3;
+
+/**
+ * Every non-empty line of a JSONL file (or stdin for "-"), in order, with its spans
+ * when already scanned: by the scan worker for large files, else not yet (undefined:
+ * the consumer scans).
+ */
+export function forEachLine(path: string, onLine: (buf: Buffer, start: number, end: number, lineNumber: number, spans: ScannedSpans | null | undefined) => boolean | void): void {
+  const fd = path === '-' ? 0 : openSync(path, 'r');
+  try {
+    // the worker is the built JS next to this module; under vitest (.ts sources) there is none
+    const env = process.env.SEGLOG_APPEND_WORKERS;
+    const wanted = env === undefined ? availableParallelism() >= SCAN_WORKER_MIN_CORES : env !== '0';
+    const useWorker = wanted && fd !== 0 && import.meta.url.endsWith('.js') && worthAScanWorker(fd);
+    if (useWorker) readLinesWithWorker(fd, new URL('./scan-worker.js', import.meta.url), onLine);
+    else readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, undefined));
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
