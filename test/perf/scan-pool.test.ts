@@ -93,8 +93,9 @@ describe.skipIf(!existsSync(BUILT_WORKER))('the scan worker thread (built dist/)
     const dir = tempDir('seglog-pool-cli-');
     const file = join(dir, 'in.jsonl');
     const lines: string[] = [];
-    for (let i = 0; i < 100_000; i++) lines.push(JSON.stringify({ entity: `order:${i % 500}`, scope: 'tenant', kind: `${1 + (i % 3)}:2`, payload: { i, note: 'n'.repeat(120) } }));
-    lines[77_777] = '{"entity":"broken","scope":"s","payload":';
+    // SEGLOG_APPEND_WORKERS=1 uses the worker whatever the file's size; 30,000 lines span two chunks
+    for (let i = 0; i < 30_000; i++) lines.push(JSON.stringify({ entity: `order:${i % 500}`, scope: 'tenant', kind: `${1 + (i % 3)}:2`, payload: { i, note: 'n'.repeat(120) } }));
+    lines[27_777] = '{"entity":"broken","scope":"s","payload":';
     writeFileSync(file, lines.join('\n') + '\n');
     const events: string[] = [];
     const outs: string[] = [];
@@ -113,7 +114,7 @@ describe.skipIf(!existsSync(BUILT_WORKER))('the scan worker thread (built dist/)
       }
     }
     expect(outs[1]).toBe(outs[0]);
-    expect(outs[0]).toContain('line 77778');
+    expect(outs[0]).toContain('line 27778');
     const a = JSON.parse(events[0]!) as unknown[];
     const b = JSON.parse(events[1]!) as unknown[];
     expect(b.length).toBe(a.length);

@@ -284,11 +284,11 @@ function countNewlines(buf: Uint8Array, len: number): number {
   return n;
 }
 
-/** Whether `fd` is a regular file large enough for the scan worker to pay. */
-export function worthAScanWorker(fd: number): boolean {
+/** Whether `fd` is a regular file large enough for the scan worker to pay (`anySize`: forced on). */
+export function worthAScanWorker(fd: number, anySize = false): boolean {
   try {
     const st = fstatSync(fd);
-    return st.isFile() && st.size >= SCAN_POOL_MIN_BYTES;
+    return st.isFile() && (anySize || st.size >= SCAN_POOL_MIN_BYTES);
   } catch {
     return false;
   }
@@ -299,7 +299,7 @@ export function worthAScanWorker(fd: number): boolean {
  * 2-core machines, under the load of other processes, the worker measured no faster
  * (6.7-8.0 s against 6.9-7.6 s for 1,000,000 lines: the two threads compete for the
  * same cores) and added ~25-30 MB to a peak RSS already near 190 MB (docs/DECISIONS.md,
- * Performance log). `SEGLOG_APPEND_WORKERS=1` turns it on anyway, `=0` off.
+ * Performance log). `SEGLOG_APPEND_WORKERS=1` turns it on for any regular file, `=0` off.
  */
 export const SCAN_WORKER_MIN_CORES = 3;
 
@@ -314,7 +314,7 @@ export function forEachLine(path: string, onLine: (buf: Buffer, start: number, e
     // the worker is the built JS next to this module; under vitest (.ts sources) there is none
     const env = process.env.SEGLOG_APPEND_WORKERS;
     const wanted = env === undefined ? availableParallelism() >= SCAN_WORKER_MIN_CORES : env !== '0';
-    const useWorker = wanted && fd !== 0 && import.meta.url.endsWith('.js') && worthAScanWorker(fd);
+    const useWorker = wanted && fd !== 0 && import.meta.url.endsWith('.js') && worthAScanWorker(fd, env === '1');
     if (useWorker) readLinesWithWorker(fd, new URL('./scan-worker.js', import.meta.url), onLine);
     else readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, undefined));
   } finally {
