@@ -197,12 +197,16 @@ function collectLostEvents(ranges: DamagedRange[], a: RepairAnalyzer, inCut: (s:
     const links = r.entityGaps;
     // one sequence and one entity link surely lost in the same range: they are the same event
     const single = r.seqGap.count === 1 && links.length === 1 && links[0]!.count === 1 && r.entityGapCertain[0] ? links[0]! : null;
+    // two claims naming the same link of the same entity: one of them was damaged there, neither is believed
+    const named = new Map<string, number>();
+    for (const x of r.claims) if (x.seqCredible) named.set(`${x.clock}:${x.key}`, (named.get(`${x.clock}:${x.key}`) ?? 0) + 1);
     for (let s = r.seqGap.fromSeq; s < r.seqGap.fromSeq + r.seqGap.count; s++) {
-      const c = r.claims.find((x) => x.seqCredible && x.seq === s);
+      const found = r.claims.find((x) => x.seqCredible && x.seq === s);
+      const c = found && named.get(`${found.clock}:${found.key}`) === 1 ? found : undefined;
       const linked = c ? links.find((l) => l.entity === c.key && c.clock >= l.fromClock && c.clock < l.fromClock + l.count) : undefined;
       const entity = linked ? linked.entity : c?.entityCredible ? c.key : single ? single.entity : null;
       const clock = linked || c?.entityCredible ? c!.clock : single ? single.fromClock : null;
-      out.push({ seq: s, entity, clock, segment: seg, offset: c ? c.offset : r.start, reason: r.reason });
+      out.push({ seq: s, entity, clock, segment: seg, offset: found ? found.offset : r.start, reason: r.reason });
     }
   }
   for (const m of a.missingSeqs) {
