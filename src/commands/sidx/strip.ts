@@ -3,8 +3,7 @@ import { type SidxMaintenanceResult, stripFooters } from '../../engine/sidx-main
 import { resolveTarget } from '../../engine/target.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { dryRunFlag, storeArg, yesFlag } from '../../ui/flags.js';
-import { formatBytes, plural } from '../../ui/format.js';
-import { renderTable } from '../../ui/table.js';
+import { renderMaintenance } from '../../ui/sidx-render.js';
 
 export default class SidxStrip extends BaseCommand<typeof SidxStrip> {
   static override summary = 'Remove SIDX footers (and the checkpoint), leaving what an unclean shutdown leaves';
@@ -46,15 +45,3 @@ export default class SidxStrip extends BaseCommand<typeof SidxStrip> {
 }
 
 /** Same shape as `sidx rebuild`'s output. */
-function renderMaintenance(r: SidxMaintenanceResult & { target: string }, verb: 'strip' | 'rebuild'): string {
-  const done = verb === 'strip' ? 'stripped' : 'rebuilt';
-  const rows = r.segments.map((s) => [s.segment, r.dryRun && s.action === done ? `would be ${done}` : s.action, formatBytes(s.sizeBeforeBytes), formatBytes(s.sizeAfterBytes), s.reason ?? '']);
-  const changed = r.segments.filter((s) => s.action === done).length;
-  const skipped = r.segments.filter((s) => s.action === 'skipped').length;
-  const lines = [renderTable(['segment', 'action', 'before', 'after', 'note'], rows, { colAligns: ['left', 'left', 'right', 'right', 'left'] })];
-  let summary = `${r.target}: ${plural(changed, 'segment')} ${r.dryRun ? `would be ${done}` : done}`;
-  if (skipped > 0) summary += `, ${skipped} skipped`;
-  if (r.checkpointRemoved) summary += r.dryRun ? '; index.ckpt would be removed' : '; index.ckpt removed';
-  lines.push(summary);
-  return lines.join('\n');
-}
