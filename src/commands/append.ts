@@ -1,15 +1,11 @@
 import { Flags } from '@oclif/core';
 import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/errors.js';
-import { type BatchItem, Store } from '../engine/store.js';
+import { Store } from '../engine/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatCount } from '../ui/format.js';
-import { LineTooLongError } from '../engine/ingest/line-spans.js';
-import type { ScannedSpans } from '../engine/ingest/line-scan.js';
-import { forEachLine } from '../engine/ingest/scan-pool.js';
-import { ScannedLines } from '../engine/ingest/scanned-lines.js';
-import { parseLine } from '../engine/ingest/parse-line.js';
+import { emptyIngestResult, ingestJsonl } from '../engine/ingest/ingest-file.js';
 
 interface AppendResult {
   appended: number;
@@ -75,56 +71,13 @@ export default class Append extends BaseCommand<typeof Append> {
   }
 
   private appendFile(store: Store, file: string, kind: { category: number; type: number } | undefined): AppendResult {
-    const defaults = { entity: this.flags.entity, scope: this.flags.scope, kind };
-    const batchSize = this.flags['batch-size'];
-    const result: AppendResult = { appended: 0, firstSeq: null, lastSeq: null, batches: 0, durable: false };
     const spin = this.spinner('appending');
-    const parse = (line: string, n: number): BatchItem => parseLine(line, n, file, defaults);
-    // most lines skip JSON.parse: scanned straight from their bytes (engine/ingest); the rest, and every error, go through parseLine
-    const scanned = new ScannedLines(defaults);
-    const noteSeqs = (first: number, last: number, count: number): void => {
-      if (result.firstSeq === null) result.firstSeq = first;
-      result.lastSeq = last;
-      result.appended += count;
-    };
+    // engine/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
+    const result = emptyIngestResult();
     try {
-      if (batchSize !== undefined) {
-        let batch: BatchItem[] = [];
-        const flushBatch = (): void => {
-          if (batch.length === 0) return;
-          const rs = store.appendBatch(batch);
-          noteSeqs(rs[0]!.seq, rs[rs.length - 1]!.seq, rs.length);
-          result.batches++;
-          batch = [];
-          if ((result.batches & 63) === 0) spin.update(`appended ${formatCount(result.appended)} events`);
-        };
-        readLinesOrFail(file, (buf, start, end, n, spans) => {
-          batch.push(scanned.item(buf, start, end, spans) ?? parse(buf.toString('utf8', start, end), n));
-          if (batch.length >= batchSize) flushBatch();
-        });
-        flushBatch();
-        result.durable = store.options.sync !== 'none';
-      } else {
-        const bulk = store.bulk();
-        const start = store.snapshotState().nextSeq;
-        try {
-          readLinesOrFail(file, (buf, start, end, n, spans) => {
-            // spans: the line already scanned by a worker thread (null: not the fast path); undefined: scan here
-            const raw = spans === undefined ? scanned.raw(buf, start, end) : spans === null ? null : scanned.fromSpans(buf, spans);
-            if (raw === null || !bulk.addRaw(raw)) bulk.add(parse(buf.toString('utf8', start, end), n));
-            if ((n & 0xffff) === 0) spin.update(`appended ${formatCount(n)} lines`);
-          });
-        } finally {
-          // lines before a bad one are kept: each line is its own event
-          result.durable = bulk.finish();
-          if (bulk.count > 0) noteSeqs(start, start + bulk.count - 1, bulk.count);
-        }
-      }
+      ingestJsonl(store, file, { defaults: { entity: this.flags.entity, scope: this.flags.scope, kind }, batchSize: this.flags['batch-size'], onProgress: (n) => spin.update(`appended ${formatCount(n)} events`) }, result);
     } catch (err) {
       spin.fail();
-      if (err instanceof SeglogError && result.appended > 0) {
-        throw new SeglogError(err.code, `${err.message} (${formatCount(result.appended)} events before it were appended)`, { file: err.file, line: err.line, offset: err.offset });
-      }
       throw err;
     }
     spin.stop();
@@ -136,18 +89,4 @@ function parseKindFlag(s: string): { category: number; type: number } {
   const k = parseKind(s);
   if (!k || k.category === 0) throw new SeglogError('usage', `--kind must be category:type with category 1..65535, got '${s}'`);
   return k;
-}
-
-function readLinesOrFail(file: string, onLine: (buf: Buffer, start: number, end: number, n: number, spans: ScannedSpans | null | undefined) => void): void {
-  try {
-    forEachLine(file, onLine);
-  } catch (err) {
-    if (err instanceof LineTooLongError) throw new SeglogError('bad_input', err.message, { file, line: err.lineNumber });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new SeglogError('not_found', 'no such input file', { file });
-    if (code === 'EISDIR') throw new SeglogError('usage', 'input is a directory, not a JSONL file', { file });
-    if (err instanceof SeglogError) throw err;
-    if (code) throw new SeglogError('io', `cannot read input (${code})`, { file });
-    throw err;
-  }
 }

@@ -17,6 +17,13 @@ import { renderTable } from '../ui/table.js';
 /** Failures listed in text output; --json carries up to the explorer's own limit. */
 const MAX_FAILURES_SHOWN = 10;
 const MAX_SEED = 0xffff_ffff;
+/**
+ * Crash points whose recovery is also crashed at each of its operations, in each mode.
+ * Each costs about 20 recovery operations x 4 modes crash states, several times a plain
+ * crash state's price: 32 keeps the default drill well under a minute on 2 cores
+ * (docs/DECISIONS.md, "Drills").
+ */
+const DEFAULT_RECOVERY_POINTS = 32;
 
 type DrillOutput = DrillReport & { store: string | null; reproduce: string | null; canaryCaught?: boolean };
 
@@ -39,6 +46,11 @@ export default class Drill extends BaseCommand<typeof Drill> {
     point: intFlag({ description: 'explore only this crash point (reproduces a failure)', min: 0 }),
     modes: Flags.string({ description: `crash modes, comma-separated (${CRASH_MODES.join(', ')})`, default: CRASH_MODES.join(',') }),
     canary: Flags.boolean({ description: 'drill a deliberately broken recovery (keeps incomplete batches); exit 0 only if caught', default: false }),
+    'recovery-points': intFlag({
+      description: 'crash points (a seeded sample) whose recovery is also crashed at every one of its operations; 0 = none',
+      min: 0,
+      default: DEFAULT_RECOVERY_POINTS,
+    }),
     workers: intFlag({ description: 'worker threads (default: 2, or 1 on a one-core machine)', min: 1, max: 64 }),
   };
 
@@ -58,12 +70,13 @@ export default class Drill extends BaseCommand<typeof Drill> {
       canary: this.flags.canary,
       points,
       onlyPoint: this.flags.point,
+      recoveryPoints: this.flags['recovery-points'],
       workers: this.flags.workers,
-      onProgress: (done, total) => spin.update(`drill: ${formatCount(done)} of ${formatCount(total)} crash states`),
+      onProgress: (done, total) => spin.update(`drill: ${formatCount(done)} states explored (${formatCount(total)} crash states, plus crashes during recovery)`),
     });
     spin.stop();
     const first = report.failures[0];
-    const reproduce = first ? reproduceCommand(store, this.flags.workload, first.seed, first.point, first.mode, this.flags.canary) : null;
+    const reproduce = first ? reproduceCommand(store, this.flags.workload, first.seed, first.point, first.mode, this.flags.canary, first.recoveryOp !== undefined) : null;
     const out: DrillOutput = { ...report, store: store ?? null, reproduce };
     if (this.flags.canary) out.canaryCaught = report.violations > 0;
     this.emit(out, render);
@@ -94,10 +107,11 @@ function parsePoints(text: string): 'all' | number {
   return text.trim() === 'all' ? 'all' : parseBoundedInt(text, 1, Number.MAX_SAFE_INTEGER);
 }
 
-function reproduceCommand(store: string | undefined, workload: string, seed: number, point: number, mode: CrashMode, canary: boolean): string {
+function reproduceCommand(store: string | undefined, workload: string, seed: number, point: number, mode: CrashMode, canary: boolean, inRecovery: boolean): string {
   const parts = ['seglog', 'drill'];
   if (store !== undefined) parts.push(JSON.stringify(store));
-  parts.push('--workload', workload, '--seed', String(seed), '--point', String(point), '--modes', mode);
+  // --point with --recovery-points 1 crashes that point's recovery at every operation
+  parts.push('--workload', workload, '--seed', String(seed), '--point', String(point), '--modes', mode, '--recovery-points', inRecovery ? '1' : '0');
   if (canary) parts.push('--canary');
   return parts.join(' ');
 }
@@ -110,16 +124,24 @@ function render(r: DrillOutput): string {
   );
   for (const mode of r.modes) {
     const t = r.byMode[mode]!;
-    lines.push('', `${mode}: ${plural(t.crashStates, 'crash state')}, ${plural(t.violations, 'violation')}`);
+    lines.push(
+      '',
+      `${mode}: ${plural(t.crashStates, 'crash state')} + ${plural(t.recoveryCrashStates, 'recovery crash state')}, ${plural(t.violations, 'violation')}` +
+        (t.recoveryViolations > 0 ? ` (${formatCount(t.recoveryViolations)} during recovery)` : ''),
+    );
     lines.push(renderTable(['invariant', 'crash states violating it'], INVARIANT_IDS.map((inv) => [inv, t.invariants[inv]])));
   }
   if (r.failures.length > 0) {
     lines.push('', 'first failures:');
-    for (const f of r.failures.slice(0, MAX_FAILURES_SHOWN)) lines.push(`  point ${f.point} ${f.mode}: ${f.invariant}: ${f.detail}`);
+    for (const f of r.failures.slice(0, MAX_FAILURES_SHOWN)) {
+      const where = f.recoveryOp === undefined ? '' : `, recovery crashed after its operation ${f.recoveryOp}`;
+      lines.push(`  point ${f.point} ${f.mode}${where}: ${f.invariant}: ${f.detail}`);
+    }
   }
   lines.push(
     '',
-    `${plural(r.crashStates, 'crash state')} (${formatCount(r.distinctStates)} distinct disks) in ${(r.elapsedMs / 1000).toFixed(1)} s on ${plural(r.workers, 'thread')}; digest ${r.digest}`,
+    `${plural(r.crashStates, 'crash state')} + ${plural(r.recoveryCrashStates, 'recovery crash state')} (recoveries of ${plural(r.recoveryPoints, 'point')} crashed at every operation; ` +
+      `${formatCount(r.distinctStates)} distinct disks) in ${(r.elapsedMs / 1000).toFixed(1)} s on ${plural(r.workers, 'thread')}; digest ${r.digest}`,
   );
   if (r.canary) lines.push(r.violations > 0 ? `canary caught: ${plural(r.violations, 'crash state')} flagged` : 'canary NOT caught');
   else lines.push(r.violations === 0 ? 'no invariant violated' : `${plural(r.violations, 'crash state')} violated an invariant; reproduce: ${r.reproduce}`);

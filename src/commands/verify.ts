@@ -67,8 +67,19 @@ function render(r: VerifyOutput, format: 'text' | 'junit' | 'github'): string {
     `${r.target}: ${formatCount(r.events)} events, ${plural(r.segments, 'segment')}, ${formatCount(r.entities)} entities, ${formatBytes(r.bytes)}` +
       (r.stoppedEarly ? ' (stopped early at --max-errors)' : ''),
   );
-  lines.push(r.problems.length === 0 ? 'no problems found' : `${plural(r.errors, 'error')}, ${plural(r.warnings, 'warning')}: ${plural(r.problems.length, 'problem')} found`);
+  lines.push(summaryLine(r));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The last line: errors and warnings are problems; info items (an acknowledged gap left by
+ * repair) are reported but are not problems, so a repaired store reads "no problems found".
+ */
+function summaryLine(r: VerifyOutput): string {
+  const infos = r.problems.length - r.errors - r.warnings;
+  const notes = infos > 0 ? ` (${plural(infos, 'note')})` : '';
+  if (r.errors + r.warnings === 0) return `no problems found${notes}`;
+  return `${plural(r.errors, 'error')}, ${plural(r.warnings, 'warning')}: ${plural(r.errors + r.warnings, 'problem')} found${notes}`;
 }
 
 function renderGithub(r: VerifyOutput): string {

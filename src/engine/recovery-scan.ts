@@ -104,6 +104,8 @@ export class ScanVisitor {
   /** In the active segment: end of the last frame that leaves no transaction half-written. */
   private completeEnd = 0;
   private lastFrameEnd = 0;
+  /** Whether the current segment holds any frame. */
+  private segmentHasFrames = false;
   /** A cache in front of `out.heads` (the same head objects), keyed by entity bytes. */
   private readonly headsByBytes = new BytesMap<EntityHead>();
 
@@ -126,6 +128,7 @@ export class ScanVisitor {
     this.out.segments.push(this.cur);
     this.completeEnd = r.pos;
     this.lastFrameEnd = r.pos;
+    this.segmentHasFrames = false;
   }
 
   onFrame(r: SegmentReader, segIndex: number): void {
@@ -179,6 +182,7 @@ export class ScanVisitor {
         break;
     }
     this.lastFrameEnd = r.pos;
+    this.segmentHasFrames = true;
     // only frames after the last one that completes something can be half of a transaction
     if (completes || o.openTxns.size === 0) this.completeEnd = r.pos;
   }
@@ -286,6 +290,14 @@ export class ScanVisitor {
       if (tornAt === undefined || this.completeEnd < tornAt) {
         this.out.tail = { segIndex, offset: this.completeEnd, reason: 'incomplete_batch' };
       }
+    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.out.openTxns.size > 0 && this.out.tail === null) {
+      // The log ends inside a transaction whose frames all sit in earlier segments, and this
+      // last segment (created by the rotation the batch was in) holds no frame: cut it
+      // (offset 0 removes it), so that Store.open's next cut can drop the batch from the
+      // segment before, where its frames would otherwise burn their sequence numbers for
+      // good (found by test/engine/faults-ingest.test.ts: a directory fsync failing at a
+      // rotation mid-batch). Removing a segment with no frame loses nothing.
+      this.out.tail = { segIndex, offset: 0, reason: 'incomplete_batch' };
     }
   }
 

@@ -201,11 +201,12 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
       pending.abandon();
       throw err;
     }
-    pending.commit();
     const dir = storeDirOf(fs, target);
-    // a stripped store has no checkpoint, as after an unclean shutdown
-    if (dir !== null && !result.dryRun) result.checkpointRemoved = deleteCheckpoint(fs, dir);
+    // a stripped store has no checkpoint, as after an unclean shutdown; it goes before the
+    // first rename (removeCheckpointBeforeCommit)
+    if (dir !== null && !result.dryRun) result.checkpointRemoved = removeCheckpointBeforeCommit(fs, dir, pending);
     else if (dir !== null) result.checkpointRemoved = exists(fs, storePaths(dir).checkpoint);
+    pending.commit();
     return result;
   });
 }
@@ -257,15 +258,31 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
       pending.abandon();
       throw err;
     }
-    pending.commit();
     const dir = storeDirOf(fs, target);
     if (changed && dir !== null) {
-      // the checkpoint fingerprints the old files: it would be stale now
-      if (!result.dryRun) result.checkpointRemoved = deleteCheckpoint(fs, dir);
+      // the checkpoint fingerprints the old files: it would be stale after the renames
+      if (!result.dryRun) result.checkpointRemoved = removeCheckpointBeforeCommit(fs, dir, pending);
       else result.checkpointRemoved = exists(fs, storePaths(dir).checkpoint);
     }
+    pending.commit();
     return result;
   });
+}
+
+/**
+ * Removes index.ckpt before any segment is replaced. The checkpoint describes the old
+ * files, and only a run that changes a segment removes it: removed after the renames, a
+ * failure or crash between the two kept it for good, since the next run finds every
+ * segment already done and changes nothing (found by test/engine/faults-maintenance.test.ts,
+ * fault on the directory fsync after the renames). Removing an index first is always safe.
+ */
+function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: SegmentReplacements): boolean {
+  try {
+    return deleteCheckpoint(fs, dir);
+  } catch (err) {
+    pending.abandon();
+    throw err;
+  }
 }
 
 /**
@@ -328,9 +345,17 @@ class SegmentReplacements {
       throw err;
     }
     const dirs = new Set<string>();
-    for (const t of this.temps.splice(0)) {
-      fs.rename(t.tmp, t.path);
-      dirs.add(dirname(t.path));
+    try {
+      while (this.temps.length > 0) {
+        const t = this.temps[0]!;
+        fs.rename(t.tmp, t.path);
+        this.temps.shift();
+        dirs.add(dirname(t.path));
+      }
+    } catch (err) {
+      // the temp files not renamed yet would stay behind as debris
+      this.abandon();
+      throw err;
     }
     for (const d of dirs) fs.fsyncDir(d);
   }

@@ -19,12 +19,14 @@ import {
   ZERO_HASH,
 } from '../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../format/frame.js';
+import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
 import { streamCommitted, type FrameLocation } from './committed-stream.js';
 import { ioError, SeglogError } from './errors.js';
 import { type FileSystem, isFsError } from './fs/types.js';
 import { RealFs } from './fs/real-fs.js';
-import { ensureDir, exists, readFully, writeFileAtomic } from './fs/util.js';
+import { exists, readFully } from './fs/util.js';
+import { keepCutTail } from './cut-tail-copy.js';
 import { LOCK_FILE, storePaths } from './layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from './lock.js';
 import { DEFAULT_OPTIONS, type StoreOptions, validateOptions } from './options.js';
@@ -32,7 +34,7 @@ import { compileRegion, type Region } from './region.js';
 import { type EntityHead, type RecoveryScan } from './recovery-scan.js';
 import { type ColdStart, coldStart, type ColdStartInfo, type ColdStartOptions } from './cold-start.js';
 import { CheckpointSession, deleteCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { type FooterSeed, sealFooter } from './sidx.js';
+import { FooterBuilder, type FooterSeed, sealFooter } from './sidx.js';
 import { type SealHook, SegmentWriter } from './segment-writer.js';
 import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
@@ -231,8 +233,11 @@ export class Store {
       // left with nothing is removed), the rest of it may end the segment before, so cut
       // until no incomplete tail is left. Cutting once left a second open to cut again:
       // recovery was not idempotent (found by `seglog drill`, cut mode). Each cut
-      // truncates or removes a segment, so the segment count bounds the loop.
-      for (let cuts = scan.segments.length + 1; !readOnly && scan.tail && cuts > 0; cuts--) {
+      // truncates a segment to its header or removes a segment with no frame
+      // (recovery-scan.ts), so twice the segment count bounds the loop; a bound of one
+      // cut per segment stopped halfway when open transactions spanned several segments
+      // and left the rest to the next open (drill seed 1, point 56: nextSeq 10 then 8).
+      for (let cuts = 2 * scan.segments.length + 2; !readOnly && scan.tail && cuts > 0; cuts--) {
         cutTail(fs, dir, scan, warn, opts.clock ?? Date.now);
         const again = coldStart(fs, dir, listSegments(fs, dir), { ...opts.coldStart, useCheckpoint: false, wantSeed: true });
         cold = { ...again, info: { ...again.info, checkpoint: cold.info.checkpoint, checkpointMessage: cold.info.checkpointMessage } };
@@ -749,7 +754,7 @@ export class Store {
     const id = new Uint8Array(16);
     makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
     const off = chunk.len;
-    w.ensureRoom(chunk.len + p.frameBytes, this.nextSeq);
+    this.bulkRoom(w, chunk.len + p.frameBytes);
     const size = encodeEventFrame(
       chunk.arena.buf,
       off,
@@ -810,7 +815,7 @@ export class Store {
     const name = names.name;
     const head = this.heads.get(name);
     const wallMs = Math.max(this.bulkNow(chunk), head ? head.wallMs : 0);
-    w.ensureRoom(chunk.len + frameBytes, this.nextSeq);
+    this.bulkRoom(w, chunk.len + frameBytes);
     const buf = chunk.arena.buf;
     const off = chunk.len;
     const b = off + FRAME_PREFIX_BYTES;
@@ -862,13 +867,35 @@ export class Store {
     return chunk.now;
   }
 
+  /**
+   * Room for `bytes` more in the active segment: a rotation may seal the segment and
+   * create the next one. A failure there leaves the writer between segments, so like a
+   * failed chunk write it makes the store refuse further writes (reopen recovers).
+   */
+  private bulkRoom(w: SegmentWriter, bytes: number): void {
+    try {
+      w.ensureRoom(bytes, this.nextSeq);
+    } catch (err) {
+      this.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
+  }
+
   /** @internal */
   bulkFlush(w: SegmentWriter, chunk: BulkChunk): void {
     if (chunk.len === 0) return;
+    // a failed store never gets a chunk written again (BulkAppender.finish after a failure)
+    this.checkWritable();
+    // the footer entries of these frames, taken from memory: sealing then has nothing to read back
+    const live = this.liveFooter(w);
+    if (live) addChunkToFooter(live.builder, chunk.arena.buf, chunk.len, w.active.sizeBytes);
     try {
       w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      if (live) live.frameEnd = w.active.sizeBytes;
       if (this.options.sync === 'always') w.fsync();
     } catch (err) {
+      if (live) this.footerSeed = null; // it may index frames that were not written
       this.poisoned = err as Error;
       if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
       throw err;
@@ -880,11 +907,34 @@ export class Store {
     chunk.frames = 0;
   }
 
+  /**
+   * The footer seed of the active segment when it covers every frame written so far
+   * (a fresh segment gets one), so bulk frames are indexed as they are written and
+   * sealing continues from there (sidx.ts sealFooter); null when the seed lags behind
+   * (frames written by other paths since): sealing then reads those frames back.
+   */
+  private liveFooter(w: SegmentWriter): FooterSeed | null {
+    const a = w.active;
+    const s = this.footerSeed;
+    if (s !== null) return s.segmentId === a.id && s.frameEnd === a.sizeBytes ? s : null;
+    if (a.sizeBytes !== SEGMENT_HEADER_BYTES) return null;
+    this.footerSeed = { segmentId: a.id, frameEnd: a.sizeBytes, builder: new FooterBuilder(a.id) };
+    return this.footerSeed;
+  }
+
   /** @internal */
   bulkFinish(w: SegmentWriter, chunk: BulkChunk): boolean {
     this.bulkFlush(w, chunk);
+    this.checkWritable();
     if (this.options.sync === 'none') return false;
-    w.fsync();
+    try {
+      w.fsync();
+    } catch (err) {
+      // after a failed fsync the page cache can no longer be trusted to reach the disk
+      this.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
     return true;
   }
 
@@ -1113,6 +1163,15 @@ export class BulkAppender {
   }
 }
 
+/** Adds the EVENT frames of a bulk chunk, about to be written at `segOffset`, to a footer. */
+function addChunkToFooter(b: FooterBuilder, buf: Uint8Array, len: number, segOffset: number): void {
+  for (let off = 0; off < len; ) {
+    const length = buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24);
+    b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);
+    off += 8 + (length >>> 0);
+  }
+}
+
 /** A fresh array holding src[start, end) (Buffer's own slice() would share memory). */
 function copyOf(src: Uint8Array, start: number, end: number): Uint8Array {
   const out = new Uint8Array(end - start);
@@ -1231,12 +1290,11 @@ function cutTail(fs: FileSystem, dir: string, scan: RecoveryScan, warn: (m: stri
     const size = fs.fstat(fd).sizeBytes;
     const keep = tail.offset < 32 ? 0 : tail.offset;
     if (size > keep) {
-      ensureDir(fs, paths.lostFound);
       const bytes = new Uint8Array(size - keep);
       readFully(fs, fd, bytes, 0, bytes.length, keep);
-      const name = `${seg.name}.${keep}.${clock()}.${tail.reason === 'torn' ? 'torn-tail' : 'incomplete-batch'}`;
-      writeFileAtomic(fs, join(paths.lostFound, name), bytes);
-      warn(`${seg.path}: at byte ${keep}: cut ${bytes.length} bytes of ${tail.reason === 'torn' ? 'torn tail' : 'incomplete batch'}; kept in ${join(paths.lostFound, name)}`);
+      // idempotent: a recovery that crashed after its copy leaves the copy to reuse (cut-tail-copy.ts)
+      const kept = keepCutTail(fs, paths.lostFound, seg.name, keep, tail.reason === 'torn' ? 'torn-tail' : 'incomplete-batch', bytes, clock);
+      warn(`${seg.path}: at byte ${keep}: cut ${bytes.length} bytes of ${tail.reason === 'torn' ? 'torn tail' : 'incomplete batch'}; kept in ${kept}`);
     }
     if (keep === 0) {
       fs.close(fd);

@@ -1,7 +1,7 @@
 /**
  * Parallel verify: worker threads do the per-segment work of verify ahead of its walk.
  *
- * Hashing every event and rebuilding every sealed segment's SIDX footer are most of
+ * Hashing every event and checking every sealed segment's SIDX footer are most of
  * verify's time, and both depend on nothing but one segment file's bytes. So `verify`
  * keeps exactly one implementation of its rules (verify.ts walks every segment in
  * order, in this thread) and only that work moves: worker threads walk whole segment
@@ -51,13 +51,14 @@ export const MAX_VERIFY_WORKERS = 4;
 /** The walk gives up on the workers after this long without any of them making progress. */
 export const WORKER_STALL_MS = 10_000;
 /**
- * Whether workers also run the footer check of sealed segments. Off: it is exact either
- * way (tests run both), but FooterVerifier holds about 70 MB per 64 MiB segment while
- * it works (the footer's entries, their encoding and the footer read back), so with it
- * in two workers verify's peak RSS measured 265-277 MB against 145-180 MB without
- * (docs/DECISIONS.md, Performance log): over the 200 MB budget.
+ * Whether workers also run the footer check of sealed segments (exact either way: tests
+ * run both). On: the walk's thread is the one every other check waits on, and the footer
+ * check was a fifth of its time. It used to be off because the check then built each
+ * segment's whole footer (~70 MB per 64 MiB segment; 265-277 MB peak RSS with two
+ * workers); the streaming FooterVerifier holds a 1 MiB window, and the peak RSS with it
+ * on measured 140 MB (docs/DECISIONS.md, Performance log).
  */
-export const FOOTERS_IN_WORKERS = false;
+export const FOOTERS_IN_WORKERS = true;
 /** A worker bumps the shared progress counter every this many frames. */
 const HEARTBEAT_FRAMES = 1024;
 

@@ -8,16 +8,26 @@
  * drill that reports no violation against this recovery cannot tell a broken recovery
  * from a sound one; `--canary` exits 0 only when the drill catches it.
  *
+ * A second broken recovery, `rewrites-segment-unlink-first`, is only wrong when it is
+ * itself interrupted: it cuts a tail by rewriting the segment (copy the good prefix to a
+ * temp file, unlink the segment, rename the copy into place), so a power cut between
+ * the unlink and the rename loses the whole segment, durable events included. Crash
+ * states alone never see it (each recovery runs to its end); only crashes during
+ * recovery (recovery-crash.ts) can, which is what its test shows.
+ *
  * Test-only: nothing outside the drill may import this.
  */
 import { encodeCommit, MARKER_FRAME_BYTES } from '../../format/marker.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import type { FileSystem } from '../fs/types.js';
-import { exists, writeFully } from '../fs/util.js';
+import { exists, readFully, writeFully } from '../fs/util.js';
 import { scanStore } from '../recovery-scan.js';
 import { listSegments } from '../walker.js';
 import { engineRecovery, type RecoverFn } from './crash-check.js';
 import { SIM_STORE_DIR } from './sim-env.js';
+
+export const CANARY_KINDS = ['keeps-incomplete-batches', 'rewrites-segment-unlink-first'] as const;
+export type CanaryKind = (typeof CANARY_KINDS)[number];
 
 export const brokenRecoveryKeepingIncompleteBatches: RecoverFn = (fs, machine, hasher, storeOptions) => {
   if (exists(fs, SIM_STORE_DIR)) commitOpenTransactions(fs);
@@ -41,4 +51,41 @@ function commitOpenTransactions(fs: FileSystem): void {
       fs.close(fd);
     }
   }
+}
+
+export const brokenRecoveryRewritingUnlinkFirst: RecoverFn = (fs, machine, hasher, storeOptions) => {
+  if (exists(fs, SIM_STORE_DIR)) rewriteWithoutTail(fs);
+  return engineRecovery(fs, machine, hasher, storeOptions);
+};
+
+export const BROKEN_RECOVERIES: Record<CanaryKind, RecoverFn> = {
+  'keeps-incomplete-batches': brokenRecoveryKeepingIncompleteBatches,
+  'rewrites-segment-unlink-first': brokenRecoveryRewritingUnlinkFirst,
+};
+
+/** Cuts the tail by rewriting the segment, in the wrong order: the old file goes before the new one is in place. */
+function rewriteWithoutTail(fs: FileSystem): void {
+  const scan = scanStore(fs, listSegments(fs, SIM_STORE_DIR));
+  const tail = scan.tail;
+  if (!tail || tail.offset < SEGMENT_HEADER_BYTES) return;
+  const seg = scan.segments[tail.segIndex]!;
+  const keep = new Uint8Array(tail.offset);
+  const src = fs.open(seg.path, 'r');
+  try {
+    readFully(fs, src, keep, 0, keep.length, 0);
+  } finally {
+    fs.close(src);
+  }
+  const tmp = `${seg.path}.rewrite`;
+  const fd = fs.open(tmp, 'w');
+  try {
+    writeFully(fs, fd, keep, 0, keep.length, 0);
+    fs.fsync(fd);
+  } finally {
+    fs.close(fd);
+  }
+  fs.unlink(seg.path);
+  fs.fsyncDir(SIM_STORE_DIR);
+  fs.rename(tmp, seg.path);
+  fs.fsyncDir(SIM_STORE_DIR);
 }

@@ -9,20 +9,25 @@
  * mode, forks the snapshot, applies `crash(mode, seed)`, and hands the fork to the
  * crash checker with the recorder's view of what was acknowledged at that moment.
  *
+ * At the points chosen for it, each crash state is also recovered with a power cut at
+ * every operation of the recovery itself (recovery-crash.ts): those are the recovery
+ * crash states, counted apart and checked with the same invariants.
+ *
  * Runs in one thread; `drill-runner.ts` splits the points across worker threads.
  */
 import { createHash } from 'node:crypto';
 import type { Blake3 } from '../../format/blake3.js';
 import { CRASH_MODES, type CrashMode, Prng, SimFs, type SimSnapshot } from '../fs/sim-fs.js';
-import { SeglogError } from '../errors.js';
+import { ioError, SeglogError } from '../errors.js';
 import { exists } from '../fs/util.js';
 import { storePaths } from '../layout.js';
 import { Store } from '../store.js';
 import { AckRecorder } from './ack-recorder.js';
-import { brokenRecoveryKeepingIncompleteBatches } from './canary.js';
-import { describe, engineRecovery, judge, type RecoveryOutcome, recoverCrashedStore, verifyProblemKeys } from './crash-check.js';
+import { BROKEN_RECOVERIES, type CanaryKind } from './canary.js';
+import { describe, engineRecovery, judge, type RecoverFn, type RecoveryOutcome, recoverCrashedStore, verifyProblemKeys } from './crash-check.js';
 import { INVARIANT_IDS, type InvariantId, type Violation } from './invariants.js';
 import { PointFs } from './point-fs.js';
+import { countRecoveryOps, crashDuringRecovery, type RecoveryRun } from './recovery-crash.js';
 import { mixSeed, SIM_EPOCH_MS, SIM_STORE_DIR, SimMachine } from './sim-env.js';
 import { WorkloadRunner } from './workload-runner.js';
 import { buildWorkload, episodeCount, type Workload, type WorkloadName } from './workload.js';
@@ -35,6 +40,8 @@ export interface DrillSpec {
   modes: readonly CrashMode[];
   /** Run against the deliberately broken recovery (see canary.ts). */
   canary: boolean;
+  /** Which broken recovery the canary runs (default: the one keeping incomplete batches). */
+  canaryKind?: CanaryKind;
 }
 
 export interface DrillFailure {
@@ -43,12 +50,18 @@ export interface DrillFailure {
   mode: CrashMode;
   invariant: InvariantId;
   detail: string;
+  /** Set for a recovery crash state: the power was cut again after this recovery operation (0-based). */
+  recoveryOp?: number;
 }
 
 export interface ModeTally {
   crashStates: number;
-  /** Crash states with at least one violation. */
+  /** Crash states with at least one violation (recovery crash states included). */
   violations: number;
+  /** Crash states of a recovery that crashed, at every operation of it (not in crashStates). */
+  recoveryCrashStates: number;
+  /** Recovery crash states with at least one violation (also counted in violations). */
+  recoveryViolations: number;
   invariants: Record<InvariantId, number>;
 }
 
@@ -76,14 +89,21 @@ class RecoveryCache {
 export interface StateLine {
   point: number;
   mode: CrashMode;
+  /** -1 for the crash state itself, k for the crash after its recovery's operation k. */
+  recoveryOp: number;
   line: string;
 }
 
 export interface ShardResult {
   crashStates: number;
+  /** Recovery crash states (recovery-crash.ts), not in crashStates. */
+  recoveryCrashStates: number;
+  /** Points whose crash states got recovery crashes, times modes. */
+  recoveryPointStates: number;
   /** Distinct disk images among the crash states: recovery ran once per image. */
   distinctStates: number;
   violations: number;
+  recoveryViolations: number;
   byMode: Record<string, ModeTally>;
   failures: DrillFailure[];
   states: StateLine[];
@@ -116,7 +136,14 @@ export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
   let baseline: ReturnType<Store['query']> = [];
   let baselineProblems: string[] = [];
   if (spec.fromStore !== undefined) {
-    sim.loadFromReal(spec.fromStore, SIM_STORE_DIR);
+    try {
+      sim.loadFromReal(spec.fromStore, SIM_STORE_DIR);
+    } catch (err) {
+      // the copy only reads the real store: a missing or unreadable one is an operational
+      // failure naming the path (exit 2), never a raw Node error (test/engine/faults-misc.test.ts)
+      const file = (err as { path?: unknown }).path;
+      throw ioError(err, typeof file === 'string' ? file : spec.fromStore, 'cannot copy the starting store into the simulated disk');
+    }
     const lock = storePaths(SIM_STORE_DIR).lock;
     // The copy starts on a freshly booted machine: whoever held the lock is gone.
     if (exists(sim, lock)) {
@@ -185,12 +212,18 @@ export function selectPoints(totalPoints: number, points: 'all' | number, seed: 
 }
 
 export function emptyTally(): ModeTally {
-  return { crashStates: 0, violations: 0, invariants: Object.fromEntries(INVARIANT_IDS.map((i) => [i, 0])) as Record<InvariantId, number> };
+  return { crashStates: 0, violations: 0, recoveryCrashStates: 0, recoveryViolations: 0, invariants: Object.fromEntries(INVARIANT_IDS.map((i) => [i, 0])) as Record<InvariantId, number> };
+}
+
+/** The recovery a drill checks: the engine's, or the canary's broken one. */
+export function recoveryOf(spec: DrillSpec): RecoverFn {
+  return spec.canary ? BROKEN_RECOVERIES[spec.canaryKind ?? 'keeps-incomplete-batches'] : engineRecovery;
 }
 
 /**
  * Explores the crash states at `points` (global numbering, ascending) for every mode of
- * the spec. `onProgress` is called with the number of crash states done so far.
+ * the spec, and the recovery crash states of those at `recoveryPoints` (any points of
+ * the workload, ascending). `onProgress` is called with the number of states done so far.
  */
 export function explorePoints(
   start: StartState,
@@ -199,40 +232,76 @@ export function explorePoints(
   points: readonly number[],
   hasher: Blake3,
   onProgress?: (statesDone: number) => void,
+  recoveryPoints: readonly number[] = [],
 ): ShardResult {
-  const result: ShardResult = { crashStates: 0, distinctStates: 0, violations: 0, byMode: {}, failures: [], states: [] };
+  const result: ShardResult = {
+    crashStates: 0,
+    recoveryCrashStates: 0,
+    recoveryPointStates: 0,
+    distinctStates: 0,
+    violations: 0,
+    recoveryViolations: 0,
+    byMode: {},
+    failures: [],
+    states: [],
+  };
   for (const mode of spec.modes) result.byMode[mode] = emptyTally();
   const offsets = episodeOffsets(opsPerEpisode);
-  const recover = spec.canary ? brokenRecoveryKeepingIncompleteBatches : engineRecovery;
+  const recover = recoveryOf(spec);
   const knownProblems = new Set(start.baselineProblems);
+  const inEpisode = (list: readonly number[], e: number): Set<number> => new Set(list.filter((p) => p >= offsets[e]! && p < offsets[e + 1]!).map((p) => p - offsets[e]!));
   for (let e = 0; e < start.episodes.length; e++) {
-    const wanted = new Set(points.filter((p) => p >= offsets[e]! && p < offsets[e + 1]!).map((p) => p - offsets[e]!));
-    if (wanted.size === 0) continue;
+    const wanted = inEpisode(points, e);
+    const wantedRecovery = inEpisode(recoveryPoints, e);
+    if (wanted.size === 0 && wantedRecovery.size === 0) continue;
     const workload = start.episodes[e]!;
     const recorder = new AckRecorder();
     recorder.setBaseline(start.baseline);
     const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, e));
     const cache = new RecoveryCache();
+    const run: RecoveryRun = { hasher, storeOptions: workload.storeOptions, recover };
+    /** Recovers a crashed disk (once per distinct image) and judges it against the acknowledgements. */
+    const checkDisk = (fork: SimFs, machineSeed: number, clockOffsetMs: number): { digest: string; check: ReturnType<typeof judge> } => {
+      const crashDigest = fork.digest();
+      let outcome = cache.get(crashDigest);
+      if (!outcome) {
+        const machine = new SimMachine(machineSeed, CHECKER_PID_BASE, SIM_EPOCH_MS + clockOffsetMs);
+        outcome = recoverCrashedStore(fork, { hasher, storeOptions: workload.storeOptions, recover, machine, knownProblems });
+        cache.set(crashDigest, outcome);
+        result.distinctStates++;
+      }
+      return { digest: crashDigest, check: judge(outcome, recorder, false) };
+    };
     const checkPoint = (local: number): void => {
-      if (!wanted.has(local)) return;
+      const plain = wanted.has(local);
+      const withRecovery = wantedRecovery.has(local);
+      if (!plain && !withRecovery) return;
       const point = offsets[e]! + local;
       const snapshot = sim.snapshot();
       for (const mode of spec.modes) {
         const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
         const fork = SimFs.fromSnapshot(snapshot, crashSeed);
         fork.crash(mode, crashSeed);
-        const crashDigest = fork.digest();
-        let outcome = cache.get(crashDigest);
-        if (!outcome) {
-          const machine = new SimMachine(crashSeed, CHECKER_PID_BASE, SIM_EPOCH_MS + CHECKER_CLOCK_OFFSET_MS);
-          outcome = recoverCrashedStore(fork, { hasher, storeOptions: workload.storeOptions, recover, machine, knownProblems });
-          cache.set(crashDigest, outcome);
-          result.distinctStates++;
+        // the crashed disk, before any recovery writes to it
+        const crashed = withRecovery ? fork.snapshot() : null;
+        if (plain) {
+          const { digest, check } = checkDisk(fork, crashSeed, CHECKER_CLOCK_OFFSET_MS);
+          tallyState(result, spec, point, mode, -1, check.violations);
+          result.states.push({ point, mode, recoveryOp: -1, line: `${point} ${mode} ${digest} ${check.visibleCount} ${check.nextSeq} ${check.violations.length}` });
+          onProgress?.(result.crashStates + result.recoveryCrashStates);
         }
-        const check = judge(outcome, recorder, false);
-        tallyState(result, spec, point, mode, check.violations);
-        result.states.push({ point, mode, line: `${point} ${mode} ${crashDigest} ${check.visibleCount} ${check.nextSeq} ${check.violations.length}` });
-        onProgress?.(result.crashStates);
+        if (crashed) {
+          result.recoveryPointStates++;
+          const ops = countRecoveryOps(crashed, crashSeed, run);
+          for (let k = 0; k < ops; k++) {
+            const again = crashDuringRecovery(crashed, crashSeed, k, mode, run);
+            // the checker's clock runs after the crashed recovery's (lost+found names, wall times)
+            const { digest, check } = checkDisk(again, mixSeed(crashSeed, k), 2 * CHECKER_CLOCK_OFFSET_MS);
+            tallyState(result, spec, point, mode, k, check.violations);
+            result.states.push({ point, mode, recoveryOp: k, line: `${point} ${mode} r${k} ${digest} ${check.visibleCount} ${check.nextSeq} ${check.violations.length}` });
+            onProgress?.(result.crashStates + result.recoveryCrashStates);
+          }
+        }
       }
     };
     const fs = new PointFs(sim, start.baseOps, checkPoint);
@@ -241,24 +310,37 @@ export function explorePoints(
   return result;
 }
 
-function tallyState(result: ShardResult, spec: DrillSpec, point: number, mode: CrashMode, violations: readonly Violation[]): void {
+/** Counts one crash state (recoveryOp -1) or recovery crash state (recoveryOp k). */
+function tallyState(result: ShardResult, spec: DrillSpec, point: number, mode: CrashMode, recoveryOp: number, violations: readonly Violation[]): void {
   const tally = result.byMode[mode]!;
-  tally.crashStates++;
-  result.crashStates++;
+  const inRecovery = recoveryOp >= 0;
+  if (inRecovery) {
+    tally.recoveryCrashStates++;
+    result.recoveryCrashStates++;
+  } else {
+    tally.crashStates++;
+    result.crashStates++;
+  }
   if (violations.length === 0) return;
   tally.violations++;
   result.violations++;
+  if (inRecovery) {
+    tally.recoveryViolations++;
+    result.recoveryViolations++;
+  }
   const counted = new Set<InvariantId>();
   for (const v of violations) {
     if (!counted.has(v.invariant)) tally.invariants[v.invariant]++;
     counted.add(v.invariant);
-    if (result.failures.length < MAX_FAILURES_KEPT) result.failures.push({ seed: spec.seed, point, mode, invariant: v.invariant, detail: v.detail });
+    if (result.failures.length < MAX_FAILURES_KEPT) {
+      result.failures.push({ seed: spec.seed, point, mode, invariant: v.invariant, detail: v.detail, ...(inRecovery ? { recoveryOp } : {}) });
+    }
   }
 }
 
-/** The digest of a drill: sha256 over its crash states in (point, mode) order. */
+/** The digest of a drill: sha256 over its crash states in (point, mode, recovery operation) order. */
 export function digestStates(states: readonly StateLine[], modes: readonly CrashMode[]): string {
-  const sorted = [...states].sort((a, b) => a.point - b.point || modes.indexOf(a.mode) - modes.indexOf(b.mode));
+  const sorted = [...states].sort((a, b) => a.point - b.point || modes.indexOf(a.mode) - modes.indexOf(b.mode) || a.recoveryOp - b.recoveryOp);
   const hash = createHash('sha256');
   for (const s of sorted) hash.update(`${s.line}\n`);
   return hash.digest('hex');

@@ -16,10 +16,18 @@ const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
 try {
   const hasher = await createHasher();
   const start = prepareStart(job.spec, hasher);
-  const result = explorePoints(start, job.spec, job.opsPerEpisode, job.points, hasher, (done) => {
-    if (done % PROGRESS_EVERY_STATES === 0) post({ type: 'progress', statesDone: done });
-  });
-  post({ type: 'progress', statesDone: result.crashStates });
+  const result = explorePoints(
+    start,
+    job.spec,
+    job.opsPerEpisode,
+    job.points,
+    hasher,
+    (done) => {
+      if (done % PROGRESS_EVERY_STATES === 0) post({ type: 'progress', statesDone: done });
+    },
+    job.recoveryPoints,
+  );
+  post({ type: 'progress', statesDone: result.crashStates + result.recoveryCrashStates });
   post({ type: 'done', result });
 } catch (err) {
   post({ type: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -23,7 +23,13 @@ export type InvariantId =
   /** 6: recovery is idempotent: reopening twice gives the same state. */
   | 'idempotent'
   /** A failed append leaves no trace and burns no sequence number (DESIGN, "Durability"). */
-  | 'failed-no-trace';
+  | 'failed-no-trace'
+  /**
+   * After a recovery, lost+found/ holds each cut tail once and no half-made copy: a
+   * recovery that crashed after copying a tail and before cutting it must not leave the
+   * next one to copy it again, nor its temp file behind (crash-check.ts, checkLostFound).
+   */
+  | 'lost-found-clean';
 
 export const INVARIANT_IDS: readonly InvariantId[] = [
   'durable-survives',
@@ -33,6 +39,7 @@ export const INVARIANT_IDS: readonly InvariantId[] = [
   'reopen-appends',
   'idempotent',
   'failed-no-trace',
+  'lost-found-clean',
 ];
 
 export interface Violation {

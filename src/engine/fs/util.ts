@@ -85,13 +85,17 @@ export function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8Array)
   fs.fsyncDir(dirname(path));
 }
 
-/** Creates a directory (and makes its name durable) unless it exists. */
+/**
+ * Creates a directory unless it exists, and makes its name durable either way: an
+ * earlier attempt may have made it and then failed its parent's fsync, and a retry that
+ * skipped the fsync would write durable files into a directory a power cut can take
+ * (found by test/engine/faults-misc.test.ts: a retried first cursor commit was lost).
+ */
 export function ensureDir(fs: FileSystem, path: string): void {
   try {
     fs.mkdir(path);
   } catch (err) {
-    if (isFsError(err, 'EEXIST')) return;
-    throw err;
+    if (!isFsError(err, 'EEXIST')) throw err;
   }
   fs.fsyncDir(dirname(path));
 }

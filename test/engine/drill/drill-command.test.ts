@@ -11,33 +11,35 @@ import { runCommand } from '../../ui/run-command.js';
 import { tempDir } from './sim-helpers.js';
 
 describe('seglog drill', () => {
-  it('--json prints one document with crashStates, violations, digest, byMode and failures; exit 0 when clean', async () => {
-    const r = await runCommand(Drill, ['--points', '15', '--modes', 'cut,torn', '--seed', '3', '--json', '--workers', '1']);
+  it('--json prints one document with crashStates, recoveryCrashStates, violations, digest, byMode and failures; exit 0 when clean', async () => {
+    const r = await runCommand(Drill, ['--points', '15', '--modes', 'cut,torn', '--seed', '3', '--recovery-points', '2', '--json', '--workers', '1']);
     expect(r.exitCode, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(doc).toMatchObject({ crashStates: 30, violations: 0, failures: [] });
+    const doc = JSON.parse(r.stdout) as Record<string, unknown> & { recoveryCrashStates: number; byMode: Record<string, { recoveryCrashStates: number }> };
+    expect(doc).toMatchObject({ crashStates: 30, recoveryPoints: 2, violations: 0, recoveryViolations: 0, failures: [] });
+    expect(doc.recoveryCrashStates, 'two points x two modes, each crashed at every recovery operation').toBeGreaterThan(4);
+    expect(doc.byMode.cut!.recoveryCrashStates + doc.byMode.torn!.recoveryCrashStates).toBe(doc.recoveryCrashStates);
     expect(Object.keys(doc.byMode as object)).toEqual(['cut', 'torn']);
     expect(doc.digest).toMatch(/^[0-9a-f]{64}$/);
   }, 60_000);
 
   it('prints a table per mode in text mode', async () => {
-    const r = await runCommand(Drill, ['--points', '5', '--workers', '1']);
+    const r = await runCommand(Drill, ['--points', '5', '--recovery-points', '0', '--workers', '1']);
     expect(r.exitCode, r.stderr).toBe(0);
-    for (const mode of ['cut', 'lose-unsynced', 'torn', 'reorder']) expect(r.stdout).toContain(`${mode}: 5 crash states, 0 violations`);
+    for (const mode of ['cut', 'lose-unsynced', 'torn', 'reorder']) expect(r.stdout).toContain(`${mode}: 5 crash states + 0 recovery crash states, 0 violations`);
     expect(r.stdout).toContain('durable-survives');
     expect(r.stdout).toContain('no invariant violated');
   }, 60_000);
 
   it('--canary exits 0 when the drill catches the broken recovery, and names the command that reproduces it', async () => {
-    const r = await runCommand(Drill, ['--canary', '--points', '40', '--seed', '2', '--json', '--workers', '1']);
+    const r = await runCommand(Drill, ['--canary', '--points', '40', '--seed', '2', '--recovery-points', '0', '--json', '--workers', '1']);
     expect(r.exitCode, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as { canaryCaught: boolean; violations: number; reproduce: string };
     expect(doc.canaryCaught).toBe(true);
-    expect(doc.reproduce).toMatch(/^seglog drill --workload default --seed 2 --point \d+ --modes [a-z-]+ --canary$/);
+    expect(doc.reproduce).toMatch(/^seglog drill --workload default --seed 2 --point \d+ --modes [a-z-]+ --recovery-points 0 --canary$/);
   }, 60_000);
 
   it('--canary exits 1 when the drill cannot catch it (no batches in the singles workload)', async () => {
-    const r = await runCommand(Drill, ['--canary', '--workload', 'singles', '--points', '10', '--workers', '1']);
+    const r = await runCommand(Drill, ['--canary', '--workload', 'singles', '--points', '10', '--recovery-points', '2', '--workers', '1']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('canary was not caught');
   }, 60_000);
@@ -55,9 +57,9 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUILT_WORKER = `${ROOT}dist/engine/drill/drill-worker.js`;
 
 describe.skipIf(!existsSync(BUILT_WORKER))('the built CLI (dist/, after npm run build)', () => {
-  const drill = (workers: number): { crashStates: number; digest: string; workers: number; violations: number } =>
+  const drill = (workers: number): { crashStates: number; recoveryCrashStates: number; digest: string; workers: number; violations: number } =>
     JSON.parse(
-      execFileSync(process.execPath, [`${ROOT}bin/run.js`, 'drill', '--points', '50', '--seed', '6', '--json', '--workers', String(workers)], {
+      execFileSync(process.execPath, [`${ROOT}bin/run.js`, 'drill', '--points', '50', '--seed', '6', '--recovery-points', '3', '--json', '--workers', String(workers)], {
         env: { ...process.env, NODE_ENV: 'production' },
         encoding: 'utf8',
       }),
@@ -69,6 +71,7 @@ describe.skipIf(!existsSync(BUILT_WORKER))('the built CLI (dist/, after npm run 
     expect(two.workers, 'two workers must have run (dist/engine/drill/drill-worker.js)').toBe(2);
     expect(one.workers).toBe(1);
     expect(two.crashStates).toBe(200);
+    expect(two.recoveryCrashStates).toBe(one.recoveryCrashStates);
     expect(two.violations).toBe(0);
     expect(two.digest, 'the digest must not depend on how the points were split').toBe(one.digest);
   }, 120_000);
