@@ -8,7 +8,7 @@
  * (rebuild), or seeded from the footer a segment had when the store was opened and
  * continued with the frames appended since (seal), the bytes are the same.
  */
-import { equalBytes, readU16, readU32, readU64, TWO_32, writeU16, writeU32, writeU64 } from '../format/bytes.js';
+import { equalBytes, readU16, readU32, readU64, TWO_32, writeU32, writeU64 } from '../format/bytes.js';
 import { HASH_BYTES } from '../format/blake3.js';
 import { CrcArena, crc32c } from '../format/crc32c.js';
 import { EV, ev } from '../format/event.js';
@@ -22,14 +22,14 @@ import {
   SE_BODY_COPY_BYTES,
   SIDX_ENTRY_BYTES,
   SIDX_HEAD_BYTES,
-  SIDX_MAGIC,
   SIDX_MARKER_BYTES,
   SIDX_MAX_ENTRIES,
   SIDX_TRAILER_BYTES,
-  SIDX_VERSION,
   SM,
-  ST,
   type SidxFooter,
+  writeFooterHead,
+  writeMarkerRow,
+  writeStringsAndTrailer,
 } from '../format/sidx.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully, writeFully } from './fs/util.js';
@@ -110,13 +110,7 @@ export class FooterBuilder {
     if (this.markerCount >= SIDX_MAX_ENTRIES) throw new RangeError('too many markers for one footer');
     const need = (this.markerCount + 1) * SIDX_MARKER_BYTES;
     if (need > this.markers.length) this.markers = grow(this.markers, need);
-    const m = this.markerCount * SIDX_MARKER_BYTES;
-    const out = this.markers;
-    writeU64(out, m + SM.OFFSET, frameOffset);
-    out.fill(0, m + SM.A, m + SIDX_MARKER_BYTES);
-    if (bodyBytes >= 8) for (let i = 0; i < 8; i++) out[m + SM.A + i] = buf[b + i]!;
-    if (bodyBytes >= 12) for (let i = 0; i < 4; i++) out[m + SM.B + i] = buf[b + 8 + i]!;
-    out[m + SM.TYPE] = type;
+    writeMarkerRow(this.markers, this.markerCount * SIDX_MARKER_BYTES, type, buf, b, bodyBytes, frameOffset);
     this.markerCount++;
   }
 
@@ -656,10 +650,7 @@ export class FooterVerifier {
   private firstDifference(r: SegmentReader): number {
     const stored = this.storedBytes;
     const head = new Uint8Array(SIDX_HEAD_BYTES);
-    head.set(SIDX_MAGIC, 0);
-    writeU16(head, 4, SIDX_VERSION);
-    writeU64(head, 8, this.segmentId);
-    writeU64(head, 16, this.maxKvVersion);
+    writeFooterHead(head, this.segmentId, this.maxKvVersion);
     const h = firstDiffering(head, 0, this.storedHead, 0, Math.min(SIDX_HEAD_BYTES, stored));
     if (h >= 0) return h;
     if (stored < SIDX_HEAD_BYTES) return stored;
@@ -686,20 +677,7 @@ export class FooterVerifier {
     const mBytes = this.markerCount * SIDX_MARKER_BYTES;
     const out = new Uint8Array(mBytes + stringBytes + SIDX_TRAILER_BYTES);
     out.set(this.markers.subarray(0, mBytes), 0);
-    let p = mBytes;
-    for (const s of strings) {
-      writeU16(out, p, s.length);
-      out.set(s, p + 2);
-      p += 2 + s.length;
-    }
-    const t = p;
-    writeU64(out, t + ST.FOOTER_START, this.frameEnd);
-    writeU32(out, t + ST.ENTRIES, this.entryCount);
-    writeU32(out, t + ST.MARKERS, this.markerCount);
-    writeU32(out, t + ST.STRINGS, strings.length);
-    writeU32(out, t + ST.BODY_CRC, crc32c(out, 0, t, crcBefore));
-    writeU32(out, t + ST.TRAILER_CRC, crc32c(out, t, t + ST.TRAILER_CRC));
-    out.set(SIDX_MAGIC, t + ST.MAGIC);
+    writeStringsAndTrailer(out, mBytes, strings, this.frameEnd, this.entryCount, this.markerCount, crcBefore);
     return out;
   }
 
@@ -707,13 +685,7 @@ export class FooterVerifier {
     const need = (this.markerCount + 1) * SIDX_MARKER_BYTES;
     if (need > this.markers.length) this.markers = grow(this.markers, need);
     // the marker exactly as FooterBuilder.addMarker lays it out
-    const m = this.markerCount * SIDX_MARKER_BYTES;
-    const out = this.markers;
-    writeU64(out, m + SM.OFFSET, frameOffset);
-    out.fill(0, m + SM.A, m + SIDX_MARKER_BYTES);
-    if (bodyBytes >= 8) for (let i = 0; i < 8; i++) out[m + SM.A + i] = buf[b + i]!;
-    if (bodyBytes >= 12) for (let i = 0; i < 4; i++) out[m + SM.B + i] = buf[b + 8 + i]!;
-    out[m + SM.TYPE] = type;
+    writeMarkerRow(this.markers, this.markerCount * SIDX_MARKER_BYTES, type, buf, b, bodyBytes, frameOffset);
     this.markerCount++;
   }
 

@@ -218,30 +218,65 @@ export function encodeFooter(parts: {
   const mBytes = parts.markerCount * SIDX_MARKER_BYTES;
   const total = SIDX_HEAD_BYTES + eBytes + mBytes + stringBytes + SIDX_TRAILER_BYTES;
   const out = new Uint8Array(total);
-  out.set(SIDX_MAGIC, 0);
-  writeU16(out, 4, SIDX_VERSION);
-  writeU16(out, 6, 0);
-  writeU64(out, 8, parts.segmentId);
-  writeU64(out, 16, parts.maxKvVersion);
+  writeFooterHead(out, parts.segmentId, parts.maxKvVersion);
   let p = SIDX_HEAD_BYTES;
   out.set(parts.entries.subarray(0, eBytes), p);
   p += eBytes;
   out.set(parts.markers.subarray(0, mBytes), p);
   p += mBytes;
-  for (const s of parts.strings) {
+  writeStringsAndTrailer(out, p, parts.strings, parts.footerStart, parts.entryCount, parts.markerCount, 0);
+  return out;
+}
+
+/** The footer's head (magic, version, segment id, max kv version) at the start of `out`. */
+export function writeFooterHead(out: Uint8Array, segmentId: number, maxKvVersion: number): void {
+  out.set(SIDX_MAGIC, 0);
+  writeU16(out, 4, SIDX_VERSION);
+  writeU16(out, 6, 0);
+  writeU64(out, 8, segmentId);
+  writeU64(out, 16, maxKvVersion);
+}
+
+/**
+ * The string table from `at`, then the trailer. The body CRC covers `out` from 0 to the
+ * trailer, continuing `crcBefore` (the CRC of footer bytes that precede `out`, when the
+ * caller lays out only the footer's tail).
+ */
+export function writeStringsAndTrailer(
+  out: Uint8Array,
+  at: number,
+  strings: readonly Uint8Array[],
+  footerStart: number,
+  entryCount: number,
+  markerCount: number,
+  crcBefore: number,
+): void {
+  let p = at;
+  for (const s of strings) {
     writeU16(out, p, s.length);
     out.set(s, p + 2);
     p += 2 + s.length;
   }
   const t = p;
-  writeU64(out, t + ST.FOOTER_START, parts.footerStart);
-  writeU32(out, t + ST.ENTRIES, parts.entryCount);
-  writeU32(out, t + ST.MARKERS, parts.markerCount);
-  writeU32(out, t + ST.STRINGS, parts.strings.length);
-  writeU32(out, t + ST.BODY_CRC, crc32c(out, 0, t));
+  writeU64(out, t + ST.FOOTER_START, footerStart);
+  writeU32(out, t + ST.ENTRIES, entryCount);
+  writeU32(out, t + ST.MARKERS, markerCount);
+  writeU32(out, t + ST.STRINGS, strings.length);
+  writeU32(out, t + ST.BODY_CRC, crc32c(out, 0, t, crcBefore));
   writeU32(out, t + ST.TRAILER_CRC, crc32c(out, t, t + ST.TRAILER_CRC));
   out.set(SIDX_MAGIC, t + ST.MAGIC);
-  return out;
+}
+
+/**
+ * One marker row (a non-EVENT frame): its offset, the first 12 bytes of its body (txn id
+ * and count for BEGIN/COMMIT), zero-filled when the body is shorter, and its type.
+ */
+export function writeMarkerRow(out: Uint8Array, m: number, type: number, buf: Uint8Array, b: number, bodyBytes: number, frameOffset: number): void {
+  writeU64(out, m + SM.OFFSET, frameOffset);
+  out.fill(0, m + SM.A, m + SIDX_MARKER_BYTES);
+  if (bodyBytes >= 8) for (let i = 0; i < 8; i++) out[m + SM.A + i] = buf[b + i]!;
+  if (bodyBytes >= 12) for (let i = 0; i < 4; i++) out[m + SM.B + i] = buf[b + 8 + i]!;
+  out[m + SM.TYPE] = type;
 }
 
 /** One entry, decoded (allocating: for `sidx show` and tests, not for cold starts). */

@@ -41,7 +41,7 @@ import { planRepair } from '../../src/engine/repair/planner.js';
 import { Store } from '../../src/engine/store.js';
 import type { Txn } from '../../src/engine/txn.js';
 import { replayWal } from '../../src/engine/wal-replay.js';
-import { DIR, expectVerifies, hasher, SCOPE, tempDir } from './drill/sim-helpers.js';
+import { DIR, expectVerifies, hasher, SCOPE, tempDir, eventHashesOf } from './drill/sim-helpers.js';
 
 const H = await hasher();
 const SEGMENT_MAX_BYTES = 4096;
@@ -603,14 +603,7 @@ describe('control/fault pairs for cursor commits (cursor.ts Cursor.commit, fs/ut
 describe('control/fault pairs for every operation kind of a repair (repair/executor.ts, backup.ts, lost-found.ts, segment-rewrite.ts, file-copy.ts)', () => {
   const FIXTURE = fileURLToPath(new URL('../fixtures/flipped-bit', import.meta.url));
   const REPAIR_MS = 1_700_000_500_000;
-  const events = (fs: FileSystem, dir: string): string[] => {
-    const s = Store.openSync(dir, { fs, readOnly: true }, H);
-    try {
-      return s.query().map((e) => e.eventHash);
-    } finally {
-      s.close();
-    }
-  };
+  const events = (fs: FileSystem, dir: string): string[] => eventHashesOf(fs, H, dir);
   const repair = (fs: FileSystem, dir: string, backups: string): void => {
     executeRepair(fs, planRepair(fs, dir, { hasher: H }), { backupRoot: backups, nowMs: REPAIR_MS });
   };

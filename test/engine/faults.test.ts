@@ -26,7 +26,7 @@ import { planRepair } from '../../src/engine/repair/planner.js';
 import { readFooterWithHeader } from '../../src/engine/sidx.js';
 import { type OpenOptions, Store } from '../../src/engine/store.js';
 import { SimMachine } from '../../src/engine/drill/sim-env.js';
-import { crashError, DIR, expectVerifies, hasher, SCOPE, TestMachine, tempDir } from './drill/sim-helpers.js';
+import { crashError, DIR, expectVerifies, hasher, SCOPE, TestMachine, tempDir, eventHashesOf } from './drill/sim-helpers.js';
 
 const H = await hasher();
 
@@ -338,14 +338,7 @@ describe('control/fault pairs for repair writes (repair/executor.ts): a failed r
   const repair = (fs: FileSystem, dir: string, backups: string): void => {
     executeRepair(fs, planRepair(fs, dir, { hasher: H }), { backupRoot: backups, nowMs: REPAIR_MS });
   };
-  const events = (fs: FileSystem, dir: string): string[] => {
-    const s = Store.openSync(dir, { fs, readOnly: true }, H);
-    try {
-      return s.query().map((e) => e.eventHash);
-    } finally {
-      s.close();
-    }
-  };
+  const events = (fs: FileSystem, dir: string): string[] => eventHashesOf(fs, H, dir);
 
   for (const c of repairFaults) {
     it(`${c.name}: repairs on RealFs; on SimFs fails cleanly, the store is as before or repaired, and a second repair finishes`, () => {

@@ -23,14 +23,9 @@ import { mixSeed, SimMachine } from '../../../src/engine/drill/sim-env.js';
 import { scanStore } from '../../../src/engine/recovery-scan.js';
 import { Store } from '../../../src/engine/store.js';
 import { listSegments, walkStore } from '../../../src/engine/walker.js';
-import { DIR, hasher, SCOPE, tempDir } from './sim-helpers.js';
+import { ALL_MODES, DIR, hasher, SCOPE, tempDir, failuresOf } from './sim-helpers.js';
 
 const H = await hasher();
-const ALL_MODES = [...CRASH_MODES];
-
-function failuresOf(r: DrillReport): string {
-  return JSON.stringify(r.failures.slice(0, 5), null, 1);
-}
 
 describe('seglog drill finds no invariant violation in the engine', () => {
   it('default workload: 300 sampled crash points x 4 modes = 1,200 crash states', async () => {

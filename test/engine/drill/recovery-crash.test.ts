@@ -18,14 +18,9 @@ import { exists } from '../../../src/engine/fs/util.js';
 import { storePaths } from '../../../src/engine/layout.js';
 import { scanStore } from '../../../src/engine/recovery-scan.js';
 import { listSegments } from '../../../src/engine/walker.js';
-import { DIR, hasher } from './sim-helpers.js';
+import { ALL_MODES, DIR, hasher, failuresOf } from './sim-helpers.js';
 
 const H = await hasher();
-const ALL_MODES = [...CRASH_MODES];
-
-function failuresOf(r: DrillReport): string {
-  return JSON.stringify(r.failures.slice(0, 5), null, 1);
-}
 
 describe('crashes during recovery find no invariant violation in the engine', () => {
   it('default workload: 6 sampled crash points, every recovery operation, 4 modes', async () => {

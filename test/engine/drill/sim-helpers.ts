@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { type Blake3, createHasher } from '../../../src/format/blake3.js';
 import { SIM_STORE_DIR, SimMachine } from '../../../src/engine/drill/sim-env.js';
-import { SimFs } from '../../../src/engine/fs/sim-fs.js';
+import { CRASH_MODES, SimFs } from '../../../src/engine/fs/sim-fs.js';
+import type { DrillReport } from '../../../src/engine/drill/drill-runner.js';
 import type { FileSystem } from '../../../src/engine/fs/types.js';
 import type { StoreOptions } from '../../../src/engine/options.js';
 import { type OpenOptions, Store } from '../../../src/engine/store.js';
@@ -74,4 +75,22 @@ export function tempDir(prefix = 'seglog-test-'): string {
 /** Thrown from an injection hook: the store treats it like a power cut (leaves the bytes, poisons itself). */
 export function crashError(where: string): Error {
   return Object.assign(new Error(`simulated crash ${where}`), { crash: true });
+}
+
+/** Every crash mode, for drills that explore them all. */
+export const ALL_MODES = [...CRASH_MODES];
+
+/** The first few failures of a drill report, for an assertion message. */
+export function failuresOf(r: DrillReport): string {
+  return JSON.stringify(r.failures.slice(0, 5), null, 1);
+}
+
+/** The event hashes of the committed events of the store at `dir`, in commit order (read-only open). */
+export function eventHashesOf(fs: FileSystem, h: Blake3, dir = DIR): string[] {
+  const s = Store.openSync(dir, { fs, readOnly: true }, h);
+  try {
+    return s.query().map((e) => e.eventHash);
+  } finally {
+    s.close();
+  }
 }
