@@ -40,11 +40,20 @@ const enum C {
   UPPER_E = 0x45,
 }
 
-/** Per nesting level: object (with the key spans seen so far) or array. */
-interface Level {
-  isObject: boolean;
-  keys: number[]; // start, end pairs into the input
-}
+/**
+ * Scratch state of the scan, reused by every call (the scan is synchronous and never
+ * re-entered): which containers are open, and the key spans of the open objects, as
+ * a stack. No allocation per call: this check runs once per payload on dump's and
+ * append's hot paths, where a level object and a key array per container cost as
+ * much as the scan itself.
+ */
+const levelIsObject = new Uint8Array(MAX_DEPTH);
+/** Where each open level's key spans start in `keySpans`. */
+const levelKeysFrom = new Int32Array(MAX_DEPTH);
+/** start, end pairs of the keys of the open objects, innermost last. */
+const keySpans = new Int32Array(MAX_DEPTH * MAX_KEYS_CHECKED * 2);
+/** Entries of `keySpans` in use. */
+let keysTop = 0;
 
 export function isCanonicalJson(buf: Uint8Array, start: number, end: number): boolean {
   return canonicalJsonEnd(buf, start, end) === end;
@@ -55,24 +64,26 @@ export function isCanonicalJson(buf: Uint8Array, start: number, end: number): bo
  * looked at), or -1 when the value is not canonical (or not JSON) before `end`.
  */
 export function canonicalJsonEnd(buf: Uint8Array, start: number, end: number): number {
-  const stack: Level[] = [];
+  let depth = 0;
+  keysTop = 0;
   let p = start;
   for (;;) {
     // a value starts at p
     if (p >= end) return -1;
     const c = buf[p]!;
     if (c === C.LBRACE || c === C.LBRACKET) {
-      if (stack.length >= MAX_DEPTH) return -1;
+      if (depth >= MAX_DEPTH) return -1;
       const isObject = c === C.LBRACE;
       p++;
       if (p < end && buf[p] === (isObject ? C.RBRACE : C.RBRACKET)) {
         p++; // empty container: a complete value
       } else {
-        stack.push({ isObject, keys: [] });
+        levelIsObject[depth] = isObject ? 1 : 0;
+        levelKeysFrom[depth] = keysTop;
+        depth++;
         if (isObject) {
-          const q = readKey(buf, p, end, stack[stack.length - 1]!);
-          if (q < 0) return -1;
-          p = q;
+          p = readKey(buf, p, end, keysTop - levelKeysFrom[depth - 1]!);
+          if (p < 0) return -1;
         }
         continue;
       }
@@ -96,22 +107,22 @@ export function canonicalJsonEnd(buf: Uint8Array, start: number, end: number): n
     }
     // after a complete value: close containers or move to the next element
     for (;;) {
-      const top = stack[stack.length - 1];
-      if (top === undefined) return p;
+      if (depth === 0) return p;
       if (p >= end) return -1;
       const d = buf[p]!;
+      const inObject = levelIsObject[depth - 1] === 1;
       if (d === C.COMMA) {
         p++;
-        if (top.isObject) {
-          const q = readKey(buf, p, end, top);
-          if (q < 0) return -1;
-          p = q;
+        if (inObject) {
+          p = readKey(buf, p, end, keysTop - levelKeysFrom[depth - 1]!);
+          if (p < 0) return -1;
         }
         break;
       }
-      if (d !== (top.isObject ? C.RBRACE : C.RBRACKET)) return -1;
+      if (d !== (inObject ? C.RBRACE : C.RBRACKET)) return -1;
       p++;
-      stack.pop();
+      depth--;
+      keysTop = levelKeysFrom[depth]!;
     }
   }
 }
@@ -126,25 +137,29 @@ function literal(buf: Uint8Array, p: number, end: number, word: number[]): boole
   return true;
 }
 
-/** Reads `"key":` at p for the object `level`; returns the position of its value or -1. */
-function readKey(buf: Uint8Array, p: number, end: number, level: Level): number {
+/**
+ * Reads `"key":` at p for the innermost open object, whose keys so far are
+ * the last `keyEntries` entries of `keySpans` (two per key); returns the position of
+ * its value or -1.
+ */
+function readKey(buf: Uint8Array, p: number, end: number, keyEntries: number): number {
   if (p >= end || buf[p] !== C.QUOTE) return -1;
   const q = skipString(buf, p, end);
   if (q < 0 || q >= end || buf[q] !== C.COLON) return -1;
   const ks = p + 1;
   const ke = q - 1;
   if (isArrayIndex(buf, ks, ke)) return -1;
-  const keys = level.keys;
-  if (keys.length >= 2 * MAX_KEYS_CHECKED) return -1;
+  if (keyEntries >= 2 * MAX_KEYS_CHECKED) return -1;
   const len = ke - ks;
-  for (let i = 0; i < keys.length; i += 2) {
-    const s = keys[i]!;
-    if (keys[i + 1]! - s !== len) continue;
+  for (let i = keysTop - keyEntries; i < keysTop; i += 2) {
+    const s = keySpans[i]!;
+    if (keySpans[i + 1]! - s !== len) continue;
     let j = 0;
     while (j < len && buf[s + j] === buf[ks + j]) j++;
     if (j === len) return -1; // a repeated key: JSON.parse keeps the last one
   }
-  keys.push(ks, ke);
+  keySpans[keysTop++] = ks;
+  keySpans[keysTop++] = ke;
   return q + 1;
 }
 
@@ -163,12 +178,52 @@ function isArrayIndex(buf: Uint8Array, s: number, e: number): boolean {
 /** 1 for the bytes a string holds as they are: printable ASCII but the quote and the backslash. */
 const PLAIN_STRING_BYTE = Uint8Array.from({ length: 256 }, (_, c) => (c >= 0x20 && c < 0x80 && c !== C.QUOTE && c !== C.BACKSLASH ? 1 : 0));
 
+/** Strings with at least this many bytes left are skipped 4 bytes at a time first. */
+const WORD_SCAN_MIN_BYTES = 16;
+const ONES = 0x01010101;
+const HIGH_BITS = 0x80808080 | 0;
+const SPACES = 0x20202020;
+const QUOTES = 0x22222222;
+const BACKSLASHES = 0x5c5c5c5c;
+
+/** DataView of the last buffer scanned (one per read chunk, not per string). */
+let viewOf: Uint8Array | null = null;
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+/**
+ * Skips plain string bytes (PLAIN_STRING_BYTE) 4 at a time, stopping at the first
+ * 4-byte word holding anything else (or near `end`); the byte loop takes it from
+ * there. Long string values (notes, ids, text) are most of a payload's bytes: one
+ * load and a few integer operations per word instead of four table lookups. The
+ * word tests are the "has a byte less than n" / "has a zero byte" bit tricks: they
+ * never miss such a byte (they may flag a plain word above one, which only ends the
+ * fast skip early).
+ */
+function skipPlainWords(buf: Uint8Array, p: number, end: number): number {
+  if (buf !== viewOf) {
+    viewOf = buf;
+    view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const last = end - 4;
+  while (p <= last) {
+    const x = view.getInt32(p, true);
+    const q = x ^ QUOTES;
+    const s = x ^ BACKSLASHES;
+    // bytes >= 0x80 | bytes < 0x20 | a quote | a backslash
+    const special = x | ((x - SPACES) & ~x) | ((q - ONES) & ~q) | ((s - ONES) & ~s);
+    if ((special & HIGH_BITS) !== 0) break;
+    p += 4;
+  }
+  return p;
+}
+
 /**
  * Skips a string starting with the quote at p, accepting only what JSON.stringify
  * writes; returns the position after the closing quote or -1.
  */
 function skipString(buf: Uint8Array, p: number, end: number): number {
   p++;
+  if (end - p >= WORD_SCAN_MIN_BYTES) p = skipPlainWords(buf, p, end);
   while (p < end) {
     const c = buf[p]!;
     if (PLAIN_STRING_BYTE[c] === 1) {
