@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCanonicalJson } from '../../src/format/canonical-json.js';
+import { roundTripsExactly } from '../support/canonical-reference.js';
 
 /**
  * canonical-json.ts skips long string runs 4 bytes at a time with bit tests, and keeps
@@ -10,22 +11,7 @@ import { isCanonicalJson } from '../../src/format/canonical-json.js';
  * one call must not leak into the next).
  */
 
-const strict = new TextDecoder('utf-8', { fatal: true });
 
-function roundTripsExactly(bytes: Uint8Array): boolean {
-  let text: string;
-  try {
-    text = strict.decode(bytes);
-  } catch {
-    return false;
-  }
-  if (Buffer.from(text, 'utf8').compare(Buffer.from(bytes)) !== 0) return false;
-  try {
-    return JSON.stringify(JSON.parse(text)) === text;
-  } catch {
-    return false;
-  }
-}
 
 /** At every offset modulo 4 inside a larger buffer, as payloads sit inside frames. */
 function checkAt(bytes: Uint8Array, at: number): boolean {

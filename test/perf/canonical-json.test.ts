@@ -1,24 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isCanonicalJson } from '../../src/format/canonical-json.js';
+import { roundTripsExactly } from '../support/canonical-reference.js';
 
-const strict = new TextDecoder('utf-8', { fatal: true });
 
-/** The slow path's view of some bytes: does JSON.stringify(JSON.parse(text)) give the same bytes back? */
-function roundTripsExactly(bytes: Uint8Array): boolean {
-  let text: string;
-  try {
-    text = strict.decode(bytes);
-  } catch {
-    return false;
-  }
-  if (Buffer.from(text, 'utf8').compare(Buffer.from(bytes)) !== 0) return false; // a BOM was stripped
-  try {
-    return JSON.stringify(JSON.parse(text)) === text;
-  } catch {
-    return false;
-  }
-}
 
 const check = (s: string | Uint8Array): boolean => {
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;

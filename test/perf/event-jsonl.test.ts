@@ -1,14 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Blake3, createHasher } from '../../src/format/blake3.js';
 import { decodeEvent, encodeEventFrame, eventFrameSize, type EventFields } from '../../src/format/event.js';
 import { eventRecord } from '../../src/ui/event-json.js';
 import { writeEventJson } from '../../src/ui/event-jsonl.js';
-import { StdoutSink } from '../../src/ui/stdout-sink.js';
+import { captureSink } from '../support/capture-sink.js';
 import { eventFields } from '../format/arbitraries.js';
 
 let hasher: Blake3;
@@ -29,21 +25,7 @@ const payload = fc.oneof(
 const name = fc.oneof(fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }), fc.constantFrom('order:1', 'a"b', 'back\\slash', 'tab\tnew\nline', 'é', '\u007f'));
 const event = fc.record({ base: eventFields, payload, entity: name, scope: fc.oneof(fc.constant(''), name), big: fc.boolean() });
 
-function capture(write: (out: StdoutSink) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'seglog-jsonl-'));
-  const file = join(dir, 'out');
-  const fd = openSync(file, 'w');
-  try {
-    const out = new StdoutSink(fd);
-    write(out);
-    out.flush();
-  } finally {
-    closeSync(fd);
-  }
-  const s = readFileSync(file, 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  return s;
-}
+const capture = captureSink;
 
 describe('writeEventJson writes exactly JSON.stringify(eventRecord(decodeEvent(...)))', () => {
   it('for any event, payload, entity and scope, with and without --hex and a --markers prefix', () => {

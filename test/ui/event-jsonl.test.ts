@@ -1,13 +1,10 @@
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Blake3, createHasher } from '../../src/format/blake3.js';
 import { decodeEvent, encodeEventFrame, eventFrameSize, type EventFields } from '../../src/format/event.js';
 import { eventRecord } from '../../src/ui/event-json.js';
 import { writeEventJson } from '../../src/ui/event-jsonl.js';
-import { StdoutSink } from '../../src/ui/stdout-sink.js';
+import { captureSink } from '../support/capture-sink.js';
 
 /**
  * The JSON-lines writer stores bytes 2 and 4 at a time (word-sized constant fragments,
@@ -78,21 +75,7 @@ const event = fc.record({
   at: fc.integer({ min: 0, max: 7 }),
 });
 
-function capture(write: (out: StdoutSink) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'seglog-jsonl-'));
-  const file = join(dir, 'out');
-  const fd = openSync(file, 'w');
-  try {
-    const out = new StdoutSink(fd);
-    write(out);
-    out.flush();
-  } finally {
-    closeSync(fd);
-  }
-  const s = readFileSync(file, 'utf8');
-  rmSync(dir, { recursive: true, force: true });
-  return s;
-}
+const capture = captureSink;
 
 describe('writeEventJson gives the bytes of JSON.stringify(eventRecord(decodeEvent(...)))', () => {
   it('for strings escaped at any word position, numbers at digit boundaries, any payload, any frame alignment', () => {

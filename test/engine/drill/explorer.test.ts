@@ -24,6 +24,7 @@ import { scanStore } from '../../../src/engine/recovery-scan.js';
 import { Store } from '../../../src/engine/store.js';
 import { listSegments, walkStore } from '../../../src/engine/walker.js';
 import { ALL_MODES, DIR, hasher, SCOPE, tempDir, failuresOf } from './sim-helpers.js';
+import { firstPoint } from './first-point.js';
 
 const H = await hasher();
 
@@ -123,7 +124,7 @@ describe('regression points: crash states that found engine bugs (seed 1, defaul
   // exposed the bug (so it survives workload changes), then drills exactly that point.
   it('torn: a torn last frame with an intact length was refused as corruption (walker.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['torn' as const], canary: false };
-    const point = firstPoint(spec, 'torn', (fs) => {
+    const point = firstPoint(spec, 'torn', H, (fs) => {
       // the raw walk of the active segment ends in a frame whose checksum fails while its length fits the file
       const segs = listSegments(fs, DIR);
       let last: { status: number | null; offset: number; endOffset: number } | undefined;
@@ -136,7 +137,7 @@ describe('regression points: crash states that found engine bugs (seed 1, defaul
 
   it('cut: a batch spanning segments needed two opens to be cut (store.ts)', async () => {
     const spec = { seed: 1, workload: 'default' as const, modes: ['cut' as const], canary: false };
-    const point = firstPoint(spec, 'cut', (fs) => {
+    const point = firstPoint(spec, 'cut', H, (fs) => {
       // an open batch begins before a last segment that holds nothing valid
       const scan = scanStore(fs, listSegments(fs, DIR));
       const last = scan.segments[scan.segments.length - 1];
@@ -158,23 +159,6 @@ describe('regression points found by the drill after the empty-last-segment cut 
   });
 });
 
-/** The first crash point of the spec's first episode whose crashed disk satisfies `shape`. */
-function firstPoint(spec: DrillSpec, mode: CrashMode, shape: (fs: SimFs) => boolean): number {
-  const start = prepareStart(spec, H);
-  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, 0));
-  let found = -1;
-  const hook = (point: number): void => {
-    if (found >= 0) return;
-    // the same crash seed the explorer uses for this point and mode
-    const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
-    const fork = SimFs.fromSnapshot(sim.snapshot(), crashSeed);
-    fork.crash(mode, crashSeed);
-    if (exists(fork, DIR) && shape(fork)) found = point;
-  };
-  new WorkloadRunner(new PointFs(sim, start.baseOps, hook), start.episodes[0]!, new SimMachine(mixSeed(spec.seed, 0)), H, new AckRecorder()).runAll();
-  expect(found, `no crash point of seed ${spec.seed} has the shape this regression needs: pick another seed`).toBeGreaterThanOrEqual(0);
-  return found;
-}
 
 function snapshotTree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};

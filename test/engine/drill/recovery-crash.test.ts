@@ -19,6 +19,7 @@ import { storePaths } from '../../../src/engine/layout.js';
 import { scanStore } from '../../../src/engine/recovery-scan.js';
 import { listSegments } from '../../../src/engine/walker.js';
 import { ALL_MODES, DIR, hasher, failuresOf } from './sim-helpers.js';
+import { firstPoint } from './first-point.js';
 
 const H = await hasher();
 
@@ -84,24 +85,12 @@ describe('the exploration can fail: a recovery that is only wrong when interrupt
 
 /** The first crash point whose crashed disk has a tail that recovery copies to lost+found/ and cuts. */
 function firstPointCuttingATail(spec: DrillSpec, mode: CrashMode): number {
-  const start = prepareStart(spec, H);
-  const sim = SimFs.fromSnapshot(start.snapshot, mixSeed(spec.seed, 2, 0));
-  let found = -1;
-  const hook = (point: number): void => {
-    if (found >= 0) return;
-    // the same crash seed the explorer uses for this point and mode
-    const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
-    const fork = SimFs.fromSnapshot(sim.snapshot(), crashSeed);
-    fork.crash(mode, crashSeed);
-    if (!exists(fork, DIR)) return;
+  return firstPoint(spec, mode, H, (fork, { crashSeed, start }) => {
     const tail = scanStore(fork, listSegments(fork, DIR)).tail;
-    if (tail === null || tail.offset < 32) return;
+    if (tail === null || tail.offset < 32) return false;
     // and recovering it really writes lost+found/
     const probe = SimFs.fromSnapshot(fork.snapshot());
     engineRecovery(probe, new SimMachine(crashSeed, 900_000), H, start.episodes[0]!.storeOptions).close();
-    if (exists(probe, storePaths(DIR).lostFound)) found = point;
-  };
-  new WorkloadRunner(new PointFs(sim, start.baseOps, hook), start.episodes[0]!, new SimMachine(mixSeed(spec.seed, 0)), H, new AckRecorder()).runAll();
-  expect(found, `no crash point of seed ${spec.seed} leaves a tail to cut: pick another seed`).toBeGreaterThanOrEqual(0);
-  return found;
+    return exists(probe, storePaths(DIR).lostFound);
+  });
 }
