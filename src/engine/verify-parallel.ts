@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { type Blake3, HASH_BYTES } from '../format/blake3.js';
+import { Blake3Multi, MULTI_MAX_MESSAGE_BYTES } from '../format/blake3-multi.js';
 import { FrameType } from '../format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
@@ -62,6 +63,19 @@ export const FOOTERS_IN_WORKERS = true;
 /** A worker bumps the shared progress counter every this many frames. */
 const HEARTBEAT_FRAMES = 1024;
 
+let multiHasher: Blake3Multi | null | undefined;
+
+/**
+ * The 4-lane SIMD BLAKE3 (blake3-multi.ts) the precheck hashes event bodies of up to
+ * one chunk with, ~2x hash-wasm per event (docs/DECISIONS.md, Performance log); null
+ * without WebAssembly SIMD or with SEGLOG_BLAKE3_SIMD=0 (hash-wasm alone, for comparison).
+ */
+function simdHasher(): Blake3Multi | null {
+  if (process.env.SEGLOG_BLAKE3_SIMD === '0') return null;
+  multiHasher ??= Blake3Multi.create();
+  return multiHasher;
+}
+
 /**
  * Walks one segment file exactly as verify's walk does (walker.ts walkSegment, the same
  * `isActive`), hashing the EVENT frames of its leading run of valid frames and, for a
@@ -86,6 +100,17 @@ export function precheckSegment(
   let contiguous = true;
   let checkedEnd = SEGMENT_HEADER_BYTES;
   let frames = 0;
+  // events queued for the SIMD hasher (copied into it), hashed 64 at a time; their frame
+  // offsets in file order, so mismatches are reported in the order one-by-one hashing gives
+  const multi = hasher ? simdHasher() : null;
+  const queued: number[] = [];
+  const flush = (): void => {
+    if (!multi || multi.count === 0) return;
+    if (multi.run() !== 0) for (let i = 0; i < multi.count; i++) if (!multi.matches(i)) mismatches.push(queued[i]!);
+    multi.clear();
+    queued.length = 0;
+  };
+  multi?.clear();
   walkSegment(fs, seg, segIndex, !sealed, {
     onSegment(_s, _i, r: SegmentReader) {
       footers?.onSegment(r);
@@ -97,7 +122,14 @@ export function precheckSegment(
         if (r.type === FrameType.EVENT && hasher) {
           // a valid EVENT frame's lengths add up (checkFrame), so its hash is its last 32 bytes
           const hs = r.bodyOff + r.bodyBytes - HASH_BYTES;
-          if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
+          if (multi && hs - r.bodyOff <= MULTI_MAX_MESSAGE_BYTES) {
+            if (multi.full) flush();
+            queued.push(r.frameOffset);
+            multi.pushChecked(r.buf, r.bodyOff, hs);
+          } else {
+            flush();
+            if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
+          }
         }
         checkedEnd = r.pos;
       }
@@ -114,6 +146,7 @@ export function precheckSegment(
       if (footers) footerProblems = footers.onSegmentEnd(s, i, r);
     },
   });
+  flush();
   return { segIndex, path, checkedEnd: hasher ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems };
 }
 

@@ -11,6 +11,7 @@
  * Both fall back to each other's answer: they are tested equal to a bit-at-a-time oracle.
  */
 import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
+import { section, sleb, uleb, vec, WASM_HEADER, wasmName as name } from './wasm-emit.js';
 
 const POLY = 0x82f63b78;
 const SLICES = 16;
@@ -97,38 +98,6 @@ export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): n
 const TABLE_BYTES = TABLE_WORDS * 4;
 const WASM_PAGE_BYTES = 65536;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, bytes: number[]): number[] {
-  return [id, ...uleb(bytes.length), ...bytes];
-}
-
 function crcModuleBytes(): Uint8Array {
   const [P, N, C, A, B, D, E] = [0, 1, 2, 3, 4, 5, 6];
   const get = (i: number): number[] => [0x20, i];
@@ -177,9 +146,8 @@ function crcModuleBytes(): Uint8Array {
   ];
   const I32 = 0x7f;
   const fn = [...vec([[4, I32]]), ...body];
-  const name = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...WASM_HEADER,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32]]), ...vec([[I32]])]])), // type: (i32 i32 i32) -> i32
     ...section(2, vec([[...name('m'), ...name('memory'), 0x02, 0x00, 0x01]])), // import memory m.memory (min 1 page)
     ...section(3, vec([[0]])), // one function of type 0
