@@ -439,7 +439,10 @@ export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], o
   // under vitest the sources are .ts: no worker file to load, the walk does all the work
   if (!import.meta.url.endsWith('.js')) return null;
   const env = process.env.SEGLOG_VERIFY_WORKERS;
-  let count = env !== undefined && /^\d+$/.test(env) ? Number(env) : Math.min(MAX_VERIFY_WORKERS, availableParallelism());
+  // one core stays with the walk (frame and chain checks: the critical path); on two
+  // cores one worker beat two: 2.21-2.31 s vs 2.72-3.01 s wall, 3.4 vs 4.1-4.5 s CPU, 112 vs
+  // 140 MB on the 1M-event store (docs/DECISIONS.md, Performance log)
+  let count = env !== undefined && /^\d+$/.test(env) ? Number(env) : Math.min(MAX_VERIFY_WORKERS, Math.max(1, availableParallelism() - 1));
   count = Math.min(count, segments.length);
   if (count < 1) return null;
   let bytes = 0;
