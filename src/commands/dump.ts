@@ -6,8 +6,10 @@ import { markerCount, markerTxnId } from '../format/marker.js';
 import { streamCommitted } from '../engine/committed-stream.js';
 import { SeglogError } from '../engine/errors.js';
 import { RealFs } from '../engine/fs/real-fs.js';
+import { DumpVerdicts } from '../engine/dump-verdicts.js';
 import { compileRegion, type Region } from '../engine/region.js';
 import { resolveTarget } from '../engine/target.js';
+import type { SegmentReader } from '../engine/segment-reader.js';
 import { walkStore, type Fault } from '../engine/walker.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { eventLine, eventRecord } from '../ui/event-json.js';
@@ -71,65 +73,73 @@ export default class Dump extends BaseCommand<typeof Dump> {
       count++;
     };
     /** An EVENT record in json/jsonl, written from the frame's bytes (the same bytes as JSON.stringify of eventRecord). */
-    const emitEventJson = (buf: Uint8Array, b: number, bodyBytes: number, prefix?: string): void => {
+    const emitEventJson = (buf: Uint8Array, b: number, bodyBytes: number, segIndex: number, frameOffset: number, prefix?: string): void => {
       if (format === 'json') {
         if (!first) out.writeByte(0x2c);
         first = false;
       }
-      writeEventJson(out, buf, b, bodyBytes, { prefix, hex: f.hex });
+      writeEventJson(out, buf, b, bodyBytes, { prefix, hex: f.hex, canonical: verdicts?.canonical(segIndex, frameOffset) });
       if (format === 'jsonl') out.writeByte(0x0a);
       count++;
     };
     const stop = (): boolean => count >= limit || out.closed;
     const test = compileRegion(region);
-    if (f.markers) {
-      walkStore(
-        fs,
-        target.segments,
-        {
-          onFrame: (r) => {
-            if (stop()) return;
-            const buf = r.buf;
-            const b = r.bodyOff;
-            const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes) : undefined;
-            const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
-            if (r.type === FrameType.EVENT) {
-              if (!test(buf, b)) return;
-              if (format !== 'text') {
-                emitEventJson(buf, b, r.bodyBytes, `"frame":"EVENT","segment":${JSON.stringify(at.segment)},"offset":${at.offset},`);
+    // a worker thread checks frame CRCs (and payloads, for JSON) ahead of this walk: dump-verdicts.ts
+    const verdicts = DumpVerdicts.start(fs, target.segments, { loneFile: target.kind === 'segment', canonical: format !== 'text' });
+    const onSegment = verdicts ? (segIndex: number, r: SegmentReader) => verdicts.onSegment(segIndex, r) : undefined;
+    try {
+      if (f.markers) {
+        walkStore(
+          fs,
+          target.segments,
+          {
+            onSegment: onSegment ? (_seg, segIndex, r) => onSegment(segIndex, r) : undefined,
+            onFrame: (r, segIndex) => {
+              if (stop()) return;
+              const buf = r.buf;
+              const b = r.bodyOff;
+              const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes) : undefined;
+              const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
+              if (r.type === FrameType.EVENT) {
+                if (!test(buf, b)) return;
+                if (format !== 'text') {
+                  emitEventJson(buf, b, r.bodyBytes, segIndex, r.frameOffset, `"frame":"EVENT","segment":${JSON.stringify(at.segment)},"offset":${at.offset},`);
+                  return;
+                }
+                const e = decodeEvent(buf, b);
+                emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
                 return;
               }
-              const e = decodeEvent(buf, b);
-              emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
+              if (region.entity !== undefined || region.entityPrefix !== undefined || region.scope !== undefined || region.kind !== undefined) return;
+              const type = FRAME_TYPE_NAMES[r.type] ?? String(r.type);
+              const txnId = markerTxnId(buf, b);
+              const countField = r.type === FrameType.BEGIN || r.type === FrameType.COMMIT ? { count: markerCount(buf, b) } : {};
+              emitRecord({ frame: type, ...at, txnId, ...countField, ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} ${type} txn=${txnId}${'count' in countField ? ` count=${countField.count}` : ''}${hex ? `\n  ${hex}` : ''}`);
+            },
+            onFault: (fault) => faults.push(fault),
+          },
+          { shouldStop: stop },
+        );
+      } else {
+        streamCommitted(
+          fs,
+          target.segments,
+          (buf, b, n, loc) => {
+            if (stop()) return;
+            if (format !== 'text') {
+              emitEventJson(buf, b, n, loc.segIndex, loc.offset);
               return;
             }
-            if (region.entity !== undefined || region.entityPrefix !== undefined || region.scope !== undefined || region.kind !== undefined) return;
-            const type = FRAME_TYPE_NAMES[r.type] ?? String(r.type);
-            const txnId = markerTxnId(buf, b);
-            const countField = r.type === FrameType.BEGIN || r.type === FrameType.COMMIT ? { count: markerCount(buf, b) } : {};
-            emitRecord({ frame: type, ...at, txnId, ...countField, ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} ${type} txn=${txnId}${'count' in countField ? ` count=${countField.count}` : ''}${hex ? `\n  ${hex}` : ''}`);
+            const e = decodeEvent(buf, b);
+            const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
+            const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
+            emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
           },
-          onFault: (fault) => faults.push(fault),
-        },
-        { shouldStop: stop },
-      );
-    } else {
-      streamCommitted(
-        fs,
-        target.segments,
-        (buf, b, n) => {
-          if (stop()) return;
-          if (format !== 'text') {
-            emitEventJson(buf, b, n);
-            return;
-          }
-          const e = decodeEvent(buf, b);
-          const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
-          const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
-          emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
-        },
-        { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault) },
-      );
+          { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault), onSegment },
+        );
+      }
+    } finally {
+      verdicts?.close();
     }
     if (format === 'json') out.write(']}\n');
     out.flush();

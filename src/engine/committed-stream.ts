@@ -35,15 +35,22 @@ export function streamCommitted(
   fs: FileSystem,
   segments: SegmentFile[],
   sink: CommittedSink,
-  opts: WalkOptions & { filter?: (buf: Uint8Array, body: number) => boolean; onFault?: (f: Fault) => void } = {},
+  opts: WalkOptions & {
+    filter?: (buf: Uint8Array, body: number) => boolean;
+    onFault?: (f: Fault) => void;
+    /** At the start of each segment, before its frames are read (dump-verdicts.ts sets the reader's trusted CRCs). */
+    onSegment?: (segIndex: number, r: SegmentReader) => void;
+  } = {},
 ): void {
   const open = new Map<number, Pending>();
   let pendingBytes = 0;
   const filter = opts.filter;
+  const onSegment = opts.onSegment;
   walkStore(
     fs,
     segments,
     {
+      onSegment: onSegment ? (_seg, segIndex, r) => onSegment(segIndex, r) : undefined,
       onFrame(r: SegmentReader, segIndex: number) {
         const buf = r.buf;
         const b = r.bodyOff;

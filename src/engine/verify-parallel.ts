@@ -23,6 +23,7 @@ import { basename } from 'node:path';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { type Blake3, HASH_BYTES } from '../format/blake3.js';
 import { Blake3Multi, MULTI_MAX_MESSAGE_BYTES } from '../format/blake3-multi.js';
+import { eventPayloadIsCanonical } from '../format/event-payload-canonical.js';
 import { FrameType } from '../format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
@@ -43,6 +44,21 @@ export interface SegmentPrecheck {
   mismatches: number[];
   /** What the walk's footer check reports for this (sealed) segment; null: not checked. */
   footerProblems: FooterProblem[] | null;
+  /** The file's size when the worker opened it: its verdicts are for those bytes only. */
+  fileSizeBytes: number;
+  /**
+   * Dump prechecks with `canonical`: file offsets of the EVENT frames before `checkedEnd`
+   * whose payload is not canonical JSON (event-payload-canonical.ts); else null.
+   */
+  nonCanonical: number[] | null;
+}
+
+/**
+ * What a dump precheck computes instead of verify's hashes and footers (dump-verdicts.ts):
+ * the frames' CRCs (`checkedEnd`) and, with `canonical`, each event payload's canonical-JSON test.
+ */
+export interface DumpPrecheck {
+  canonical: boolean;
 }
 
 /** Below this many bytes of segments, starting workers costs more than it saves. */
@@ -90,6 +106,7 @@ export function precheckSegment(
   hasher: Blake3 | null,
   heartbeat?: () => void,
   checkFooter = true,
+  dump?: DumpPrecheck,
 ): SegmentPrecheck {
   const name = basename(path);
   const seg: SegmentFile = { id: parseSegmentFileName(name) ?? segIndex, path, name };
@@ -97,6 +114,8 @@ export function precheckSegment(
   const footers = sealed && checkFooter ? new FooterVerifier(fs, segmentCount, false) : null;
   const mismatches: number[] = [];
   let footerProblems: FooterProblem[] | null = null;
+  const nonCanonical: number[] | null = dump?.canonical ? [] : null;
+  let fileSizeBytes = 0;
   let contiguous = true;
   let checkedEnd = SEGMENT_HEADER_BYTES;
   let frames = 0;
@@ -114,6 +133,7 @@ export function precheckSegment(
   walkSegment(fs, seg, segIndex, !sealed, {
     onSegment(_s, _i, r: SegmentReader) {
       footers?.onSegment(r);
+      fileSizeBytes = r.fileSize;
       checkedEnd = r.pos;
     },
     onFrame(r: SegmentReader) {
@@ -130,6 +150,8 @@ export function precheckSegment(
             flush();
             if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
           }
+        } else if (nonCanonical && r.type === FrameType.EVENT && !eventPayloadIsCanonical(r.buf, r.bodyOff)) {
+          nonCanonical.push(r.frameOffset);
         }
         checkedEnd = r.pos;
       }
@@ -147,7 +169,7 @@ export function precheckSegment(
     },
   });
   flush();
-  return { segIndex, path, checkedEnd: hasher ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems };
+  return { segIndex, path, checkedEnd: hasher || dump ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems, fileSizeBytes, nonCanonical };
 }
 
 /** Where the walk gets prechecks from: in hand (tests) or from workers. */
@@ -253,6 +275,8 @@ export interface WorkerJob {
   paths: string[];
   /** Run the footer check of sealed segments too. */
   footers: boolean;
+  /** Dump's precheck (no hashes, no footers) instead of verify's. */
+  dump?: DumpPrecheck;
   control: SharedArrayBuffer;
   port: MessagePort;
 }
@@ -294,12 +318,13 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     workerCount: number,
     private readonly mainClaims = true,
     private readonly footers = FOOTERS_IN_WORKERS,
+    dump?: DumpPrecheck,
   ) {
     this.pathIndex = new Map(paths.map((p, i) => [p, i]));
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + paths.length)));
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
-      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers };
+      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump };
       const w = new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
       // a failing worker only means the walk does more itself
@@ -405,7 +430,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
 }
 
 /** The worker's side: claim segments until none is left, post each one's precheck. */
-export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3): void {
+export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3 | null): void {
   const ctrl = new Int32Array(job.control);
   const beat = (): void => void Atomics.add(ctrl, CTRL_PROGRESS, 1);
   for (;;) {
@@ -415,7 +440,12 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     beat();
     let msg: WorkerResult;
     try {
-      msg = { segIndex: k, precheck: precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers) };
+      msg = {
+        segIndex: k,
+        precheck: job.dump
+          ? precheckSegment(fs, job.paths[k]!, k, job.paths.length, null, beat, false, job.dump)
+          : precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers),
+      };
     } catch (err) {
       msg = { segIndex: k, error: (err as Error).message };
     }
@@ -429,16 +459,16 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
 /**
  * Starts workers for a store's segments when that pays (enough bytes, more than one
  * segment, more than one core) and the built worker file is there; else null and the
- * walk does everything itself. `SEGLOG_VERIFY_WORKERS` overrides the worker count
- * (0 turns the workers off).
+ * walk does everything itself. `SEGLOG_VERIFY_WORKERS` (with `dump`: `SEGLOG_DUMP_WORKERS`)
+ * overrides the worker count (0 turns the workers off).
  */
-export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], opts: { loneFile?: boolean } = {}): ParallelVerdicts | null {
+export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], opts: { loneFile?: boolean; dump?: DumpPrecheck } = {}): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
   const url = new URL('./verify-worker.js', import.meta.url);
   // under vitest the sources are .ts: no worker file to load, the walk does all the work
   if (!import.meta.url.endsWith('.js')) return null;
-  const env = process.env.SEGLOG_VERIFY_WORKERS;
+  const env = opts.dump ? process.env.SEGLOG_DUMP_WORKERS : process.env.SEGLOG_VERIFY_WORKERS;
   // one core stays with the walk (frame and chain checks: the critical path); on two
   // cores one worker beat two: 2.21-2.31 s vs 2.72-3.01 s wall, 3.4 vs 4.1-4.5 s CPU, 112 vs
   // 140 MB on the 1M-event store (docs/DECISIONS.md, Performance log)
@@ -455,7 +485,7 @@ export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], o
   }
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count);
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, true, FOOTERS_IN_WORKERS, opts.dump);
   } catch {
     return null;
   }

@@ -83,6 +83,11 @@ export interface EventJsonOptions {
   prefix?: string;
   /** Add "hex": the frame's bytes (buf[b - 9, b + bodyBytes)) as hex, last. */
   hex?: boolean;
+  /**
+   * Whether the payload is canonical JSON, when already known (dump's worker thread tested
+   * these bytes: engine/dump-verdicts.ts); undefined: test it here.
+   */
+  canonical?: boolean;
 }
 
 /**
@@ -111,7 +116,7 @@ export function writeEventJson(out: StdoutSink, buf: Uint8Array, b: number, body
   const ps = ss + sLen;
   const hs = ps + sv.getUint32(b + EV.PAYLOAD_LEN, true);
   // u64 fields past 2^53 print as JSON.stringify prints imprecise numbers: the original path does that
-  if (!safeU64s(sv, b) || !isCanonicalJson(buf, ps, hs)) {
+  if (!safeU64s(sv, b) || !(opts.canonical ?? isCanonicalJson(buf, ps, hs))) {
     slowPath(out, buf, b, bodyBytes, opts);
     return;
   }

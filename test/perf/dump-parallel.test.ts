@@ -1,0 +1,130 @@
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventPayloadIsCanonical } from '../../src/format/event-payload-canonical.js';
+import { FrameType } from '../../src/format/frame.js';
+import { RealFs } from '../../src/engine/fs/real-fs.js';
+import { listSegments, walkSegment } from '../../src/engine/walker.js';
+import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify-parallel.js';
+import { DumpVerdicts } from '../../src/engine/dump-verdicts.js';
+import { streamCommitted } from '../../src/engine/committed-stream.js';
+import { frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../commands/cli-helpers.js';
+
+afterAll(removeTempDirs);
+
+const fs = new RealFs();
+let base: string;
+
+/**
+ * Several small segments holding what dump's worker verdicts must get right: canonical
+ * and non-canonical JSON payloads (whitespace, `1.0`), text and binary payloads,
+ * batches (committed at a later frame, possibly in a later segment), standalone events.
+ */
+async function buildStore(dir: string): Promise<void> {
+  const { store } = await openStore(dir, { segmentMaxBytes: 16 * 1024 });
+  for (let i = 0; i < 300; i++) {
+    const payload = i % 11 === 0 ? `{"i": ${i}}` : i % 13 === 0 ? `${i}.0` : i % 17 === 0 ? `text ${i}` : i % 19 === 0 ? new Uint8Array([0xff, i & 0xff]) : { i, note: 'x'.repeat(i % 50) };
+    if (i % 7 === 0) store.appendBatch([0, 1, 2].map((k) => ({ entity: `e${(i + k) % 40}`, scope: 's', payload: k === 1 ? `{ "k": ${k} }` : { i, k } })));
+    else store.append({ entity: `e${i % 40}`, scope: i % 2 ? 's' : 't' }, payload);
+  }
+  store.close();
+}
+
+beforeAll(async () => {
+  base = join(tempDir('seglog-dumppar-'), 'store');
+  await buildStore(base);
+});
+
+describe('dump prechecks (verify-parallel.ts precheckSegment with `dump`)', () => {
+  it('flag exactly the events whose payload the JSON writer would find non-canonical, and cover every frame of a clean segment', () => {
+    const segs = listSegments(fs, base);
+    let flaggedTotal = 0;
+    segs.forEach((seg, k) => {
+      const pre = precheckSegment(fs, seg.path, k, segs.length, null, undefined, false, { canonical: true });
+      const expected: number[] = [];
+      walkSegment(fs, seg, k, k === segs.length - 1, {
+        onFrame(r) {
+          if (r.type === FrameType.EVENT && !eventPayloadIsCanonical(r.buf, r.bodyOff)) expected.push(r.frameOffset);
+        },
+      });
+      expect(pre.nonCanonical, `src/engine/verify-parallel.ts precheckSegment: non-canonical payload offsets of ${seg.name}`).toEqual(expected);
+      expect(pre.checkedEnd, 'a clean segment is covered up to where its frames end').toBe(frameEndOfFile(seg.path));
+      expect(pre.fileSizeBytes).toBe(readFileSync(seg.path).length);
+      expect(pre.mismatches, 'dump prechecks hash nothing').toEqual([]);
+      flaggedTotal += expected.length;
+    });
+    expect(flaggedTotal, 'the store should hold non-canonical payloads').toBeGreaterThan(10);
+  });
+});
+
+/** The worker thread runs the built JS: these tests need `npm run build` first. */
+const BUILT_DUMP = join(REPO_ROOT, 'dist', 'engine', 'dump-verdicts.js');
+const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify-worker.js');
+
+describe.skipIf(!existsSync(BUILT_DUMP))('dump with a worker thread (built dist/)', () => {
+  it('a worker hands the walk, for every segment, CRC coverage and payload verdicts equal to the in-process ones, also past damage', () => {
+    const damaged = join(tempDir('seglog-dumppar-'), 'store');
+    cpSync(base, damaged, { recursive: true });
+    const segs = listSegments(fs, damaged);
+    const mid = segs[segs.length >> 1]!;
+    const bytes = readFileSync(mid.path);
+    bytes[bytes.length >> 1] ^= 0x40;
+    writeFileSync(mid.path, bytes);
+    // mainClaims false: every segment's verdicts come from the worker
+    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 1, false, false, { canonical: true });
+    const dv = new DumpVerdicts(pv);
+    try {
+      let known = 0;
+      let seen = 0;
+      streamCommitted(fs, segs, (buf, b, _n, loc) => {
+        seen++;
+        const v = dv.canonical(loc.segIndex, loc.offset);
+        if (v === undefined) return;
+        known++;
+        expect(v, `src/engine/dump-verdicts.ts: payload verdict of ${loc.path}@${loc.offset}`).toBe(eventPayloadIsCanonical(buf, b));
+      }, {
+        onSegment: (k, r) => {
+          dv.onSegment(k, r);
+          const pre = precheckSegment(fs, segs[k]!.path, k, segs.length, null, undefined, false, { canonical: true });
+          expect(r.crcTrustedBelow, `src/engine/dump-verdicts.ts: CRC coverage of segment ${k}`).toBe(pre.checkedEnd);
+        },
+      });
+      expect(pv.selfChecked, 'every verdict should have come from the worker').toBe(0);
+      expect(known, 'events before the damage should have verdicts').toBeGreaterThan(seen / 2);
+      expect(known, 'events after the damage in the middle segment should have none').toBeLessThan(seen);
+    } finally {
+      dv.close();
+    }
+  });
+
+  it(
+    'prints the same stdout, stderr and exit code with SEGLOG_DUMP_WORKERS=1 as with 0, on clean stores and with damage in the middle segment',
+    async () => {
+      const damaged = join(tempDir('seglog-dumppar-'), 'store');
+      cpSync(base, damaged, { recursive: true });
+      const segs = listSegments(fs, damaged);
+      expect(segs.length, 'the store should have several segments').toBeGreaterThanOrEqual(4);
+      const mid = segs[segs.length >> 1]!;
+      const bytes = readFileSync(mid.path);
+      bytes[bytes.length >> 1] ^= 0x40;
+      writeFileSync(mid.path, bytes);
+      const argSets = [['--format', 'jsonl'], ['--format', 'jsonl', '--markers', '--hex', '--system'], [], ['--format', 'jsonl', '--limit', '5']];
+      const cases = [base, damaged].flatMap((dir) => argSets.map((args) => ({ dir, args })));
+      const runs = await Promise.all(
+        cases.map(({ dir, args }) =>
+          Promise.all(['0', '1'].map((workers) => runCli(['dump', dir, ...args], { env: { SEGLOG_DUMP_WORKERS: workers } }))),
+        ),
+      );
+      cases.forEach(({ dir, args }, i) => {
+        const [off, on] = runs[i]!;
+        const what = `dump ${args.join(' ')} on the ${dir === base ? 'clean' : 'damaged'} store: src/engine/dump-verdicts.ts`;
+        expect(on!.code, `${what}: exit code\n${on!.stderr}`).toBe(off!.code);
+        expect(on!.stderr, `${what}: stderr`).toBe(off!.stderr);
+        expect(on!.stdout === off!.stdout, `${what}: stdout differs`).toBe(true);
+        if (dir === damaged && !args.includes('--limit')) expect(off!.code, 'the damaged store should exit 1').toBe(1);
+      });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
