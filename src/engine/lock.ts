@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { SeglogError } from './errors.js';
 import { type FileSystem, isFsError } from './fs/types.js';
@@ -9,6 +10,8 @@ export interface LockOwner {
   pid: number;
   host: string;
   sinceMs: number;
+  /** The writing process's incarnation (random per process): tells a reused pid apart. */
+  nonce?: string;
 }
 
 export interface LockEnv {
@@ -17,12 +20,18 @@ export interface LockEnv {
   nowMs: () => number;
   /** Whether a process on this host is alive (injected so simulations control it). */
   isAlive: (pid: number) => boolean;
+  /** This process's incarnation, written into the LOCK; absent: pids are never reused. */
+  nonce?: string;
 }
+
+/** One per process: a LOCK with this process's pid but another nonce was left by a dead process. */
+const PROCESS_NONCE = randomBytes(8).toString('hex');
 
 export function realLockEnv(): LockEnv {
   return {
     pid: process.pid,
     host: hostname(),
+    nonce: PROCESS_NONCE,
     nowMs: () => Date.now(),
     isAlive: (pid) => {
       try {
@@ -55,7 +64,7 @@ export class StoreLock {
       if (lock.tryCreate(env)) return lock;
       const owner = readOwner(fs, path);
       if (owner === 'missing') continue;
-      const stale = owner === 'torn' || (owner.host === env.host && owner.pid !== env.pid && !env.isAlive(owner.pid));
+      const stale = owner === 'torn' || (owner.host === env.host && (owner.pid === env.pid ? isEarlierIncarnation(owner, env) : !env.isAlive(owner.pid)));
       if (!stale) {
         const who = owner as LockOwner;
         throw new SeglogError(
@@ -68,7 +77,9 @@ export class StoreLock {
       onWarning(
         owner === 'torn'
           ? `${path}: lock file is unreadable (left by a crash); taking it over`
-          : `${path}: lock left by dead process ${owner.pid} on ${owner.host}; taking it over`,
+          : owner.pid === env.pid
+            ? `${path}: lock left by an earlier process with this pid (${owner.pid}) on ${owner.host}; taking it over`
+            : `${path}: lock left by dead process ${owner.pid} on ${owner.host}; taking it over`,
       );
       fs.unlink(path);
     }
@@ -84,7 +95,7 @@ export class StoreLock {
       throw err;
     }
     try {
-      const owner: LockOwner = { pid: env.pid, host: env.host, sinceMs: env.nowMs() };
+      const owner: LockOwner = { pid: env.pid, host: env.host, sinceMs: env.nowMs(), ...(env.nonce === undefined ? {} : { nonce: env.nonce }) };
       const bytes = new TextEncoder().encode(`${JSON.stringify(owner)}\n`);
       writeFully(this.fs, fd, bytes, 0, bytes.length, 0);
       this.fs.fsync(fd);
@@ -104,6 +115,16 @@ export class StoreLock {
   }
 }
 
+/**
+ * A LOCK naming this very pid was written by this process (a second open here: refused)
+ * or by a dead process whose pid was reused (after a reboot, or a container restart where
+ * the CLI runs as pid 1 again): the nonce tells them apart. This process always writes
+ * its nonce, so a LOCK with our pid and another nonce, or none, is a dead process's.
+ */
+function isEarlierIncarnation(owner: LockOwner, env: LockEnv): boolean {
+  return env.nonce !== undefined && owner.nonce !== env.nonce;
+}
+
 export function readOwner(fs: FileSystem, path: string): LockOwner | 'torn' | 'missing' {
   let bytes: Uint8Array;
   try {
@@ -116,7 +137,7 @@ export function readOwner(fs: FileSystem, path: string): LockOwner | 'torn' | 'm
   try {
     const o = JSON.parse(new TextDecoder().decode(bytes)) as Partial<LockOwner>;
     if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.sinceMs === 'number') {
-      return { pid: o.pid, host: o.host, sinceMs: o.sinceMs };
+      return { pid: o.pid, host: o.host, sinceMs: o.sinceMs, ...(typeof o.nonce === 'string' ? { nonce: o.nonce } : {}) };
     }
   } catch {
     // a torn write of the lock file

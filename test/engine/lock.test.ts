@@ -53,6 +53,23 @@ describe('store lock: one writer at a time', () => {
     store.close();
   });
 
+  it('a LOCK with this process\'s own pid but another incarnation (pid reused after a reboot or a container restart) is taken over; one this process wrote is not', async () => {
+    // lock.ts isEarlierIncarnation: without the nonce, a CLI that runs as pid 1 in a
+    // container would find its own pid "alive" in the LOCK its previous run left, forever
+    const env = { pid: process.pid, host: hostname(), nowMs: () => 7, isAlive: () => true, nonce: 'now' };
+    for (const left of [{ pid: process.pid, host: hostname(), sinceMs: 1 }, { pid: process.pid, host: hostname(), sinceMs: 1, nonce: 'before' }]) {
+      const dir = freshStorePath();
+      (await openStore(dir)).store.close();
+      writeFileSync(join(dir, 'LOCK'), `${JSON.stringify(left)}\n`);
+      const { store, warnings } = await openStore(dir, { lockEnv: env });
+      expect(warnings.join('\n'), `LOCK ${JSON.stringify(left)} must be taken over`).toMatch(/earlier process with this pid/);
+      expect(lockOf(dir)).toEqual({ pid: process.pid, host: hostname(), sinceMs: 7, nonce: 'now' });
+      const again = await seglogErrorOf(() => openStore(dir, { lockEnv: env }));
+      expect(again.code, 'a LOCK this incarnation holds must lock out a second open in the same process').toBe('locked');
+      store.close();
+    }
+  });
+
   it('a LOCK held from another host is never taken over (its pid means nothing here)', async () => {
     const dir = freshStorePath();
     (await openStore(dir)).store.close();
