@@ -1,0 +1,52 @@
+import type { Command } from '@oclif/core';
+import { RealFs } from '../engine/fs/real-fs.js';
+import type { FileSystem } from '../engine/fs/types.js';
+import type { SidxMaintenanceOptions, SidxMaintenanceResult } from '../engine/sidx-maintenance.js';
+import { resolveTarget, type Target } from '../engine/target.js';
+import { BaseCommand } from './base-command.js';
+import { renderMaintenance } from './sidx-render.js';
+
+/**
+ * What `sidx strip` and `sidx rebuild` share: plan with a dry run, ask on a terminal
+ * (or go on with --yes), run with a spinner naming each segment, print one result.
+ * Each command says what it applies, when there is nothing to do, and what to ask.
+ */
+export abstract class SidxMaintenanceCommand<T extends typeof Command> extends BaseCommand<T> {
+  protected abstract readonly verb: 'strip' | 'rebuild';
+  protected abstract apply(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions): SidxMaintenanceResult;
+  /** The confirmation question for a plan, or null when the plan changes nothing. */
+  protected abstract question(plan: SidxMaintenanceResult, targetArg: string): string | null;
+  /** Whether a skipped segment (damaged frames) makes the exit status 1. */
+  protected readonly skippedIsDataProblem: boolean = false;
+
+  protected async runMaintenance(targetArg: string, opts: { yes: boolean; dryRun: boolean }): Promise<void> {
+    const fs = new RealFs();
+    const target = resolveTarget(fs, targetArg);
+    const warn = (m: string): void => void this.warn(m);
+    if (!opts.dryRun && !opts.yes) {
+      const plan = this.apply(fs, target, { dryRun: true, onWarning: warn });
+      const question = this.question(plan, targetArg);
+      if (question === null) {
+        this.finish({ ...plan, dryRun: false }, targetArg);
+        return;
+      }
+      if (!(await this.confirm(question, false))) {
+        this.warn('nothing changed');
+        return;
+      }
+    }
+    const spin = this.spinner(opts.dryRun ? 'checking footers' : `${this.verb === 'strip' ? 'stripping' : 'rebuilding'} footers`);
+    let result: SidxMaintenanceResult;
+    try {
+      result = this.apply(fs, target, { dryRun: opts.dryRun, onWarning: warn, onSegment: (s) => spin.update(`${s.segment}: ${s.action}`) });
+    } finally {
+      spin.stop();
+    }
+    this.finish(result, targetArg);
+  }
+
+  private finish(result: SidxMaintenanceResult, targetArg: string): void {
+    this.emit({ ...result, target: targetArg }, (r) => renderMaintenance(r, this.verb));
+    if (this.skippedIsDataProblem && result.segments.some((s) => s.action === 'skipped')) this.markDataProblems();
+  }
+}
