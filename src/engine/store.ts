@@ -148,6 +148,8 @@ export class Store {
   private encodeBuf = new Uint8Array(64 * 1024);
   private randomPool = new Uint8Array(RANDOM_POOL_BYTES);
   private randomPos = RANDOM_POOL_BYTES;
+  /** What the last encodeNext used (one object, no allocation per event). */
+  private readonly encoded = { clock: 0, wallMs: 0 };
   private subscribers = new Set<{ test: (b: Uint8Array, o: number) => boolean; fn: Subscriber }>();
   private idIndex: Map<string, FrameLocation> | null = null;
   private hashIndex: Map<string, FrameLocation> | null = null;
@@ -458,30 +460,8 @@ export class Store {
         else off += encodeAbort(buf, off, f.txnId);
       } else {
         const head = pendingHeads.get(f.entity) ?? this.heads.get(f.entity);
-        const wallMs = Math.max(now, head ? head.wallMs : 0);
-        const id = new Uint8Array(16);
-        makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
-        const clock = head ? head.clock + 1 : 0;
-        const size = encodeEventFrame(
-          buf,
-          off,
-          {
-            id,
-            seq,
-            clock,
-            wallMs,
-            txnId: f.txnId,
-            kindCategory: f.kind.category,
-            kindType: f.kind.type,
-            correlationId: null,
-            causationId: null,
-            prevHash: head ? head.hash : ZERO_HASH,
-            entity: entities[i]!,
-            scope: scopes[i]!,
-            payload: f.payload,
-          },
-          this.hasher,
-        );
+        const size = this.encodeNext(buf, off, head, now, seq, f.txnId, f.kind, null, null, entities[i]!, scopes[i]!, f.payload, new Uint8Array(16));
+        const { clock, wallMs } = this.encoded;
         const hashAt = off + size - 32;
         pendingHeads.set(f.entity, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
         events.push({ seq, clock, wallMs, location: { segIndex: -1, path: '', offset: 0 } });
@@ -606,33 +586,12 @@ export class Store {
       const p = items[i]!;
       const head = pendingHeads.get(p.entityText) ?? this.heads.get(p.entityText);
       const id = new Uint8Array(16);
-      const wallMs = Math.max(now, head ? head.wallMs : 0);
-      makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
       ids.push(id);
       const seq = this.nextSeq + i;
-      const clock = head ? head.clock + 1 : 0;
       const causation = p.causationItem !== undefined ? ids[p.causationItem]! : p.causation;
       starts.push(off);
-      const size = encodeEventFrame(
-        buf,
-        off,
-        {
-          id,
-          seq,
-          clock,
-          wallMs,
-          txnId,
-          kindCategory: p.kind.category,
-          kindType: p.kind.type,
-          correlationId: p.correlation,
-          causationId: causation,
-          prevHash: head ? head.hash : ZERO_HASH,
-          entity: p.entity,
-          scope: p.scope,
-          payload: p.payload,
-        },
-        this.hasher,
-      );
+      const size = this.encodeNext(buf, off, head, now, seq, txnId, p.kind, p.correlation, causation, p.entity, p.scope, p.payload, id);
+      const { clock, wallMs } = this.encoded;
       const hashAt = off + size - 32;
       pendingHeads.set(p.entityText, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
       receipts.push({ eventId: '', seq, clock, wallMs, eventHash: toHex(buf, hashAt, hashAt + 32), durable: false });
@@ -699,6 +658,40 @@ export class Store {
       }
     }
     return false;
+  }
+
+  /**
+   * Encodes the next EVENT of an entity at `buf[off]`, chained to `head` (undefined: the
+   * entity's first event): a fresh UUIDv7 into `id`, a wall time never before the head's,
+   * clock head + 1, prev_hash the head's hash. Returns the frame's size; `this.encoded`
+   * holds the clock and wall time it used (batches and raw transaction frames).
+   */
+  private encodeNext(
+    buf: Uint8Array,
+    off: number,
+    head: EntityHead | undefined,
+    nowMs: number,
+    seq: number,
+    txnId: number,
+    kind: { category: number; type: number },
+    correlationId: Uint8Array | null,
+    causationId: Uint8Array | null,
+    entity: Uint8Array,
+    scope: Uint8Array,
+    payload: Uint8Array,
+    id: Uint8Array,
+  ): number {
+    const wallMs = Math.max(nowMs, head ? head.wallMs : 0);
+    makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
+    const clock = head ? head.clock + 1 : 0;
+    this.encoded.clock = clock;
+    this.encoded.wallMs = wallMs;
+    return encodeEventFrame(
+      buf,
+      off,
+      { id, seq, clock, wallMs, txnId, kindCategory: kind.category, kindType: kind.type, correlationId, causationId, prevHash: head ? head.hash : ZERO_HASH, entity, scope, payload },
+      this.hasher,
+    );
   }
 
   /** A write failed: undo it, or, if undoing fails too, refuse further writes. */
