@@ -55,7 +55,7 @@ export class DumpVerdicts {
 
   /**
    * Whether the payload of the EVENT frame at `frameOffset` of segment `segIndex` is
-   * canonical JSON (event-payload-canonical.ts), or undefined: not known, test it.
+   * canonical JSON (the check ui/event-jsonl.ts makes), or undefined: not known, test it.
    */
   canonical(segIndex: number, frameOffset: number): boolean | undefined {
     const v = this.bySeg.get(segIndex);

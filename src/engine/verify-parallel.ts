@@ -23,7 +23,8 @@ import { basename } from 'node:path';
 import { type MessagePort, MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { type Blake3, HASH_BYTES } from '../format/blake3.js';
 import { Blake3Multi, MULTI_MAX_MESSAGE_BYTES } from '../format/blake3-multi.js';
-import { eventPayloadIsCanonical } from '../format/event-payload-canonical.js';
+import { isCanonicalJson } from '../format/canonical-json.js';
+import { ev } from '../format/event.js';
 import { FrameType } from '../format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import type { FileSystem } from './fs/types.js';
@@ -48,7 +49,7 @@ export interface SegmentPrecheck {
   fileSizeBytes: number;
   /**
    * Dump prechecks with `canonical`: file offsets of the EVENT frames before `checkedEnd`
-   * whose payload is not canonical JSON (event-payload-canonical.ts); else null.
+   * whose payload is not canonical JSON (the check ui/event-jsonl.ts makes); else null.
    */
   nonCanonical: number[] | null;
 }
@@ -150,7 +151,7 @@ export function precheckSegment(
             flush();
             if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
           }
-        } else if (nonCanonical && r.type === FrameType.EVENT && !eventPayloadIsCanonical(r.buf, r.bodyOff)) {
+        } else if (nonCanonical && r.type === FrameType.EVENT && !isCanonicalJson(r.buf, ev.payloadStart(r.buf, r.bodyOff), ev.hashStart(r.buf, r.bodyOff))) {
           nonCanonical.push(r.frameOffset);
         }
         checkedEnd = r.pos;

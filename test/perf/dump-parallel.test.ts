@@ -1,7 +1,8 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventPayloadIsCanonical } from '../../src/format/event-payload-canonical.js';
+import { isCanonicalJson } from '../../src/format/canonical-json.js';
+import { ev } from '../../src/format/event.js';
 import { FrameType } from '../../src/format/frame.js';
 import { RealFs } from '../../src/engine/fs/real-fs.js';
 import { listSegments, walkSegment } from '../../src/engine/walker.js';
@@ -10,6 +11,9 @@ import { DumpVerdicts } from '../../src/engine/dump-verdicts.js';
 import { streamCommitted } from '../../src/engine/committed-stream.js';
 import { frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../commands/cli-helpers.js';
+
+/** The payload check dump's writer makes (ui/event-jsonl.ts), on the event body at `b`. */
+const eventPayloadIsCanonical = (buf: Uint8Array, b: number): boolean => isCanonicalJson(buf, ev.payloadStart(buf, b), ev.hashStart(buf, b));
 
 afterAll(removeTempDirs);
 

@@ -16,8 +16,8 @@ export type OnLine = (buf: Buffer, start: number, end: number, lineNumber: numbe
 /**
  * Reads a file (or stdin for "-") line by line, synchronously, in large chunks, and hands
  * each line over as bytes. Empty lines are counted but not passed on. Return false to
- * stop. This is ui/line-reader.ts `readLines` without decoding every line to a string:
- * the append fast path reads the bytes themselves (ingest/line-scan.ts).
+ * stop. Lines are never decoded to strings: the append path reads the bytes themselves
+ * (ingest/line-scan.ts).
  */
 export function readLineSpans(path: string, onLine: OnLine): void {
   const fd = path === '-' ? 0 : openSync(path, 'r');
