@@ -2,12 +2,15 @@ import { equalBytes } from '../format/bytes.js';
 import { EV, ev, ZERO_HASH } from '../format/event.js';
 import { FrameType } from '../format/frame.js';
 import { gap, GapKind } from '../format/gap.js';
-import { markerTxnId } from '../format/marker.js';
-import { isKvKind, KV_KIND_CATEGORY, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';
+import { markerCount, markerTxnId } from '../format/marker.js';
+import { kvVersionOf } from '../format/kv.js';
 import type { FileSystem } from './fs/types.js';
 import type { SegmentReader } from './segment-reader.js';
 import { BytesMap } from './bytes-map.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './walker.js';
+import { type OpenTxn, SILENT_FACTS, TxnFold } from './log/txn-fold.js';
+
+export type { OpenTxn };
 
 /** Per-entity state a writer continues from. */
 export interface EntityHead {
@@ -31,13 +34,6 @@ export interface SegmentSummary {
   eventFrames: number;
   firstSeq: number;
   lastSeq: number;
-}
-
-export interface OpenTxn {
-  txnId: number;
-  segIndex: number;
-  offset: number;
-  items: number;
 }
 
 /** A frame whose checksum is fine but whose content breaks the log's rules. */
@@ -92,7 +88,7 @@ export class ScanVisitor {
     heads: new Map(),
     nextSeq: 0,
     nextTxnId: 1,
-    openTxns: new Map(),
+    openTxns: new Map(), // the fold's (set by finish)
     faults: [],
     semanticFaults: [],
     tail: null,
@@ -101,15 +97,28 @@ export class ScanVisitor {
     maxKvVersion: 0,
   };
   private cur!: SegmentSummary;
-  /** In the active segment: end of the last frame that leaves no transaction half-written. */
-  private completeEnd = 0;
-  private lastFrameEnd = 0;
+  /**
+   * The transaction rules (log/txn-fold.ts), every fact silent: an open only needs the
+   * book (open transactions, next id, counts) and the tail rule.
+   */
+  private fold = new TxnFold(SILENT_FACTS);
   /** Whether the current segment holds any frame. */
   private segmentHasFrames = false;
   /** A cache in front of `out.heads` (the same head objects), keyed by entity bytes. */
   private readonly headsByBytes = new BytesMap<EntityHead>();
 
   constructor(private readonly segmentCount: number) {}
+
+  /** The transaction book so far (the cold start replays footers into a copy of it). */
+  txns(): TxnFold {
+    return this.fold;
+  }
+
+  /** Continues from `fold` (a footer replay the cold start accepted). */
+  adoptTxns(fold: TxnFold): void {
+    this.fold = fold;
+    this.out.openTxns = fold.open;
+  }
 
   onSegment(seg: SegmentFile, _i: number, r: SegmentReader): void {
     this.cur = {
@@ -126,54 +135,26 @@ export class ScanVisitor {
       lastSeq: -1,
     };
     this.out.segments.push(this.cur);
-    this.completeEnd = r.pos;
-    this.lastFrameEnd = r.pos;
+    this.fold.segmentStart(r.pos);
     this.segmentHasFrames = false;
   }
 
   onFrame(r: SegmentReader, segIndex: number): void {
     const buf = r.buf;
     const b = r.bodyOff;
-    const o = this.out;
-    let completes = true;
+    const fold = this.fold;
     switch (r.type) {
       case FrameType.EVENT: {
-        const seq = ev.seq(buf, b);
-        const txn = ev.txnId(buf, b);
-        this.checkAndAdvance(r, segIndex, seq);
-        if (ev.kindCategory(buf, b) === KV_KIND_CATEGORY) this.noteKvVersion(buf, b);
-        if (txn !== 0) {
-          const t = o.openTxns.get(txn);
-          if (t) {
-            t.items++;
-            completes = false;
-          }
-          if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
-          // an item with no open transaction is an orphan: invisible, and not half of anything
-        } else {
-          o.committedEvents++;
-        }
+        this.checkAndAdvance(r, segIndex, ev.seq(buf, b));
+        const v = kvVersionOf(buf, b);
+        if (v > this.out.maxKvVersion) this.out.maxKvVersion = v;
+        fold.event(ev.txnId(buf, b), segIndex, r.frameOffset);
         break;
       }
-      case FrameType.BEGIN: {
-        const txn = markerTxnId(buf, b);
-        o.openTxns.set(txn, { txnId: txn, segIndex, offset: r.frameOffset, items: 0 });
-        if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
-        completes = false;
-        break;
-      }
-      case FrameType.COMMIT: {
-        const txn = markerTxnId(buf, b);
-        const t = o.openTxns.get(txn);
-        if (t) {
-          o.openTxns.delete(txn);
-          o.committedEvents += t.items;
-          o.committedBatches++;
-        }
-        break;
-      }
+      case FrameType.BEGIN:
+      case FrameType.COMMIT:
       case FrameType.ABORT:
-        o.openTxns.delete(markerTxnId(buf, b));
+        fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
         break;
       case FrameType.GAP:
         this.applyGap(r, segIndex);
@@ -181,10 +162,8 @@ export class ScanVisitor {
       default:
         break;
     }
-    this.lastFrameEnd = r.pos;
+    fold.frameDone(r.pos);
     this.segmentHasFrames = true;
-    // only frames after the last one that completes something can be half of a transaction
-    if (completes || o.openTxns.size === 0) this.completeEnd = r.pos;
   }
 
   private checkAndAdvance(r: SegmentReader, segIndex: number, seq: number): void {
@@ -260,13 +239,6 @@ export class ScanVisitor {
     head.wallMs = Math.max(head.wallMs, gap.wallFloorMs(buf, b));
   }
 
-  /** Key/value versions are allocated above the largest recorded, committed or not (never reused). */
-  private noteKvVersion(buf: Uint8Array, b: number): void {
-    if (!isKvKind(KV_KIND_CATEGORY, ev.kindType(buf, b)) || ev.payloadLen(buf, b) < KV_VERSION_BYTES) return;
-    const v = kvVersionAt(buf, ev.payloadStart(buf, b));
-    if (v > this.out.maxKvVersion && v <= Number.MAX_SAFE_INTEGER) this.out.maxKvVersion = v;
-  }
-
   private semantic(code: SemanticFault['code'], r: SegmentReader, segIndex: number, seq: number, entity: string, message: string): void {
     this.out.semanticFaults.push({ code, segIndex, path: r.path, offset: r.frameOffset, seq, entity, message });
   }
@@ -284,13 +256,14 @@ export class ScanVisitor {
   onSegmentEnd(_seg: SegmentFile, segIndex: number, _r: SegmentReader, validEnd: number): void {
     this.cur.validEnd = validEnd;
     const isLast = segIndex === this.segmentCount - 1;
-    if (isLast && this.out.openTxns.size > 0 && this.lastFrameEnd > this.completeEnd) {
+    const incompleteAt = isLast ? this.fold.incompleteTail() : -1;
+    if (incompleteAt >= 0) {
       // the active segment ends inside transactions that never finished: recovery drops those frames
       const tornAt = this.out.tail?.offset;
-      if (tornAt === undefined || this.completeEnd < tornAt) {
-        this.out.tail = { segIndex, offset: this.completeEnd, reason: 'incomplete_batch' };
+      if (tornAt === undefined || incompleteAt < tornAt) {
+        this.out.tail = { segIndex, offset: incompleteAt, reason: 'incomplete_batch' };
       }
-    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.out.openTxns.size > 0 && this.out.tail === null) {
+    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.fold.open.size > 0 && this.out.tail === null) {
       // The log ends inside a transaction whose frames all sit in earlier segments, and this
       // last segment (created by the rotation the batch was in) holds no frame: cut it
       // (offset 0 removes it), so that Store.open's next cut can drop the batch from the
@@ -302,6 +275,12 @@ export class ScanVisitor {
   }
 
   finish(): RecoveryScan {
-    return this.out;
+    const o = this.out;
+    const f = this.fold;
+    o.openTxns = f.open;
+    o.nextTxnId = f.nextTxnId;
+    o.committedEvents = f.committedEvents;
+    o.committedBatches = f.committedBatches;
+    return o;
   }
 }

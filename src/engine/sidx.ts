@@ -13,7 +13,7 @@ import { HASH_BYTES } from '../format/blake3.js';
 import { CrcArena, crc32c } from '../format/crc32c.js';
 import { EV, ev } from '../format/event.js';
 import { FrameStatus, FrameType } from '../format/frame.js';
-import { isKvKind, KV_VERSION_BYTES, kvVersionAt } from '../format/kv.js';
+import { kvVersionOf } from '../format/kv.js';
 import { decodeSegmentHeader, type HeaderResult, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import {
   decodeFooter,
@@ -93,13 +93,9 @@ export class FooterBuilder {
     writeU64(out, e + SE.OFFSET, frameOffset);
     const hs = ev.hashStart(buf, b);
     for (let i = 0; i < 32; i++) out[e + SE.HASH + i] = buf[hs + i]!;
-    const cat = ev.kindCategory(buf, b);
-    const type = ev.kindType(buf, b);
-    if (isKvKind(cat, type) && ev.payloadLen(buf, b) >= KV_VERSION_BYTES) {
-      // the same rule as the recovery scan, so a footer-based cold start agrees with it
-      const v = kvVersionAt(buf, ev.payloadStart(buf, b));
-      if (v > this.maxKvVersion && v <= Number.MAX_SAFE_INTEGER) this.maxKvVersion = v;
-    }
+    // the same rule as the recovery scan (kvVersionOf), so a footer-based cold start agrees with it
+    const v = kvVersionOf(buf, b);
+    if (v > this.maxKvVersion) this.maxKvVersion = v;
     if (this.firstSeq < 0) this.firstSeq = seq;
     this.lastSeq = seq;
     this.entryCount++;
@@ -526,12 +522,9 @@ export class FooterVerifier {
       if (this.firstDiff < 0) this.addMarker(r.type, buf, b, r.bodyBytes, r.frameOffset);
       return;
     }
-    const cat = ev.kindCategory(buf, b);
-    if (isKvKind(cat, ev.kindType(buf, b)) && ev.payloadLen(buf, b) >= KV_VERSION_BYTES) {
-      // the same rule as FooterBuilder: the head's version needs every event, even past a difference
-      const v = kvVersionAt(buf, ev.payloadStart(buf, b));
-      if (v > this.maxKvVersion && v <= Number.MAX_SAFE_INTEGER) this.maxKvVersion = v;
-    }
+    // the same rule as FooterBuilder: the head's version needs every event, even past a difference
+    const v = kvVersionOf(buf, b);
+    if (v > this.maxKvVersion) this.maxKvVersion = v;
     // entries after the first difference cannot move it
     if (this.firstDiff >= 0) return;
     const pos = SIDX_HEAD_BYTES + this.entryCount * SIDX_ENTRY_BYTES;

@@ -10,6 +10,7 @@ import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './w
 import { type FooterProblem, FooterVerifier } from './sidx.js';
 import { EntityTable } from './entity-table.js';
 import { checkCheckpoint } from './checkpoint.js';
+import { type Adoption, type OpenTxn, type TxnFacts, TxnFold } from './log/txn-fold.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -132,21 +133,30 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   return v.finish(segments.length);
 }
 
-class VerifyVisitor {
+/** An open transaction as verify reports it. */
+interface VerifyTxn extends OpenTxn {
+  /** File name of its BEGIN's segment. */
+  segment: string;
+  /** A lone file began inside this transaction (its BEGIN and first items are in an earlier segment). */
+  startedBefore: boolean;
+}
+
+class VerifyVisitor implements TxnFacts<VerifyTxn> {
   private readonly heads = new Map<string, Head>();
   /** `heads` looked up by the entity's bytes (no string made per event). */
   private readonly entities = new EntityTable(this.heads);
-  /** `startedBefore`: a lone file began inside this transaction (its BEGIN and first items are in an earlier segment). */
-  private readonly open = new Map<number, { offset: number; segment: string; declared: number; items: number; startedBefore?: boolean }>();
+  /** The log's transaction rules (log/txn-fold.ts); this class is their `TxnFacts`: it reports. */
+  private readonly txns: TxnFold<VerifyTxn> = new TxnFold<VerifyTxn>(this);
   private readonly problems: Problem[] = [];
   private nextSeq: number;
   private segName = '';
   private segIndex = 0;
   private segFirstSeqHeader = -1;
   private segFirstEventSeen = false;
-  private events = 0;
   private eventFrames = 0;
-  private batches = 0;
+  /** The EVENT frame being checked (for an orphan_event problem). */
+  private eventSeq = 0;
+  private eventEntity = '';
   private bytes = 0;
   private bytesBefore = 0;
   private errors = 0;
@@ -205,7 +215,7 @@ class VerifyVisitor {
   /** index.ckpt against the segments and, when the frames verified clean, against what they say. */
   checkCheckpoint(fs: FileSystem, dir: string, segments: SegmentFile[]): void {
     if (this.stopped) return;
-    const computed = this.errors === 0 ? { nextSeq: this.nextSeq, events: this.events, batches: this.batches, heads: this.heads } : undefined;
+    const computed = this.errors === 0 ? { nextSeq: this.nextSeq, events: this.txns.committedEvents, batches: this.txns.committedBatches, heads: this.heads } : undefined;
     for (const p of checkCheckpoint(fs, dir, segments, computed)) this.report(p);
   }
 
@@ -262,45 +272,11 @@ class VerifyVisitor {
       case FrameType.EVENT:
         this.checkEvent(r, buf, b);
         return;
-      case FrameType.BEGIN: {
-        const txn = markerTxnId(buf, b);
-        if (this.open.has(txn)) {
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `BEGIN of transaction ${txn}, which is already open` });
-        }
-        this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: markerCount(buf, b), items: 0 });
+      case FrameType.BEGIN:
+      case FrameType.COMMIT:
+      case FrameType.ABORT:
+        this.txns.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), this.segIndex, r.frameOffset);
         return;
-      }
-      case FrameType.COMMIT: {
-        const txn = markerTxnId(buf, b);
-        const t = this.open.get(txn);
-        if (!t) {
-          // a lone segment file may start after a transaction's last item: its BEGIN is in an earlier file
-          if (this.opts.loneFile) return;
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `COMMIT of transaction ${txn} with no BEGIN` });
-          return;
-        }
-        this.open.delete(txn);
-        const count = markerCount(buf, b);
-        if (!t.startedBefore && (count !== t.items || (t.declared !== 0 && t.declared !== t.items))) {
-          this.report({
-            code: 'batch_mismatch',
-            severity: 'error',
-            segment: this.segName,
-            offset: r.frameOffset,
-            message: `transaction ${txn} wrote ${t.items} items but its markers say ${t.declared || '?'} (BEGIN) and ${count} (COMMIT)`,
-          });
-        }
-        this.events += t.items;
-        this.batches++;
-        return;
-      }
-      case FrameType.ABORT: {
-        const txn = markerTxnId(buf, b);
-        if (!this.open.delete(txn) && !this.opts.loneFile) {
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `ABORT of transaction ${txn} with no BEGIN` });
-        }
-        return;
-      }
       case FrameType.GAP:
         this.checkGap(r, buf, b);
         return;
@@ -393,16 +369,9 @@ class VerifyVisitor {
     if (head && wall < head.wallMs) {
       this.report({ code: 'wall_regression', severity: 'error', ...this.at(r, seq, entity), message: `wall time ${wall} is before the entity's previous ${head.wallMs}` });
     }
-    const txn = ev.txnId(buf, b);
-    if (txn === 0) {
-      this.events++;
-    } else {
-      const t = this.open.get(txn);
-      if (t) t.items++;
-      // a lone segment file starts mid-batch as it starts mid-chain: the BEGIN is taken as given
-      else if (this.opts.loneFile) this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: 0, items: 1, startedBefore: true });
-      else this.report({ code: 'orphan_event', severity: 'error', ...this.at(r, seq, entity), message: `event of transaction ${txn}, which has no open BEGIN` });
-    }
+    this.eventSeq = seq;
+    this.eventEntity = entity;
+    this.txns.event(ev.txnId(buf, b), this.segIndex, r.frameOffset);
     if (!head) {
       head = newHead(clock, wall);
       this.entities.insert(head);
@@ -412,6 +381,68 @@ class VerifyVisitor {
     const hw = head.words;
     for (let i = 0; i < HASH_BYTES; i += 4) hw.setInt32(i, f.getInt32(hs + i, true), true);
     if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
+  }
+
+  // ------------------------------------------------------------ transaction facts (TxnFacts)
+
+  create(txnId: number, declared: number, segIndex: number, offset: number, adopted: Adoption): VerifyTxn {
+    // adopted only in a lone file: it starts mid-batch as it starts mid-chain, the BEGIN is taken as given
+    return { txnId, segIndex, offset, items: 0, declared, segment: this.segName, startedBefore: adopted === 'item' };
+  }
+
+  begunAgain(_prev: VerifyTxn, _declared: number, _segIndex: number, offset: number): boolean {
+    this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset, message: `BEGIN of transaction ${_prev.txnId}, which is already open` });
+    return true;
+  }
+
+  orphan(txnId: number, _segIndex: number, offset: number): boolean {
+    if (this.opts.loneFile) return true;
+    this.report({ code: 'orphan_event', severity: 'error', segment: this.segName, offset, seq: this.eventSeq, entity: this.eventEntity, message: `event of transaction ${txnId}, which has no open BEGIN` });
+    return false;
+  }
+
+  endWithoutBegin(type: number, txnId: number, _segIndex: number, offset: number): boolean {
+    // a lone segment file may start after a transaction's last item: its BEGIN is in an earlier file
+    if (this.opts.loneFile) return false;
+    const what = type === FrameType.COMMIT ? 'COMMIT' : 'ABORT';
+    this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset, message: `${what} of transaction ${txnId} with no BEGIN` });
+    return false;
+  }
+
+  countMismatch(t: VerifyTxn, count: number, _segIndex: number, offset: number): void {
+    if (t.startedBefore) return;
+    this.report({
+      code: 'batch_mismatch',
+      severity: 'error',
+      segment: this.segName,
+      offset,
+      message: `transaction ${t.txnId} wrote ${t.items} items but its markers say ${t.declared || '?'} (BEGIN) and ${count} (COMMIT)`,
+    });
+  }
+
+  committed(): void {}
+
+  aborted(): void {}
+
+  incomplete(t: VerifyTxn): void {
+    // a lone segment file may end mid-batch because the batch continues in the next segment
+    this.report(
+      this.opts.loneFile
+        ? {
+            code: 'incomplete_batch',
+            severity: 'info',
+            segment: t.segment,
+            offset: t.offset,
+            message: `transaction ${t.txnId} is still open at the end of this file (${t.items} items here); it may continue in the next segment`,
+          }
+        : {
+            code: 'incomplete_batch',
+            severity: 'warning',
+            segment: t.segment,
+            offset: t.offset,
+            message: `transaction ${t.txnId} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
+          },
+    );
   }
 
   /** Where an event problem is: built only when one is reported. */
@@ -425,35 +456,14 @@ class VerifyVisitor {
   }
 
   finish(segments: number): VerifyReport {
-    if (!this.stopped) {
-      for (const [txn, t] of this.open) {
-        // a lone segment file may end mid-batch because the batch continues in the next segment
-        this.report(
-          this.opts.loneFile
-            ? {
-                code: 'incomplete_batch',
-                severity: 'info',
-                segment: t.segment,
-                offset: t.offset,
-                message: `transaction ${txn} is still open at the end of this file (${t.items} items here); it may continue in the next segment`,
-              }
-            : {
-                code: 'incomplete_batch',
-                severity: 'warning',
-                segment: t.segment,
-                offset: t.offset,
-                message: `transaction ${txn} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
-              },
-        );
-      }
-    }
+    if (!this.stopped) this.txns.finish();
     return {
       ok: this.errors === 0,
-      events: this.events,
+      events: this.txns.committedEvents,
       segments,
       eventFrames: this.eventFrames,
       entities: this.heads.size,
-      batches: this.batches,
+      batches: this.txns.committedBatches,
       bytes: this.bytes,
       errors: this.errors,
       warnings: this.warnings,
