@@ -31,7 +31,7 @@ import {
   writeMarkerRow,
   writeStringsAndTrailer,
 } from '../format/sidx.js';
-import type { FileSystem } from './fs/types.js';
+import { type FileSystem, isCrash } from './fs/types.js';
 import { readFully, writeFully } from './fs/util.js';
 import { BytesMap } from './bytes-map.js';
 import { probeFooter, type FooterProbe } from './segment-end.js';
@@ -247,10 +247,6 @@ export interface FooterSeed {
   builder: FooterBuilder;
 }
 
-function isCrash(err: unknown): boolean {
-  return (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
-}
-
 /**
  * Writes the footer of a segment being sealed (the writer has fsynced its frames):
  * builds it from the seed (if it is this segment's) plus the frames after it, writes
@@ -343,61 +339,13 @@ export interface FooterProblem {
 }
 
 /**
- * The reference footer check: builds the whole footer the frames call for, encodes it
- * and compares it with the stored one. Holds ~70 MB per 64 MiB segment while it works,
- * so verify uses FooterVerifier (below), which reports exactly what this one reports
- * (tests compare them on many damaged footers) while streaming.
- */
-export class RebuildingFooterVerifier {
-  private builder = new FooterBuilder(0);
-  private faulty = false;
-  private damagedAt: number | null = null;
-
-  constructor(
-    private readonly fs: FileSystem,
-    private readonly segmentCount: number,
-    private readonly loneFile: boolean,
-  ) {}
-
-  onSegment(r: SegmentReader): void {
-    this.builder = new FooterBuilder(r.header.ok ? r.header.header.segmentId : 0);
-    this.faulty = !r.header.ok;
-    this.damagedAt = null;
-  }
-
-  onFrame(r: SegmentReader): void {
-    this.builder.addFrame(r);
-  }
-
-  onFault(): void {
-    this.faulty = true;
-  }
-
-  onDamagedFooter(offset: number): void {
-    this.damagedAt = offset;
-  }
-
-  onSegmentEnd(seg: SegmentFile, segIndex: number, r: SegmentReader): FooterProblem[] {
-    const sealed = !this.loneFile && segIndex < this.segmentCount - 1;
-    return footerProblems(this.fs, seg, r, this.damagedAt, this.faulty, sealed, () => {
-      const expected = this.builder.encode(r.frameEnd);
-      const actual = r.readRange(r.frameEnd, r.fileSize);
-      if (expected.length === actual.length && equalBytes(expected, 0, actual, 0, actual.length)) return -1;
-      let i = 0;
-      while (i < expected.length && i < actual.length && expected[i] === actual[i]) i++;
-      return i;
-    });
-  }
-}
-
-/**
  * What a footer check reports at the end of a segment's walk. `firstDifference` is
  * asked only for a footer whose trailer checks out, after frames that were all valid:
  * the first footer byte where the stored footer differs from the one the frames call
  * for (where the shorter one ends, when one is a prefix of the other), or -1 when they
  * are identical.
  */
-function footerProblems(
+export function footerProblems(
   fs: FileSystem,
   seg: SegmentFile,
   r: SegmentReader,
@@ -441,7 +389,8 @@ export const FOOTER_COMPARE_WINDOW_BYTES = 1024 * 1024;
  * not the ~80 bytes per event of the whole footer. The head (its largest key/value
  * version needs every event), the markers, the strings and the trailer, which come
  * after the entries, are compared at the segment's end. It reports exactly what
- * RebuildingFooterVerifier reports, first differing byte included.
+ * the reference check in test/support/rebuilding-footer-verifier.ts reports, first
+ * differing byte included.
  */
 export class FooterVerifier {
   private faulty = false;

@@ -23,7 +23,7 @@ import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../format/marker.js';
 import { streamCommitted, type FrameLocation } from './committed-stream.js';
 import { ioError, SeglogError } from './errors.js';
-import { type FileSystem, isFsError } from './fs/types.js';
+import { type FileSystem, isCrash, isFsError } from './fs/types.js';
 import { RealFs } from './fs/real-fs.js';
 import { exists, readFully } from './fs/util.js';
 import { keepCutTail } from './cut-tail-copy.js';
@@ -696,7 +696,7 @@ export class Store {
 
   /** A write failed: undo it, or, if undoing fails too, refuse further writes. */
   private failWrite(w: SegmentWriter, mark: ReturnType<SegmentWriter['mark']>, err: unknown): never {
-    const crashed = (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
+    const crashed = isCrash(err);
     if (crashed) {
       this.poisoned = err as Error;
       throw err;
@@ -1091,7 +1091,7 @@ function saveCheckpointOf(store: { fs: FileSystem; dir: string; session: Checkpo
     }
     writeCheckpoint(store.fs, store.dir, r.checkpoint);
   } catch (err) {
-    if ((err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true) throw err;
+    if (isCrash(err)) throw err;
     store.warn(`${storePaths(store.dir).checkpoint}: not written (${(err as { code?: string }).code ?? (err as Error).message})`);
   }
 }

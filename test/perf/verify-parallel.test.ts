@@ -8,7 +8,8 @@ import { crc32c } from '../../src/format/crc32c.js';
 import { RealFs } from '../../src/engine/fs/real-fs.js';
 import { listSegments } from '../../src/engine/walker.js';
 import { type VerifyOptions, verifySegments } from '../../src/engine/verify.js';
-import { ParallelVerdicts, precheckSegment, StaticVerdicts } from '../../src/engine/verify-parallel.js';
+import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify-parallel.js';
+import { StaticVerdicts } from '../support/static-verdicts.js';
 import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
 afterAll(removeTempDirs);
