@@ -332,6 +332,8 @@ export const markerAt = {
 /** What verify reports about footers (shaped like verify's Problem). */
 export interface FooterProblem {
   code: 'sidx_missing' | 'sidx_mismatch';
+  /** What is wrong, for callers that act on it (repair): no footer, a footer whose checksums fail, or one that disagrees with the frames. */
+  kind: 'missing' | 'damaged' | 'mismatch';
   severity: 'warning' | 'error';
   segment: string;
   offset: number;
@@ -356,22 +358,22 @@ export function footerProblems(
 ): FooterProblem[] {
   const name = seg.name;
   if (damagedAt !== null) {
-    return [{ code: 'sidx_mismatch', severity: 'error', segment: name, offset: damagedAt, message: 'SIDX footer is damaged (its trailer does not check out); opens ignore it (seglog sidx rebuild)' }];
+    return [{ code: 'sidx_mismatch', kind: 'damaged', severity: 'error', segment: name, offset: damagedAt, message: 'SIDX footer is damaged (its trailer does not check out); opens ignore it (seglog sidx rebuild)' }];
   }
   if (r.frameEnd === r.fileSize) {
     const r2 = readFooterWithHeader(fs, seg.path);
     if (r2.status === 'damaged') {
-      return [{ code: 'sidx_mismatch', severity: 'error', segment: name, offset: r2.offset, message: `SIDX footer is damaged (${r2.message}); opens ignore it (seglog sidx rebuild)` }];
+      return [{ code: 'sidx_mismatch', kind: 'damaged', severity: 'error', segment: name, offset: r2.offset, message: `SIDX footer is damaged (${r2.message}); opens ignore it (seglog sidx rebuild)` }];
     }
     if (!sealed) return [];
-    return [{ code: 'sidx_missing', severity: 'warning', segment: name, offset: r.fileSize, message: 'sealed segment has no SIDX footer; opens scan its frames instead (seglog sidx rebuild)' }];
+    return [{ code: 'sidx_missing', kind: 'missing', severity: 'warning', segment: name, offset: r.fileSize, message: 'sealed segment has no SIDX footer; opens scan its frames instead (seglog sidx rebuild)' }];
   }
   if (faulty) return []; // damaged frames: the footer cannot be judged against them
   const i = firstDifference();
   if (i < 0) return [];
   const check = readFooterWithHeader(fs, seg.path);
   const why = check.status === 'damaged' ? `SIDX footer is damaged (${check.message})` : `SIDX footer disagrees with the frames (first difference at footer byte ${i})`;
-  return [{ code: 'sidx_mismatch', severity: 'error', segment: name, offset: check.status === 'damaged' ? check.offset : r.frameEnd + i, message: `${why}; opens ignore it (seglog sidx rebuild)` }];
+  return [{ code: 'sidx_mismatch', kind: check.status === 'damaged' ? 'damaged' : 'mismatch', severity: 'error', segment: name, offset: check.status === 'damaged' ? check.offset : r.frameEnd + i, message: `${why}; opens ignore it (seglog sidx rebuild)` }];
 }
 
 /** Bytes of the stored footer's entry table FooterVerifier reads at a time. */

@@ -451,7 +451,9 @@ class VerifyVisitor implements TxnFacts<VerifyTxn> {
   }
 
   onSegmentEnd(s: SegmentFile, i: number, r: SegmentReader): void {
-    if (this.footers && !this.stopped) for (const p of this.footers.onSegmentEnd(s, i, r)) this.report(p);
+    if (this.footers && !this.stopped) {
+      for (const p of this.footers.onSegmentEnd(s, i, r)) this.report({ code: p.code, severity: p.severity, segment: p.segment, offset: p.offset, message: p.message });
+    }
     this.bytesBefore += r.fileSize;
   }
 

@@ -13,10 +13,11 @@
  *   event byte, sequence and chain link that survived stays exactly as it was.
  * Memory grows with entities, open transactions and damage, never with the log size.
  */
+import { assert } from '../../format/assert.js';
 import type { Blake3 } from '../../format/blake3.js';
 import { equalBytes, toHex } from '../../format/bytes.js';
 import { checkEventLayout, EV, ev, ZERO_HASH } from '../../format/event.js';
-import { FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.js';
 import { gap, GapKind, GapReason, type GapReasonCode } from '../../format/gap.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
@@ -276,8 +277,7 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
     this.bytesBefore += r.fileSize;
     for (const p of this.footers.onSegmentEnd(_s, _i, r)) {
       if (p.code !== 'sidx_mismatch') continue;
-      // sidx.ts FooterVerifier says "is damaged" (a checksum fails) or "disagrees with the frames"
-      this.cur.footerFound = /is damaged/.test(p.message) || this.cur.footerFound !== 'valid' ? 'damaged' : 'mismatch';
+      this.cur.footerFound = p.kind === 'damaged' || this.cur.footerFound !== 'valid' ? 'damaged' : 'mismatch';
       this.cur.footerMessage = p.message;
     }
     this.reader = null;
@@ -501,9 +501,11 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
     let p = from;
     while (p < bytes.length) {
       const length = buf.readUInt32LE(p);
-      const v: FrameView = { buf, b: p + FRAME_PREFIX_BYTES, bodyBytes: length - 1, type: buf[p + 8]!, offset: baseOffset + p, end: baseOffset + p + 8 + length };
+      // precondition: intactSuffixStart (damaged-range.ts) checked every frame from `from` to the end, CRC included
+      assert(length >= 1 && p + FRAME_HEADER_BYTES + length <= bytes.length, 'a recovered frame inside a damaged range lies inside it');
+      const v: FrameView = { buf, b: p + FRAME_PREFIX_BYTES, bodyBytes: length - 1, type: buf[p + FRAME_HEADER_BYTES]!, offset: baseOffset + p, end: baseOffset + p + FRAME_HEADER_BYTES + length };
       this.frame(v);
-      p += 8 + length;
+      p += FRAME_HEADER_BYTES + length;
     }
   }
 
