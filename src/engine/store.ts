@@ -1,3 +1,10 @@
+/*
+ * Over 500 lines, knowingly (issue 13 asks for a split): the store's open, event
+ * encoder, write path, bulk appender and read view still share private state here
+ * (heads, next sequence, the encode buffer, the writer); the split into store/open,
+ * store/encoder, store/write-path, store/bulk and store/read-view is the next step
+ * and was not done in issue 13's time (see its report).
+ */
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { type Blake3, createHasher } from '../format/blake3.js';

@@ -32,6 +32,10 @@ import { type Fault, listSegments, type SegmentFile, walkStore } from './walker.
  * through the walker's read buffer; a KV operation's key and value bytes are copied
  * into its transaction's buffer (records and buffers are pooled) and decoded only when
  * its COMMIT is read.
+ *
+ * The transaction rules themselves are the fold's (log/txn-fold.ts); this file is the
+ * WAL view's policy (docs/FORMAT.md 4.1). Over 500 lines, knowingly: the scanner and
+ * its two sinks (replay, dump) share the pooled transaction record and its op layout.
  */
 
 export interface ReplayStats {

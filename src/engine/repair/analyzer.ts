@@ -12,6 +12,9 @@
  *   (an inserted ABORT, a COMMIT replaced by an ABORT, an inserted BEGIN), so every
  *   event byte, sequence and chain link that survived stays exactly as it was.
  * Memory grows with entities, open transactions and damage, never with the log size.
+ *
+ * Over 500 lines, knowingly: the walk, the damaged ranges and the resolution of what
+ * they lost are one pass over shared state (heads, claims, pending ranges).
  */
 import { assert } from '../../format/assert.js';
 import type { Blake3 } from '../../format/blake3.js';
