@@ -58,19 +58,19 @@ const repairWith = async (dir: string): Promise<void> => {
   await run(Repair, [dir, '--yes', '--no-backup', '--json'], {});
 };
 
-async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[], n: number): Promise<void> {
+async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[], n: number, rotation = LONG ? -1 : n): Promise<void> {
   const dir = join(scratch, 'store');
   await buildShape(shape, hasher, dir, n + 1, repairWith);
   const ref = reader.readStore(dir);
   const env = { SEGLOG_READ_CHUNK_BYTES: shape.readChunkBytes > 0 ? String(shape.readChunkBytes) : undefined, SEGLOG_DUMP_WORKERS: '0', SEGLOG_VERIFY_WORKERS: '0' };
-  await checkReadPaths({ dir, ref, env, filters, cursor, hasher, workers: n % 3 === 0, spawn: n % 50 === 7, scratch });
+  await checkReadPaths({ dir, ref, env, filters, cursor, hasher, workers: n % 4 === 0, spawn: n % 60 === 7, scratch, rotation });
   shapes++;
   rmSync(dir, { recursive: true, force: true });
 }
 
 function property(limits: Parameters<typeof shapeArb>[0]) {
   let n = 0;
-  return fc.asyncProperty(shapeArb(limits), fc.array(filterArb, { minLength: 1, maxLength: 2 }), cursorArb, async (shape, filters, cursor) => {
+  return fc.asyncProperty(shapeArb(limits), fc.array(filterArb, { minLength: 1, maxLength: LONG ? 3 : 1 }), cursorArb, async (shape, filters, cursor) => {
     await checkShape(shape, filters, cursor, n++);
   });
 }
@@ -97,7 +97,7 @@ describe('differential: every read path equals the reference reader', () => {
     started = performance.now();
     for (const [i, r] of REGRESSION_SHAPES.entries()) {
       try {
-        await checkShape(r.shape, r.filters, r.cursor, i);
+        await checkShape(r.shape, r.filters, r.cursor, i, -1);
       } catch (err) {
         throw new Error(`regression shape "${r.name}" (${r.bug}) fails again:\n${(err as Error).message}`);
       }
@@ -109,7 +109,7 @@ describe('differential: every read path equals the reference reader', () => {
   }, LONG ? 24 * 3600_000 : 300_000);
 
   it('stores over 4 MiB (batches cross the default 4 MiB read chunk and segment boundaries): every read path agrees with the reference', async () => {
-    await assertProperty(property({ maxOps: 6, big: true, raw: false }), LONG ? Math.max(3, Math.floor(RUNS / 200)) : 3, SEED + 1, false);
+    await assertProperty(property({ maxOps: 6, big: true, raw: false }), LONG ? Math.max(3, Math.floor(RUNS / 200)) : 1, SEED + 1, false);
   }, 600_000);
 
 });

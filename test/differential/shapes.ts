@@ -179,7 +179,7 @@ export function shapeArb(limits: ShapeLimits): fc.Arbitrary<Shape> {
     checkpoint: fc.constantFrom('keep' as const, 'keep' as const, 'remove' as const, 'damage' as const, 'stale' as const),
     tail: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -40, max: 120 }) }),
     repair: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-    fillBytes: limits.big ? fc.integer({ min: 4_300_000, max: 6_000_000 }) : fc.constant(0),
+    fillBytes: limits.big ? fc.integer({ min: 4_300_000, max: 5_000_000 }) : fc.constant(0),
     fillBatch: fc.integer({ min: 1, max: 500 }),
   });
 }
