@@ -79,6 +79,13 @@ export interface VerifyOptions {
    * event_hash, or undefined when it was not checked (then it is hashed here).
    */
   hashVerdicts?: HashVerdicts;
+  /**
+   * The store directory (whole-store verify): where index.ckpt is checked even when no
+   * segment file is left. Without it, the first segment's directory is used, so a store
+   * whose every segment was deleted verified clean despite a checkpoint recording its
+   * events (found by the differential damage suite, test/differential/regressions.ts).
+   */
+  storeDir?: string;
 }
 
 export interface HashVerdicts {
@@ -128,7 +135,8 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
-  if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
+  const storeDir = opts.storeDir ?? (segments.length > 0 ? dirname(segments[0]!.path) : undefined);
+  if (!opts.loneFile && storeDir !== undefined) v.checkCheckpoint(fs, storeDir, segments);
   return v.finish(segments.length);
 }
 

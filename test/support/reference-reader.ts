@@ -450,6 +450,8 @@ export class ReferenceReader {
         if (!wholeTorn) faults.push({ segIndex: si, segment: name, offset: 0, header: true });
         if (wholeTorn || b.length < SEGMENT_HEADER_BYTES) {
           seg.frameEnd = wholeTorn ? 0 : b.length;
+          // a sealed segment too short for a header has no footer either
+          if (!isActive) report({ code: 'sidx_missing', severity: 'warning', segment: name, offset: b.length });
           continue;
         }
       } else {
