@@ -29,7 +29,7 @@ import { type Blake3, createHasher } from '../../src/format/blake3.js';
 import { expectedRecord, ReferenceReader, type RefStore } from '../support/reference-reader.js';
 import { runCli } from '../commands/cli-helpers.js';
 import { removeTempDirs, segmentNames, tempDir } from '../engine/test-store.js';
-import { Mismatch, run, selectEvents } from './harness.js';
+import { Mismatch, run, selectEvents, useReadChunk } from './harness.js';
 import { buildShape, type Shape, shapeArb } from './shapes.js';
 import { DAMAGE_REGRESSIONS } from './regressions.js';
 
@@ -162,7 +162,7 @@ async function checkDamaged(shape: Shape, damages: Damage[], n: number): Promise
   tried++;
   if (process.env.SEGLOG_DIFF_DEBUG) process.stderr.write(`#${n} ${JSON.stringify(shape)} ${applied.join('; ')}\n`);
   const ref = reader.readStore(dir);
-  const env = { SEGLOG_READ_CHUNK_BYTES: shape.readChunkBytes > 0 ? String(shape.readChunkBytes) : undefined, SEGLOG_DUMP_WORKERS: '0', SEGLOG_VERIFY_WORKERS: '0' };
+  const env = await useReadChunk(shape.readChunkBytes);
   const where = `damage: ${applied.join('; ')}`;
   try {
     await checkAfterDamage(dir, before, ref, env, damages, segCount, n);
@@ -257,7 +257,7 @@ describe('differential: damaged stores', () => {
         seed: SEED,
         numRuns: RUNS,
         // shrinking a damaged input takes hundreds of store builds: report the first failure as found
-        endOnFailure: process.env.SEGLOG_DIFF_SHRINK === undefined,
+        endOnFailure: process.env.SEGLOG_DIFF_SHRINK !== '1',
         reporter: (out) => {
           if (out.failed) {
             const err = out.errorInstance;

@@ -17,6 +17,7 @@ import WalReplay from '../../src/commands/wal/replay.js';
 import CursorRead from '../../src/commands/cursor/read.js';
 import Repair from '../../src/commands/repair.js';
 import { Store } from '../../src/engine/store.js';
+import { READ_CHUNK_BYTES, setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
 import { SeglogError } from '../../src/engine/errors.js';
 import type { Blake3 } from '../../src/format/blake3.js';
 import { type CommandRun, type Runnable, runCommand } from '../ui/run-command.js';
@@ -351,6 +352,19 @@ interface DistCommands {
   Verify: Runnable;
 }
 let dist: Promise<DistCommands> | undefined;
+
+/**
+ * Sets the segment reader's read chunk for the commands this process runs next (src and
+ * dist engines: the environment variable is read once per process) and returns the
+ * environment for them (and for a spawned CLI). 0: the default 4 MiB.
+ */
+export async function useReadChunk(bytes: number): Promise<Record<string, string | undefined>> {
+  const n = bytes > 0 ? bytes : READ_CHUNK_BYTES;
+  setDefaultReadChunkBytes(n);
+  const distReader = join(REPO_ROOT, 'dist', 'engine', 'segment-reader.js');
+  if (existsSync(distReader)) ((await import(distReader)) as { setDefaultReadChunkBytes(n: number): void }).setDefaultReadChunkBytes(n);
+  return { SEGLOG_READ_CHUNK_BYTES: bytes > 0 ? String(bytes) : undefined, SEGLOG_DUMP_WORKERS: '0', SEGLOG_VERIFY_WORKERS: '0' };
+}
 /** The built command classes: under dist/ the worker file exists, so worker threads really start. */
 export function distCommands(): Promise<DistCommands> {
   dist ??= (async () => {

@@ -14,7 +14,7 @@ import Repair from '../../src/commands/repair.js';
 import { type Blake3, createHasher } from '../../src/format/blake3.js';
 import { ReferenceReader } from '../support/reference-reader.js';
 import { removeTempDirs, tempDir } from '../engine/test-store.js';
-import { checkReadPaths, type CursorStep, type Filter, Mismatch, run } from './harness.js';
+import { checkReadPaths, type CursorStep, type Filter, Mismatch, run, useReadChunk } from './harness.js';
 import { buildShape, ENTITIES, KINDS, SCOPES, type Shape, shapeArb } from './shapes.js';
 import { REGRESSION_SHAPES } from './regressions.js';
 
@@ -62,7 +62,7 @@ async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[],
   const dir = join(scratch, 'store');
   await buildShape(shape, hasher, dir, n + 1, repairWith);
   const ref = reader.readStore(dir);
-  const env = { SEGLOG_READ_CHUNK_BYTES: shape.readChunkBytes > 0 ? String(shape.readChunkBytes) : undefined, SEGLOG_DUMP_WORKERS: '0', SEGLOG_VERIFY_WORKERS: '0' };
+  const env = await useReadChunk(shape.readChunkBytes);
   await checkReadPaths({ dir, ref, env, filters, cursor, hasher, workers: n % 4 === 0, spawn: n % 60 === 7, scratch, rotation });
   shapes++;
   rmSync(dir, { recursive: true, force: true });
@@ -75,7 +75,10 @@ function property(limits: Parameters<typeof shapeArb>[0]) {
   });
 }
 
-function assertProperty(p: ReturnType<typeof property>, numRuns: number, seed: number, shrink = true): Promise<void> {
+/** Shrinking costs hundreds of store builds: opt in with SEGLOG_DIFF_SHRINK=1 when a failure needs a smaller shape. */
+const SHRINK = process.env.SEGLOG_DIFF_SHRINK === '1';
+
+function assertProperty(p: ReturnType<typeof property>, numRuns: number, seed: number, shrink = SHRINK): Promise<void> {
   return fc.assert(p, {
     seed,
     numRuns,
