@@ -152,6 +152,8 @@ class VerifyVisitor {
   private segIndex = 0;
   private segFirstSeqHeader = -1;
   private segFirstEventSeen = false;
+  /** Where the current segment's frames end (its size, or its footer's start). */
+  private segFrameEnd = 0;
   private events = 0;
   private eventFrames = 0;
   private batches = 0;
@@ -194,6 +196,7 @@ class VerifyVisitor {
     this.segIndex = segIndex;
     this.bytes += r.fileSize;
     this.segFirstEventSeen = false;
+    this.segFrameEnd = r.frameEnd;
     this.segFirstSeqHeader = r.header.ok ? r.header.header.firstSeq : -1;
     if (r.header.ok && r.header.header.segmentId !== seg.id && seg.name.endsWith('.seg') && /^\d+\.seg$/.test(seg.name)) {
       this.report({
@@ -240,7 +243,11 @@ class VerifyVisitor {
       this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `bad segment header: ${f.detail}` });
       return;
     }
-    if (f.status === FrameStatus.Truncated || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
+    // A frame that runs past the end with valid frames after it is a damaged length, not
+    // a segment that ends inside a frame: bad_frame, as repair's analyzer classifies it
+    // (found by the differential suite: a flipped length bit was reported as truncated_segment).
+    const endsInside = f.status === FrameStatus.Truncated && f.endOffset >= this.segFrameEnd;
+    if (endsInside || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
       this.report({
         code: 'truncated_segment',
         severity: 'error',
