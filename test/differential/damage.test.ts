@@ -160,6 +160,7 @@ async function checkDamaged(shape: Shape, damages: Damage[], n: number): Promise
   }
   if (applied.length === 0) return;
   tried++;
+  if (LONG && tried % 250 === 0) process.stderr.write(`differential damage: ${tried} damaged inputs, ${(tried / ((performance.now() - started) / 1000)).toFixed(1)} inputs/s\n`);
   if (process.env.SEGLOG_DIFF_DEBUG) process.stderr.write(`#${n} ${JSON.stringify(shape)} ${applied.join('; ')}\n`);
   const ref = reader.readStore(dir);
   const env = await useReadChunk(shape.readChunkBytes);
