@@ -80,6 +80,13 @@ export interface VerifyOptions {
    * event_hash, or undefined when it was not checked (then it is hashed here).
    */
   hashVerdicts?: HashVerdicts;
+  /**
+   * The store directory (whole-store verify): where index.ckpt is checked even when no
+   * segment file is left. Without it, the first segment's directory is used, so a store
+   * whose every segment was deleted verified clean despite a checkpoint recording its
+   * events (found by the differential damage suite, test/differential/regressions.ts).
+   */
+  storeDir?: string;
 }
 
 export interface HashVerdicts {
@@ -113,7 +120,8 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
-  if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
+  const storeDir = opts.storeDir ?? (segments.length > 0 ? dirname(segments[0]!.path) : undefined);
+  if (!opts.loneFile && storeDir !== undefined) v.checkCheckpoint(fs, storeDir, segments);
   return v.finish(segments.length);
 }
 
@@ -137,6 +145,8 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
   private segIndex = 0;
   private segFirstSeqHeader = -1;
   private segFirstEventSeen = false;
+  /** Where the current segment's frames end (its size, or its footer's start). */
+  private segFrameEnd = 0;
   private eventFrames = 0;
   private bytes = 0;
   private bytesBefore = 0;
@@ -174,6 +184,7 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
     this.segIndex = segIndex;
     this.bytes += r.fileSize;
     this.segFirstEventSeen = false;
+    this.segFrameEnd = r.frameEnd;
     this.segFirstSeqHeader = r.header.ok ? r.header.header.firstSeq : -1;
     if (r.header.ok && r.header.header.segmentId !== seg.id && seg.name.endsWith('.seg') && /^\d+\.seg$/.test(seg.name)) {
       this.report({
@@ -220,7 +231,11 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
       this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `bad segment header: ${f.detail}` });
       return;
     }
-    if (f.status === FrameStatus.Truncated || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
+    // A frame that runs past the end with valid frames after it is a damaged length, not
+    // a segment that ends inside a frame: bad_frame, as repair's analyzer classifies it
+    // (found by the differential suite: a flipped length bit was reported as truncated_segment).
+    const endsInside = f.status === FrameStatus.Truncated && f.endOffset >= this.segFrameEnd;
+    if (endsInside || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
       this.report({
         code: 'truncated_segment',
         severity: 'error',
