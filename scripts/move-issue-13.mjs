@@ -98,7 +98,7 @@ function rewriteSpecifiers(file, text) {
   });
 }
 // plain-text paths: src/engine/x.ts, dist/engine/x.js (messages, comments, docs)
-const pathRe = /\b(src|dist)\/((?:engine|format|ui)\/[\w./-]*?[\w-]+)\.(ts|js)\b/g;
+const pathRe = /(?<![\w/.-])((?:src|dist)\/)?((?:engine|format|ui)\/[\w./-]*?[\w-]+)\.(ts|js)\b/g;
 let textChanges = 0;
 function rewriteTextPaths(text) {
   return text.replace(pathRe, (all, root, rest, ext) => {
@@ -107,7 +107,7 @@ function rewriteTextPaths(text) {
     const n = newOf(src).slice(4).replace(/\.ts$/, '');
     if (n === rest) return all;
     textChanges++;
-    return `${root}/${n}.${ext}`;
+    return `${root ?? ''}${n}.${ext}`;
   });
 }
 // join(ROOT, 'dist', 'engine', 'store.js') and join(dist, 'engine', 'store.js')
