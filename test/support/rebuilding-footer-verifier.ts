@@ -1,12 +1,12 @@
 /**
- * A test oracle (moved out of src/engine/sidx.ts: only tests use it). The slow,
+ * A test oracle (moved out of src/engine/index/sidx.ts: only tests use it). The slow,
  * obvious footer check that verify's streaming FooterVerifier must agree with.
  */
 import { equalBytes } from '../../src/format/bytes.js';
-import type { FileSystem } from '../../src/engine/fs/types.js';
-import type { SegmentReader } from '../../src/engine/segment-reader.js';
-import type { SegmentFile } from '../../src/engine/walker.js';
-import { FooterBuilder, type FooterProblem, footerProblems } from '../../src/engine/sidx.js';
+import type { FileSystem } from '../../src/engine/io/fs-types.js';
+import type { SegmentReader } from '../../src/engine/segment/segment-reader.js';
+import type { SegmentFile } from '../../src/engine/segment/walker.js';
+import { FooterBuilder, type FooterProblem, footerProblems } from '../../src/engine/index/sidx.js';
 
 /**
  * The reference footer check: builds the whole footer the frames call for, encodes it

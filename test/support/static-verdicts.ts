@@ -1,11 +1,11 @@
 /**
- * A test double (moved out of src/engine/verify-parallel.ts: only tests use it):
+ * A test double (moved out of src/engine/verify/verify-parallel.ts: only tests use it):
  * verdicts from prechecks already in hand, so a test drives the walk's use of worker
  * results without starting workers.
  */
-import type { FileSystem } from '../../src/engine/fs/types.js';
-import type { FooterChecks, HashVerdicts } from '../../src/engine/verify.js';
-import { PrecheckedFooters, type PrecheckSource, type SegmentPrecheck, SegmentVerdicts } from '../../src/engine/verify-parallel.js';
+import type { FileSystem } from '../../src/engine/io/fs-types.js';
+import type { FooterChecks, HashVerdicts } from '../../src/engine/verify/verify.js';
+import { PrecheckedFooters, type PrecheckSource, type SegmentPrecheck, SegmentVerdicts } from '../../src/engine/verify/verify-parallel.js';
 
 /** Verdicts from prechecks already in hand (tests). */
 export class StaticVerdicts implements HashVerdicts, PrecheckSource {

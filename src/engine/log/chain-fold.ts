@@ -17,10 +17,10 @@
  * compared and the head's hash copied in place, a 32-bit word at a time when the heads
  * carry a word view (verify's), else byte by byte.
  */
-import { HASH_BYTES } from '../../format/blake3.js';
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { EV, ev } from '../../format/event.js';
 import { gap, GapKind } from '../../format/gap.js';
-import { EntityTable } from '../entity-table.js';
+import { EntityTable } from './entity-table.js';
 
 /** An entity's head: what the next event of the entity must continue. Updated in place, never replaced. */
 export interface ChainHead {
