@@ -123,15 +123,20 @@ let reader: ReferenceReader;
 let scratch: string;
 let tried = 0;
 let started = 0;
+let cpuAtStart = process.cpuUsage();
 
 beforeAll(async () => {
   hasher = await createHasher();
   reader = await ReferenceReader.create();
   scratch = tempDir('seglog-damage-');
   started = performance.now();
+  cpuAtStart = process.cpuUsage();
 });
 afterAll(() => {
-  if (tried > 0) process.stderr.write(`differential damage: ${tried} damaged inputs, ${(tried / ((performance.now() - started) / 1000)).toFixed(1)} inputs/s\n`);
+  if (tried > 0) {
+    const cpu = process.cpuUsage(cpuAtStart);
+    process.stderr.write(`differential damage: ${tried} damaged inputs in ${((performance.now() - started) / 1000).toFixed(1)} s (${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU of this process), ${(tried / ((performance.now() - started) / 1000)).toFixed(1)} inputs/s\n`);
+  }
   removeTempDirs();
 });
 

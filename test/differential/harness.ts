@@ -16,6 +16,7 @@ import WalDump from '../../src/commands/wal/dump.js';
 import WalReplay from '../../src/commands/wal/replay.js';
 import CursorRead from '../../src/commands/cursor/read.js';
 import Repair from '../../src/commands/repair.js';
+import SidxShow from '../../src/commands/sidx/show.js';
 import { Store } from '../../src/engine/store.js';
 import { READ_CHUNK_BYTES, setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
 import { SeglogError } from '../../src/engine/errors.js';
@@ -152,6 +153,8 @@ export interface CheckContext {
   env: Record<string, string | undefined>;
   filters: Filter[];
   cursor: CursorStep[];
+  /** `cursor read --entity/--scope/--kind` for the whole sequence of reads (position moves past others). */
+  cursorFilter?: Filter;
   hasher: Blake3;
   /** Run the built CLI's worker paths (dist) on this store. */
   workers: boolean;
@@ -255,6 +258,14 @@ export async function checkReadPaths(c: CheckContext): Promise<void> {
     if (text(gotSegs) !== text(wantSegs)) fail('stats --json: segments differ from the reference', `got      ${text(gotSegs)}\nexpected ${text(wantSegs)}`);
   }
 
+  // ---- sidx show: each footer present / valid as the reference finds it (2.5)
+  if (turn(1)) {
+    const sx = await run(SidxShow, [dir, '--json'], env);
+    const got = (JSON.parse(sx.stdout) as { segments: { segment: string; present: boolean; valid: boolean }[] }).segments.map((x) => [x.segment, x.present, x.valid]);
+    const want = ref.segments.map((x) => [x.name, x.footer !== 'absent', x.footer === 'valid']);
+    if (text(got) !== text(want)) fail('sidx show --json: footers present/valid differ from the reference', `got      ${text(got)}\nexpected ${text(want)}`);
+  }
+
   // ---- repair --dry-run: nothing to do on a clean store
   const clean = !ref.problems.some((p) => p.severity !== 'info');
   const rp = turn(0) || turn(2) ? await run(Repair, [dir, '--dry-run', '--json'], env) : null;
@@ -291,15 +302,17 @@ async function checkCursor(c: CheckContext): Promise<void> {
   const units = ref.units;
   const delivered: RefEvent[] = [];
   let total = 0;
+  const cf: Filter = { ...(c.cursorFilter ?? {}), system: false, from: undefined, to: undefined, limit: undefined, prefix: undefined, kindCategoryOnly: false };
+  const fargs = filterArgs(cf);
   for (const step of [...c.cursor, { max: 1_000_000, commit: true }]) {
-    const r = await run(CursorRead, [dir, name, '--max', String(step.max), '--json', ...(step.commit ? ['--commit'] : [])], env);
+    const r = await run(CursorRead, [dir, name, '--max', String(step.max), '--json', ...fargs, ...(step.commit ? ['--commit'] : [])], env);
     if (r.exitCode !== 0) fail(`cursor read --max ${step.max} exit ${r.exitCode}`, r.stderr.slice(0, 1500));
     const o = JSON.parse(r.stdout) as { events: unknown[]; more: boolean; delivered: number };
     // the model: whole units from the position until at least `max` visible events
     const want: RefEvent[] = [];
     let u = unit;
-    while (u < units.length && want.length < step.max) want.push(...selectEvents(units[u++]!, { system: false }));
-    compareRecords(`cursor read --max ${step.max}${step.commit ? ' --commit' : ''} (after ${total} committed events)`, o.events, want.map(expectedRecord));
+    while (u < units.length && want.length < step.max) want.push(...selectEvents(units[u++]!, cf));
+    compareRecords(`cursor read --max ${step.max} ${fargs.join(' ')}${step.commit ? ' --commit' : ''} (after ${total} committed events)`, o.events, want.map(expectedRecord));
     if (o.more !== u < units.length) fail(`cursor read: more=${o.more}, the reference has ${units.length - u} units left`, r.stdout.slice(0, 500));
     if (o.delivered !== total + want.length) fail(`cursor read: delivered=${o.delivered}, expected ${total + want.length}`, '');
     if (step.commit) {
@@ -308,7 +321,7 @@ async function checkCursor(c: CheckContext): Promise<void> {
       delivered.push(...want);
     }
   }
-  const all = selectEvents(ref.committed, { system: false });
+  const all = selectEvents(ref.committed, cf);
   if (delivered.length !== all.length) fail(`cursor: ${delivered.length} events delivered over the committed reads, ${all.length} visible`, '');
 }
 
