@@ -73,4 +73,11 @@ export const DAMAGE_REGRESSIONS: DamageRegression[] = [
     // byte 316 of the 1447-byte segment: bit 4 of the second frame's length (+4096)
     damages: [{ d: 'flip', file: 0, at: 316.5 / 1447, bit: 4 }],
   },
+  {
+    name: 'two bytes inserted before the header of the only (active) segment, its footer trailer still accepted',
+    bug: 'SEGLOG_DIFF_SEED=777 path 937 (long mode, SEGLOG_DAMAGE_RUNS=1500): the reference did not check a footer body behind a header that never became valid; verify reports sidx_mismatch there (2.5: a body that fails is a damaged footer). A reference-reader gap, no engine change',
+    shape: {"segmentMaxBytes":8388608,"readChunkBytes":16384,"sync":"none","ops":[{"t":"one","it":{"e":3,"s":0,"k":0,"pl":{"p":"deep","depth":126,"obj":true}}},{"t":"bulk","items":[{"e":5,"s":3,"k":2,"pl":{"p":"pad","n":257}},{"e":7,"s":0,"k":2,"pl":{"p":"json","v":[false,[false,"FR'.}h,#","&+{-L]<\\P",-7.019697295415548e+269,"vKt+S%'a","]I2Sh).S3","8wU!WRSb",-8.846703756614672e-245],""]}},{"e":3,"s":0,"k":1,"pl":{"p":"text","s":"Ϻ≮🡰꣸ჶ∣"}},{"e":5,"s":1,"k":2,"pl":{"p":"pad","n":341}},{"e":6,"s":0,"k":1,"pl":{"p":"pad","n":29}},{"e":1,"s":1,"k":1,"pl":{"p":"pad","n":373}}]},{"t":"one","it":{"e":7,"s":1,"k":0,"pl":{"p":"json","v":null}}},{"t":"tput","which":6,"key":0,"del":false},{"t":"tbegin","key":1},{"t":"one","it":{"e":7,"s":3,"k":1,"pl":{"p":"json","v":[]}}},{"t":"tbegin","key":3},{"t":"crash","mode":"lose-unsynced"}],"end":"close","endCrash":"cut","strip":false,"checkpoint":"keep","tail":0,"repair":true,"fillBytes":0,"fillBatch":228},
+    damages: [{"d":"insert","file":4,"at":7.930718482594728e-227,"bytes":[248,205]}],
+  },
+
 ];
