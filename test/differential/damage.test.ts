@@ -194,7 +194,7 @@ async function checkAfterDamage(dir: string, before: RefStore, ref: RefStore, en
   // 2. verify sees what the reference sees
   const v = await run(Verify, [dir, '--json'], env);
   const vo = JSON.parse(v.stdout) as { ok: boolean; problems: { code: string; severity: string; segment: string; offset: number }[] };
-  const { got, want, wantOk } = comparableProblems(ref, vo.problems);
+  const { got, want, wantOk, gotOk } = comparableProblems(ref, vo.problems);
   const beforeProblems = before.problems.filter((p) => p.severity !== 'info').length;
   if (ref.problems.filter((p) => p.severity !== 'info').length === 0 && beforeProblems === 0) {
     // the reference finds a valid store: only a cut at the end can do that
@@ -203,7 +203,7 @@ async function checkAfterDamage(dir: string, before: RefStore, ref: RefStore, en
     }
   }
   if (key(got) !== key(want)) fail('verify --json: problems after damage differ from the reference (code/severity segment@offset)', `got      ${got.join(', ')}\nexpected ${want.join(', ')}`);
-  if (vo.ok !== wantOk) fail(`verify: ok ${vo.ok}, the reference says ${wantOk}`, v.stdout.slice(0, 800));
+  if (gotOk !== wantOk) fail(`verify: ok ${vo.ok}, the reference says ${wantOk}`, v.stdout.slice(0, 800));
 
   // 3. what readers print is intact, and exactly the committed events
   const intact = new Set<string>();
