@@ -38,20 +38,31 @@ const filterArb: fc.Arbitrary<Filter> = fc.record(
 );
 const cursorArb: fc.Arbitrary<CursorStep[]> = fc.array(fc.record({ max: fc.integer({ min: 1, max: 40 }), commit: fc.boolean() }), { maxLength: 5 });
 
+/** Half the cursor sequences read through a filter (cursor read takes --entity, --scope, --kind C:T). */
+const cursorFilterArb: fc.Arbitrary<Filter | undefined> = fc.option(
+  fc.record({ entity: fc.nat(ENTITIES.length - 1), scope: fc.nat(SCOPES.length - 1), kind: fc.nat(KINDS.length - 1), system: fc.constant(false) }, { requiredKeys: ['system'] }),
+  { nil: undefined },
+);
+
 let hasher: Blake3;
 let reader: ReferenceReader;
 let scratch: string;
 let shapes = 0;
 let started = 0;
+let cpuAtStart = process.cpuUsage();
 
 beforeAll(async () => {
   hasher = await createHasher();
   reader = await ReferenceReader.create();
   scratch = tempDir('seglog-diff-');
   started = performance.now();
+  cpuAtStart = process.cpuUsage();
 });
 afterAll(() => {
-  if (shapes > 0) process.stderr.write(`differential read paths: ${shapes} shapes, ${(shapes / ((performance.now() - started) / 1000)).toFixed(1)} shapes/s\n`);
+  if (shapes > 0) {
+    const cpu = process.cpuUsage(cpuAtStart);
+    process.stderr.write(`differential read paths: ${shapes} shapes in ${((performance.now() - started) / 1000).toFixed(1)} s (${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU of this process), ${(shapes / ((performance.now() - started) / 1000)).toFixed(1)} shapes/s\n`);
+  }
   removeTempDirs();
 });
 
@@ -59,12 +70,12 @@ const repairWith = async (dir: string): Promise<void> => {
   await run(Repair, [dir, '--yes', '--no-backup', '--json'], {});
 };
 
-async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[], n: number, rotation = LONG ? -1 : n): Promise<void> {
+async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[], n: number, rotation = LONG ? -1 : n, cursorFilter?: Filter): Promise<void> {
   const dir = join(scratch, 'store');
   await buildShape(shape, hasher, dir, n + 1, repairWith);
   const ref = reader.readStore(dir);
   const env = await useReadChunk(shape.readChunkBytes);
-  await checkReadPaths({ dir, ref, env, filters, cursor, hasher, workers: n % 4 === 0, spawn: n % 60 === 7, scratch, rotation });
+  await checkReadPaths({ dir, ref, env, filters, cursor, hasher, workers: n % 4 === 0, spawn: n % 60 === 7, scratch, rotation, cursorFilter });
   shapes++;
   if (LONG && shapes % 250 === 0) process.stderr.write(`differential read paths: ${shapes} shapes, ${(shapes / ((performance.now() - started) / 1000)).toFixed(1)} shapes/s\n`);
   rmSync(dir, { recursive: true, force: true });
@@ -72,8 +83,9 @@ async function checkShape(shape: Shape, filters: Filter[], cursor: CursorStep[],
 
 function property(limits: Parameters<typeof shapeArb>[0]) {
   let n = 0;
-  return fc.asyncProperty(shapeArb(limits), fc.array(filterArb, { minLength: 1, maxLength: LONG ? 3 : 1 }), cursorArb, async (shape, filters, cursor) => {
-    await checkShape(shape, filters, cursor, n++);
+  return fc.asyncProperty(shapeArb(limits), fc.array(filterArb, { minLength: 1, maxLength: LONG ? 3 : 1 }), cursorArb, cursorFilterArb, async (shape, filters, cursor, cursorFilter) => {
+    await checkShape(shape, filters, cursor, n, LONG ? -1 : n, cursorFilter);
+    n++;
   });
 }
 
@@ -91,7 +103,7 @@ function assertProperty(p: ReturnType<typeof property>, numRuns: number, seed: n
       if (out.failed) {
         const err = out.errorInstance;
         const detail = err instanceof Mismatch ? err.message : String((err as Error)?.stack ?? err);
-        throw new Error(`differential mismatch: replay with SEGLOG_DIFF_SEED=${out.seed} (path ${out.counterexamplePath})\nshape: ${JSON.stringify(out.counterexample?.[0])}\nfilters: ${JSON.stringify(out.counterexample?.[1])} cursor: ${JSON.stringify(out.counterexample?.[2])}\n${detail}`);
+        throw new Error(`differential mismatch: replay with SEGLOG_DIFF_SEED=${out.seed} (path ${out.counterexamplePath})\nshape: ${JSON.stringify(out.counterexample?.[0])}\nfilters: ${JSON.stringify(out.counterexample?.[1])} cursor: ${JSON.stringify(out.counterexample?.[2])} cursorFilter: ${JSON.stringify(out.counterexample?.[3])}\n${detail}`);
       }
     },
   });

@@ -308,6 +308,27 @@ function acceptedTrailer(b: Uint8Array): { start: number; entries: number; marke
   return { start, entries, markers, strings };
 }
 
+/**
+ * 2.5 "The footer is accepted when, in addition, the body CRC matches, the head's magic
+ * and version are right, the string table holds exactly `string count` strings, and every
+ * entry names one of them."
+ */
+function footerBodyOk(b: Uint8Array, t: { start: number; entries: number; markers: number; strings: number }): boolean {
+  const trailerAt = b.length - SIDX_TRAILER_BYTES;
+  if (refCrc32c(b, t.start, trailerAt) !== u32(b, trailerAt + 20)) return false;
+  if (!isFooterHead(b, t.start)) return false;
+  let p = t.start + SIDX_HEAD_BYTES + SIDX_ENTRY_BYTES * t.entries + SIDX_MARKER_BYTES * t.markers;
+  for (let i = 0; i < t.strings; i++) {
+    if (p + 2 > trailerAt) return false;
+    const n = u16(b, p);
+    if (n < 1 || n > MAX_ENTITY_BYTES) return false;
+    p += 2 + n;
+  }
+  if (p !== trailerAt) return false;
+  for (let i = 0; i < t.entries; i++) if (u32(b, t.start + SIDX_HEAD_BYTES + i * SIDX_ENTRY_BYTES + 36) >= t.strings) return false;
+  return true;
+}
+
 /** 2.5: the footer a segment's frames call for, byte for byte. */
 function buildFooter(segmentId: number, frameEnd: number, frames: RefFrame[], file: Uint8Array): Uint8Array {
   const names: string[] = [];
@@ -451,7 +472,11 @@ export class ReferenceReader {
         if (wholeTorn || b.length < SEGMENT_HEADER_BYTES) {
           seg.frameEnd = wholeTorn ? 0 : b.length;
           // a sealed segment too short for a header has no footer either
-          if (!isActive) report({ code: 'sidx_missing', severity: 'warning', segment: name, offset: b.length });
+          if (!trailer && !isActive) report({ code: 'sidx_missing', severity: 'warning', segment: name, offset: b.length });
+          if (trailer && !footerBodyOk(b, trailer)) {
+            seg.footer = 'damaged';
+            report({ code: 'sidx_mismatch', severity: 'error', segment: name, offset: trailer.start });
+          }
           continue;
         }
       } else {
@@ -533,6 +558,9 @@ export class ReferenceReader {
       if (damagedFooterAt >= 0) {
         seg.footer = 'damaged';
         report({ code: 'sidx_mismatch', severity: 'error', segment: name, offset: damagedFooterAt });
+      } else if (trailer && !footerBodyOk(b, trailer)) {
+        seg.footer = 'damaged';
+        report({ code: 'sidx_mismatch', severity: 'error', segment: name, offset: trailer.start });
       } else if (trailer) {
         const want = seg.clean && headerOk ? buildFooter(u64(b, 8), trailer.start, segFrames, b) : null;
         const have = b.subarray(trailer.start);
