@@ -207,7 +207,7 @@ function applyFooter(
     const last = markerAt.offset(f, f.markerCount - 1);
     if (first < SEGMENT_HEADER_BYTES || last >= f.footerStart) return `markers point outside the frames (bytes ${first}..${last})`;
   }
-  if (isLast && book.open.size > 0) return OPEN_AT_END;
+  if (isLast && book.size > 0) return OPEN_AT_END;
   // agreed: commit
   for (let s = 0; s < n; s++) {
     const i = lastEntry[s]!;

@@ -15,9 +15,8 @@
  * stream and cursors.
  *
  * Hot path: one call per EVENT frame, no allocation per frame (a record per
- * transaction, made by the consumer, possibly pooled). The transaction looked up last
- * is kept aside (`hot`): in the common log (BEGIN, items, COMMIT) the Map is touched
- * once per transaction, not once per item.
+ * transaction, made by the consumer, possibly pooled). The transaction begun last is
+ * kept aside (`hot`): in the common log (BEGIN, items, COMMIT) the Map is never touched.
  */
 import { FrameType } from '../../format/frame.js';
 
@@ -81,8 +80,12 @@ export function countMismatches(items: number, declared: number, commitCount: nu
 }
 
 export class TxnFold<T extends OpenTxn = OpenTxn> {
-  /** Open transactions, in BEGIN order (a transaction begun again moves to the end). */
-  readonly open: Map<number, T>;
+  /**
+   * Open transactions begun before `hot`, in BEGIN order. The most recently begun one
+   * is kept aside in `hot`: in the common log (BEGIN, items, COMMIT) the Map is never
+   * touched. `open` gives them all.
+   */
+  private readonly others: Map<number, T>;
   /** Larger than every transaction id seen (BEGIN, COMMIT's and ABORT's not included, items): the writer continues here. */
   nextTxnId: number;
   /** Standalone events plus the items of committed transactions. */
@@ -102,10 +105,31 @@ export class TxnFold<T extends OpenTxn = OpenTxn> {
     committedEvents = 0,
     committedBatches = 0,
   ) {
-    this.open = open;
+    this.others = open;
     this.nextTxnId = nextTxnId;
     this.committedEvents = committedEvents;
     this.committedBatches = committedBatches;
+  }
+
+  /** Every open transaction, in BEGIN order (a transaction begun again moves to the end). */
+  get open(): Map<number, T> {
+    const h = this.hot;
+    if (h !== null) {
+      // the most recently begun: last in BEGIN order
+      this.others.set(h.txnId, h);
+      this.hot = null;
+    }
+    return this.others;
+  }
+
+  /** How many transactions are open. */
+  get size(): number {
+    return this.others.size + (this.hot !== null ? 1 : 0);
+  }
+
+  /** The open transaction `txnId`, if any. */
+  get(txnId: number): T | undefined {
+    return this.find(txnId);
   }
 
   /** A copy whose records are copies (a footer replay that may be thrown away). */
@@ -118,22 +142,25 @@ export class TxnFold<T extends OpenTxn = OpenTxn> {
   private find(txnId: number): T | undefined {
     const h = this.hot;
     if (h !== null && h.txnId === txnId) return h;
-    if (this.open.size === 0) return undefined;
-    const t = this.open.get(txnId);
-    if (t !== undefined) this.hot = t;
-    return t;
+    return this.others.size === 0 ? undefined : this.others.get(txnId);
   }
 
   private take(txnId: number): T | undefined {
-    const t = this.find(txnId);
-    if (t === undefined) return undefined;
-    this.open.delete(txnId);
-    if (this.hot === t) this.hot = null;
+    const h = this.hot;
+    if (h !== null && h.txnId === txnId) {
+      this.hot = null;
+      return h;
+    }
+    if (this.others.size === 0) return undefined;
+    const t = this.others.get(txnId);
+    if (t !== undefined) this.others.delete(txnId);
     return t;
   }
 
+  /** `t` begins: it becomes `hot`, and the one there moves to `others` (it began earlier). */
   private put(t: T): void {
-    this.open.set(t.txnId, t);
+    const h = this.hot;
+    if (h !== null) this.others.set(h.txnId, h);
     this.hot = t;
   }
 
@@ -228,7 +255,7 @@ export class TxnFold<T extends OpenTxn = OpenTxn> {
    * Returns whether `completeEnd` moved to `end`.
    */
   frameDone(end: number): boolean {
-    const moved = this.completes || this.open.size === 0;
+    const moved = this.completes || this.size === 0;
     if (moved) this.completeEnd = end;
     this.lastFrameEnd = end;
     this.completes = true;
@@ -240,7 +267,7 @@ export class TxnFold<T extends OpenTxn = OpenTxn> {
    * incomplete tail recovery cuts), or -1 when its last frame leaves nothing half-written.
    */
   incompleteTail(): number {
-    return this.open.size > 0 && this.lastFrameEnd > this.completeEnd ? this.completeEnd : -1;
+    return this.size > 0 && this.lastFrameEnd > this.completeEnd ? this.completeEnd : -1;
   }
 
   /** The end of the log: what is still open never completed. */

@@ -225,7 +225,7 @@ export class ScanVisitor implements ChainFacts {
       if (tornAt === undefined || incompleteAt < tornAt) {
         this.out.tail = { segIndex, offset: incompleteAt, reason: 'incomplete_batch' };
       }
-    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.fold.open.size > 0 && this.out.tail === null) {
+    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.fold.size > 0 && this.out.tail === null) {
       // The log ends inside a transaction whose frames all sit in earlier segments, and this
       // last segment (created by the rotation the batch was in) holds no frame: cut it
       // (offset 0 removes it), so that Store.open's next cut can drop the batch from the

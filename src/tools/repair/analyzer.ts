@@ -308,7 +308,7 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
         const count = markerCount(v.buf, v.b);
         this.recoveryTxns.marker(v.type, txn, count, this.segIndex, v.offset);
         this.frameEnd = v.end;
-        const before = this.txns.open.get(txn);
+        const before = this.txns.get(txn);
         const t = this.txns.marker(v.type, txn, count, this.segIndex, v.offset);
         if (v.type === FrameType.BEGIN && t !== null && t !== before) this.noteTxnFrame(t, v.end);
         break;
