@@ -25,7 +25,7 @@ import Stats from '../../src/commands/stats.js';
 import Verify from '../../src/commands/verify.js';
 import WalDump from '../../src/commands/wal/dump.js';
 import WalReplay from '../../src/commands/wal/replay.js';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { expectedRecord, ReferenceReader, type RefStore } from '../support/reference-reader.js';
 import { runCli } from '../commands/cli-helpers.js';
 import { removeTempDirs, segmentNames, tempDir } from '../engine/test-store.js';

@@ -2,7 +2,7 @@
  * The differential harness: runs every read path of the CLI on a store and compares
  * what it prints with the reference reader (test/support/reference-reader.ts).
  * Commands run in-process (test/ui/run-command.ts); the fast paths that only exist in
- * the built CLI (worker threads: they load dist/engine/verify-worker.js) run from
+ * the built CLI (worker threads: they load dist/engine/verify/verify-worker.js) run from
  * dist/ in-process too, and a sample spawns the real CLI.
  */
 import fs, { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
@@ -17,10 +17,10 @@ import WalReplay from '../../src/commands/wal/replay.js';
 import CursorRead from '../../src/commands/cursor/read.js';
 import Repair from '../../src/commands/repair.js';
 import SidxShow from '../../src/commands/sidx/show.js';
-import { Store } from '../../src/engine/store.js';
-import { READ_CHUNK_BYTES, setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
-import { SeglogError } from '../../src/engine/errors.js';
-import type { Blake3 } from '../../src/format/blake3.js';
+import { Store } from '../../src/engine/store/store.js';
+import { READ_CHUNK_BYTES, setDefaultReadChunkBytes } from '../../src/engine/segment/segment-reader.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
+import type { Blake3 } from '../../src/format/hash/blake3.js';
 import { type CommandRun, type Runnable, runCommand } from '../ui/run-command.js';
 import { expectedRecord, type RefEvent, type RefStore } from '../support/reference-reader.js';
 import { REPO_ROOT } from '../engine/test-store.js';
@@ -89,7 +89,7 @@ const FRAME_DAMAGE = new Set(['bad_header', 'crc_mismatch', 'bad_frame', 'trunca
 /**
  * The problem lists compared: verify does not judge a footer (sidx_mismatch) behind
  * damaged frames or a damaged header in the same segment ("the footer cannot be judged
- * against them", src/engine/sidx.ts), though CLI.md says a footer whose checksum fails is
+ * against them", src/engine/index/sidx.ts), though CLI.md says a footer whose checksum fails is
  * always reported: a finding (README.md), so such footers are left out on both sides.
  */
 export function comparableProblems(ref: RefStore, got: { code: string; severity: string; segment: string; offset: number }[]): { got: string[]; want: string[]; wantOk: boolean; gotOk: boolean } {
@@ -106,7 +106,7 @@ function fail(what: string, detail: string): never {
 
 const text = (o: unknown): string => JSON.stringify(o);
 
-/** The events a region selects, as CLI.md's filters define them (Region in src/engine/region.ts). */
+/** The events a region selects, as CLI.md's filters define them (Region in src/engine/log/region.ts). */
 export function selectEvents(events: RefEvent[], f: Filter): RefEvent[] {
   const entity = f.entity !== undefined ? ENTITIES[f.entity]! : undefined;
   const prefix = f.prefix !== undefined ? ENTITIES[f.prefix]!.slice(0, 3) : undefined;
@@ -142,7 +142,7 @@ export function filterArgs(f: Filter): string[] {
   return a;
 }
 
-/** dump's text line for an event (src/ui/event-json.ts eventLine), from the reference's decode. */
+/** dump's text line for an event (src/ui/render/event-json.ts eventLine), from the reference's decode. */
 function expectedLine(e: RefEvent): string {
   let payload: string;
   try {
@@ -399,7 +399,7 @@ let dist: Promise<DistCommands> | undefined;
 export async function useReadChunk(bytes: number): Promise<Record<string, string | undefined>> {
   const n = bytes > 0 ? bytes : READ_CHUNK_BYTES;
   setDefaultReadChunkBytes(n);
-  const distReader = join(REPO_ROOT, 'dist', 'engine', 'segment-reader.js');
+  const distReader = join(REPO_ROOT, 'dist', 'engine', 'segment', 'segment-reader.js');
   if (existsSync(distReader)) ((await import(distReader)) as { setDefaultReadChunkBytes(n: number): void }).setDefaultReadChunkBytes(n);
   return { SEGLOG_READ_CHUNK_BYTES: bytes > 0 ? String(bytes) : undefined, SEGLOG_DUMP_WORKERS: '0', SEGLOG_VERIFY_WORKERS: '0' };
 }

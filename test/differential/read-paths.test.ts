@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Repair from '../../src/commands/repair.js';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { ReferenceReader } from '../support/reference-reader.js';
 import { removeTempDirs, tempDir } from '../engine/test-store.js';
 import { checkReadPaths, type CursorStep, type Filter, Mismatch, run, useReadChunk } from './harness.js';

@@ -7,10 +7,10 @@
 import fc from 'fast-check';
 import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync, appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Blake3 } from '../../src/format/blake3.js';
-import { CRASH_MODES, type CrashMode, SimFs } from '../../src/engine/fs/sim-fs.js';
-import { type OpenOptions, Store } from '../../src/engine/store.js';
-import type { Txn } from '../../src/engine/txn.js';
+import type { Blake3 } from '../../src/format/hash/blake3.js';
+import { CRASH_MODES, type CrashMode, SimFs } from '../../src/sim/sim-fs.js';
+import { type OpenOptions, Store } from '../../src/engine/store/store.js';
+import type { Txn } from '../../src/engine/store/txn.js';
 import { SIM_LOCK_ENV } from '../engine/store-shapes.js';
 import { segmentNames, stripFootersAndCheckpoint } from '../engine/test-store.js';
 
