@@ -89,7 +89,7 @@ const FRAME_DAMAGE = new Set(['bad_header', 'crc_mismatch', 'bad_frame', 'trunca
 /**
  * The problem lists compared: verify does not judge a footer (sidx_mismatch) behind
  * damaged frames or a damaged header in the same segment ("the footer cannot be judged
- * against them", src/engine/sidx.ts), though CLI.md says a footer whose checksum fails is
+ * against them", src/engine/index/sidx.ts), though CLI.md says a footer whose checksum fails is
  * always reported: a finding (README.md), so such footers are left out on both sides.
  */
 export function comparableProblems(ref: RefStore, got: { code: string; severity: string; segment: string; offset: number }[]): { got: string[]; want: string[]; wantOk: boolean; gotOk: boolean } {
