@@ -120,7 +120,8 @@ export function signatureLine(body: string, name: string, privateKey: KeyObject,
 
 /** A whole note: body, blank line, signature lines (none when unsigned). */
 export function formatNote(body: string, signatureLines: readonly string[]): string {
-  return `${body}\n${signatureLines.join('')}`;
+  // unsigned: the checkpoint body alone (a note needs at least one signature to be a note)
+  return signatureLines.length === 0 ? body : `${body}\n${signatureLines.join('')}`;
 }
 
 /**

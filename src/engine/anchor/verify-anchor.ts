@@ -1,0 +1,224 @@
+/**
+ * `verify --anchor`: the Merkle tree checked during verify's own walk (a tap on it,
+ * verify.ts `tap`), so anchoring costs the tree's hashing, not a second read.
+ *
+ * - Each head's root must be the MTH of the store's first `size` leaves (its own signature
+ *   checked first against every `--pubkey`). A mismatch is `anchor_mismatch`; the message
+ *   says where the history first differs when merkle.idx (written earlier by `head`)
+ *   remembers the old leaves, and names every repair gap record before `size` (lost
+ *   events change the tree after the loss: a repair never re-anchors).
+ * - merkle.idx, when present, is checked against the frames: its leaves (always; a
+ *   byte compare) and its chunk roots (with anchors, whose hashing computes them anyway).
+ *   Out of date (its segments changed) is `merkle_stale` (info); describing the current
+ *   segments yet disagreeing with their frames is `merkle_mismatch` (error).
+ */
+import { basename, join } from 'node:path';
+import { equalBytes, readU64 } from '../../format/bytes.js';
+import { EMPTY_ROOT, MERKLE_HASH_BYTES, sameHash } from '../../format/merkle.js';
+import { decodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndex } from '../../format/merkle-index.js';
+import { MerkleAccumulator } from '../../format/merkle-stream.js';
+import type { NoteVerifier } from '../../format/signed-note.js';
+import type { FileSystem } from '../fs/types.js';
+import { exists, readWhole } from '../fs/util.js';
+import type { SegmentReader } from '../segment-reader.js';
+import type { Problem, VerifyReport } from '../verify.js';
+import type { Fault, SegmentFile, WalkVisitor } from '../walker.js';
+import { checkHeadSignatures, describeSignatureFailures, type HeadFile, type SignatureCheck } from './anchor-files.js';
+import { LeafCollector } from './leaf-collector.js';
+import { loadMerkleIndex, MERKLE_INDEX_MAX_BYTES } from './log-tree.js';
+
+export interface AnchorOutcome {
+  file: string;
+  origin: string;
+  size: number;
+  root: string;
+  ok: boolean;
+  signatures: SignatureCheck[];
+  message: string;
+}
+
+interface FirstDiff {
+  leaf: number;
+  seq: number;
+  segment: string;
+}
+
+export class AnchorCheck implements WalkVisitor {
+  private readonly collector: LeafCollector;
+  private readonly acc: MerkleAccumulator | null;
+  private readonly wanted: Set<number>;
+  private readonly roots = new Map<number, Uint8Array>();
+  private cache: MerkleIndex | null = null;
+  private cacheState: 'absent' | 'used' | 'stale' | 'damaged' = 'absent';
+  private cacheMessage: string | undefined;
+  private firstDiff: FirstDiff | null = null;
+  private chunkDiff: { chunk: number; segment: string } | null = null;
+  private segName = '';
+
+  /** Whether verify needs this tap at all: anchors to check or a merkle.idx to check. */
+  static needed(fs: FileSystem, dir: string, heads: readonly HeadFile[]): boolean {
+    return heads.length > 0 || exists(fs, join(dir, MERKLE_INDEX_FILE));
+  }
+
+  constructor(
+    fs: FileSystem,
+    dir: string,
+    segments: SegmentFile[],
+    private readonly heads: readonly HeadFile[],
+    private readonly verifiers: readonly NoteVerifier[],
+  ) {
+    this.wanted = new Set(heads.map((h) => h.note.head.size));
+    this.loadCache(fs, dir, segments);
+    const cache = this.cache;
+    this.acc =
+      heads.length === 0
+        ? null
+        : new MerkleAccumulator((chunk, root) => {
+            if (this.chunkDiff || !cache || this.cacheState !== 'used') return;
+            if ((chunk + 1) * MERKLE_HASH_BYTES > cache.chunkRoots.length) return;
+            if (!equalBytes(root, 0, cache.chunkRoots, chunk * MERKLE_HASH_BYTES, MERKLE_HASH_BYTES)) this.chunkDiff = { chunk, segment: this.segName };
+          });
+    this.collector = new LeafCollector((seq, buf, off) => this.onLeaf(seq, buf, off));
+  }
+
+  private loadCache(fs: FileSystem, dir: string, segments: SegmentFile[]): void {
+    const path = join(dir, MERKLE_INDEX_FILE);
+    if (!exists(fs, path)) return;
+    const loaded = loadMerkleIndex(fs, dir, segments);
+    this.cacheState = loaded.state;
+    if (loaded.state === 'used') {
+      this.cache = loaded.index;
+      return;
+    }
+    this.cacheMessage = 'message' in loaded ? loaded.message : undefined;
+    if (loaded.state === 'stale') {
+      // out of date, but its leaves are what the store held when it was written: they locate a rewrite
+      try {
+        const d = decodeMerkleIndex(readWhole(fs, path, MERKLE_INDEX_MAX_BYTES));
+        if (typeof d !== 'string') this.cache = d;
+      } catch {
+        /* unreadable: no location, that is all */
+      }
+    }
+  }
+
+  onSegment(seg: SegmentFile): void {
+    this.segName = seg.name;
+    this.collector.onSegment(seg);
+  }
+
+  onFrame(r: SegmentReader): void {
+    this.collector.onFrame(r);
+  }
+
+  onFault(f: Fault): void {
+    this.collector.onFault(f);
+  }
+
+  onSegmentEnd(seg: SegmentFile, i: number): void {
+    this.collector.onSegmentEnd(seg, i);
+  }
+
+  private onLeaf(seq: number, buf: Uint8Array, off: number): void {
+    const i = this.collector.leaves;
+    const cache = this.cache;
+    if (cache && this.firstDiff === null && i < cache.leafCount) {
+      const row = i * MERKLE_INDEX_LEAF_BYTES;
+      if (readU64(cache.leaves, row) !== seq || !equalBytes(cache.leaves, row + 8, buf, off, MERKLE_HASH_BYTES)) {
+        this.firstDiff = { leaf: i, seq, segment: this.segName };
+      }
+    }
+    const acc = this.acc;
+    if (acc === null) return;
+    acc.pushEventHash(buf, off);
+    if (this.wanted.has(acc.count)) this.roots.set(acc.count, acc.root());
+  }
+
+  /** The problems to add to verify's report, and one outcome per head. */
+  finish(report: VerifyReport): { problems: Problem[]; anchors: AnchorOutcome[] } {
+    const problems: Problem[] = [];
+    const leaves = this.collector.leaves;
+    if (this.cacheState === 'stale' || this.cacheState === 'damaged') {
+      problems.push({
+        code: 'merkle_stale',
+        severity: 'info',
+        segment: MERKLE_INDEX_FILE,
+        offset: 0,
+        message: `${MERKLE_INDEX_FILE} is ${this.cacheState === 'stale' ? 'out of date' : 'damaged'} (${this.cacheMessage ?? 'unknown'}); seglog head rebuilds it`,
+      });
+    } else if (this.cacheState === 'used' && !report.stoppedEarly) {
+      const short = this.cache!.leafCount > leaves;
+      if (this.firstDiff || short || this.chunkDiff) {
+        const where = this.firstDiff
+          ? `its leaf ${this.firstDiff.leaf} is not event ${this.firstDiff.seq} of ${this.firstDiff.segment} as the frames say`
+          : short
+            ? `it lists ${this.cache!.leafCount} committed events, the frames ${leaves}`
+            : `its root of chunk ${this.chunkDiff!.chunk} does not match the frames (${this.chunkDiff!.segment})`;
+        problems.push({
+          code: 'merkle_mismatch',
+          severity: 'error',
+          segment: this.firstDiff?.segment ?? this.chunkDiff?.segment ?? MERKLE_INDEX_FILE,
+          offset: 0,
+          message: `${MERKLE_INDEX_FILE} describes these segments but ${where}: the log changed after it was written, or the index was`,
+        });
+      }
+    }
+    const anchors: AnchorOutcome[] = [];
+    for (const h of this.heads) {
+      const head = h.note.head;
+      const sigs = checkHeadSignatures(h, this.verifiers);
+      const sigFail = describeSignatureFailures(sigs);
+      const out: AnchorOutcome = { file: h.path, origin: head.origin, size: head.size, root: Buffer.from(head.root).toString('base64'), ok: false, signatures: sigs, message: '' };
+      anchors.push(out);
+      const name = basename(h.path);
+      if (sigFail !== null) {
+        out.message = `head ${h.path}: ${sigFail}`;
+        problems.push({ code: 'anchor_signature', severity: 'error', segment: name, offset: 0, message: out.message });
+        continue;
+      }
+      if (report.stoppedEarly) {
+        out.message = `head ${h.path}: not checked: verify stopped early (--max-errors)`;
+        problems.push({ code: 'anchor_mismatch', severity: 'error', segment: name, offset: 0, message: out.message });
+        continue;
+      }
+      const root = head.size === 0 ? EMPTY_ROOT : this.roots.get(head.size);
+      if (root !== undefined && sameHash(root, head.root)) {
+        out.ok = true;
+        const signed = sigs.length > 0 ? `, signed by ${sigs.map((s) => s.key).join(', ')}` : '';
+        out.message = `head ${h.path}: the first ${head.size} committed events give its root (${head.origin}${signed})`;
+        problems.push({ code: 'anchor_ok', severity: 'info', segment: name, offset: 0, message: out.message });
+        continue;
+      }
+      const parts: string[] = [];
+      if (root === undefined) {
+        parts.push(`head ${h.path} covers ${head.size} committed events but the store has only ${leaves}: events were lost or the log was cut`);
+      } else {
+        parts.push(`head ${h.path}: the store's first ${head.size} committed events do not give its root: that history was changed`);
+      }
+      let segment = name;
+      let offset = 0;
+      if (this.firstDiff && this.firstDiff.leaf < head.size) {
+        parts.push(`it first differs at committed event ${this.firstDiff.leaf} (seq ${this.firstDiff.seq}) in ${this.firstDiff.segment}, by ${MERKLE_INDEX_FILE}`);
+        segment = this.firstDiff.segment;
+      }
+      const gaps = this.collector.gaps.filter((g) => g.leavesBefore < head.size);
+      for (const g of gaps.slice(0, 5)) parts.push(`a repair's GAP record at ${g.segment}@${g.offset} after committed event ${g.leavesBefore} explains a change: ${g.text}`);
+      if (gaps.length > 5) parts.push(`and ${gaps.length - 5} more gap records`);
+      if (gaps.length > 0 && segment === name) {
+        segment = gaps[0]!.segment;
+        offset = gaps[0]!.offset;
+      }
+      out.message = parts.join('; ');
+      problems.push({ code: 'anchor_mismatch', severity: 'error', segment, offset, message: out.message });
+    }
+    return { problems, anchors };
+  }
+}
+
+/** Adds problems to a report, keeping its counts and `ok` right. */
+export function addProblems(report: VerifyReport, problems: readonly Problem[]): VerifyReport {
+  const all = [...report.problems, ...problems];
+  const errors = report.errors + problems.filter((p) => p.severity === 'error').length;
+  const warnings = report.warnings + problems.filter((p) => p.severity === 'warning').length;
+  return { ...report, problems: all, errors, warnings, ok: errors === 0 };
+}
