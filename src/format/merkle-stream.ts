@@ -6,22 +6,28 @@
  * RFC 9162's MTH: every stack entry is a power-of-two subtree larger than everything
  * after it, so each fold step is MTH's split at the largest power of two below n.
  */
-import { EMPTY_ROOT, leafHash, MERKLE_HASH_BYTES, nodeHash, rootOfLeafHashes } from './merkle.js';
+import { EMPTY_ROOT, MERKLE_HASH_BYTES, nodeHash, rootOfLeafHashes } from './merkle.js';
+import { sha256LeafInto, sha256NodeInto } from './sha256.js';
 
 /** Leaves per chunk: the cached level of the tree (merkle.idx stores one root per chunk). */
 export const CHUNK_LEAVES = 256;
 
 /** MTH of one full chunk given its leaf hashes back to back (CHUNK_LEAVES × 32 bytes). */
 export function chunkRoot(leafHashes: Uint8Array): Uint8Array {
-  let level: Uint8Array[] = [];
-  for (let i = 0; i < leafHashes.length; i += MERKLE_HASH_BYTES) level.push(leafHashes.subarray(i, i + MERKLE_HASH_BYTES));
-  if (level.length !== CHUNK_LEAVES) throw new RangeError(`chunkRoot: ${level.length} leaves, want ${CHUNK_LEAVES}`);
-  while (level.length > 1) {
-    const next: Uint8Array[] = [];
-    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!));
-    level = next;
+  if (leafHashes.length !== CHUNK_LEAVES * MERKLE_HASH_BYTES) throw new RangeError(`chunkRoot: ${leafHashes.length} bytes, want ${CHUNK_LEAVES} hashes`);
+  const work = chunkScratch;
+  work.set(leafHashes);
+  reduceChunkInPlace(work);
+  return work.slice(0, MERKLE_HASH_BYTES);
+}
+
+const chunkScratch = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);
+
+/** Level by level, node i of the next level written over node i of this one (its inputs are 2i and 2i + 1 ≥ i). */
+export function reduceChunkInPlace(work: Uint8Array): void {
+  for (let n = CHUNK_LEAVES; n > 1; n /= 2) {
+    for (let i = 0; i < n / 2; i++) sha256NodeInto(work, 2 * i * MERKLE_HASH_BYTES, work, (2 * i + 1) * MERKLE_HASH_BYTES, work, i * MERKLE_HASH_BYTES);
   }
-  return level[0]!;
 }
 
 export class MerkleAccumulator {
@@ -36,7 +42,7 @@ export class MerkleAccumulator {
 
   /** Adds the leaf whose entry is the 32-byte event hash at buf[off, off + 32). */
   pushEventHash(buf: Uint8Array, off: number): void {
-    this.partial.set(leafHash(buf, off), this.partialLen * MERKLE_HASH_BYTES);
+    sha256LeafInto(buf, off, this.partial, this.partialLen * MERKLE_HASH_BYTES);
     this.partialLen++;
     this.count++;
     if (this.partialLen < CHUNK_LEAVES) return;

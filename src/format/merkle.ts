@@ -12,16 +12,13 @@
  * an independent reading of the RFC's recursive definitions.
  */
 import { createHash } from 'node:crypto';
+import { sha256LeafInto, sha256NodeInto } from './sha256.js';
 
 export const MERKLE_HASH_BYTES = 32;
 export const LEAF_PREFIX = 0x00;
 export const NODE_PREFIX = 0x01;
 /** Longest audit or consistency path a tree of < 2^53 leaves can have (two per level, generously). */
 export const MAX_PROOF_HASHES = 128;
-
-const leafScratch = Buffer.alloc(1 + MERKLE_HASH_BYTES);
-const nodeScratch = Buffer.alloc(1 + 2 * MERKLE_HASH_BYTES);
-nodeScratch[0] = NODE_PREFIX;
 
 /** SHA-256(0x00 || entry) for any entry bytes. */
 export function leafHashOf(entry: Uint8Array): Uint8Array {
@@ -30,15 +27,16 @@ export function leafHashOf(entry: Uint8Array): Uint8Array {
 
 /** SHA-256(0x00 || 32-byte event hash at buf[off, off + 32)), without a copy per call beyond the digest. */
 export function leafHash(buf: Uint8Array, off = 0): Uint8Array {
-  leafScratch.set(buf.subarray(off, off + MERKLE_HASH_BYTES), 1);
-  return new Uint8Array(createHash('sha256').update(leafScratch).digest());
+  const out = new Uint8Array(MERKLE_HASH_BYTES);
+  sha256LeafInto(buf, off, out, 0);
+  return out;
 }
 
 /** SHA-256(0x01 || left || right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  nodeScratch.set(left, 1);
-  nodeScratch.set(right, 1 + MERKLE_HASH_BYTES);
-  return new Uint8Array(createHash('sha256').update(nodeScratch).digest());
+  const out = new Uint8Array(MERKLE_HASH_BYTES);
+  sha256NodeInto(left, 0, right, 0, out, 0);
+  return out;
 }
 
 /** MTH of the empty tree: SHA-256 of nothing. */

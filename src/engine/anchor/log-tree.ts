@@ -1,36 +1,32 @@
 /**
- * The Merkle tree of a whole store, for `head` and `prove` (docs/FORMAT.md 9): every leaf
- * (sequence and `event_hash`, 40 bytes each) held in memory, whole 256-leaf chunk roots
- * taken from `merkle.idx` when it still describes the sealed segments, the rest hashed on
- * demand. Only segments the cache does not cover are read, so the cost of a head is the
- * unsealed tail (plus reading the cache). The cache is refreshed (best effort, atomic,
- * never required) when sealed segments were read that it did not cover.
+ * The Merkle tree of a whole store, for `head` and `prove` (docs/FORMAT.md 9): the part
+ * merkle.idx covers (the sealed segments when it was written) comes from it — 256-leaf
+ * chunk roots from its chunk table, leaf rows read a chunk at a time only when a proof
+ * needs them — and only the segments after it are read, their leaves (sequence and
+ * `event_hash`, 40 bytes each) held in memory. So a head costs the unsealed tail plus a
+ * few hundred KiB of index per million events. When sealed segments were read that the
+ * cache did not cover, it is rewritten (best effort, atomic, never required).
  *
  * Read-only with respect to the log: it takes no lock; a writer appending meanwhile only
  * adds leaves after the ones read.
  */
 import { join } from 'node:path';
-import { MERKLE_HASH_BYTES, EMPTY_ROOT, leafHash, nodeHash, splitPoint, type SubtreeHasher } from '../../format/merkle.js';
-import { CHUNK_LEAVES, chunkRoot } from '../../format/merkle-stream.js';
-import {
-  decodeMerkleIndex,
-  encodeMerkleIndex,
-  MERKLE_INDEX_FILE,
-  MERKLE_INDEX_LEAF_BYTES,
-  type MerkleIndex,
-  type MerkleIndexSegment,
-} from '../../format/merkle-index.js';
 import { readU64, writeU64 } from '../../format/bytes.js';
+import { EMPTY_ROOT, leafHash, MERKLE_HASH_BYTES, nodeHash, splitPoint, type SubtreeHasher } from '../../format/merkle.js';
+import { encodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndexSegment } from '../../format/merkle-index.js';
+import { CHUNK_LEAVES, reduceChunkInPlace } from '../../format/merkle-stream.js';
+import { sha256LeafInto } from '../../format/sha256.js';
 import { fingerprintSegment } from '../checkpoint.js';
 import type { FileSystem } from '../fs/types.js';
-import { exists, readWhole, writeFully } from '../fs/util.js';
-import { type SegmentFile, type WalkVisitor, walkStore } from '../walker.js';
-import { type GapSeen, LeafCollector, type OpenTxnItems } from './leaf-collector.js';
+import { exists, writeFully } from '../fs/util.js';
 import type { SegmentReader } from '../segment-reader.js';
-import type { Fault } from '../walker.js';
+import { type Fault, type SegmentFile, type WalkVisitor, walkStore } from '../walker.js';
+import { type GapSeen, LeafCollector, type OpenTxnItems } from './leaf-collector.js';
+import { MerkleIndexFile } from './merkle-index-file.js';
 
-/** Largest merkle.idx read (40 bytes per leaf: about 25 M events). A larger one is rebuilt in memory each time. */
-export const MERKLE_INDEX_MAX_BYTES = 1024 * 1024 * 1024;
+const ROW = MERKLE_INDEX_LEAF_BYTES;
+/** Chunks of cached rows kept in memory at once by one tree. */
+const ROW_CACHE_CHUNKS = 64;
 
 export type CacheState = 'used' | 'absent' | 'stale' | 'damaged';
 
@@ -45,76 +41,117 @@ export interface LogTreeSource {
 }
 
 export class LogTree implements SubtreeHasher {
-  private seqs: Float64Array;
-  private hashes: Uint8Array;
-  size = 0;
-  private chunkRoots: (Uint8Array | undefined)[] = [];
+  /** Leaves [0, memBase) are merkle.idx's full chunks; rows of the rest are in `rows`. */
+  private cached: MerkleIndexFile | null = null;
+  private memBase = 0;
+  private rows = new Uint8Array(1024 * ROW);
+  private memCount = 0;
+  private readonly computedRoots = new Map<number, Uint8Array>();
+  private readonly rowCache = new Map<number, Uint8Array>();
+  private readonly chunkWork = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);
   /** Leaf count at the end of each segment, by index. */
   readonly leavesAtSegmentEnd: number[] = [];
   readonly gaps: GapSeen[] = [];
   readonly faults: Fault[] = [];
   source: LogTreeSource = { cache: 'absent', cachedLeaves: 0, segmentsRead: 0, cacheWritten: false };
 
-  constructor(capacity = 1024) {
-    this.seqs = new Float64Array(Math.max(16, capacity));
-    this.hashes = new Uint8Array(Math.max(16, capacity) * MERKLE_HASH_BYTES);
+  get size(): number {
+    return this.memBase + this.memCount;
+  }
+
+  /** Takes merkle.idx's leaves as the tree's first ones (only on an empty tree). */
+  attachCache(file: MerkleIndexFile): void {
+    if (this.size !== 0) throw new Error('attachCache: the tree is not empty');
+    this.cached = file;
+    this.memBase = file.meta.chunks.length * CHUNK_LEAVES;
+    this.pushRows(file.meta.partialRows);
+  }
+
+  private reserve(n: number): void {
+    if (n * ROW <= this.rows.length) return;
+    const rows = new Uint8Array(Math.max(n, (this.rows.length / ROW) * 2) * ROW);
+    rows.set(this.rows.subarray(0, this.memCount * ROW));
+    this.rows = rows;
   }
 
   push(seq: number, buf: Uint8Array, off: number): void {
-    if (this.size === this.seqs.length) {
-      const seqs = new Float64Array(this.seqs.length * 2);
-      seqs.set(this.seqs);
-      this.seqs = seqs;
-      const hashes = new Uint8Array(this.hashes.length * 2);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
+    this.reserve(this.memCount + 1);
+    const p = this.memCount * ROW;
+    writeU64(this.rows, p, seq);
+    for (let i = 0; i < MERKLE_HASH_BYTES; i++) this.rows[p + 8 + i] = buf[off + i]!;
+    this.memCount++;
+  }
+
+  private pushRows(rows: Uint8Array): void {
+    const count = rows.length / ROW;
+    this.reserve(this.memCount + count);
+    this.rows.set(rows, this.memCount * ROW);
+    this.memCount += count;
+  }
+
+  /** Where leaf i's row is: a buffer and the row's offset in it. */
+  private rowOf(i: number): [Uint8Array, number] {
+    if (!(i >= 0 && i < this.size)) throw new RangeError(`leaf ${i} is not in a tree of ${this.size}`);
+    if (i >= this.memBase) return [this.rows, (i - this.memBase) * ROW];
+    const c = Math.floor(i / CHUNK_LEAVES);
+    let rows = this.rowCache.get(c);
+    if (rows === undefined) {
+      if (this.rowCache.size >= ROW_CACHE_CHUNKS) this.rowCache.delete(this.rowCache.keys().next().value!);
+      rows = this.cached!.chunkRows(c);
+      this.rowCache.set(c, rows);
     }
-    this.seqs[this.size] = seq;
-    this.hashes.set(buf.subarray(off, off + MERKLE_HASH_BYTES), this.size * MERKLE_HASH_BYTES);
-    this.size++;
+    return [rows, (i - c * CHUNK_LEAVES) * ROW];
   }
 
   seqAt(i: number): number {
-    return this.seqs[i]!;
+    const [b, o] = this.rowOf(i);
+    return readU64(b, o);
   }
 
   /** A copy of leaf i's event hash. */
   eventHashAt(i: number): Uint8Array {
-    return this.hashes.slice(i * MERKLE_HASH_BYTES, (i + 1) * MERKLE_HASH_BYTES);
+    const [b, o] = this.rowOf(i);
+    return b.slice(o + 8, o + ROW);
+  }
+
+  leafHashAt(i: number): Uint8Array {
+    const [b, o] = this.rowOf(i);
+    return leafHash(b, o + 8);
   }
 
   /** The leaf index of the event with this sequence, or -1 when it is not a leaf (not committed, or absent). */
   leafIndexOfSeq(seq: number): number {
-    // commit order is sequence order except around interleaved transactions: look near seq first
-    const guess = Math.min(seq, this.size - 1);
-    for (let i = guess; i >= 0 && i >= guess - 4096; i--) if (this.seqs[i] === seq) return i;
-    for (let i = 0; i < this.size; i++) if (this.seqs[i] === seq) return i;
+    // A leaf's index is at most its sequence, and commit order is sequence order but
+    // around interleaved transactions: in memory look just below seq first, then all.
+    const memEnd = this.size;
+    const guess = Math.min(seq, memEnd - 1);
+    if (guess >= this.memBase) {
+      for (let i = guess; i >= this.memBase && i >= guess - 4096; i--) if (this.seqAt(i) === seq) return i;
+    }
+    for (let i = this.memBase; i < memEnd; i++) if (this.seqAt(i) === seq) return i;
+    const chunks = this.cached?.meta.chunks ?? [];
+    for (let c = 0; c < chunks.length; c++) {
+      if (seq < chunks[c]!.minSeq || seq > chunks[c]!.maxSeq) continue;
+      for (let i = c * CHUNK_LEAVES; i < (c + 1) * CHUNK_LEAVES; i++) if (this.seqAt(i) === seq) return i;
+    }
     return -1;
-  }
-
-  /** Index of the segment whose walk produced leaf i (or -1). */
-  segmentOfLeaf(i: number): number {
-    for (let s = 0; s < this.leavesAtSegmentEnd.length; s++) if (i < (this.leavesAtSegmentEnd[s] ?? -1)) return s;
-    return -1;
-  }
-
-  leafHashAt(i: number): Uint8Array {
-    return leafHash(this.hashes, i * MERKLE_HASH_BYTES);
   }
 
   chunkRootAt(c: number): Uint8Array {
-    let r = this.chunkRoots[c];
+    const chunks = this.cached?.meta.chunks;
+    if (chunks !== undefined && c < chunks.length) return chunks[c]!.root;
+    let r = this.computedRoots.get(c);
     if (r === undefined) {
-      const leaves = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);
-      for (let k = 0; k < CHUNK_LEAVES; k++) leaves.set(this.leafHashAt(c * CHUNK_LEAVES + k), k * MERKLE_HASH_BYTES);
-      r = chunkRoot(leaves);
-      this.chunkRoots[c] = r;
+      const work = this.chunkWork;
+      for (let k = 0; k < CHUNK_LEAVES; k++) {
+        const [b, o] = this.rowOf(c * CHUNK_LEAVES + k);
+        sha256LeafInto(b, o + 8, work, k * MERKLE_HASH_BYTES);
+      }
+      reduceChunkInPlace(work);
+      r = work.slice(0, MERKLE_HASH_BYTES);
+      this.computedRoots.set(c, r);
     }
     return r;
-  }
-
-  setChunkRoot(c: number, root: Uint8Array): void {
-    this.chunkRoots[c] = root;
   }
 
   subtreeHash(start: number, end: number): Uint8Array {
@@ -132,8 +169,8 @@ export class LogTree implements SubtreeHasher {
     return n === 0 ? EMPTY_ROOT : this.subtreeHash(0, n);
   }
 
-  /** The cache's view of the first `segCount` segments (their leaves must all be in this tree). */
-  toIndex(fs: FileSystem, segments: SegmentFile[], segCount: number, openTxns: OpenTxnItems[]): MerkleIndex {
+  /** merkle.idx's bytes for the first `segCount` segments (their leaves must all be in this tree). */
+  encodeIndex(fs: FileSystem, segments: SegmentFile[], segCount: number, openTxns: OpenTxnItems[]): Uint8Array {
     const segs: MerkleIndexSegment[] = [];
     let start = 0;
     for (let i = 0; i < segCount; i++) {
@@ -143,48 +180,49 @@ export class LogTree implements SubtreeHasher {
       start = end;
     }
     const leafCount = start;
-    const leaves = new Uint8Array(leafCount * MERKLE_INDEX_LEAF_BYTES);
-    for (let i = 0; i < leafCount; i++) {
-      writeU64(leaves, i * MERKLE_INDEX_LEAF_BYTES, this.seqs[i]!);
-      leaves.set(this.hashes.subarray(i * MERKLE_HASH_BYTES, (i + 1) * MERKLE_HASH_BYTES), i * MERKLE_INDEX_LEAF_BYTES + 8);
-    }
-    const chunks = Math.floor(leafCount / CHUNK_LEAVES);
-    const roots = new Uint8Array(chunks * MERKLE_HASH_BYTES);
-    for (let c = 0; c < chunks; c++) roots.set(this.chunkRootAt(c), c * MERKLE_HASH_BYTES);
-    return {
+    if (leafCount < this.memBase) throw new Error('encodeIndex: fewer leaves than the cache already holds');
+    const rows = new Uint8Array(leafCount * ROW);
+    const cachedChunks = this.memBase / CHUNK_LEAVES;
+    if (cachedChunks > 0) rows.set(this.cached!.chunkRows(0, cachedChunks));
+    rows.set(this.rows.subarray(0, (leafCount - this.memBase) * ROW), this.memBase * ROW);
+    const nChunks = Math.floor(leafCount / CHUNK_LEAVES);
+    const chunkRoots = new Uint8Array(nChunks * MERKLE_HASH_BYTES);
+    for (let c = 0; c < nChunks; c++) chunkRoots.set(this.chunkRootAt(c), c * MERKLE_HASH_BYTES);
+    return encodeMerkleIndex({
       segments: segs,
       leafCount,
-      leaves,
-      chunkRoots: roots,
+      rows,
+      chunkRoots,
       openTxns: openTxns.map((t) => ({ txn: t.txn, items: t.seqs.map((seq, k) => ({ seq, hash: t.hashes[k]! })) })),
-    };
+    });
   }
 }
 
-/** Loads merkle.idx if it still describes the store's first segments; why not, otherwise. */
+/** Opens merkle.idx if it still describes the store's first segments; why not, otherwise. */
 export function loadMerkleIndex(
   fs: FileSystem,
   dir: string,
   segments: SegmentFile[],
-): { state: 'used'; index: MerkleIndex } | { state: Exclude<CacheState, 'used'>; message?: string } {
+): { state: 'used'; file: MerkleIndexFile } | { state: Exclude<CacheState, 'used'>; message?: string; file?: MerkleIndexFile } {
   const path = join(dir, MERKLE_INDEX_FILE);
   if (!exists(fs, path)) return { state: 'absent' };
-  let decoded: MerkleIndex | string;
+  let file: MerkleIndexFile | string;
   try {
-    decoded = decodeMerkleIndex(readWhole(fs, path, MERKLE_INDEX_MAX_BYTES));
+    file = MerkleIndexFile.open(fs, path);
   } catch (err) {
     return { state: 'damaged', message: `cannot read: ${(err as Error).message}` };
   }
-  if (typeof decoded === 'string') return { state: 'damaged', message: decoded };
-  if (decoded.segments.length > segments.length) return { state: 'stale', message: `it describes ${decoded.segments.length} segments, the store has ${segments.length}` };
-  for (let i = 0; i < decoded.segments.length; i++) {
-    const k = decoded.segments[i]!;
+  if (typeof file === 'string') return { state: 'damaged', message: file };
+  const recs = file.meta.segments;
+  if (recs.length > segments.length) return { state: 'stale', file, message: `it describes ${recs.length} segments, the store has ${segments.length}` };
+  for (let i = 0; i < recs.length; i++) {
+    const k = recs[i]!;
     const s = segments[i]!;
-    if (k.id !== s.id) return { state: 'stale', message: `it describes segment ${k.id} where the store has ${s.name}` };
+    if (k.id !== s.id) return { state: 'stale', file, message: `it describes segment ${k.id} where the store has ${s.name}` };
     const fp = fingerprintSegment(fs, s.path);
-    if (fp.sizeBytes !== k.sizeBytes || fp.tailCrc !== k.tailCrc) return { state: 'stale', message: `${s.name} changed since it was written` };
+    if (fp.sizeBytes !== k.sizeBytes || fp.tailCrc !== k.tailCrc) return { state: 'stale', file, message: `${s.name} changed since it was written` };
   }
-  return { state: 'used', index: decoded };
+  return { state: 'used', file };
 }
 
 export interface LoadTreeOptions {
@@ -197,20 +235,17 @@ export interface LoadTreeOptions {
 /** Builds the store's tree: cached prefix, then a walk of the segments the cache does not cover. */
 export function loadLogTree(fs: FileSystem, dir: string, segments: SegmentFile[], opts: LoadTreeOptions = {}): LogTree {
   const loaded = opts.ignoreCache ? ({ state: 'absent' } as const) : loadMerkleIndex(fs, dir, segments);
-  let tree: LogTree;
+  const tree = new LogTree();
   let openAtStart: OpenTxnItems[] = [];
   let firstToRead = 0;
   if (loaded.state === 'used') {
-    const idx = loaded.index;
-    tree = new LogTree(idx.leafCount + 1024);
-    for (let i = 0; i < idx.leafCount; i++) tree.push(readU64(idx.leaves, i * MERKLE_INDEX_LEAF_BYTES), idx.leaves, i * MERKLE_INDEX_LEAF_BYTES + 8);
-    for (let c = 0; c * MERKLE_HASH_BYTES < idx.chunkRoots.length; c++) tree.setChunkRoot(c, idx.chunkRoots.slice(c * MERKLE_HASH_BYTES, (c + 1) * MERKLE_HASH_BYTES));
-    for (const s of idx.segments) tree.leavesAtSegmentEnd.push(s.leafStart + s.leafCount);
-    openAtStart = idx.openTxns.map((t) => ({ txn: t.txn, seqs: t.items.map((x) => x.seq), hashes: t.items.map((x) => x.hash) }));
-    firstToRead = idx.segments.length;
-    tree.source = { cache: 'used', cachedLeaves: idx.leafCount, segmentsRead: 0, cacheWritten: false };
+    const meta = loaded.file.meta;
+    tree.attachCache(loaded.file);
+    for (const s of meta.segments) tree.leavesAtSegmentEnd.push(s.leafStart + s.leafCount);
+    openAtStart = meta.openTxns.map((t) => ({ txn: t.txn, seqs: t.items.map((x) => x.seq), hashes: t.items.map((x) => x.hash) }));
+    firstToRead = meta.segments.length;
+    tree.source = { cache: 'used', cachedLeaves: meta.leafCount, segmentsRead: 0, cacheWritten: false };
   } else {
-    tree = new LogTree();
     tree.source = { cache: loaded.state, cacheMessage: 'message' in loaded ? loaded.message : undefined, cachedLeaves: 0, segmentsRead: 0, cacheWritten: false };
   }
   const lastSealed = segments.length - 2; // every segment but the active one
@@ -234,7 +269,7 @@ export function loadLogTree(fs: FileSystem, dir: string, segments: SegmentFile[]
   }
   if ((opts.writeCache ?? true) && openAtLastSealed !== null && tree.faults.length === 0 && lastSealed >= firstToRead) {
     try {
-      writeCacheFile(fs, join(dir, MERKLE_INDEX_FILE), encodeMerkleIndex(tree.toIndex(fs, segments, lastSealed + 1, openAtLastSealed)));
+      writeCacheFile(fs, join(dir, MERKLE_INDEX_FILE), tree.encodeIndex(fs, segments, lastSealed + 1, openAtLastSealed));
       tree.source.cacheWritten = true;
     } catch (err) {
       tree.source.cacheWriteError = (err as Error).message;

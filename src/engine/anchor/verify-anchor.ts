@@ -15,17 +15,18 @@
 import { basename, join } from 'node:path';
 import { equalBytes, readU64 } from '../../format/bytes.js';
 import { EMPTY_ROOT, MERKLE_HASH_BYTES, sameHash } from '../../format/merkle.js';
-import { decodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndex } from '../../format/merkle-index.js';
-import { MerkleAccumulator } from '../../format/merkle-stream.js';
+import { MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES } from '../../format/merkle-index.js';
+import { CHUNK_LEAVES, MerkleAccumulator } from '../../format/merkle-stream.js';
 import type { NoteVerifier } from '../../format/signed-note.js';
 import type { FileSystem } from '../fs/types.js';
-import { exists, readWhole } from '../fs/util.js';
+import { exists } from '../fs/util.js';
 import type { SegmentReader } from '../segment-reader.js';
 import type { Problem, VerifyReport } from '../verify.js';
 import type { Fault, SegmentFile, WalkVisitor } from '../walker.js';
 import { checkHeadSignatures, describeSignatureFailures, type HeadFile, type SignatureCheck } from './anchor-files.js';
 import { LeafCollector } from './leaf-collector.js';
-import { loadMerkleIndex, MERKLE_INDEX_MAX_BYTES } from './log-tree.js';
+import { loadMerkleIndex } from './log-tree.js';
+import { MerkleIndexDamaged, type MerkleIndexFile } from './merkle-index-file.js';
 
 export interface AnchorOutcome {
   file: string;
@@ -48,7 +49,10 @@ export class AnchorCheck implements WalkVisitor {
   private readonly acc: MerkleAccumulator | null;
   private readonly wanted: Set<number>;
   private readonly roots = new Map<number, Uint8Array>();
-  private cache: MerkleIndex | null = null;
+  private cache: MerkleIndexFile | null = null;
+  /** Rows of the cached chunk the walk is in (-1: none read yet). */
+  private rowsChunk = -1;
+  private chunkRowsBuf: Uint8Array = new Uint8Array(0);
   private cacheState: 'absent' | 'used' | 'stale' | 'damaged' = 'absent';
   private cacheMessage: string | undefined;
   private firstDiff: FirstDiff | null = null;
@@ -75,8 +79,8 @@ export class AnchorCheck implements WalkVisitor {
         ? null
         : new MerkleAccumulator((chunk, root) => {
             if (this.chunkDiff || !cache || this.cacheState !== 'used') return;
-            if ((chunk + 1) * MERKLE_HASH_BYTES > cache.chunkRoots.length) return;
-            if (!equalBytes(root, 0, cache.chunkRoots, chunk * MERKLE_HASH_BYTES, MERKLE_HASH_BYTES)) this.chunkDiff = { chunk, segment: this.segName };
+            const known = cache.meta.chunks[chunk];
+            if (known !== undefined && !sameHash(root, known.root)) this.chunkDiff = { chunk, segment: this.segName };
           });
     this.collector = new LeafCollector((seq, buf, off) => this.onLeaf(seq, buf, off));
   }
@@ -86,20 +90,9 @@ export class AnchorCheck implements WalkVisitor {
     if (!exists(fs, path)) return;
     const loaded = loadMerkleIndex(fs, dir, segments);
     this.cacheState = loaded.state;
-    if (loaded.state === 'used') {
-      this.cache = loaded.index;
-      return;
-    }
-    this.cacheMessage = 'message' in loaded ? loaded.message : undefined;
-    if (loaded.state === 'stale') {
-      // out of date, but its leaves are what the store held when it was written: they locate a rewrite
-      try {
-        const d = decodeMerkleIndex(readWhole(fs, path, MERKLE_INDEX_MAX_BYTES));
-        if (typeof d !== 'string') this.cache = d;
-      } catch {
-        /* unreadable: no location, that is all */
-      }
-    }
+    // even out of date, its leaves are what the store held when it was written: they locate a rewrite
+    this.cache = loaded.file ?? null;
+    if (loaded.state !== 'used') this.cacheMessage = loaded.message;
   }
 
   onSegment(seg: SegmentFile): void {
@@ -122,9 +115,9 @@ export class AnchorCheck implements WalkVisitor {
   private onLeaf(seq: number, buf: Uint8Array, off: number): void {
     const i = this.collector.leaves;
     const cache = this.cache;
-    if (cache && this.firstDiff === null && i < cache.leafCount) {
-      const row = i * MERKLE_INDEX_LEAF_BYTES;
-      if (readU64(cache.leaves, row) !== seq || !equalBytes(cache.leaves, row + 8, buf, off, MERKLE_HASH_BYTES)) {
+    if (cache && this.firstDiff === null && i < cache.meta.leafCount) {
+      const row = this.cachedRow(cache, i);
+      if (row !== null && (readU64(row[0], row[1]) !== seq || !equalBytes(row[0], row[1] + 8, buf, off, MERKLE_HASH_BYTES))) {
         this.firstDiff = { leaf: i, seq, segment: this.segName };
       }
     }
@@ -132,6 +125,27 @@ export class AnchorCheck implements WalkVisitor {
     if (acc === null) return;
     acc.pushEventHash(buf, off);
     if (this.wanted.has(acc.count)) this.roots.set(acc.count, acc.root());
+  }
+
+  /** merkle.idx's row for leaf i, read a chunk at a time as the walk advances; null once the rows fail. */
+  private cachedRow(cache: MerkleIndexFile, i: number): [Uint8Array, number] | null {
+    const c = Math.floor(i / CHUNK_LEAVES);
+    if (c >= cache.meta.chunks.length) return [cache.meta.partialRows, (i - c * CHUNK_LEAVES) * MERKLE_INDEX_LEAF_BYTES];
+    if (c !== this.rowsChunk) {
+      try {
+        this.chunkRowsBuf = cache.chunkRows(c);
+      } catch (err) {
+        if (!(err instanceof MerkleIndexDamaged)) throw err;
+        this.cache = null;
+        if (this.cacheState === 'used') {
+          this.cacheState = 'damaged';
+          this.cacheMessage = err.message;
+        }
+        return null;
+      }
+      this.rowsChunk = c;
+    }
+    return [this.chunkRowsBuf, (i - c * CHUNK_LEAVES) * MERKLE_INDEX_LEAF_BYTES];
   }
 
   /** The problems to add to verify's report, and one outcome per head. */
@@ -146,13 +160,13 @@ export class AnchorCheck implements WalkVisitor {
         offset: 0,
         message: `${MERKLE_INDEX_FILE} is ${this.cacheState === 'stale' ? 'out of date' : 'damaged'} (${this.cacheMessage ?? 'unknown'}); seglog head rebuilds it`,
       });
-    } else if (this.cacheState === 'used' && !report.stoppedEarly) {
-      const short = this.cache!.leafCount > leaves;
+    } else if (this.cacheState === 'used' && this.cache && !report.stoppedEarly) {
+      const short = this.cache!.meta.leafCount > leaves;
       if (this.firstDiff || short || this.chunkDiff) {
         const where = this.firstDiff
           ? `its leaf ${this.firstDiff.leaf} is not event ${this.firstDiff.seq} of ${this.firstDiff.segment} as the frames say`
           : short
-            ? `it lists ${this.cache!.leafCount} committed events, the frames ${leaves}`
+            ? `it lists ${this.cache!.meta.leafCount} committed events, the frames ${leaves}`
             : `its root of chunk ${this.chunkDiff!.chunk} does not match the frames (${this.chunkDiff!.segment})`;
         problems.push({
           code: 'merkle_mismatch',
