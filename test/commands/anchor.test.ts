@@ -2,6 +2,7 @@ import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forgePayloads, payloadOf } from '../support/forger.js';
+import { refLeafHash, refVerifyInclusion } from '../support/rfc9162-reference.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, expectOneLineError, jsonOf, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
 beforeAll(assertBuilt);
@@ -245,6 +246,16 @@ describe('prove and check-proof', () => {
       const cons = join(dir, 'c.json');
       writeFileSync(cons, await ok(['prove', store, '--from', h1, '--to', h2]));
       expect((await runCli(['check-proof', cons, '--head', h1, '--head', h2, '--pubkey', pub])).code).toBe(0);
+      // every proof `prove` prints checks with the independent RFC reading (seeded random events)
+      let x = 16;
+      const rootOf = (note: string): Buffer => Buffer.from(readFileSync(note, 'utf8').split('\n')[2]!, 'base64');
+      for (let k = 0; k < 6; k++) {
+        x = (x * 1103515245 + 12345) % 2 ** 31;
+        const seq = x % 333;
+        const q = JSON.parse(await ok(['prove', store, '--seq', String(seq), '--head', h1])) as { leafIndex: number; treeSize: number; eventHash: string; auditPath: string[] };
+        const path = q.auditPath.map((a) => Buffer.from(a, 'base64'));
+        expect(refVerifyInclusion(refLeafHash(Buffer.from(q.eventHash, 'hex')), q.leafIndex, q.treeSize, path, rootOf(h1)), `event ${seq}`).toBe(true);
+      }
       expectOneLineError(await runCli(['prove', store, '--seq', '400', '--head', h1]), { exitCode: 2 });
       expectOneLineError(await runCli(['prove', store, '--seq', '1', '--from', h1]), { exitCode: 2 });
     },

@@ -11,6 +11,7 @@ import {
   verifyInclusion,
 } from '../../src/format/merkle.js';
 import { MerkleAccumulator } from '../../src/format/merkle-stream.js';
+import { sha256LeafInto, sha256NodeInto } from '../../src/format/sha256.js';
 import {
   checkNoteSignature,
   checkpointBody,
@@ -129,6 +130,23 @@ describe('proofs agree with the independent RFC reading on random trees', () => 
         expect(hex(acc.root()), `root after ${n}`).toBe(hex(rootOfLeafHashes(leaves, 0, n)));
       }
     }
+  });
+});
+
+describe('the JavaScript SHA-256 of the two tree shapes', () => {
+  it('agrees with node:crypto on random inputs, aliasing included', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 64, maxLength: 64 }), (bytes) => {
+        const out = new Uint8Array(32);
+        sha256LeafInto(bytes, 0, out, 0);
+        expect(hex(out)).toBe(createHash('sha256').update(Buffer.from([0])).update(bytes.subarray(0, 32)).digest('hex'));
+        const want = createHash('sha256').update(Buffer.from([1])).update(bytes).digest('hex');
+        const copy = bytes.slice();
+        sha256NodeInto(copy, 0, copy, 32, copy, 16);
+        expect(hex(copy.subarray(16, 48))).toBe(want);
+      }),
+      { seed: 256, numRuns: 500 },
+    );
   });
 });
 
