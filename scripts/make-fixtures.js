@@ -736,8 +736,60 @@ const FIXTURES = [
   { name: 'wal-corrupt', summary: 'KV log with a flipped bit in a sealed segment: replay stops there', build: buildWalCorrupt },
   { name: 'repair-corrupt-batch', summary: 'repair: a batch item corrupt in a sealed segment, and a torn tail (store/ + expected-plan.json)', build: buildRepairCorruptBatch },
   { name: 'repair-lost-begin', summary: "repair: a batch's BEGIN zeroed, a transaction left open mid-log (store/ + expected-plan.json)", build: buildRepairLostBegin },
+  { name: 'chunk-crossing', summary: 'issue 12: batches crossing 16 KiB segments and small read chunks; clean', build: buildChunkCrossing },
+  { name: 'chunk-crossing.dump.jsonl', summary: 'the expected `dump --format jsonl` of chunk-crossing (after it)', build: buildChunkCrossingDump },
   { name: 'repair-header-footer', summary: 'repair: a bad segment header, a damaged footer, a stale checkpoint (store/ + expected-plan.json)', build: buildRepairHeaderFooter },
 ];
+
+// ------------------------------------------------------------------ chunk-crossing
+// Issue 12's regression store: batches of 1-40 items with payloads of 0-450 bytes in
+// 8 KiB segments, so batches cross segment boundaries, and (read with
+// SEGLOG_READ_CHUNK_BYTES=1024 or 4096) read-chunk boundaries. Readers that kept views
+// of a batch's frames into the read buffer printed overwritten events here. Its expected
+// `dump --format jsonl` is chunk-crossing.dump.jsonl, written beside it.
+
+async function buildChunkCrossing(ctx) {
+  const store = await ctx.open(ctx.path, { segmentMaxBytes: 8 * 1024 });
+  const kinds = [
+    (i) => payload({ type: 'text', i, note: ctx.filler(ctx.prng.int(400)) }),
+    (i) => payload({ type: 'unicode', i, s: 'é€😀\u0000\u001f"\\'.repeat(1 + ctx.prng.int(10)) }),
+    (i) => {
+      let v = i;
+      for (let d = ctx.prng.int(30); d >= 0; d--) v = d % 2 ? [v] : { d: v };
+      return payload({ type: 'deep', i, v });
+    },
+    () => '',
+    (i) => payload({ type: 'wide', i, ...Object.fromEntries(Array.from({ length: ctx.prng.int(20) }, (_, k) => [`k${k}`, k])) }),
+  ];
+  let i = 0;
+  while (i < 240) {
+    const single = ctx.prng.int(4) === 0;
+    const n = single ? 1 : 1 + ctx.prng.int(40);
+    const items = [];
+    for (let k = 0; k < n; k++, i++) {
+      const make = kinds[ctx.prng.int(kinds.length)];
+      const p = make(i);
+      items.push({ entity: `e${ctx.prng.int(25)}`, scope: `s${ctx.prng.int(3)}`, kind: { category: 1 + ctx.prng.int(3), type: ctx.prng.int(4) }, payload: p });
+    }
+    if (single) store.append({ entity: items[0].entity, scope: items[0].scope }, items[0].payload, { kind: items[0].kind });
+    else store.appendBatch(items);
+  }
+  store.close();
+  ctx.note(`${countSegments(ctx.path)} segments, ${store.committedEvents} events, ${store.committedBatches} batches`);
+}
+
+async function buildChunkCrossingDump(ctx) {
+  const { execFileSync } = await import('node:child_process');
+  const storeDir = join(dirname(ctx.path), 'chunk-crossing');
+  // the expected dump is read with the default 4 MiB chunk, one read of each segment
+  const out = execFileSync(process.execPath, [join(root, 'bin', 'run.js'), 'dump', storeDir, '--format', 'jsonl'], {
+    cwd: root,
+    env: { ...process.env, SEGLOG_READ_CHUNK_BYTES: '', SEGLOG_DUMP_WORKERS: '0' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  writeFileSync(ctx.path, out);
+  ctx.note(`${out.toString('utf8').split('\n').length - 1} lines`);
+}
 
 // ------------------------------------------------------------------ main
 

@@ -7,7 +7,7 @@
  * worst cost an open its speed, never change an answer.
  */
 import { basename } from 'node:path';
-import { utf8 } from '../format/bytes.js';
+import { copyBytes, utf8 } from '../format/bytes.js';
 import { crc32c } from '../format/crc32c.js';
 import {
   type Checkpoint,
@@ -112,7 +112,7 @@ export function scanFromCheckpoint(c: Checkpoint, segments: SegmentFile[]): Reco
     heads.set(Buffer.from(h.entity.buffer, h.entity.byteOffset, h.entity.length).toString('utf8'), {
       clock: h.clock,
       wallMs: h.wallMs,
-      hash: h.hash.slice(),
+      hash: copyBytes(h.hash),
     });
   }
   const openTxns = new Map<number, OpenTxn>();

@@ -10,6 +10,7 @@
  * What the fast ways do not re-check is the sealed frames themselves (their CRCs and
  * chains): that is verify's job, as it is for a scan.
  */
+import { copyBytes } from '../format/bytes.js';
 import { storePaths } from './layout.js';
 import type { FileSystem } from './fs/types.js';
 import { type FooterState, footerStateOf, loadCheckpoint, scanFromCheckpoint } from './checkpoint.js';
@@ -218,7 +219,7 @@ function applyFooter(
       if (maxWall[s]! > h.wallMs) h.wallMs = maxWall[s]!;
       h.hash.set(f.entries.subarray(hashAt, hashAt + 32));
     } else {
-      out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: f.entries.slice(hashAt, hashAt + 32) });
+      out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: copyBytes(f.entries, hashAt, hashAt + 32) });
     }
   }
   out.openTxns = book.openTxns;

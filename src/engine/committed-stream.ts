@@ -1,3 +1,4 @@
+import { copyBytes } from '../format/bytes.js';
 import { ev } from '../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../format/frame.js';
 import { markerTxnId } from '../format/marker.js';
@@ -64,7 +65,7 @@ export function streamCommitted(
             const p = open.get(txn);
             if (!p) return; // orphan: never visible
             if (filter && !filter(buf, b)) return;
-            const bytes = buf.slice(b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
+            const bytes = copyBytes(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
             pendingBytes += bytes.length;
             if (pendingBytes > MAX_PENDING_TXN_BYTES) {
               throw new Error(`open transactions hold over ${MAX_PENDING_TXN_BYTES} bytes at ${r.path}:${r.frameOffset}`);

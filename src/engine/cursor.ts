@@ -1,3 +1,4 @@
+import { copyBytes } from '../format/bytes.js';
 import { join } from 'node:path';
 import { type CursorState, CURSOR_FILE_BYTES, CURSOR_NAME, decodeCursor, encodeCursor, type FramePosition } from '../format/cursor.js';
 import { decodeEvent, type DecodedEvent, ev } from '../format/event.js';
@@ -96,7 +97,7 @@ export class Cursor {
           const end: FramePosition = { segmentId: seg.id, offset: r.pos };
           const buf = r.buf;
           const b = r.bodyOff;
-          const frame = (): Uint8Array => buf.slice(b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
+          const frame = (): Uint8Array => copyBytes(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
           switch (r.type) {
             case FrameType.EVENT: {
               const txn = ev.txnId(buf, b);

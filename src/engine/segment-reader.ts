@@ -2,11 +2,44 @@ import { readU32 } from '../format/bytes.js';
 import { CrcArena, crc32c } from '../format/crc32c.js';
 import { checkFrame, type CrcOf, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../format/frame.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type HeaderResult } from '../format/segment-header.js';
+import { SeglogError } from './errors.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully } from './fs/util.js';
 
 /** Default read-buffer size: large reads, frames decoded in place. */
 export const READ_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Bounds of a configured read chunk: small enough to cross in tests, never absurd. */
+export const MIN_READ_CHUNK_BYTES = 64;
+export const MAX_READ_CHUNK_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The read chunk a reader uses when its caller names none: `READ_CHUNK_BYTES`, or the
+ * environment's `SEGLOG_READ_CHUNK_BYTES` (so the CLI can be run with chunks small enough
+ * for a small store's batches to cross them: the differential suites and the issue-12
+ * regression fixture do), or what `setDefaultReadChunkBytes` set. A frame larger than
+ * the chunk still reads: the buffer grows to hold it.
+ */
+let defaultChunkBytes: number | null = null;
+
+function parseChunkBytes(text: string | undefined): number | null {
+  if (text === undefined || text === '') return null;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < MIN_READ_CHUNK_BYTES || n > MAX_READ_CHUNK_BYTES) {
+    throw new SeglogError('usage', `SEGLOG_READ_CHUNK_BYTES must be an integer from ${MIN_READ_CHUNK_BYTES} to ${MAX_READ_CHUNK_BYTES}, got '${text}'`);
+  }
+  return n;
+}
+
+export function defaultReadChunkBytes(): number {
+  defaultChunkBytes ??= parseChunkBytes(process.env.SEGLOG_READ_CHUNK_BYTES) ?? READ_CHUNK_BYTES;
+  return defaultChunkBytes;
+}
+
+/** Sets the default read chunk of every reader opened afterwards (engine option; tests). */
+export function setDefaultReadChunkBytes(bytes: number): void {
+  const n = parseChunkBytes(String(bytes));
+  defaultChunkBytes = n ?? READ_CHUNK_BYTES;
+}
 /**
  * Files at least this large are read into a `CrcArena` (WebAssembly memory, CRC in
  * place); smaller ones into a plain Buffer, so the many tiny stores of tests and
@@ -88,7 +121,7 @@ export class SegmentReader {
     try {
       const size = fs.fstat(fd).sizeBytes;
       const frameEnd = opts.frameEnd ? opts.frameEnd(fs, fd, size) : size;
-      return new SegmentReader(fs, fd, path, size, frameEnd, opts.chunkBytes ?? READ_CHUNK_BYTES);
+      return new SegmentReader(fs, fd, path, size, frameEnd, opts.chunkBytes ?? defaultReadChunkBytes());
     } catch (err) {
       fs.close(fd);
       throw err;

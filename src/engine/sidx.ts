@@ -8,7 +8,7 @@
  * (rebuild), or seeded from the footer a segment had when the store was opened and
  * continued with the frames appended since (seal), the bytes are the same.
  */
-import { equalBytes, readU16, readU32, readU64, TWO_32, writeU32, writeU64 } from '../format/bytes.js';
+import { copyBytes, equalBytes, readU16, readU32, readU64, TWO_32, writeU32, writeU64 } from '../format/bytes.js';
 import { HASH_BYTES } from '../format/blake3.js';
 import { CrcArena, crc32c } from '../format/crc32c.js';
 import { EV, ev } from '../format/event.js';
@@ -60,8 +60,8 @@ export class FooterBuilder {
   /** A builder holding exactly what `f` indexes, ready to take the frames after it. */
   static fromFooter(f: SidxFooter): FooterBuilder {
     const b = new FooterBuilder(f.segmentId);
-    b.entries = f.entries.slice();
-    b.markers = f.markers.slice();
+    b.entries = copyBytes(f.entries);
+    b.markers = copyBytes(f.markers);
     b.entryCount = f.entryCount;
     b.markerCount = f.markerCount;
     for (const s of f.strings) b.names.add(s, 0, s.length, null);

@@ -1,7 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { type Blake3, createHasher } from '../format/blake3.js';
-import { toHex, utf8, writeU16, writeU32, writeU64 } from '../format/bytes.js';
+import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../format/bytes.js';
 import { CrcArena } from '../format/crc32c.js';
 import {
   decodeEvent,
@@ -463,7 +463,7 @@ export class Store {
         const size = this.encodeNext(buf, off, head, now, seq, f.txnId, f.kind, null, null, entities[i]!, scopes[i]!, f.payload, new Uint8Array(16));
         const { clock, wallMs } = this.encoded;
         const hashAt = off + size - 32;
-        pendingHeads.set(f.entity, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
+        pendingHeads.set(f.entity, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + 32) });
         events.push({ seq, clock, wallMs, location: { segIndex: -1, path: '', offset: 0 } });
         seq++;
         off += size;
@@ -593,7 +593,7 @@ export class Store {
       const size = this.encodeNext(buf, off, head, now, seq, txnId, p.kind, p.correlation, causation, p.entity, p.scope, p.payload, id);
       const { clock, wallMs } = this.encoded;
       const hashAt = off + size - 32;
-      pendingHeads.set(p.entityText, { clock, wallMs, hash: buf.slice(hashAt, hashAt + 32) });
+      pendingHeads.set(p.entityText, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + 32) });
       receipts.push({ eventId: '', seq, clock, wallMs, eventHash: toHex(buf, hashAt, hashAt + 32), durable: false });
       off += size;
     }
@@ -1039,7 +1039,7 @@ export class Store {
 
   /** Heads and counters, as recovery would rebuild them (used by tests and the checkpoint). */
   snapshotState(): { nextSeq: number; nextTxnId: number; heads: Map<string, EntityHead> } {
-    return { nextSeq: this.nextSeq, nextTxnId: this.nextTxnId, heads: new Map([...this.heads].map(([k, h]) => [k, { ...h, hash: h.hash.slice() }])) };
+    return { nextSeq: this.nextSeq, nextTxnId: this.nextTxnId, heads: new Map([...this.heads].map(([k, h]) => [k, { ...h, hash: copyBytes(h.hash) }])) };
   }
 
   private saveCheckpoint(): void {

@@ -72,6 +72,8 @@ export interface WalkOptions {
   shouldStop?: () => boolean;
   /** Start here instead of the first segment's first frame (a frame boundary). */
   start?: { segmentId: number; offset: number };
+  /** Read chunk of each segment's reader (default: `defaultReadChunkBytes()`). */
+  readChunkBytes?: number;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -106,7 +108,7 @@ export function walkSegment(
   opts: WalkOptions = {},
   fromOffset?: number,
 ): void {
-  const r = SegmentReader.open(fs, seg.path, { frameEnd: frameEndOf });
+  const r = SegmentReader.open(fs, seg.path, { frameEnd: frameEndOf, chunkBytes: opts.readChunkBytes });
   try {
     visitor.onSegment?.(seg, segIndex, r);
     if (!r.header.ok) {

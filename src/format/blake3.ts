@@ -13,6 +13,7 @@
  * while `createBLAKE3` runs and check it against a known digest before trusting it.
  * If anything about that differs (another hash-wasm version), the wrapper is used.
  */
+import { copyBytes } from './bytes.js';
 import { createBLAKE3, type IHasher } from 'hash-wasm';
 import { wasmApi, type WasmInstance, type WasmMemory } from './wasm-api.js';
 
@@ -110,7 +111,7 @@ class DirectBlake3 implements Blake3 {
   }
 
   hash(buf: Uint8Array): Uint8Array {
-    return this.run(buf, 0, buf.length).slice(0, HASH_BYTES);
+    return copyBytes(this.run(buf, 0, buf.length), 0, HASH_BYTES);
   }
 }
 

@@ -32,6 +32,18 @@ export function writeU64(buf: Uint8Array, off: number, v: number): void {
   writeU32(buf, off + 4, Math.floor(v / TWO_32));
 }
 
+/**
+ * A fresh copy of `src[start, end)`, never a view. Use it for any bytes kept beyond the
+ * current frame or callback: `Uint8Array.prototype.slice` copies, but a Node `Buffer`
+ * (what `Buffer.allocUnsafe` and every read chunk and arena are) overrides `slice` to
+ * return a VIEW, and a `Uint8Array`-typed variable may hold a Buffer at run time. That
+ * difference printed overwritten events once a batch crossed a read chunk (issue 12);
+ * test/format/no-byte-slice.test.ts forbids `.slice` on byte arrays in src/.
+ */
+export function copyBytes(src: Uint8Array, start = 0, end = src.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(src, start, end);
+}
+
 export function equalBytes(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number, len: number): boolean {
   for (let i = 0; i < len; i++) if (a[aOff + i] !== b[bOff + i]) return false;
   return true;

@@ -6,7 +6,7 @@
  * hash. Layout: gap-layout.ts and docs/FORMAT.md section 5.
  */
 import { HASH_BYTES } from './blake3.js';
-import { readU16, readU32, readU64, toHex, utf8, utf8Decoder, writeU16, writeU32, writeU64 } from './bytes.js';
+import { copyBytes, readU16, readU32, readU64, toHex, utf8, utf8Decoder, writeU16, writeU32, writeU64 } from './bytes.js';
 import { FRAME_PREFIX_BYTES, FrameType, sealFrame } from './frame.js';
 import {
   GAP,
@@ -103,9 +103,9 @@ export function decodeGap(buf: Uint8Array, b: number, bodyBytes: number): GapRec
   const e = readU16(buf, b + GAP.ENTITY_LEN);
   return {
     kind: GapKind.ENTITY,
-    entity: buf.slice(b + GAP.ENTITY, b + GAP.ENTITY + e),
+    entity: copyBytes(buf, b + GAP.ENTITY, b + GAP.ENTITY + e),
     fromClock: readU64(buf, b + GAP.FIRST),
-    resumeHash: buf.slice(b + GAP.RESUME_HASH, b + GAP.RESUME_HASH + HASH_BYTES),
+    resumeHash: copyBytes(buf, b + GAP.RESUME_HASH, b + GAP.RESUME_HASH + HASH_BYTES),
     wallFloorMs: readU64(buf, b + GAP.WALL_FLOOR),
     ...common,
   };

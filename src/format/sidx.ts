@@ -17,7 +17,7 @@
  * a footer whose trailer is damaged by its head alone.
  */
 import { crc32c } from './crc32c.js';
-import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
+import { copyBytes, readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
 import { HASH_BYTES } from './blake3.js';
 import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 
@@ -302,7 +302,7 @@ export function readEntry(f: SidxFooter, i: number, decodeText: (b: Uint8Array) 
     wallMs: readU64(b, e + SE.WALL),
     txnId: readU64(b, e + SE.TXN),
     kind: { category: readU16(b, e + SE.KIND_CAT), type: readU16(b, e + SE.KIND_TYPE) },
-    eventHash: b.slice(e + SE.HASH, e + SE.HASH + HASH_BYTES),
+    eventHash: copyBytes(b, e + SE.HASH, e + SE.HASH + HASH_BYTES),
   };
 }
 

@@ -34,6 +34,8 @@ const SEG0 = '0000000000.seg';
 
 export const FIXTURE_EXPECTATIONS: FixtureExpectation[] = [
   { name: 'clean', ok: true, events: 54, eventFrames: 54, segments: 4, entities: 9, batches: 4, problems: [], exitCode: 0, strictExitCode: 0 },
+  // issue 12: batches crossing 8 KiB segments (and small read chunks); its expected dump is chunk-crossing.dump.jsonl
+  { name: 'chunk-crossing', ok: true, events: 249, eventFrames: 249, segments: 10, entities: 25, batches: 11, problems: [], exitCode: 0, strictExitCode: 0 },
   {
     name: 'torn-tail',
     ok: true,

@@ -53,6 +53,7 @@
  * returns that count (0 when length < 2). Fd calls match on the path the fd was opened with, a
  * rename on either of its paths. Unlike Linux, a failed fsync leaves the pages dirty (no effect).
  */
+import { copyBytes } from '../../format/bytes.js';
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import { join as joinNative, posix } from 'node:path';
@@ -137,7 +138,7 @@ class ByteStore {
   /** A copy of [start, end) clipped to the file. */
   copyRange(start: number, end: number): Uint8Array {
     const clippedEnd = Math.min(end, this.lengthBytes);
-    return clippedEnd > start ? this.data.slice(start, clippedEnd) : new Uint8Array(0);
+    return clippedEnd > start ? copyBytes(this.data, start, clippedEnd) : new Uint8Array(0);
   }
   read(position: number, dst: Uint8Array, dstOffset: number, length: number): number {
     const count = Math.max(0, Math.min(length, this.lengthBytes - position));
@@ -498,7 +499,7 @@ export class SimFs implements FileSystem {
     const p = normalisePath(path);
     const node = this.inode(this.lookup(p, 'dump'));
     if (node.kind !== 'file') throw fsError('EISDIR', 'dump', p);
-    return node.content.view().slice();
+    return copyBytes(node.content.view());
   }
 
   /** sha256 over the volatile tree: every path in sorted order, its type, size and bytes. */
@@ -552,7 +553,7 @@ export class SimFs implements FileSystem {
       checkBufferRange(buf, bufOffset, length);
       checkPosition(position, 'write', open.path);
       const count = short ? shortCount(length) : length;
-      if (count > 0) this.writeFile(node, position, buf.slice(bufOffset, bufOffset + count));
+      if (count > 0) this.writeFile(node, position, copyBytes(buf, bufOffset, bufOffset + count));
       return count;
     });
   }
