@@ -10,7 +10,7 @@
  * against its own CRC in the chunk table. So a head reads a few hundred KiB per million
  * events, never the rows, and memory does not grow with the cached part of the log.
  */
-import { readU32, readU64, writeU32, writeU64 } from './bytes.js';
+import { copyBytes as copyOf, readU32, readU64, writeU32, writeU64 } from './bytes.js';
 import { crc32c } from './crc32c.js';
 import { MERKLE_HASH_BYTES } from './merkle.js';
 import { CHUNK_LEAVES } from './merkle-stream.js';
@@ -53,13 +53,6 @@ export interface MerkleIndexMeta {
   openTxns: { txn: number; items: { seq: number; hash: Uint8Array }[] }[];
   /** Byte offset of the leaf rows (= the meta part's size). */
   rowsOffset: number;
-}
-
-/** A copy, never a view (Buffer.slice is a view). */
-function copyOf(buf: Uint8Array, start: number, end: number): Uint8Array {
-  const out = new Uint8Array(end - start);
-  out.set(buf.subarray(start, end));
-  return out;
 }
 
 function metaBytes(nSeg: number, nChunks: number, partial: number, nTxn: number, items: number): number {

@@ -8,6 +8,7 @@
  */
 import { EMPTY_ROOT, MERKLE_HASH_BYTES, nodeHash, rootOfLeafHashes } from './merkle.js';
 import { sha256LeafInto, sha256NodeInto } from './sha256.js';
+import { copyBytes } from './bytes.js';
 
 /** Leaves per chunk: the cached level of the tree (merkle.idx stores one root per chunk). */
 export const CHUNK_LEAVES = 256;
@@ -18,7 +19,7 @@ export function chunkRoot(leafHashes: Uint8Array): Uint8Array {
   const work = chunkScratch;
   work.set(leafHashes);
   reduceChunkInPlace(work);
-  return work.slice(0, MERKLE_HASH_BYTES);
+  return copyBytes(work, 0, MERKLE_HASH_BYTES);
 }
 
 const chunkScratch = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);

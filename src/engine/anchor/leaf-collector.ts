@@ -9,6 +9,7 @@
  * of a transaction still open, never a view of the reader's buffer.
  */
 import { HASH_BYTES } from '../../format/blake3.js';
+import { copyBytes } from '../../format/bytes.js';
 import { ev } from '../../format/event.js';
 import { FrameType } from '../../format/frame.js';
 import { decodeGap, describeGap } from '../../format/gap.js';
@@ -72,9 +73,7 @@ export class LeafCollector implements WalkVisitor {
         if (!t) return; // orphan: never visible
         t.seqs.push(ev.seq(buf, b));
         // a copy (never Buffer.slice, a view): the reader's buffer is reused for later frames
-        const h = new Uint8Array(HASH_BYTES);
-        h.set(buf.subarray(hashOff, hashOff + HASH_BYTES));
-        t.hashes.push(h);
+        t.hashes.push(copyBytes(buf, hashOff, hashOff + HASH_BYTES));
         return;
       }
       case FrameType.BEGIN: {

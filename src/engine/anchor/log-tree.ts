@@ -11,7 +11,7 @@
  * adds leaves after the ones read.
  */
 import { join } from 'node:path';
-import { readU64, writeU64 } from '../../format/bytes.js';
+import { copyBytes, readU64, writeU64 } from '../../format/bytes.js';
 import { EMPTY_ROOT, leafHash, MERKLE_HASH_BYTES, nodeHash, splitPoint, type SubtreeHasher } from '../../format/merkle.js';
 import { encodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndexSegment } from '../../format/merkle-index.js';
 import { CHUNK_LEAVES, reduceChunkInPlace } from '../../format/merkle-stream.js';
@@ -111,7 +111,7 @@ export class LogTree implements SubtreeHasher {
   /** A copy of leaf i's event hash. */
   eventHashAt(i: number): Uint8Array {
     const [b, o] = this.rowOf(i);
-    return b.slice(o + 8, o + ROW);
+    return copyBytes(b, o + 8, o + ROW);
   }
 
   leafHashAt(i: number): Uint8Array {
@@ -148,7 +148,7 @@ export class LogTree implements SubtreeHasher {
         sha256LeafInto(b, o + 8, work, k * MERKLE_HASH_BYTES);
       }
       reduceChunkInPlace(work);
-      r = work.slice(0, MERKLE_HASH_BYTES);
+      r = copyBytes(work, 0, MERKLE_HASH_BYTES);
       this.computedRoots.set(c, r);
     }
     return r;
