@@ -56,7 +56,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     spin.stop();
     let anchors: AnchorOutcome[] | undefined;
     if (anchorCheck) {
-      const checked = anchorCheck.finish(report);
+      const checked = await anchorCheck.finish(report);
       report = addProblems(report, checked.problems);
       if (heads.length > 0) anchors = checked.anchors;
     }

@@ -16,7 +16,7 @@ import { basename, join } from 'node:path';
 import { equalBytes, readU64 } from '../../format/bytes.js';
 import { EMPTY_ROOT, MERKLE_HASH_BYTES, sameHash } from '../../format/merkle.js';
 import { MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES } from '../../format/merkle-index.js';
-import { CHUNK_LEAVES, MerkleAccumulator } from '../../format/merkle-stream.js';
+import { CHUNK_LEAVES } from '../../format/merkle-stream.js';
 import type { NoteVerifier } from '../../format/signed-note.js';
 import type { FileSystem } from '../fs/types.js';
 import { exists } from '../fs/util.js';
@@ -27,6 +27,7 @@ import { checkHeadSignatures, describeSignatureFailures, type HeadFile, type Sig
 import { LeafCollector } from './leaf-collector.js';
 import { loadMerkleIndex } from './log-tree.js';
 import { MerkleIndexDamaged, type MerkleIndexFile } from './merkle-index-file.js';
+import { startTreeHasher, type TreeHasher } from './tree-hasher.js';
 
 export interface AnchorOutcome {
   file: string;
@@ -46,9 +47,7 @@ interface FirstDiff {
 
 export class AnchorCheck implements WalkVisitor {
   private readonly collector: LeafCollector;
-  private readonly acc: MerkleAccumulator | null;
-  private readonly wanted: Set<number>;
-  private readonly roots = new Map<number, Uint8Array>();
+  private readonly tree: TreeHasher | null;
   private cache: MerkleIndexFile | null = null;
   /** Rows of the cached chunk the walk is in (-1: none read yet). */
   private rowsChunk = -1;
@@ -71,17 +70,16 @@ export class AnchorCheck implements WalkVisitor {
     private readonly heads: readonly HeadFile[],
     private readonly verifiers: readonly NoteVerifier[],
   ) {
-    this.wanted = new Set(heads.map((h) => h.note.head.size));
     this.loadCache(fs, dir, segments);
-    const cache = this.cache;
-    this.acc =
-      heads.length === 0
-        ? null
-        : new MerkleAccumulator((chunk, root) => {
-            if (this.chunkDiff || !cache || this.cacheState !== 'used') return;
-            const known = cache.meta.chunks[chunk];
-            if (known !== undefined && !sameHash(root, known.root)) this.chunkDiff = { chunk, segment: this.segName };
-          });
+    let storeBytes = 0;
+    for (const s of segments) {
+      try {
+        storeBytes += fs.stat(s.path).sizeBytes;
+      } catch {
+        // the walk reports a missing file
+      }
+    }
+    this.tree = heads.length === 0 ? null : startTreeHasher(new Set(heads.map((h) => h.note.head.size)), storeBytes);
     this.collector = new LeafCollector((seq, buf, off) => this.onLeaf(seq, buf, off));
   }
 
@@ -95,8 +93,11 @@ export class AnchorCheck implements WalkVisitor {
     if (loaded.state !== 'used') this.cacheMessage = loaded.message;
   }
 
-  onSegment(seg: SegmentFile): void {
+  private readonly segmentNames: string[] = [];
+
+  onSegment(seg: SegmentFile, i: number): void {
     this.segName = seg.name;
+    this.segmentNames[i] = seg.name;
     this.collector.onSegment(seg);
   }
 
@@ -121,10 +122,7 @@ export class AnchorCheck implements WalkVisitor {
         this.firstDiff = { leaf: i, seq, segment: this.segName };
       }
     }
-    const acc = this.acc;
-    if (acc === null) return;
-    acc.pushEventHash(buf, off);
-    if (this.wanted.has(acc.count)) this.roots.set(acc.count, acc.root());
+    this.tree?.push(buf, off);
   }
 
   /** merkle.idx's row for leaf i, read a chunk at a time as the walk advances; null once the rows fail. */
@@ -149,9 +147,20 @@ export class AnchorCheck implements WalkVisitor {
   }
 
   /** The problems to add to verify's report, and one outcome per head. */
-  finish(report: VerifyReport): { problems: Problem[]; anchors: AnchorOutcome[] } {
+  async finish(report: VerifyReport): Promise<{ problems: Problem[]; anchors: AnchorOutcome[] }> {
     const problems: Problem[] = [];
     const leaves = this.collector.leaves;
+    const tree = this.tree ? await this.tree.finish() : null;
+    const cache = this.cache;
+    if (tree && cache && this.cacheState === 'used') {
+      const chunks = Math.min(cache.meta.chunks.length, tree.chunkRoots.length / MERKLE_HASH_BYTES);
+      for (let c = 0; c < chunks && !this.chunkDiff; c++) {
+        if (!equalBytes(tree.chunkRoots, c * MERKLE_HASH_BYTES, cache.meta.chunks[c]!.root, 0, MERKLE_HASH_BYTES)) {
+          const seg = this.collector.leavesAtSegmentEnd.findIndex((end) => end > c * CHUNK_LEAVES);
+          this.chunkDiff = { chunk: c, segment: this.segmentNames[seg] ?? MERKLE_INDEX_FILE };
+        }
+      }
+    }
     if (this.cacheState === 'stale' || this.cacheState === 'damaged') {
       problems.push({
         code: 'merkle_stale',
@@ -195,7 +204,7 @@ export class AnchorCheck implements WalkVisitor {
         problems.push({ code: 'anchor_mismatch', severity: 'error', segment: name, offset: 0, message: out.message });
         continue;
       }
-      const root = head.size === 0 ? EMPTY_ROOT : this.roots.get(head.size);
+      const root = head.size === 0 ? EMPTY_ROOT : tree?.roots.get(head.size);
       if (root !== undefined && sameHash(root, head.root)) {
         out.ok = true;
         const signed = sigs.length > 0 ? `, signed by ${sigs.map((s) => s.key).join(', ')}` : '';
