@@ -139,6 +139,28 @@ describe('verify --anchor against a forger who recomputes every hash and CRC', (
   );
 
   it(
+    'the worker-thread tree hasher gives the same verdicts as the inline one',
+    async () => {
+      const { dir, store, key } = await setup();
+      const before = await head(store, key, join(dir, 'before.txt'));
+      const run = async (worker: string): Promise<{ code: number | null; out: VerifyJson }> => {
+        const r = await runCli(['verify', store, '--json', '--anchor', before], { env: { SEGLOG_ANCHOR_WORKER: worker } });
+        return { code: r.code, out: jsonOf<VerifyJson>(r) };
+      };
+      for (const w of ['0', '1']) expect((await run(w)).code, `SEGLOG_ANCHOR_WORKER=${w}`).toBe(0);
+      const a = payloadOf(store, 10)!;
+      const b = payloadOf(store, 17)!;
+      await forgePayloads(store, new Map([[10, b], [17, a]]));
+      for (const w of ['0', '1']) {
+        const v = await run(w);
+        expect(v.code, `SEGLOG_ANCHOR_WORKER=${w}`).toBe(1);
+        expect(codes(v.out)).toEqual(['anchor_mismatch']);
+      }
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
     'two events swapped, chains recomputed: plain verify passes, the anchor fails',
     async () => {
       const { dir, store, key } = await setup();
