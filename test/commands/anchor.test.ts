@@ -31,15 +31,24 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** A store of EVENTS events over many small segments (batches of 5), a key pair, and the dir they live in. */
+let template: string | null = null;
+
+/**
+ * A store of EVENTS events over many small segments (batches of 5) and a key pair, made
+ * once and copied for each test (every test changes its copy).
+ */
 async function setup(): Promise<{ dir: string; store: string; key: string; pub: string }> {
+  if (template === null) {
+    const t = tempDir('seglog-anchor-template-');
+    await ok(['init', join(t, 'store'), '--segment-max-bytes', '16384']);
+    writeFileSync(join(t, 'in.jsonl'), `${Array.from({ length: EVENTS }, (_, i) => line(i)).join('\n')}\n`);
+    await ok(['append', join(t, 'store'), '--file', join(t, 'in.jsonl'), '--batch-size', '5']);
+    await ok(['keygen', '--out', join(t, 'ops')]);
+    template = t;
+  }
   const dir = tempDir('seglog-anchor-');
-  const store = join(dir, 'store');
-  await ok(['init', store, '--segment-max-bytes', '16384']);
-  writeFileSync(join(dir, 'in.jsonl'), `${Array.from({ length: EVENTS }, (_, i) => line(i)).join('\n')}\n`);
-  await ok(['append', store, '--file', join(dir, 'in.jsonl'), '--batch-size', '5']);
-  await ok(['keygen', '--out', join(dir, 'ops')]);
-  return { dir, store, key: join(dir, 'ops.key'), pub: join(dir, 'ops.pub') };
+  cpSync(template, dir, { recursive: true });
+  return { dir, store: join(dir, 'store'), key: join(dir, 'ops.key'), pub: join(dir, 'ops.pub') };
 }
 
 async function head(store: string, key: string, out: string, extra: string[] = []): Promise<string> {
