@@ -46,13 +46,16 @@ export default class Prove extends BaseCommand<typeof Prove> {
     if (from !== undefined && head !== undefined) throw new UsageError('--head goes with --seq');
     const defaultOrigin = this.flags.origin ?? `seglog/${basename(target.dir)}`;
     const heads = [head, from, to].filter((x): x is string => x !== undefined).map(readHeadFile);
-    const tree = loadLogTree(fs, target.dir, target.segments);
+    // with heads on both ends (or the one a --seq proof is against), the cached tree may suffice
+    const upTo = (seq !== undefined ? head !== undefined : to !== undefined) ? Math.max(...heads.map((h) => h.note.head.size)) : undefined;
+    const tree = loadLogTree(fs, target.dir, target.segments, { upTo });
     for (const h of heads) checkHeadAgainstStore(tree, h);
     let proof: Proof;
     if (seq !== undefined) {
       const h = heads[0];
       const size = h?.note.head.size ?? tree.size;
       const leaf = tree.leafIndexOfSeq(seq);
+      if (leaf < 0 && upTo !== undefined) throw new SeglogError('validation', `event ${seq} is not among the head's ${size} committed events`, { file: h!.path });
       if (leaf < 0) throw new SeglogError('validation', `no committed event has sequence ${seq}`, { file: this.args.store });
       if (leaf >= size) throw new SeglogError('validation', `event ${seq} was committed after the head (it is committed event ${leaf}; the head covers ${size})`, { file: h?.path ?? this.args.store });
       const found = findEventBody(fs, target.segments, seq);

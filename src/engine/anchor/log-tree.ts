@@ -230,6 +230,8 @@ export interface LoadTreeOptions {
   writeCache?: boolean;
   /** Ignore merkle.idx (tests: the slow path must agree with the fast one). */
   ignoreCache?: boolean;
+  /** Only the first `upTo` leaves are needed: when merkle.idx holds them, no segment is read (the tree may then be shorter than the log). */
+  upTo?: number;
 }
 
 /** Builds the store's tree: cached prefix, then a walk of the segments the cache does not cover. */
@@ -250,7 +252,8 @@ export function loadLogTree(fs: FileSystem, dir: string, segments: SegmentFile[]
   }
   const lastSealed = segments.length - 2; // every segment but the active one
   let openAtLastSealed: OpenTxnItems[] | null = null;
-  if (firstToRead < segments.length) {
+  const cachedEnough = loaded.state === 'used' && opts.upTo !== undefined && loaded.file.meta.leafCount >= opts.upTo;
+  if (firstToRead < segments.length && !cachedEnough) {
     const collector = new LeafCollector((seq, buf, off) => tree.push(seq, buf, off), openAtStart, tree.size);
     const visitor: WalkVisitor = {
       onSegment: (seg: SegmentFile) => collector.onSegment(seg),

@@ -6,7 +6,11 @@
  */
 import { HASH_BYTES, type Blake3 } from '../../format/blake3.js';
 import { EV, ev } from '../../format/event.js';
-import { FrameType } from '../../format/frame.js';
+import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
+import { copyBytes, readU32, readU64 } from '../../format/bytes.js';
+import { crc32c } from '../../format/crc32c.js';
+import { SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES } from '../../format/sidx.js';
+import { probeFooter } from '../segment-end.js';
 import { consistencyPath, inclusionPath, leafHash, MAX_PROOF_HASHES, MERKLE_HASH_BYTES, verifyConsistency, verifyInclusion } from '../../format/merkle.js';
 import { checkpointBody, formatNote, signatureLine, type TreeHead } from '../../format/signed-note.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
@@ -44,6 +48,10 @@ export function findEventBody(fs: FileSystem, segments: SegmentFile[], seq: numb
     if (h.header.firstSeq <= seq) pick = i;
     else break;
   }
+  if (pick >= 0) {
+    const quick = eventBodyViaFooter(fs, segments[pick]!, seq);
+    if (quick) return quick;
+  }
   for (let i = Math.max(0, pick); i < segments.length; i++) {
     let found: { body: Uint8Array; segment: string; offset: number } | null = null;
     let past = false;
@@ -68,6 +76,51 @@ export function findEventBody(fs: FileSystem, segments: SegmentFile[], seq: numb
     if (found || past) return found;
   }
   return null;
+}
+
+/**
+ * The fast way: binary search of the SIDX footer's entries (sorted by sequence: file
+ * order) with 80-byte reads, then the frame itself read and checked (CRC, type,
+ * sequence). The footer is only a pointer: anything that does not check out returns
+ * null and the caller walks the frames.
+ */
+function eventBodyViaFooter(fs: FileSystem, seg: SegmentFile, seq: number): { body: Uint8Array; segment: string; offset: number } | null {
+  const fd = fs.open(seg.path, 'r');
+  try {
+    const size = fs.fstat(fd).sizeBytes;
+    const probe = probeFooter(fs, fd, size);
+    if (probe.status !== 'present') return null;
+    const entries = probe.trailer.footerStart + SIDX_HEAD_BYTES;
+    const entry = new Uint8Array(SIDX_ENTRY_BYTES);
+    let lo = 0;
+    let hi = probe.trailer.entryCount - 1;
+    let offset = -1;
+    for (let steps = 0; lo <= hi && steps < 64; steps++) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (readFully(fs, fd, entry, 0, SIDX_ENTRY_BYTES, entries + mid * SIDX_ENTRY_BYTES) !== SIDX_ENTRY_BYTES) return null;
+      const s = readU64(entry, 0);
+      if (s === seq) {
+        offset = readU64(entry, 40);
+        break;
+      }
+      if (s < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    if (offset < SEGMENT_HEADER_BYTES || offset + FRAME_PREFIX_BYTES > probe.frameEnd) return null;
+    const prefix = new Uint8Array(FRAME_PREFIX_BYTES);
+    readFully(fs, fd, prefix, 0, FRAME_PREFIX_BYTES, offset);
+    const length = readU32(prefix, 0);
+    if (length < 2 || offset + FRAME_PREFIX_BYTES - 1 + length > probe.frameEnd) return null;
+    const frame = new Uint8Array(FRAME_PREFIX_BYTES - 1 + length);
+    if (readFully(fs, fd, frame, 0, frame.length, offset) !== frame.length) return null;
+    if (readU32(frame, 4) !== crc32c(frame, FRAME_PREFIX_BYTES - 1, frame.length)) return null;
+    if (frame[FRAME_PREFIX_BYTES - 1] !== FrameType.EVENT) return null;
+    const body = copyBytes(frame, FRAME_PREFIX_BYTES);
+    if (body.length < EV.VAR + HASH_BYTES || ev.seq(body, 0) !== seq) return null;
+    return { body, segment: seg.name, offset };
+  } finally {
+    fs.close(fd);
+  }
 }
 
 export interface InclusionProof {
