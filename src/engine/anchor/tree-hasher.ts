@@ -94,7 +94,9 @@ class WorkerTreeHasher implements TreeHasher {
   }
 
   push(buf: Uint8Array, off: number): void {
-    this.batch.set(buf.subarray(off, off + MERKLE_HASH_BYTES), this.inBatch * MERKLE_HASH_BYTES);
+    const batch = this.batch;
+    const p = this.inBatch * MERKLE_HASH_BYTES;
+    for (let i = 0; i < MERKLE_HASH_BYTES; i++) batch[p + i] = buf[off + i]!; // no view object per leaf
     if (++this.inBatch === BATCH_LEAVES) this.flush();
   }
 

@@ -131,7 +131,7 @@ export class AnchorCheck implements WalkVisitor {
     if (c >= cache.meta.chunks.length) return [cache.meta.partialRows, (i - c * CHUNK_LEAVES) * MERKLE_INDEX_LEAF_BYTES];
     if (c !== this.rowsChunk) {
       try {
-        this.chunkRowsBuf = cache.chunkRows(c);
+        this.chunkRowsBuf = cache.chunkRows(c, 1, false);
       } catch (err) {
         if (!(err instanceof MerkleIndexDamaged)) throw err;
         this.cache = null;
