@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { describeSignatureFailures, checkHeadSignatures, readHeadFile, readSmallText, readVerifier } from '../engine/anchor/anchor-files.js';
 import { checkProofDocument } from '../engine/anchor/proofs.js';
-import { SeglogError } from '../engine/errors.js';
-import { createHasher } from '../format/blake3.js';
+import { SeglogError } from '../engine/io/errors.js';
+import { createHasher } from '../format/hash/blake3.js';
 import { sameHash } from '../format/merkle.js';
 import { BaseCommand } from '../ui/base-command.js';
 

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Flags } from '@oclif/core';
-import { ioError, SeglogError } from '../engine/errors.js';
+import { ioError, SeglogError } from '../engine/io/errors.js';
 import { verifierKeyLine } from '../format/signed-note.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';

@@ -11,7 +11,7 @@
  * events, never the rows, and memory does not grow with the cached part of the log.
  */
 import { copyBytes as copyOf, readU32, readU64, writeU32, writeU64 } from './bytes.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from './hash/crc32c.js';
 import { MERKLE_HASH_BYTES } from './merkle.js';
 import { CHUNK_LEAVES } from './merkle-stream.js';
 

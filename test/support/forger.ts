@@ -10,14 +10,14 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { frameEndOf } from '../../src/engine/segment-end.js';
-import { rebuildFooters } from '../../src/engine/sidx-maintenance.js';
-import { Store } from '../../src/engine/store.js';
-import { resolveTarget } from '../../src/engine/target.js';
-import { createHasher } from '../../src/format/blake3.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { frameEndOf } from '../../src/engine/segment/segment-end.js';
+import { rebuildFooters } from '../../src/tools/sidx-maintenance.js';
+import { Store } from '../../src/engine/store/store.js';
+import { resolveTarget } from '../../src/engine/segment/target.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 import { readU16, readU32, readU64, writeU32 } from '../../src/format/bytes.js';
-import { crc32c } from '../../src/format/crc32c.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 import { MERKLE_INDEX_FILE } from '../../src/format/merkle-index.js';
 
 const EVENT = 1;

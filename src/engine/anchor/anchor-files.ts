@@ -8,7 +8,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkNoteSignature, NoteError, type NoteVerifier, parseNote, parseVerifierKey, type SignedHead, verifierFromPublicKey } from '../../format/signed-note.js';
-import { ioError, SeglogError } from '../errors.js';
+import { ioError, SeglogError } from '../io/errors.js';
 
 /** Largest head, key or proof file read. */
 export const MAX_ANCHOR_FILE_BYTES = 1024 * 1024;

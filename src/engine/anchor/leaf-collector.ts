@@ -8,14 +8,14 @@
  * A walker visitor (standalone, or teed from verify's walk). It keeps 40 bytes per item
  * of a transaction still open, never a view of the reader's buffer.
  */
-import { HASH_BYTES } from '../../format/blake3.js';
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { copyBytes } from '../../format/bytes.js';
 import { ev } from '../../format/event.js';
 import { FrameType } from '../../format/frame.js';
 import { decodeGap, describeGap } from '../../format/gap.js';
 import { markerTxnId } from '../../format/marker.js';
-import type { SegmentReader } from '../segment-reader.js';
-import type { Fault, SegmentFile, WalkVisitor } from '../walker.js';
+import type { SegmentReader } from '../segment/segment-reader.js';
+import type { Fault, SegmentFile, WalkVisitor } from '../segment/walker.js';
 
 /** Receives each leaf: its event's sequence and `event_hash` at buf[off, off + 32), valid only during the call. */
 export type LeafSink = (seq: number, buf: Uint8Array, off: number) => void;

@@ -16,11 +16,11 @@ import { EMPTY_ROOT, leafHash, MERKLE_HASH_BYTES, nodeHash, splitPoint, type Sub
 import { encodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndexSegment } from '../../format/merkle-index.js';
 import { CHUNK_LEAVES, reduceChunkInPlace } from '../../format/merkle-stream.js';
 import { sha256LeafInto } from '../../format/sha256.js';
-import { fingerprintSegment } from '../checkpoint.js';
-import type { FileSystem } from '../fs/types.js';
-import { exists, writeFully } from '../fs/util.js';
-import type { SegmentReader } from '../segment-reader.js';
-import { type Fault, type SegmentFile, type WalkVisitor, walkStore } from '../walker.js';
+import { fingerprintSegment } from '../index/checkpoint.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { exists, writeFully } from '../io/fs-util.js';
+import type { SegmentReader } from '../segment/segment-reader.js';
+import { type Fault, type SegmentFile, type WalkVisitor, walkStore } from '../segment/walker.js';
 import { type GapSeen, LeafCollector, type OpenTxnItems } from './leaf-collector.js';
 import { MerkleIndexFile } from './merkle-index-file.js';
 

@@ -2,7 +2,7 @@
  * Reading merkle.idx (format/merkle-index.ts): the meta part whole, leaf rows one
  * CRC-checked chunk at a time. Every read opens the file anew, so nothing stays open.
  */
-import { crc32c } from '../../format/crc32c.js';
+import { crc32c } from '../../format/hash/crc32c.js';
 import {
   decodeMerkleIndexMeta,
   MERKLE_INDEX_CHUNK_ROWS_BYTES,
@@ -10,8 +10,8 @@ import {
   merkleIndexMetaSize,
   type MerkleIndexMeta,
 } from '../../format/merkle-index.js';
-import type { FileSystem } from '../fs/types.js';
-import { readFully } from '../fs/util.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { readFully } from '../io/fs-util.js';
 
 /** Largest meta part read (segments, chunk table, open items): ~17 bytes per cached event would pass it only past 100 M events. */
 export const MERKLE_INDEX_META_MAX_BYTES = 256 * 1024 * 1024;

@@ -4,20 +4,20 @@
  * event's canonical bytes, so a checker with no store recomputes the event's BLAKE3
  * `event_hash`, its leaf hash and the root, and trusts nothing the proof merely states.
  */
-import { HASH_BYTES, type Blake3 } from '../../format/blake3.js';
+import { HASH_BYTES, type Blake3 } from '../../format/hash/blake3.js';
 import { EV, ev } from '../../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
 import { copyBytes, readU32, readU64 } from '../../format/bytes.js';
-import { crc32c } from '../../format/crc32c.js';
+import { crc32c } from '../../format/hash/crc32c.js';
 import { SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES } from '../../format/sidx.js';
-import { probeFooter } from '../segment-end.js';
+import { probeFooter } from '../segment/segment-end.js';
 import { consistencyPath, inclusionPath, leafHash, MAX_PROOF_HASHES, MERKLE_HASH_BYTES, verifyConsistency, verifyInclusion } from '../../format/merkle.js';
 import { checkpointBody, formatNote, signatureLine, type TreeHead } from '../../format/signed-note.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { SeglogError } from '../errors.js';
-import type { FileSystem } from '../fs/types.js';
-import { readFully } from '../fs/util.js';
-import { type SegmentFile, walkSegment } from '../walker.js';
+import { SeglogError } from '../io/errors.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { readFully } from '../io/fs-util.js';
+import { type SegmentFile, walkSegment } from '../segment/walker.js';
 import type { Signer } from './anchor-files.js';
 import type { LogTree } from './log-tree.js';
 

@@ -18,11 +18,11 @@ import { EMPTY_ROOT, MERKLE_HASH_BYTES, sameHash } from '../../format/merkle.js'
 import { MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES } from '../../format/merkle-index.js';
 import { CHUNK_LEAVES } from '../../format/merkle-stream.js';
 import type { NoteVerifier } from '../../format/signed-note.js';
-import type { FileSystem } from '../fs/types.js';
-import { exists } from '../fs/util.js';
-import type { SegmentReader } from '../segment-reader.js';
-import type { Problem, VerifyReport } from '../verify.js';
-import type { Fault, SegmentFile, WalkVisitor } from '../walker.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { exists } from '../io/fs-util.js';
+import type { SegmentReader } from '../segment/segment-reader.js';
+import type { Problem, VerifyReport } from '../verify/verify.js';
+import type { Fault, SegmentFile, WalkVisitor } from '../segment/walker.js';
 import { checkHeadSignatures, describeSignatureFailures, type HeadFile, type SignatureCheck } from './anchor-files.js';
 import { LeafCollector } from './leaf-collector.js';
 import { loadMerkleIndex } from './log-tree.js';
