@@ -20,6 +20,7 @@ const LAYERS = [
   'src/engine/index/',
   'src/engine/wal/',
   'src/engine/verify/',
+  'src/engine/anchor/',
   'src/engine/store/',
   'src/sim/',
   'src/tools/',

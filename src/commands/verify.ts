@@ -4,12 +4,15 @@ import { RealFs } from '../engine/io/real-fs.js';
 import { resolveTarget } from '../engine/segment/target.js';
 import { type Problem, type VerifyReport, verifySegments } from '../engine/verify/verify.js';
 import { startParallelVerdicts } from '../engine/verify/verify-parallel.js';
+import { readHeadFile, readVerifier } from '../engine/anchor/anchor-files.js';
+import { AnchorCheck, type AnchorOutcome, addProblems } from '../engine/anchor/verify-anchor.js';
 import { BaseCommand } from '../ui/base-command.js';
+import { UsageError } from '../ui/errors.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../ui/format.js';
 import { renderTable } from '../ui/table.js';
 
-type VerifyOutput = VerifyReport & { target: string };
+type VerifyOutput = VerifyReport & { target: string; anchors?: AnchorOutcome[] };
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override summary = 'Check every frame, hash, chain, sequence and batch of a store or segment';
@@ -22,11 +25,18 @@ export default class Verify extends BaseCommand<typeof Verify> {
     'max-errors': intFlag({ description: 'stop after N errors', min: 1 }),
     strict: Flags.boolean({ description: 'treat warnings as errors for the exit status', default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'junit', 'github'], default: 'text' }),
+    anchor: Flags.string({ description: 'a signed head (seglog head): the store\'s first SIZE events must give its root (repeatable)', multiple: true }),
+    pubkey: Flags.string({ description: 'a verifier key (NAME.pub from seglog keygen): every --anchor must carry its valid signature (repeatable)', multiple: true }),
   };
 
   async run(): Promise<void> {
     const fs = new RealFs();
     const target = resolveTarget(fs, this.args.store);
+    const heads = (this.flags.anchor ?? []).map(readHeadFile);
+    const verifiers = (this.flags.pubkey ?? []).map(readVerifier);
+    if (heads.length > 0 && target.kind !== 'store') throw new UsageError('--anchor needs a whole store, not a segment file');
+    if (verifiers.length > 0 && heads.length === 0) throw new UsageError('--pubkey checks the signatures of --anchor heads; give at least one --anchor');
+    const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, target.segments, heads, verifiers) : null;
     const hasher = await createHasher();
     const spin = this.spinner('verifying');
     // worker threads hash sealed segments ahead of the walk; the report is the same either way
@@ -39,12 +49,19 @@ export default class Verify extends BaseCommand<typeof Verify> {
         storeDir: target.kind === 'store' ? target.dir : undefined,
         onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
         hashVerdicts: verdicts ?? undefined,
+        tap: anchorCheck ?? undefined,
       });
     } finally {
       verdicts?.close();
     }
     spin.stop();
-    const out: VerifyOutput = { ...report, target: this.args.store };
+    let anchors: AnchorOutcome[] | undefined;
+    if (anchorCheck) {
+      const checked = await anchorCheck.finish(report);
+      report = addProblems(report, checked.problems);
+      if (heads.length > 0) anchors = checked.anchors;
+    }
+    const out: VerifyOutput = { ...report, target: this.args.store, ...(anchors ? { anchors } : {}) };
     const format = this.json ? 'json' : this.flags.format;
     if (format === 'json') this.emit(out, () => '');
     else process.stdout.write(render(out, format as 'text' | 'junit' | 'github'));

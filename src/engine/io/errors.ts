@@ -15,9 +15,13 @@ export type SeglogErrorCode =
   | 'bad_input'
   | 'corrupt'
   | 'needs_repair'
-  | 'injected';
+  | 'injected'
+  // anchored verification (issue 16): a head, proof or signature that does not check out
+  | 'anchor_mismatch'
+  | 'bad_proof'
+  | 'bad_signature';
 
-const DATA_CODES: ReadonlySet<SeglogErrorCode> = new Set(['corrupt', 'needs_repair']);
+const DATA_CODES: ReadonlySet<SeglogErrorCode> = new Set(['corrupt', 'needs_repair', 'anchor_mismatch', 'bad_proof', 'bad_signature']);
 
 export interface ErrorLocation {
   file?: string;

@@ -6,7 +6,7 @@ import { markerCount, markerTxnId } from '../../format/marker.js';
 import { decodeGap, describeGap, GapKind } from '../../format/gap.js';
 import type { FileSystem } from '../io/fs-types.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
-import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from '../segment/walker.js';
+import { type DamagedFooter, type Fault, type SegmentFile, type WalkVisitor, walkStore } from '../segment/walker.js';
 import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
 import { type ChainFacts, ChainFold, newWordHead, type WordHead } from '../log/chain-fold.js';
 import { checkCheckpoint } from '../index/checkpoint.js';
@@ -33,7 +33,13 @@ export type ProblemCode =
   | 'sidx_missing'
   | 'sidx_mismatch'
   | 'checkpoint_stale'
-  | 'gap_acknowledged';
+  | 'gap_acknowledged'
+  // anchored verification (issue 16, engine/anchor/verify-anchor.ts)
+  | 'anchor_mismatch'
+  | 'anchor_signature'
+  | 'anchor_ok'
+  | 'merkle_stale'
+  | 'merkle_mismatch';
 
 export interface Problem {
   code: ProblemCode;
@@ -80,6 +86,8 @@ export interface VerifyOptions {
    * event_hash, or undefined when it was not checked (then it is hashed here).
    */
   hashVerdicts?: HashVerdicts;
+  /** Sees every frame the walk sees, after verify (engine/anchor/verify-anchor.ts builds the Merkle tree from it). */
+  tap?: WalkVisitor;
   /**
    * The store directory (whole-store verify): where index.ckpt is checked even when no
    * segment file is left. Without it, the first segment's directory is used, so a store
@@ -119,7 +127,7 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const v = new VerifyVisitor(hasher, opts);
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
-  walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
+  walkStore(fs, segments, opts.tap ? tee(v, opts.tap) : v, { lastIsActive: true, shouldStop: () => v.stopped });
   const storeDir = opts.storeDir ?? (segments.length > 0 ? dirname(segments[0]!.path) : undefined);
   if (!opts.loneFile && storeDir !== undefined) v.checkCheckpoint(fs, storeDir, segments);
   return v.finish(segments.length);
@@ -443,4 +451,30 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
       problems: this.problems,
     };
   }
+}
+
+/** Both visitors see every callback, `a` first. */
+function tee(a: WalkVisitor, b: WalkVisitor): WalkVisitor {
+  return {
+    onSegment: (seg, i, r) => {
+      a.onSegment?.(seg, i, r);
+      b.onSegment?.(seg, i, r);
+    },
+    onFrame: (r, i) => {
+      a.onFrame(r, i);
+      b.onFrame(r, i);
+    },
+    onFault: (f) => {
+      a.onFault?.(f);
+      b.onFault?.(f);
+    },
+    onDamagedFooter: (d) => {
+      a.onDamagedFooter?.(d);
+      b.onDamagedFooter?.(d);
+    },
+    onSegmentEnd: (seg, i, r, end) => {
+      a.onSegmentEnd?.(seg, i, r, end);
+      b.onSegmentEnd?.(seg, i, r, end);
+    },
+  };
 }
