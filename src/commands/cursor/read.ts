@@ -1,12 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { join } from 'node:path';
 import { parseKind } from '../../format/event.js';
 import { Cursor } from '../../engine/cursor.js';
 import { SeglogError } from '../../engine/errors.js';
 import { RealFs } from '../../engine/fs/real-fs.js';
-import { ensureDir } from '../../engine/fs/util.js';
-import { storePaths } from '../../engine/layout.js';
-import { realLockEnv, StoreLock } from '../../engine/lock.js';
+import { lockCursor, recordDelivered } from '../../engine/cursor-admin.js';
 import { Store } from '../../engine/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { eventLine, eventRecord } from '../../ui/event-json.js';
@@ -40,12 +37,9 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
     const cursor = Cursor.open(fs, store.dir, this.args.name);
     const kind = f.kind !== undefined ? (parseKind(f.kind) ?? undefined) : undefined;
     if (f.kind !== undefined && !kind) throw new SeglogError('usage', `--kind must be category:type, got '${f.kind}'`);
-    let lock: StoreLock | null = null;
-    if (f.commit) {
-      ensureDir(fs, storePaths(store.dir).cursors);
-      lock = StoreLock.acquire(fs, join(storePaths(store.dir).cursors, `${this.args.name}.lock`), realLockEnv(), (m) => this.warn(m));
-      this.onInterrupt(() => lock?.release());
-    }
+    // the cursor's own lock, also without --commit: the read records what it delivered (cursor-admin.ts)
+    const lock = lockCursor(fs, store.dir, this.args.name, (m) => this.warn(m));
+    this.onInterrupt(() => lock.release());
     try {
       const from = cursor.state();
       if (from.lastSeqPlusOne > logNextSeq) {
@@ -53,10 +47,14 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
       }
       const res = cursor.read(f.max, { entity: f.entity, scope: f.scope, kind }, from);
       if (f.commit) cursor.commit(res.next);
-      const out = { cursor: this.args.name, committed: f.commit, more: res.more, delivered: res.next.delivered, events: res.events.map(eventRecord) };
-      this.emit(out, () => [...res.events.map(eventLine), `${res.events.length} events${f.commit ? ', position committed' : ' (position not committed)'}${res.more ? '; more follow' : ''}`].join('\n'));
+      else recordDelivered(fs, cursor, res.next);
+      const through = res.next.lastSeqPlusOne - 1;
+      const out = { cursor: this.args.name, committed: f.commit, more: res.more, delivered: res.next.delivered, through, events: res.events.map(eventRecord) };
+      this.emit(out, () =>
+        [...res.events.map(eventLine), `${res.events.length} events${f.commit ? ', position committed' : ` (position not committed: \`cursor commit --through ${through}\` when processed)`}${res.more ? '; more follow' : ''}`].join('\n'),
+      );
     } finally {
-      lock?.release();
+      lock.release();
     }
   }
 }
