@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { commitThrough, lockCursor } from '../../engine/cursor-admin.js';
 import { Cursor } from '../../engine/cursor.js';
+import { crashPoint } from '../../engine/crash-point.js';
 import { RealFs } from '../../engine/fs/real-fs.js';
 import { resolveTarget } from '../../engine/target.js';
 import { SeglogError } from '../../engine/errors.js';
@@ -35,6 +36,7 @@ export default class CursorCommit extends BaseCommand<typeof CursorCommit> {
     this.onInterrupt(() => lock.release());
     try {
       const r = commitThrough(fs, target.dir, cursor, this.flags.through);
+      crashPoint('cursor-commit:after-commit');
       this.emit(
         { cursor: this.args.name, committedThrough: r.committedThrough, deliveredThrough: r.deliveredThrough, units: r.units, events: r.events },
         () =>

@@ -4,6 +4,7 @@ import { Cursor } from '../../engine/cursor.js';
 import { SeglogError } from '../../engine/errors.js';
 import { RealFs } from '../../engine/fs/real-fs.js';
 import { lockCursor, recordDelivered } from '../../engine/cursor-admin.js';
+import { crashPoint } from '../../engine/crash-point.js';
 import { Store } from '../../engine/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { eventLine, eventRecord } from '../../ui/event-json.js';
@@ -46,13 +47,19 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
         throw new SeglogError('corrupt', `cursor has delivered up to sequence ${from.lastSeqPlusOne - 1} but the log ends before ${logNextSeq}: events it delivered were lost (unsynced writes and a crash?)`, { file: cursor.path });
       }
       const res = cursor.read(f.max, { entity: f.entity, scope: f.scope, kind }, from);
-      if (f.commit) cursor.commit(res.next);
-      else recordDelivered(fs, cursor, res.next);
+      if (f.commit) {
+        cursor.commit(res.next);
+        crashPoint('cursor-read:after-commit');
+      } else {
+        recordDelivered(fs, cursor, res.next);
+        crashPoint('cursor-read:after-record');
+      }
       const through = res.next.lastSeqPlusOne - 1;
       const out = { cursor: this.args.name, committed: f.commit, more: res.more, delivered: res.next.delivered, through, events: res.events.map(eventRecord) };
       this.emit(out, () =>
         [...res.events.map(eventLine), `${res.events.length} events${f.commit ? ', position committed' : ` (position not committed: \`cursor commit --through ${through}\` when processed)`}${res.more ? '; more follow' : ''}`].join('\n'),
       );
+      crashPoint('cursor-read:after-output');
     } finally {
       lock.release();
     }
