@@ -7,7 +7,7 @@ import { SeglogError } from './errors.js';
 import type { FileSystem } from './fs/types.js';
 import { readFully } from './fs/util.js';
 import { entryAt, markerAt, readFooter } from './sidx.js';
-import { START_POSITION } from './cursor-units.js';
+import { START_POSITION, walkUnits } from './cursor-units.js';
 import { type SegmentFile, walkSegment } from './walker.js';
 
 /**
@@ -209,4 +209,44 @@ export function parseTimeSpec(text: string, nowMs: number, flag = '--since'): nu
     if (Number.isFinite(ms)) return ms;
   }
   throw new SeglogError('usage', `${flag} must be an ISO 8601 time (2026-12-04T02:30:00Z), a duration before now (10m, 2h, 3d) or epoch milliseconds, got '${text}'`);
+}
+
+/** `test` narrowed to events whose wall time lies in [sinceMs, untilMs] (either bound optional). */
+export function withWallRange(test: (buf: Uint8Array, b: number) => boolean, sinceMs: number | undefined, untilMs: number | undefined): (buf: Uint8Array, b: number) => boolean {
+  if (sinceMs === undefined && untilMs === undefined) return test;
+  const lo = sinceMs ?? 0;
+  const hi = untilMs ?? Number.MAX_SAFE_INTEGER;
+  return (buf, b) => {
+    const w = ev.wallMs(buf, b);
+    return w >= lo && w <= hi && test(buf, b);
+  };
+}
+
+export interface LocatedLast {
+  /** Walk from here (units completing before its deliveredThrough are not wanted)... */
+  start: CursorState;
+  /** ...and skip this many passing events first: what is left is the last N. */
+  skip: number;
+  bytesRead: number;
+}
+
+/**
+ * Where the last `n` committed events passing `filter` start, reading from the end:
+ * segments are counted from the last one back (each segment's units once: the units
+ * completing in it), until `n` are found or the first segment is reached.
+ */
+export function locateLast(fs: FileSystem, dir: string, segments: SegmentFile[], n: number, filter: (buf: Uint8Array, b: number) => boolean): LocatedLast {
+  let total = 0;
+  let bytesRead = 0;
+  const summaries: (SegmentSummary | undefined)[] = [];
+  for (let k = segments.length - 1; k >= 0; k--) {
+    const { start, bytesRead: b } = startOfSegment(fs, segments, k, summaries);
+    bytesRead += b;
+    let here = 0;
+    // only the units completing in segment k: those after it were counted already
+    walkUnits(fs, dir, start, { onUnit: (u) => void (here += u.passed) }, { filter, segments: segments.slice(0, k + 1) });
+    total += here;
+    if (total >= n || k === 0) return { start, skip: Math.max(0, total - n), bytesRead };
+  }
+  return { start: START_POSITION, skip: 0, bytesRead };
 }

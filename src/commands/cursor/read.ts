@@ -5,6 +5,8 @@ import { SeglogError } from '../../engine/errors.js';
 import { RealFs } from '../../engine/fs/real-fs.js';
 import { lockCursor, recordDelivered } from '../../engine/cursor-admin.js';
 import { crashPoint } from '../../engine/crash-point.js';
+import { readLive } from '../../engine/cursor-live.js';
+import { followFlags, parseLiveFlags, timeFlags } from '../../ui/live-flags.js';
 import { Store } from '../../engine/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { eventLine, eventRecord } from '../../ui/event-json.js';
@@ -27,6 +29,8 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
     entity: Flags.string({ description: 'only this entity (the position still moves past others)' }),
     scope: Flags.string({ description: 'only this scope' }),
     kind: Flags.string({ description: 'only this kind, category:type' }),
+    ...timeFlags(),
+    ...followFlags(),
   };
 
   async run(): Promise<void> {
@@ -36,6 +40,7 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
     const logNextSeq = store.recovery.nextSeq;
     store.close();
     const cursor = Cursor.open(fs, store.dir, this.args.name);
+    const live = parseLiveFlags(f, { store: true });
     const kind = f.kind !== undefined ? (parseKind(f.kind) ?? undefined) : undefined;
     if (f.kind !== undefined && !kind) throw new SeglogError('usage', `--kind must be category:type, got '${f.kind}'`);
     // the cursor's own lock, also without --commit: the read records what it delivered (cursor-admin.ts)
@@ -46,7 +51,9 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
       if (from.lastSeqPlusOne > logNextSeq) {
         throw new SeglogError('corrupt', `cursor has delivered up to sequence ${from.lastSeqPlusOne - 1} but the log ends before ${logNextSeq}: events it delivered were lost (unsynced writes and a crash?)`, { file: cursor.path });
       }
-      const res = cursor.read(f.max, { entity: f.entity, scope: f.scope, kind }, from);
+      const region = { entity: f.entity, scope: f.scope, kind };
+      // wall-time bounds and --follow read through the unit walker (engine/follow.ts); the rest through Cursor.read
+      const res = live ? await readLive(fs, store.dir, from, f.max, region, live) : cursor.read(f.max, region, from);
       if (f.commit) {
         cursor.commit(res.next);
         crashPoint('cursor-read:after-commit');
