@@ -25,9 +25,10 @@ import { type SegmentFile, walkSegment } from './walker.js';
  * segment).
  *
  * A transaction can span segments: one that began before the start segment and has
- * items or its COMMIT in it would be missed (its COMMIT would find no BEGIN). So the
- * start backs off to the earliest BEGIN of the transactions the start segment refers to
- * without beginning them, found in the markers of the segments before it.
+ * items or its COMMIT in it, or in any later segment, would be missed (its COMMIT would
+ * find no BEGIN). So the start backs off to the earliest BEGIN of the transactions that
+ * the segments from the start on refer to without beginning them, found in the markers
+ * of the segments before it.
  */
 
 export interface SegmentSummary {
@@ -118,7 +119,14 @@ export function startOfSegment(fs: FileSystem, segments: SegmentFile[], segIndex
   };
   const at: FramePosition = { segmentId: segments[segIndex]!.id, offset: SEGMENT_HEADER_BYTES };
   let resume: FramePosition = at;
-  const want = new Set(summary(segIndex).crossing);
+  // transactions open at the start of segIndex: referred to in it or in any later segment
+  // without a BEGIN from segIndex on (one that commits three segments later counts too)
+  const want = new Set<number>();
+  for (let j = segments.length - 1; j >= segIndex; j--) {
+    const s = summary(j);
+    for (const t of s.begins.keys()) want.delete(t);
+    for (const t of s.crossing) want.add(t);
+  }
   for (let j = segIndex - 1; j >= 0 && want.size > 0; j--) {
     const s = summary(j);
     for (const [t, off] of s.begins) {
