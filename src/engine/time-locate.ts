@@ -8,6 +8,7 @@ import type { FileSystem } from './fs/types.js';
 import { readFully } from './fs/util.js';
 import { entryAt, markerAt, readFooter } from './sidx.js';
 import { START_POSITION, walkUnits } from './cursor-units.js';
+import { locateSinceByCover } from './since-locate.js';
 import { type SegmentFile, walkSegment } from './walker.js';
 
 /**
@@ -140,8 +141,17 @@ export function startOfSegment(fs: FileSystem, segments: SegmentFile[], segIndex
   return { start: { deliveredThrough: at, resumeFrom: resume, delivered: 0, lastSeqPlusOne: 0 }, bytesRead };
 }
 
-/** The first segment whose largest wall time is at least `sinceMs`, as a walk start. */
+/**
+ * Where to start for `--since`: the covering locate (since-locate.ts: reads string and
+ * marker tables and the newest entries only), or, when a footer there does not add up,
+ * `locateSinceFull`.
+ */
 export function locateSince(fs: FileSystem, segments: SegmentFile[], sinceMs: number): Located {
+  return locateSinceByCover(fs, segments, sinceMs) ?? locateSinceFull(fs, segments, sinceMs);
+}
+
+/** The first segment whose largest wall time is at least `sinceMs` (every footer's entries read), as a walk start. */
+export function locateSinceFull(fs: FileSystem, segments: SegmentFile[], sinceMs: number): Located {
   const summaries: (SegmentSummary | undefined)[] = [];
   let bytesRead = 0;
   let first = segments.length;

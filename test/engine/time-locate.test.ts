@@ -14,7 +14,9 @@ import { setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
 import type { Store } from '../../src/engine/store.js';
 import { listSegments } from '../../src/engine/walker.js';
 import { ev } from '../../src/format/event.js';
-import { locateSince, parseTimeSpec } from '../../src/engine/time-locate.js';
+import { locateSince, locateSinceFull, parseTimeSpec } from '../../src/engine/time-locate.js';
+import { locateSinceByCover } from '../../src/engine/since-locate.js';
+import { stripFootersAndCheckpoint } from './test-store.js';
 import { freshStorePath, openStore } from './test-store.js';
 
 const MIN = 60_000;
@@ -86,6 +88,27 @@ describe('reading by time and from the end', () => {
       }
     });
   }
+
+  test('the covering locate starts at or after the full one's segment, and gives the reference (footers or none)', async () => {
+    setDefaultReadChunkBytes(256);
+    for (const shape of ['forward', 'regressing', 'crossing'] as const) {
+      for (const strip of [false, true]) {
+        const { dir, store } = await timedStore(shape);
+        const all = store.query({ includeSystem: true });
+        store.close();
+        if (strip) stripFootersAndCheckpoint(dir);
+        const segments = listSegments(fs, dir);
+        for (let m = 0; m <= 60; m += 2) {
+          const since = T0 + m * MIN;
+          const fast = locateSinceByCover(fs, segments, since);
+          expect(fast, `${shape}${strip ? ' (no footers)' : ''}: the covering locate gave up at minute ${m}`).not.toBeNull();
+          const full = locateSinceFull(fs, segments, since);
+          if (full.segIndex < segments.length) expect(fast!.segIndex, `${shape}: minute ${m}`).toBeGreaterThanOrEqual(full.segIndex);
+          expect(await liveSeqs(dir, { sinceMs: since }), `${shape}${strip ? ' (no footers)' : ''}: --since minute ${m}`).toEqual(all.filter((e) => e.wallMs >= since).map((e) => e.seq));
+        }
+      }
+    }
+  });
 
   test('--since reads only the segments from the first whose newest event is recent enough (forward time)', async () => {
     const { dir, store } = await timedStore('forward');
