@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type CursorState, CURSOR_FILE_BYTES, CURSOR_NAME, decodeCursor, encodeCursor } from '../format/cursor.js';
 import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { Cursor } from './cursor.js';
@@ -65,6 +65,7 @@ export function deliveredHighWater(fs: FileSystem, cursor: Cursor, committed: Cu
 export function recordDelivered(fs: FileSystem, cursor: Cursor, next: CursorState): void {
   const hw = readState(fs, highWaterPath(cursor));
   if (hw && !positionBefore(hw.deliveredThrough, next.deliveredThrough)) return;
+  ensureDir(fs, dirname(cursor.path));
   writeFileAtomic(fs, highWaterPath(cursor), encodeCursor(next));
 }
 
@@ -140,8 +141,15 @@ export function resetCursor(fs: FileSystem, storeDir: string, cursor: Cursor, ta
     pos = walkUnits(fs, storeDir, from, {}, { segments }).next;
   } else {
     const located = target.to === 'seq' ? locateSeq(fs, segments, target.seq) : locateSince(fs, segments, target.ms);
-    const stopBefore = (u: UnitInfo): boolean => (target.to === 'seq' ? u.lastSeq >= target.seq : u.maxWallMs >= target.ms);
+    let firstUndelivered = -1;
+    const stopBefore = (u: UnitInfo): boolean => {
+      const stop = target.to === 'seq' ? u.lastSeq >= target.seq : u.maxWallMs >= target.ms;
+      if (stop) firstUndelivered = u.firstSeq;
+      return stop;
+    };
     pos = walkUnits(fs, storeDir, located.start, { beforeUnit: stopBefore }, { segments }).next;
+    // a located start knows no "last delivered sequence": every sequence before the next unit's is behind the cursor
+    if (firstUndelivered > pos.lastSeqPlusOne) pos = { ...pos, lastSeqPlusOne: firstUndelivered };
   }
   // the sequence sanity check (FORMAT.md 7) needs the last delivered sequence: the walk knows it only after a unit
   const keepDelivered = { ...pos, delivered: 0 };
