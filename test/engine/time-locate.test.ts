@@ -89,7 +89,7 @@ describe('reading by time and from the end', () => {
     });
   }
 
-  test('the covering locate starts at or after the full one's segment, and gives the reference (footers or none)', async () => {
+  test('the covering locate starts at or after the segment the full one starts at, and gives the reference (footers or none)', async () => {
     setDefaultReadChunkBytes(256);
     for (const shape of ['forward', 'regressing', 'crossing'] as const) {
       for (const strip of [false, true]) {
