@@ -1,12 +1,12 @@
 import { Flags } from '@oclif/core';
 import { parseKind } from '../format/event.js';
-import { SeglogError } from '../engine/errors.js';
-import { Store } from '../engine/store.js';
+import { SeglogError } from '../engine/io/errors.js';
+import { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatCount } from '../ui/format.js';
-import { emptyIngestResult, ingestJsonl } from '../engine/ingest/ingest-file.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../engine/ingest/ingest-stream.js';
+import { emptyIngestResult, ingestJsonl } from '../tools/ingest/ingest-file.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
 
 interface AppendResult {
   appended: number;
@@ -52,7 +52,7 @@ export default class Append extends BaseCommand<typeof Append> {
         f.payload !== undefined
           ? this.appendOne(store, f.payload, defaultKind)
           : f.file === '-'
-            ? // stdin: committed as lines arrive (engine/ingest/ingest-stream.ts)
+            ? // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts)
               await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] })
             : this.appendFile(store, f.file!, defaultKind);
       store.close();
@@ -80,7 +80,7 @@ export default class Append extends BaseCommand<typeof Append> {
 
   private appendFile(store: Store, file: string, kind: { category: number; type: number } | undefined): AppendResult {
     const spin = this.spinner('appending');
-    // engine/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
+    // tools/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
     const result = emptyIngestResult();
     try {
       ingestJsonl(store, file, { defaults: { entity: this.flags.entity, scope: this.flags.scope, kind }, batchSize: this.flags['batch-size'], onProgress: (n) => spin.update(`appended ${formatCount(n)} events`) }, result);

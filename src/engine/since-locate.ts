@@ -5,10 +5,10 @@ import { checkFrame, FrameStatus, FrameType, FRAME_PREFIX_BYTES } from '../forma
 import { markerTxnId } from '../format/marker.js';
 import { SE, SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES, SIDX_MARKER_BYTES, SIDX_TRAILER_BYTES, SM } from '../format/sidx.js';
 import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
-import type { FileSystem } from './fs/types.js';
-import { readFully } from './fs/util.js';
-import { probeFooter } from './segment-end.js';
-import { type SegmentFile, walkSegment } from './walker.js';
+import type { FileSystem } from './io/fs-types.js';
+import { readFully } from './io/fs-util.js';
+import { probeFooter } from './segment/segment-end.js';
+import { type SegmentFile, walkSegment } from './segment/walker.js';
 
 /**
  * `--since T` without reading every footer (time-locate.ts `locateSince` reads all of

@@ -1,4 +1,4 @@
-import { HASH_BYTES, type Blake3 } from './blake3.js';
+import { HASH_BYTES, type Blake3 } from './hash/blake3.js';
 import { readU16, readU32, readU64, utf8, utf8Decoder, writeU16, writeU32, writeU64, toHex } from './bytes.js';
 import { FRAME_PREFIX_BYTES, FrameType, sealFrame } from './frame.js';
 

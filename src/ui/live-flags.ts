@@ -4,7 +4,7 @@
  * read them the same way (engine/time-locate.ts `parseTimeSpec` for times).
  */
 import { Flags } from '@oclif/core';
-import { SeglogError } from '../engine/errors.js';
+import { SeglogError } from '../engine/io/errors.js';
 import { DEFAULT_POLL_INTERVAL_MS, MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from '../engine/follow.js';
 import { parseTimeSpec } from '../engine/time-locate.js';
 import { intFlag } from './flags.js';

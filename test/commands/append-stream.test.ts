@@ -1,5 +1,5 @@
 /**
- * `append --file -` commits as lines arrive (engine/ingest/ingest-stream.ts): a real
+ * `append --file -` commits as lines arrive (tools/ingest/ingest-stream.ts): a real
  * appender process fed through a pipe that stays open, read by `dump` meanwhile, and
  * killed with SIGKILL: it loses at most the partial batch not yet committed.
  */

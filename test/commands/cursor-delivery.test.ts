@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Store } from '../../src/engine/store.js';
+import { Store } from '../../src/engine/store/store.js';
 import { assertBuilt, BIN, freshStorePath, REPO_ROOT, removeTempDirs } from './cli-helpers.js';
 
 interface Run {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { assertBuilt, BIN, freshStorePath, REPO_ROOT, removeTempDirs, runCli } from './cli-helpers.js';
 
 const ENV = { NODE_ENV: 'production', NO_COLOR: '1', SEGLOG_READ_CHUNK_BYTES: '256' };
-const STORE_JS = pathToFileURL(join(REPO_ROOT, 'dist', 'engine', 'store.js')).href;
+const STORE_JS = pathToFileURL(join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js')).href;
 
 /** A writer process: `units` units (every third a batch of 2-4), `pauseMs` apart; then, with `crash`, an unfinished transaction and a line `MIDBATCH`. */
 const WRITER = `

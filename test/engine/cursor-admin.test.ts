@@ -4,9 +4,9 @@
  */
 import { describe, expect, test } from 'vitest';
 import { commitThrough, deleteCursor, listCursors, recordDelivered, resetCursor } from '../../src/engine/cursor-admin.js';
-import { Cursor } from '../../src/engine/cursor.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
+import { Cursor } from '../../src/engine/log/cursor.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { setDefaultReadChunkBytes } from '../../src/engine/segment/segment-reader.js';
 import { freshStorePath, openStore, seglogErrorOf } from './test-store.js';
 
 const fs = new RealFs();

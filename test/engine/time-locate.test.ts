@@ -6,13 +6,13 @@
  * back (not monotonic across entities), and whose transactions cross the located start.
  */
 import { describe, expect, test } from 'vitest';
-import { Cursor } from '../../src/engine/cursor.js';
+import { Cursor } from '../../src/engine/log/cursor.js';
 import { START_POSITION, walkUnits } from '../../src/engine/cursor-units.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
 import { liveRead } from '../../src/engine/live-read.js';
-import { setDefaultReadChunkBytes } from '../../src/engine/segment-reader.js';
-import type { Store } from '../../src/engine/store.js';
-import { listSegments } from '../../src/engine/walker.js';
+import { setDefaultReadChunkBytes } from '../../src/engine/segment/segment-reader.js';
+import type { Store } from '../../src/engine/store/store.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
 import { ev } from '../../src/format/event.js';
 import { locateSince, locateSinceFull, parseTimeSpec } from '../../src/engine/time-locate.js';
 import { locateSinceByCover } from '../../src/engine/since-locate.js';

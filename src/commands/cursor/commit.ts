@@ -1,10 +1,10 @@
 import { Args } from '@oclif/core';
 import { commitThrough, lockCursor } from '../../engine/cursor-admin.js';
-import { Cursor } from '../../engine/cursor.js';
+import { Cursor } from '../../engine/log/cursor.js';
 import { crashPoint } from '../../engine/crash-point.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { resolveTarget } from '../../engine/target.js';
-import { SeglogError } from '../../engine/errors.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { SeglogError } from '../../engine/io/errors.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 

@@ -1,6 +1,6 @@
 import { listCursors } from '../../engine/cursor-admin.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { Store } from '../../engine/store.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
 import { formatBytes, formatCount } from '../../ui/format.js';

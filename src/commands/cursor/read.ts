@@ -1,15 +1,15 @@
 import { Args, Flags } from '@oclif/core';
 import { parseKind } from '../../format/event.js';
-import { Cursor } from '../../engine/cursor.js';
-import { SeglogError } from '../../engine/errors.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
+import { Cursor } from '../../engine/log/cursor.js';
+import { SeglogError } from '../../engine/io/errors.js';
+import { RealFs } from '../../engine/io/real-fs.js';
 import { lockCursor, recordDelivered } from '../../engine/cursor-admin.js';
 import { crashPoint } from '../../engine/crash-point.js';
 import { readLive } from '../../engine/cursor-live.js';
 import { followFlags, parseLiveFlags, timeFlags } from '../../ui/live-flags.js';
-import { Store } from '../../engine/store.js';
+import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
-import { eventLine, eventRecord } from '../../ui/event-json.js';
+import { eventLine, eventRecord } from '../../ui/render/event-json.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 
 export default class CursorRead extends BaseCommand<typeof CursorRead> {
