@@ -17,8 +17,8 @@ import { writeEventJson } from '../ui/render/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
-import { liveRead } from '../engine/live-read.js';
-import { withWallRange } from '../engine/time-locate.js';
+import { liveRead } from '../tools/live/live-read.js';
+import { withWallRange } from '../engine/index/time-locate.js';
 
 export default class Dump extends BaseCommand<typeof Dump> {
   static override summary = 'Print the events of a store or of one segment file';
@@ -61,7 +61,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
       includeSystem: f.system,
     };
     const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
-    // --since/--until/--last/--follow (engine/live-read.ts): checked before any output
+    // --since/--until/--last/--follow (tools/live/live-read.ts): checked before any output
     const live = parseLiveFlags(f, { markers: f.markers, format, store: target.kind === 'store' });
     const out = new StdoutSink();
     const limit = f.limit ?? Number.MAX_SAFE_INTEGER;

@@ -36,6 +36,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
       report = verifySegments(fs, target.segments, hasher, {
         maxErrors: this.flags['max-errors'],
         loneFile: target.kind === 'segment',
+        storeDir: target.kind === 'store' ? target.dir : undefined,
         onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
         hashVerdicts: verdicts ?? undefined,
       });

@@ -1,3 +1,8 @@
+/*
+ * Over 500 lines, knowingly: the simulated disk is one state machine (inodes, page
+ * cache, directory entries, the crash model, fault injection) whose invariants span all
+ * of it; split, each part would need the others' internals.
+ */
 /**
  * SimFs: an in-memory simulated disk with a power-cut crash model, deterministic from a seed.
  *

@@ -1,12 +1,12 @@
 /**
  * Flags for reading by time, from the end, and live (`dump`, `cursor read`): `--since`,
  * `--until`, `--last`, `--follow`, `--poll-interval`. Parsed here once so both commands
- * read them the same way (engine/time-locate.ts `parseTimeSpec` for times).
+ * read them the same way (engine/index/time-locate.ts `parseTimeSpec` for times).
  */
 import { Flags } from '@oclif/core';
 import { SeglogError } from '../engine/io/errors.js';
-import { DEFAULT_POLL_INTERVAL_MS, MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from '../engine/follow.js';
-import { parseTimeSpec } from '../engine/time-locate.js';
+import { DEFAULT_POLL_INTERVAL_MS, MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from '../engine/log/follow.js';
+import { parseTimeSpec } from '../engine/index/time-locate.js';
 import { intFlag } from './flags.js';
 
 export function timeFlags() {
@@ -37,7 +37,7 @@ export interface LiveChoice {
   last?: number;
   follow: boolean;
   pollIntervalMs?: number;
-  /** Whether the read walks units from a located start (engine/live-read.ts) rather than the whole log. */
+  /** Whether the read walks units from a located start (tools/live/live-read.ts) rather than the whole log. */
   walk: boolean;
 }
 

@@ -6,7 +6,7 @@
  * - at-least-once (`cursor read`, process, `cursor commit --through`): no event is ever
  *   skipped; events may come again.
  * Kills: a seeded delay into a `cursor read`/`cursor commit` process, or exactly at a
- * named point inside it (SEGLOG_CRASH_AT, src/engine/crash-point.ts), or the consumer
+ * named point inside it (SEGLOG_CRASH_AT, src/engine/io/crash-point.ts), or the consumer
  * itself "dying" after the read, after processing, after the commit (the test drops
  * what it was holding). Small segments and read chunks make batches cross both.
  * On failure: the seed and the schedule are in the message; replay with that seed.

@@ -1,9 +1,9 @@
 /**
- * cursor reset / list / delete / commit --through (engine/cursor-admin.ts) against the
+ * cursor reset / list / delete / commit --through (tools/live/cursor-admin.ts) against the
  * reference: the events a cursor reads after each operation, compared with `Store.query`.
  */
 import { describe, expect, test } from 'vitest';
-import { commitThrough, deleteCursor, listCursors, recordDelivered, resetCursor } from '../../src/engine/cursor-admin.js';
+import { commitThrough, deleteCursor, listCursors, recordDelivered, resetCursor } from '../../src/tools/live/cursor-admin.js';
 import { Cursor } from '../../src/engine/log/cursor.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { setDefaultReadChunkBytes } from '../../src/engine/segment/segment-reader.js';

@@ -13,7 +13,8 @@ import { writeU32 } from '../../src/format/bytes.js';
 import { crc32c } from '../../src/format/hash/crc32c.js';
 import { encodeFooter, SE, SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES, SIDX_MARKER_BYTES, SIDX_TRAILER_BYTES, type SidxFooter, SM, ST } from '../../src/format/sidx.js';
 import type { SimFs } from '../../src/sim/sim-fs.js';
-import { type FooterProblem, FooterVerifier, readFooterWithHeader, RebuildingFooterVerifier } from '../../src/engine/index/sidx.js';
+import { type FooterProblem, FooterVerifier, readFooterWithHeader } from '../../src/engine/index/sidx.js';
+import { RebuildingFooterVerifier } from '../support/rebuilding-footer-verifier.js';
 import { listSegments, type SegmentFile, walkSegment } from '../../src/engine/segment/walker.js';
 import { buildShape, type Op, STORE_DIR } from './store-shapes.js';
 

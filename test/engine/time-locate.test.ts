@@ -1,21 +1,21 @@
 /**
- * Reading by time and from the end (engine/time-locate.ts, cursor-units.ts,
- * live-read.ts) against the slow obvious reader: `Store.query` of every committed event,
+ * Reading by time and from the end (engine/index/time-locate.ts, engine/log/cursor-units.ts,
+ * tools/live/live-read.ts) against the slow obvious reader: `Store.query` of every committed event,
  * filtered by wall time / cut to its last N. The fast paths start at a located segment;
  * these tests hold them to the reference on stores whose wall time steps forward, steps
  * back (not monotonic across entities), and whose transactions cross the located start.
  */
 import { describe, expect, test } from 'vitest';
 import { Cursor } from '../../src/engine/log/cursor.js';
-import { START_POSITION, walkUnits } from '../../src/engine/cursor-units.js';
+import { START_POSITION, walkUnits } from '../../src/engine/log/cursor-units.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
-import { liveRead } from '../../src/engine/live-read.js';
+import { liveRead } from '../../src/tools/live/live-read.js';
 import { setDefaultReadChunkBytes } from '../../src/engine/segment/segment-reader.js';
 import type { Store } from '../../src/engine/store/store.js';
 import { listSegments } from '../../src/engine/segment/walker.js';
 import { ev } from '../../src/format/event.js';
-import { locateSince, locateSinceFull, parseTimeSpec } from '../../src/engine/time-locate.js';
-import { locateSinceByCover } from '../../src/engine/since-locate.js';
+import { locateSince, locateSinceFull, parseTimeSpec } from '../../src/engine/index/time-locate.js';
+import { locateSinceByCover } from '../../src/engine/index/since-locate.js';
 import { stripFootersAndCheckpoint } from './test-store.js';
 import { freshStorePath, openStore } from './test-store.js';
 

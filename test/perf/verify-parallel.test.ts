@@ -8,7 +8,8 @@ import { crc32c } from '../../src/format/hash/crc32c.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { listSegments } from '../../src/engine/segment/walker.js';
 import { type VerifyOptions, verifySegments } from '../../src/engine/verify/verify.js';
-import { ParallelVerdicts, precheckSegment, StaticVerdicts } from '../../src/engine/verify/verify-parallel.js';
+import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { StaticVerdicts } from '../support/static-verdicts.js';
 import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
 afterAll(removeTempDirs);

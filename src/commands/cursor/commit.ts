@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
-import { commitThrough, lockCursor } from '../../engine/cursor-admin.js';
+import { commitThrough, lockCursor } from '../../tools/live/cursor-admin.js';
 import { Cursor } from '../../engine/log/cursor.js';
-import { crashPoint } from '../../engine/crash-point.js';
+import { crashPoint } from '../../engine/io/crash-point.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { resolveTarget } from '../../engine/segment/target.js';
 import { SeglogError } from '../../engine/io/errors.js';

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { deleteCursor, lockCursor } from '../../engine/cursor-admin.js';
+import { deleteCursor, lockCursor } from '../../tools/live/cursor-admin.js';
 import { Cursor } from '../../engine/log/cursor.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { resolveTarget } from '../../engine/segment/target.js';

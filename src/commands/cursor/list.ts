@@ -1,4 +1,4 @@
-import { listCursors } from '../../engine/cursor-admin.js';
+import { listCursors } from '../../tools/live/cursor-admin.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';

@@ -3,9 +3,9 @@ import { parseKind } from '../../format/event.js';
 import { Cursor } from '../../engine/log/cursor.js';
 import { SeglogError } from '../../engine/io/errors.js';
 import { RealFs } from '../../engine/io/real-fs.js';
-import { lockCursor, recordDelivered } from '../../engine/cursor-admin.js';
-import { crashPoint } from '../../engine/crash-point.js';
-import { readLive } from '../../engine/cursor-live.js';
+import { lockCursor, recordDelivered } from '../../tools/live/cursor-admin.js';
+import { crashPoint } from '../../engine/io/crash-point.js';
+import { readLive } from '../../tools/live/cursor-live.js';
 import { followFlags, parseLiveFlags, timeFlags } from '../../ui/live-flags.js';
 import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
@@ -52,7 +52,7 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
         throw new SeglogError('corrupt', `cursor has delivered up to sequence ${from.lastSeqPlusOne - 1} but the log ends before ${logNextSeq}: events it delivered were lost (unsynced writes and a crash?)`, { file: cursor.path });
       }
       const region = { entity: f.entity, scope: f.scope, kind };
-      // wall-time bounds and --follow read through the unit walker (engine/follow.ts); the rest through Cursor.read
+      // wall-time bounds and --follow read through the unit walker (engine/log/follow.ts); the rest through Cursor.read
       const res = live ? await readLive(fs, store.dir, from, f.max, region, live) : cursor.read(f.max, region, from);
       if (f.commit) {
         cursor.commit(res.next);

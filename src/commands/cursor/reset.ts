@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
-import { lockCursor, resetCursor, type ResetTarget } from '../../engine/cursor-admin.js';
+import { lockCursor, resetCursor, type ResetTarget } from '../../tools/live/cursor-admin.js';
 import { Cursor } from '../../engine/log/cursor.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { resolveTarget } from '../../engine/segment/target.js';
 import { SeglogError } from '../../engine/io/errors.js';
-import { parseTimeSpec } from '../../engine/time-locate.js';
+import { parseTimeSpec } from '../../engine/index/time-locate.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
 

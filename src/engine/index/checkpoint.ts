@@ -21,7 +21,8 @@ import {
 import { decodeSegmentHeader, type HeaderResult, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import { SE, SIDX_ENTRY_BYTES, SIDX_MARKER_BYTES, SM } from '../../format/sidx.js';
 import { FrameType } from '../../format/frame.js';
-import { firstAtOrAfter, replayTables, TxnBook } from './footer-replay.js';
+import { firstAtOrAfter, replayTables } from './footer-replay.js';
+import { SILENT_FACTS, TxnFold } from '../log/txn-fold.js';
 import { type FileSystem, isFsError } from '../io/fs-types.js';
 import { exists, readFully, readWhole, writeFileAtomic } from '../io/fs-util.js';
 import { storePaths } from '../io/layout.js';
@@ -116,7 +117,7 @@ export function scanFromCheckpoint(c: Checkpoint, segments: SegmentFile[]): Reco
     });
   }
   const openTxns = new Map<number, OpenTxn>();
-  for (const t of c.openTxns) openTxns.set(t.txnId, { txnId: t.txnId, segIndex: t.segIndex, offset: t.offset, items: t.items });
+  for (const t of c.openTxns) openTxns.set(t.txnId, { txnId: t.txnId, segIndex: t.segIndex, offset: t.offset, items: t.items, declared: 0 });
   const summaries: SegmentSummary[] = segments.map((s, i) => {
     const k = c.segments[i]!;
     return {
@@ -172,7 +173,7 @@ interface SegmentRecord {
  */
 export class CheckpointSession {
   private readonly records = new Map<number, SegmentRecord>();
-  private readonly book: TxnBook;
+  private readonly book: TxnFold;
   private maxKvVersion: number;
   private readonly sealed = new Set<number>();
   /** Why no checkpoint can be written at close (null: it can). */
@@ -187,7 +188,7 @@ export class CheckpointSession {
     open.segments.forEach((s, i) => this.records.set(s.id, { summary: { ...s }, footer: footers[i] ?? 'absent' }));
     const txns = new Map<number, OpenTxn>();
     for (const [k, t] of open.openTxns) txns.set(k, { ...t });
-    this.book = new TxnBook(txns, open.nextTxnId, open.committedEvents, open.committedBatches);
+    this.book = new TxnFold(SILENT_FACTS, txns, open.nextTxnId, open.committedEvents, open.committedBatches);
     this.maxKvVersion = open.maxKvVersion;
   }
 
@@ -280,7 +281,7 @@ export class CheckpointSession {
         committedBatches: this.book.committedBatches,
         maxKvVersion: this.maxKvVersion,
         segments,
-        openTxns: [...this.book.openTxns.values()].map((t) => ({ ...t })),
+        openTxns: [...this.book.open.values()].map((t) => ({ ...t })),
         heads: [...heads].map(([entity, h]) => ({ entity: utf8.encode(entity), clock: h.clock, wallMs: h.wallMs, hash: h.hash })),
       },
     };

@@ -14,7 +14,7 @@ import { copyBytes } from '../../format/bytes.js';
 import { storePaths } from '../io/layout.js';
 import type { FileSystem } from '../io/fs-types.js';
 import { type FooterState, footerStateOf, loadCheckpoint, scanFromCheckpoint } from './checkpoint.js';
-import { TxnBook, replayTables } from './footer-replay.js';
+import { replayTables } from './footer-replay.js';
 import { type RecoveryScan, ScanVisitor } from '../recovery/recovery-scan.js';
 import { entryAt, FooterBuilder, type FooterSeed, markerAt, readFooterWithHeader } from './sidx.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
@@ -106,7 +106,7 @@ export function coldStart(fs: FileSystem, dir: string, segments: SegmentFile[], 
         r = null; // unreadable: the scan reports what it can
       }
       if (r?.status === 'valid') {
-        const why = r.header.ok ? applyFooter(v.out, seg, i, r.footer, r.header.header.segmentId, r.header.header.firstSeq, r.fileSize, isLast) : 'the segment header is damaged';
+        const why = r.header.ok ? applyFooter(v, seg, i, r.footer, r.header.header.segmentId, r.header.header.firstSeq, r.fileSize, isLast) : 'the segment header is damaged';
         if (why === null) {
           entry.footer = 'valid';
           entry.source = 'footer';
@@ -154,7 +154,7 @@ const HAS_GAP_RECORDS = 'the segment holds gap records of a repair';
  * before the footer. Returns null when applied, else why not (and `out` is untouched).
  */
 function applyFooter(
-  out: RecoveryScan,
+  v: ScanVisitor,
   seg: SegmentFile,
   segIndex: number,
   f: SidxFooter,
@@ -163,6 +163,7 @@ function applyFooter(
   fileSize: number,
   isLast: boolean,
 ): string | null {
+  const out = v.out;
   if (f.segmentId !== headerSegmentId) return `footer is for segment ${f.segmentId}, the header says ${headerSegmentId}`;
   for (let m = 0; m < f.markerCount; m++) if (markerAt.type(f, m) === FrameType.GAP) return HAS_GAP_RECORDS;
   if (f.footerStart < SEGMENT_HEADER_BYTES) return 'footer starts inside the segment header';
@@ -173,7 +174,7 @@ function applyFooter(
   const maxWall = new Float64Array(n).fill(-1);
   const firstSeq = out.nextSeq;
   let why: string | null = null;
-  const book = new TxnBook(out.openTxns, out.nextTxnId, out.committedEvents, out.committedBatches).clone();
+  const book = v.txns().clone();
   const ok = replayTables(f, 0, 0, segIndex, book, (i) => {
     const seq = entryAt.seq(f, i);
     if (seq !== firstSeq + i) {
@@ -206,7 +207,7 @@ function applyFooter(
     const last = markerAt.offset(f, f.markerCount - 1);
     if (first < SEGMENT_HEADER_BYTES || last >= f.footerStart) return `markers point outside the frames (bytes ${first}..${last})`;
   }
-  if (isLast && book.openTxns.size > 0) return OPEN_AT_END;
+  if (isLast && book.open.size > 0) return OPEN_AT_END;
   // agreed: commit
   for (let s = 0; s < n; s++) {
     const i = lastEntry[s]!;
@@ -222,10 +223,7 @@ function applyFooter(
       out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: copyBytes(f.entries, hashAt, hashAt + 32) });
     }
   }
-  out.openTxns = book.openTxns;
-  out.nextTxnId = book.nextTxnId;
-  out.committedEvents = book.committedEvents;
-  out.committedBatches = book.committedBatches;
+  v.adoptTxns(book);
   if (f.maxKvVersion > out.maxKvVersion) out.maxKvVersion = f.maxKvVersion;
   if (f.entryCount > 0) out.nextSeq = firstSeq + f.entryCount;
   out.segments.push({

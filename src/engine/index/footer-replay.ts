@@ -2,13 +2,12 @@
  * Transaction bookkeeping replayed from footer tables instead of frames. A footer
  * lists every EVENT frame (entries) and every other frame (markers) with its offset,
  * so merging the two lists by offset gives the segment's frames in file order, and
- * the rules below are exactly those of the recovery scan (recovery-scan.ts): a cold
- * start from footers or a checkpoint must end in the same state as a frame scan.
+ * they go through the same fold as the recovery scan's frames (log/txn-fold.ts): a
+ * cold start from footers or a checkpoint ends in the same state as a frame scan.
  */
-import { readU64 } from '../../format/bytes.js';
-import { FrameType } from '../../format/frame.js';
+import { readU32, readU64 } from '../../format/bytes.js';
 import { SE, SIDX_ENTRY_BYTES, SIDX_MARKER_BYTES, SM } from '../../format/sidx.js';
-import type { OpenTxn } from '../recovery/recovery-scan.js';
+import type { TxnFold } from '../log/txn-fold.js';
 
 /** The raw tables of a footer (a decoded SidxFooter, or a FooterBuilder's). */
 export interface FooterTables {
@@ -16,55 +15,6 @@ export interface FooterTables {
   entryCount: number;
   markers: Uint8Array;
   markerCount: number;
-}
-
-/** Transaction state as the recovery scan keeps it. */
-export class TxnBook {
-  constructor(
-    public openTxns: Map<number, OpenTxn>,
-    public nextTxnId: number,
-    public committedEvents: number,
-    public committedBatches: number,
-  ) {}
-
-  clone(): TxnBook {
-    const open = new Map<number, OpenTxn>();
-    for (const [k, t] of this.openTxns) open.set(k, { ...t });
-    return new TxnBook(open, this.nextTxnId, this.committedEvents, this.committedBatches);
-  }
-
-  event(txn: number): void {
-    if (txn === 0) {
-      this.committedEvents++;
-      return;
-    }
-    const t = this.openTxns.get(txn);
-    if (t) t.items++;
-    if (txn >= this.nextTxnId) this.nextTxnId = txn + 1;
-  }
-
-  marker(type: number, txn: number, segIndex: number, offset: number): void {
-    switch (type) {
-      case FrameType.BEGIN:
-        this.openTxns.set(txn, { txnId: txn, segIndex, offset, items: 0 });
-        if (txn >= this.nextTxnId) this.nextTxnId = txn + 1;
-        return;
-      case FrameType.COMMIT: {
-        const t = this.openTxns.get(txn);
-        if (t) {
-          this.openTxns.delete(txn);
-          this.committedEvents += t.items;
-          this.committedBatches++;
-        }
-        return;
-      }
-      case FrameType.ABORT:
-        this.openTxns.delete(txn);
-        return;
-      default:
-        return;
-    }
-  }
 }
 
 /**
@@ -78,7 +28,7 @@ export function replayTables(
   entryFrom: number,
   markerFrom: number,
   segIndex: number,
-  book: TxnBook,
+  book: TxnFold,
   onEntry: ((i: number) => boolean) | null,
 ): boolean {
   let i = entryFrom;
@@ -93,13 +43,13 @@ export function replayTables(
       if (eOff <= lastOffset) return false;
       lastOffset = eOff;
       if (onEntry && !onEntry(i)) return false;
-      book.event(readU64(e, i * SIDX_ENTRY_BYTES + SE.TXN));
+      book.event(readU64(e, i * SIDX_ENTRY_BYTES + SE.TXN), segIndex, eOff);
       i++;
     } else {
       if (mOff <= lastOffset) return false;
       lastOffset = mOff;
       const at = m * SIDX_MARKER_BYTES;
-      book.marker(mk[at + SM.TYPE]!, readU64(mk, at + SM.A), segIndex, mOff);
+      book.marker(mk[at + SM.TYPE]!, readU64(mk, at + SM.A), readU32(mk, at + SM.B), segIndex, mOff);
       m++;
     }
   }

@@ -78,6 +78,16 @@ export class FsError extends Error {
   }
 }
 
+/**
+ * A power cut, simulated: the simulated filesystem's SimCrash (src/sim/sim-fs.ts)
+ * or an injection hook's error marked `crash: true`. The process is gone: nothing more
+ * reaches the disk, so no cleanup is tried and the error is passed on. Known here by
+ * shape rather than by class so that production code never imports the simulator.
+ */
+export function isCrash(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'SimCrash' || (err as { crash?: boolean } | null)?.crash === true;
+}
+
 export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.ErrnoException {
   if (typeof err !== 'object' || err === null) return false;
   const c = (err as { code?: unknown }).code;

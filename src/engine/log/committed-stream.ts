@@ -1,7 +1,8 @@
 import { copyBytes } from '../../format/bytes.js';
 import { ev } from '../../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
-import { markerTxnId } from '../../format/marker.js';
+import { markerCount, markerTxnId } from '../../format/marker.js';
+import { type OpenTxn, TxnFold } from './txn-fold.js';
 import type { FileSystem } from '../io/fs-types.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import { type Fault, type SegmentFile, type WalkOptions, walkStore } from '../segment/walker.js';
@@ -20,8 +21,10 @@ export interface FrameLocation {
  */
 export type CommittedSink = (buf: Uint8Array, body: number, bodyBytes: number, loc: FrameLocation) => void;
 
-interface Pending {
+/** An open transaction's items, copied until its COMMIT. */
+interface Pending extends OpenTxn {
   frames: { bytes: Uint8Array; loc: FrameLocation }[];
+  bytes: number;
 }
 
 /** Upper bound on bytes buffered for open transactions before the reader gives up. */
@@ -43,10 +46,29 @@ export function streamCommitted(
     onSegment?: (segIndex: number, r: SegmentReader) => void;
   } = {},
 ): void {
-  const open = new Map<number, Pending>();
   let pendingBytes = 0;
   const filter = opts.filter;
   const onSegment = opts.onSegment;
+  const drop = (p: Pending): void => {
+    pendingBytes -= p.bytes;
+  };
+  // the log's transaction rules (log/txn-fold.ts); this reader's policy: show committed items, drop the rest
+  const fold = new TxnFold<Pending>({
+    create: (txnId, declared, segIndex, offset) => ({ txnId, segIndex, offset, items: 0, declared, frames: [], bytes: 0 }),
+    begunAgain: (prev) => {
+      drop(prev);
+      return true;
+    },
+    orphan: () => false, // never visible
+    endWithoutBegin: () => false,
+    countMismatch: () => {}, // shown whole, as a read-write open counts it (docs/FORMAT.md 4.1)
+    committed: (p) => {
+      drop(p);
+      for (const f of p.frames) sink(f.bytes, FRAME_PREFIX_BYTES, f.bytes.length - FRAME_PREFIX_BYTES, f.loc);
+    },
+    aborted: drop,
+    incomplete: drop,
+  });
   walkStore(
     fs,
     segments,
@@ -58,15 +80,16 @@ export function streamCommitted(
         switch (r.type) {
           case FrameType.EVENT: {
             const txn = ev.txnId(buf, b);
-            if (txn === 0) {
-              if (!filter || filter(buf, b)) sink(buf, b, r.bodyBytes, { segIndex, path: r.path, offset: r.frameOffset });
+            const p = fold.event(txn, segIndex, r.frameOffset);
+            if (p === null) {
+              // standalone (orphans are never visible)
+              if (txn === 0 && (!filter || filter(buf, b))) sink(buf, b, r.bodyBytes, { segIndex, path: r.path, offset: r.frameOffset });
               return;
             }
-            const p = open.get(txn);
-            if (!p) return; // orphan: never visible
             if (filter && !filter(buf, b)) return;
             const bytes = copyBytes(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
             pendingBytes += bytes.length;
+            p.bytes += bytes.length;
             if (pendingBytes > MAX_PENDING_TXN_BYTES) {
               throw new Error(`open transactions hold over ${MAX_PENDING_TXN_BYTES} bytes at ${r.path}:${r.frameOffset}`);
             }
@@ -74,25 +97,10 @@ export function streamCommitted(
             return;
           }
           case FrameType.BEGIN:
-            open.set(markerTxnId(buf, b), { frames: [] });
+          case FrameType.COMMIT:
+          case FrameType.ABORT:
+            fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
             return;
-          case FrameType.COMMIT: {
-            const txn = markerTxnId(buf, b);
-            const p = open.get(txn);
-            if (!p) return;
-            open.delete(txn);
-            for (const f of p.frames) {
-              pendingBytes -= f.bytes.length;
-              sink(f.bytes, FRAME_PREFIX_BYTES, f.bytes.length - FRAME_PREFIX_BYTES, f.loc);
-            }
-            return;
-          }
-          case FrameType.ABORT: {
-            const p = open.get(markerTxnId(buf, b));
-            if (p) for (const f of p.frames) pendingBytes -= f.bytes.length;
-            open.delete(markerTxnId(buf, b));
-            return;
-          }
           // GAP (a repair's record of lost events) carries no event: readers see nothing of it
           default:
             return;

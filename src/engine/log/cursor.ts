@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type CursorState, CURSOR_FILE_BYTES, CURSOR_NAME, decodeCursor, encodeCursor, type FramePosition } from '../../format/cursor.js';
 import { decodeEvent, type DecodedEvent, ev } from '../../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
-import { markerTxnId } from '../../format/marker.js';
+import { markerCount, markerTxnId } from '../../format/marker.js';
+import { type OpenTxn, TxnFold } from './txn-fold.js';
 import { SeglogError } from '../io/errors.js';
 import { type FileSystem, isFsError } from '../io/fs-types.js';
 import { ensureDir, readWhole, writeFileAtomic } from '../io/fs-util.js';
@@ -70,7 +71,22 @@ export class Cursor {
   read(max: number, region: Region = {}, from: CursorState = this.state()): CursorRead {
     const test = compileRegion(region);
     const events: DecodedEvent[] = [];
-    const open = new Map<number, { begin: FramePosition; frames: Uint8Array[] }>();
+    // the log's transaction rules (log/txn-fold.ts); a cursor delivers a transaction at its COMMIT, whole
+    const fold = new TxnFold<OpenTxn & { begin: FramePosition; frames: Uint8Array[] }>({
+      create: (txnId, declared, segIndex, offset) => ({ txnId, segIndex, offset, items: 0, declared, begin: { segmentId: segments[segIndex]!.id, offset }, frames: [] }),
+      begunAgain: () => true,
+      orphan: () => false,
+      endWithoutBegin: () => false,
+      countMismatch: () => {},
+      committed: (t, _count, segIndex, offset) => {
+        const seg = segments[segIndex]!;
+        const last = t.frames[t.frames.length - 1];
+        deliver(t.frames, { segmentId: seg.id, offset }, commitEnd, last ? ev.seq(last, FRAME_PREFIX_BYTES) + 1 : next.lastSeqPlusOne);
+      },
+      aborted: () => {},
+      incomplete: () => {},
+    });
+    let commitEnd: FramePosition = { segmentId: 0, offset: 0 };
     let next = from;
     let more = false;
     let done = false;
@@ -83,7 +99,7 @@ export class Cursor {
       }
       for (const f of frames) if (test(f, FRAME_PREFIX_BYTES)) events.push(decodeEvent(f, FRAME_PREFIX_BYTES));
       let resume = end;
-      for (const t of open.values()) if (before(t.begin, resume)) resume = t.begin;
+      for (const t of fold.open.values()) if (before(t.begin, resume)) resume = t.begin;
       next = { deliveredThrough: end, resumeFrom: resume, delivered: from.delivered + (events.length - 0), lastSeqPlusOne: seqPlusOne };
       if (events.length >= max) done = true;
     };
@@ -101,24 +117,16 @@ export class Cursor {
           switch (r.type) {
             case FrameType.EVENT: {
               const txn = ev.txnId(buf, b);
-              if (txn === 0) deliver([frame()], at, end, ev.seq(buf, b) + 1);
-              else open.get(txn)?.frames.push(frame());
+              const t = fold.event(txn, segIndex, r.frameOffset);
+              if (t !== null) t.frames.push(frame());
+              else if (txn === 0) deliver([frame()], at, end, ev.seq(buf, b) + 1);
               return;
             }
             case FrameType.BEGIN:
-              open.set(markerTxnId(buf, b), { begin: at, frames: [] });
-              return;
-            case FrameType.COMMIT: {
-              const txn = markerTxnId(buf, b);
-              const t = open.get(txn);
-              if (!t) return;
-              open.delete(txn);
-              const last = t.frames[t.frames.length - 1];
-              deliver(t.frames, at, end, last ? ev.seq(last, FRAME_PREFIX_BYTES) + 1 : next.lastSeqPlusOne);
-              return;
-            }
+            case FrameType.COMMIT:
             case FrameType.ABORT:
-              open.delete(markerTxnId(buf, b));
+              commitEnd = end;
+              fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
               return;
             default:
               return;

@@ -1,20 +1,17 @@
-import { equalBytes } from '../../format/bytes.js';
-import { EV, ev, ZERO_HASH } from '../../format/event.js';
+import { ev } from '../../format/event.js';
 import { FrameType } from '../../format/frame.js';
-import { gap, GapKind } from '../../format/gap.js';
-import { markerTxnId } from '../../format/marker.js';
-import { isKvKind, KV_KIND_CATEGORY, KV_VERSION_BYTES, kvVersionAt } from '../../format/kv.js';
+import { markerCount, markerTxnId } from '../../format/marker.js';
+import { kvVersionOf } from '../../format/kv.js';
 import type { FileSystem } from '../io/fs-types.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
-import { BytesMap } from '../log/bytes-map.js';
+import { type ChainFacts, ChainFold, type ChainHead, newPlainHead } from '../log/chain-fold.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from '../segment/walker.js';
+import { type OpenTxn, SILENT_FACTS, TxnFold } from '../log/txn-fold.js';
 
-/** Per-entity state a writer continues from. */
-export interface EntityHead {
-  clock: number;
-  hash: Uint8Array;
-  wallMs: number;
-}
+export type { OpenTxn };
+
+/** Per-entity state a writer continues from (log/chain-fold.ts). */
+export type EntityHead = ChainHead;
 
 export interface SegmentSummary {
   id: number;
@@ -31,13 +28,6 @@ export interface SegmentSummary {
   eventFrames: number;
   firstSeq: number;
   lastSeq: number;
-}
-
-export interface OpenTxn {
-  txnId: number;
-  segIndex: number;
-  offset: number;
-  items: number;
 }
 
 /** A frame whose checksum is fine but whose content breaks the log's rules. */
@@ -78,21 +68,17 @@ export function scanStore(fs: FileSystem, segments: SegmentFile[]): RecoveryScan
   return s.finish();
 }
 
-function entityName(buf: Uint8Array, start: number, len: number): string {
-  return (buf as Buffer).toString('utf8', start, start + len);
-}
-
 /**
  * The scan's state machine. Exported for the cold start (cold-start.ts), which walks
  * some segments with it and applies SIDX footers for the others to the same `out`.
  */
-export class ScanVisitor {
+export class ScanVisitor implements ChainFacts {
   readonly out: RecoveryScan = {
     segments: [],
     heads: new Map(),
     nextSeq: 0,
     nextTxnId: 1,
-    openTxns: new Map(),
+    openTxns: new Map(), // the fold's (set by finish)
     faults: [],
     semanticFaults: [],
     tail: null,
@@ -101,15 +87,36 @@ export class ScanVisitor {
     maxKvVersion: 0,
   };
   private cur!: SegmentSummary;
-  /** In the active segment: end of the last frame that leaves no transaction half-written. */
-  private completeEnd = 0;
-  private lastFrameEnd = 0;
+  /**
+   * The transaction rules (log/txn-fold.ts), every fact silent: an open only needs the
+   * book (open transactions, next id, counts) and the tail rule.
+   */
+  private fold = new TxnFold(SILENT_FACTS);
   /** Whether the current segment holds any frame. */
   private segmentHasFrames = false;
-  /** A cache in front of `out.heads` (the same head objects), keyed by entity bytes. */
-  private readonly headsByBytes = new BytesMap<EntityHead>();
+  /**
+   * The sequence, clock and chain rules (log/chain-fold.ts) over `out.heads`; this class
+   * is their `ChainFacts`: a fact is a semantic fault (a read-write open refuses).
+   */
+  private readonly chain: ChainFold<EntityHead>;
+  private segIndex = 0;
+  private path = '';
+  private frameOffset = 0;
 
-  constructor(private readonly segmentCount: number) {}
+  constructor(private readonly segmentCount: number) {
+    this.chain = new ChainFold(this.out.heads, this, { newHead: newPlainHead, words: false, midChain: false });
+  }
+
+  /** The transaction book so far (the cold start replays footers into a copy of it). */
+  txns(): TxnFold {
+    return this.fold;
+  }
+
+  /** Continues from `fold` (a footer replay the cold start accepted). */
+  adoptTxns(fold: TxnFold): void {
+    this.fold = fold;
+    this.out.openTxns = fold.open;
+  }
 
   onSegment(seg: SegmentFile, _i: number, r: SegmentReader): void {
     this.cur = {
@@ -126,149 +133,75 @@ export class ScanVisitor {
       lastSeq: -1,
     };
     this.out.segments.push(this.cur);
-    this.completeEnd = r.pos;
-    this.lastFrameEnd = r.pos;
+    this.fold.segmentStart(r.pos);
+    // a cold start may have applied footers to `out` since the last segment walked
+    this.chain.nextSeq = this.out.nextSeq;
+    this.segIndex = _i;
+    this.path = r.path;
     this.segmentHasFrames = false;
   }
 
   onFrame(r: SegmentReader, segIndex: number): void {
     const buf = r.buf;
     const b = r.bodyOff;
-    const o = this.out;
-    let completes = true;
+    const fold = this.fold;
+    this.frameOffset = r.frameOffset;
     switch (r.type) {
       case FrameType.EVENT: {
-        const seq = ev.seq(buf, b);
-        const txn = ev.txnId(buf, b);
-        this.checkAndAdvance(r, segIndex, seq);
-        if (ev.kindCategory(buf, b) === KV_KIND_CATEGORY) this.noteKvVersion(buf, b);
-        if (txn !== 0) {
-          const t = o.openTxns.get(txn);
-          if (t) {
-            t.items++;
-            completes = false;
-          }
-          if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
-          // an item with no open transaction is an orphan: invisible, and not half of anything
-        } else {
-          o.committedEvents++;
-        }
+        const chain = this.chain;
+        chain.advance(buf, b, chain.lookup(buf, b));
+        const c = this.cur;
+        if (c.firstSeq < 0) c.firstSeq = chain.seq;
+        c.lastSeq = chain.seq;
+        c.eventFrames++;
+        const v = kvVersionOf(buf, b);
+        if (v > this.out.maxKvVersion) this.out.maxKvVersion = v;
+        fold.event(ev.txnId(buf, b), segIndex, r.frameOffset);
         break;
       }
-      case FrameType.BEGIN: {
-        const txn = markerTxnId(buf, b);
-        o.openTxns.set(txn, { txnId: txn, segIndex, offset: r.frameOffset, items: 0 });
-        if (txn >= o.nextTxnId) o.nextTxnId = txn + 1;
-        completes = false;
-        break;
-      }
-      case FrameType.COMMIT: {
-        const txn = markerTxnId(buf, b);
-        const t = o.openTxns.get(txn);
-        if (t) {
-          o.openTxns.delete(txn);
-          o.committedEvents += t.items;
-          o.committedBatches++;
-        }
-        break;
-      }
+      case FrameType.BEGIN:
+      case FrameType.COMMIT:
       case FrameType.ABORT:
-        o.openTxns.delete(markerTxnId(buf, b));
+        fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
         break;
       case FrameType.GAP:
-        this.applyGap(r, segIndex);
+        // a repair's gap record (format/gap.ts): the writer continues the sequence, clocks and chains after it
+        this.chain.gap(buf, b);
         break;
       default:
         break;
     }
-    this.lastFrameEnd = r.pos;
+    fold.frameDone(r.pos);
     this.segmentHasFrames = true;
-    // only frames after the last one that completes something can be half of a transaction
-    if (completes || o.openTxns.size === 0) this.completeEnd = r.pos;
   }
 
-  private checkAndAdvance(r: SegmentReader, segIndex: number, seq: number): void {
-    const buf = r.buf;
-    const b = r.bodyOff;
-    const o = this.out;
-    const entStart = b + EV.VAR;
-    const entLen = ev.entityLen(buf, b);
-    // heads are found by the entity's bytes in place; the name is decoded once per entity
-    let head = this.headsByBytes.get(buf, entStart, entLen);
-    if (head === undefined) {
-      head = o.heads.get(entityName(buf, entStart, entLen));
-      if (head) this.headsByBytes.add(buf, entStart, entLen, head);
-    }
-    const clock = ev.clock(buf, b);
-    const wall = ev.wallMs(buf, b);
-    if (seq !== o.nextSeq) {
-      this.semantic('sequence_gap', r, segIndex, seq, entityName(buf, entStart, entLen), `sequence ${seq} where ${o.nextSeq} was expected`);
-    }
-    const expectClock = head ? head.clock + 1 : 0;
-    if (clock !== expectClock) {
-      this.semantic('clock_gap', r, segIndex, seq, entityName(buf, entStart, entLen), `entity clock ${clock} where ${expectClock} was expected`);
-    }
-    const prev = head ? head.hash : ZERO_HASH;
-    if (!equalBytes(buf, b + EV.PREV_HASH, prev, 0, 32)) {
-      this.semantic('chain_break', r, segIndex, seq, entityName(buf, entStart, entLen), 'prev_hash does not match the entity\'s previous event hash');
-    }
-    const hs = ev.hashStart(buf, b);
-    if (!head) {
-      head = { clock, hash: new Uint8Array(32), wallMs: wall };
-      o.heads.set(entityName(buf, entStart, entLen), head);
-      this.headsByBytes.add(buf, entStart, entLen, head);
-    }
-    head.clock = clock;
-    head.wallMs = Math.max(head.wallMs, wall);
-    const hh = head.hash;
-    for (let i = 0; i < 32; i++) hh[i] = buf[hs + i]!;
-    o.nextSeq = seq + 1;
-    const c = this.cur;
-    if (c.firstSeq < 0) c.firstSeq = seq;
-    c.lastSeq = seq;
-    c.eventFrames++;
+  // ------------------------------------------------------------ chain facts (ChainFacts)
+
+  sequenceJump(seq: number, expected: number): void {
+    this.semantic('sequence_gap', seq, this.chain.entity, `sequence ${seq} where ${expected} was expected`);
   }
 
-  /**
-   * A repair's gap record (format/gap.ts) stands where lost events were: a sequence gap
-   * advances the next sequence past them; an entity gap advances that entity's clock and
-   * sets its chain head to the resume hash, so the next event (or append) links to it.
-   */
-  private applyGap(r: SegmentReader, segIndex: number): void {
-    const buf = r.buf;
-    const b = r.bodyOff;
-    const o = this.out;
-    const first = gap.first(buf, b);
-    const count = gap.count(buf, b);
-    if (gap.kind(buf, b) === GapKind.SEQUENCE) {
-      if (first !== o.nextSeq) this.semantic('sequence_gap', r, segIndex, first, '', `gap record for sequence ${first} where ${o.nextSeq} was expected`);
-      o.nextSeq = Math.max(o.nextSeq, first + count);
-      return;
-    }
-    const s = gap.entityStart(b);
-    const entity = (buf as Buffer).toString('utf8', s, s + gap.entityLen(buf, b));
-    let head = o.heads.get(entity);
-    const expected = head ? head.clock + 1 : 0;
-    if (first !== expected) this.semantic('clock_gap', r, segIndex, o.nextSeq, entity, `gap record for clock ${first} where ${expected} was expected`);
-    if (!head) {
-      head = { clock: 0, hash: new Uint8Array(32), wallMs: 0 };
-      o.heads.set(entity, head);
-    }
-    head.clock = first + count - 1;
-    const h = gap.resumeHashOffset(b);
-    head.hash.set(buf.subarray(h, h + 32));
-    head.wallMs = Math.max(head.wallMs, gap.wallFloorMs(buf, b));
+  clockGap(clock: number, expected: number): void {
+    this.semantic('clock_gap', this.chain.seq, this.chain.entity, `entity clock ${clock} where ${expected} was expected`);
   }
 
-  /** Key/value versions are allocated above the largest recorded, committed or not (never reused). */
-  private noteKvVersion(buf: Uint8Array, b: number): void {
-    if (!isKvKind(KV_KIND_CATEGORY, ev.kindType(buf, b)) || ev.payloadLen(buf, b) < KV_VERSION_BYTES) return;
-    const v = kvVersionAt(buf, ev.payloadStart(buf, b));
-    if (v > this.out.maxKvVersion && v <= Number.MAX_SAFE_INTEGER) this.out.maxKvVersion = v;
+  chainBreak(): void {
+    this.semantic('chain_break', this.chain.seq, this.chain.entity, "prev_hash does not match the entity's previous event hash");
   }
 
-  private semantic(code: SemanticFault['code'], r: SegmentReader, segIndex: number, seq: number, entity: string, message: string): void {
-    this.out.semanticFaults.push({ code, segIndex, path: r.path, offset: r.frameOffset, seq, entity, message });
+  /** Not an open's business: the writer clamps wall time (verify reports it). */
+  wallRegression(): void {}
+
+  gapSequenceOutOfPlace(first: number, expected: number): void {
+    this.semantic('sequence_gap', first, '', `gap record for sequence ${first} where ${expected} was expected`);
+  }
+
+  gapClockOutOfPlace(first: number, expected: number): void {
+    this.semantic('clock_gap', this.chain.nextSeq, this.chain.entity, `gap record for clock ${first} where ${expected} was expected`);
+  }
+
+  private semantic(code: SemanticFault['code'], seq: number, entity: string, message: string): void {
+    this.out.semanticFaults.push({ code, segIndex: this.segIndex, path: this.path, offset: this.frameOffset, seq, entity, message });
   }
 
   /** A damaged SIDX footer: the frames end at its head (a read-write open truncates there). */
@@ -283,14 +216,16 @@ export class ScanVisitor {
 
   onSegmentEnd(_seg: SegmentFile, segIndex: number, _r: SegmentReader, validEnd: number): void {
     this.cur.validEnd = validEnd;
+    this.out.nextSeq = this.chain.nextSeq;
     const isLast = segIndex === this.segmentCount - 1;
-    if (isLast && this.out.openTxns.size > 0 && this.lastFrameEnd > this.completeEnd) {
+    const incompleteAt = isLast ? this.fold.incompleteTail() : -1;
+    if (incompleteAt >= 0) {
       // the active segment ends inside transactions that never finished: recovery drops those frames
       const tornAt = this.out.tail?.offset;
-      if (tornAt === undefined || this.completeEnd < tornAt) {
-        this.out.tail = { segIndex, offset: this.completeEnd, reason: 'incomplete_batch' };
+      if (tornAt === undefined || incompleteAt < tornAt) {
+        this.out.tail = { segIndex, offset: incompleteAt, reason: 'incomplete_batch' };
       }
-    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.out.openTxns.size > 0 && this.out.tail === null) {
+    } else if (isLast && segIndex > 0 && !this.segmentHasFrames && this.fold.open.size > 0 && this.out.tail === null) {
       // The log ends inside a transaction whose frames all sit in earlier segments, and this
       // last segment (created by the rotation the batch was in) holds no frame: cut it
       // (offset 0 removes it), so that Store.open's next cut can drop the batch from the
@@ -302,6 +237,12 @@ export class ScanVisitor {
   }
 
   finish(): RecoveryScan {
-    return this.out;
+    const o = this.out;
+    const f = this.fold;
+    o.openTxns = f.open;
+    o.nextTxnId = f.nextTxnId;
+    o.committedEvents = f.committedEvents;
+    o.committedBatches = f.committedBatches;
+    return o;
   }
 }

@@ -1,5 +1,5 @@
 import { encodeSegmentHeader, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { type FileSystem, FsError } from '../io/fs-types.js';
+import { type FileSystem, FsError, isCrash } from '../io/fs-types.js';
 import { writeFully } from '../io/fs-util.js';
 import { segmentFileName } from '../io/layout.js';
 import { join } from 'node:path';
@@ -163,7 +163,3 @@ export class SegmentWriter {
   }
 }
 
-/** A simulated power cut (SimCrash or an injection hook's crash): the process is gone, nothing more reaches the disk. */
-function isCrash(err: unknown): boolean {
-  return (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
-}

@@ -1,4 +1,5 @@
 import type { FrameLocation } from '../log/committed-stream.js';
+import type { StoreOptions } from '../io/options.js';
 
 /**
  * A frame for `Store.writeRaw`: the low-level write path of interactive transactions
@@ -48,3 +49,18 @@ export interface RawWriteResult {
 
 /** Limits on one marker's count field (u32). */
 export const MAX_MARKER_COUNT = 0xffff_ffff;
+
+/**
+ * What interactive transactions (txn.ts) and the fixture builder write through: the
+ * store's raw-frame write path, seen from below. Store implements it; Txn depends on
+ * this interface, not on Store, so the two do not import each other.
+ */
+export interface RawFrameWriter {
+  readonly options: Pick<StoreOptions, 'batchMaxSize' | 'batchMaxBytes'>;
+  /** The version the next key/value operation records. */
+  peekKvVersion(): number;
+  /** Writes `frames` in order; when `sync`, makes them durable per the sync mode. */
+  writeRaw(frames: readonly RawFrame[], sync: boolean): RawWriteResult;
+  /** A transaction's COMMIT is durable: count its items as committed and publish them. */
+  publishTxn(items: readonly FrameLocation[]): void;
+}

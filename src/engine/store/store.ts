@@ -1,6 +1,13 @@
+/*
+ * Over 500 lines, knowingly (issue 13 asks for a split): the store's open, event
+ * encoder, write path, bulk appender and read view still share private state here
+ * (heads, next sequence, the encode buffer, the writer); the split into store/open,
+ * store/encoder, store/write-path, store/bulk and store/read-view is the next step
+ * and was not done in issue 13's time (see its report).
+ */
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
-import { type Blake3, createHasher } from '../../format/hash/blake3.js';
+import { type Blake3, createHasher, HASH_BYTES } from '../../format/hash/blake3.js';
 import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
 import {
@@ -10,6 +17,7 @@ import {
   eventFrameSize,
   ev,
   EV,
+  isValidKind,
   makeUuidV7,
   MAX_ENTITY_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -18,12 +26,12 @@ import {
   uuidFromString,
   ZERO_HASH,
 } from '../../format/event.js';
-import { FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../../format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../../format/marker.js';
+import { encodeAbort, encodeBegin, encodeCommit, MARKER_BODY_BYTES, MARKER_FRAME_BYTES } from '../../format/marker.js';
 import { streamCommitted, type FrameLocation } from '../log/committed-stream.js';
 import { ioError, SeglogError } from '../io/errors.js';
-import { type FileSystem, isFsError } from '../io/fs-types.js';
+import { type FileSystem, isCrash, isFsError } from '../io/fs-types.js';
 import { RealFs } from '../io/real-fs.js';
 import { exists, readFully } from '../io/fs-util.js';
 import { keepCutTail } from '../recovery/cut-tail-copy.js';
@@ -38,7 +46,7 @@ import { FooterBuilder, type FooterSeed, sealFooter } from '../index/sidx.js';
 import { type SealHook, SegmentWriter } from '../segment/segment-writer.js';
 import { readMeta, writeMeta } from '../io/store-meta.js';
 import { listSegments, type SegmentFile } from '../segment/walker.js';
-import { MAX_MARKER_COUNT, type RawFrame, type RawEventResult, type RawWriteResult } from './raw-frames.js';
+import { MAX_MARKER_COUNT, type RawFrame, type RawFrameWriter, type RawEventResult, type RawWriteResult } from './raw-frames.js';
 import { Txn } from './txn.js';
 import { EntityTable } from '../log/entity-table.js';
 
@@ -127,7 +135,7 @@ interface PreparedItem {
  * One process writes (it holds the LOCK); readers open read-only and see whole
  * committed batches only.
  */
-export class Store {
+export class Store implements RawFrameWriter {
   readonly dir: string;
   readonly options: StoreOptions;
   readonly readOnly: boolean;
@@ -267,7 +275,7 @@ export class Store {
     this.ckptSession = new CheckpointSession(
       this.recovery,
       this.coldStart.segments.map((s) => s.footer),
-      last ? { id: last.id, index: segs.length - 1, frameEnd: last.frameEnd } : { id: 0, index: 0, frameEnd: 32 },
+      last ? { id: last.id, index: segs.length - 1, frameEnd: last.frameEnd } : { id: 0, index: 0, frameEnd: SEGMENT_HEADER_BYTES },
     );
     const hook: SealHook = (fs, seg) => {
       const seed = this.footerSeed !== null && this.footerSeed.segmentId === seg.id ? this.footerSeed : null;
@@ -291,7 +299,7 @@ export class Store {
       // a power cut can keep later frames without the header, and the next open refuses
       // a store that only ever lost unsynced data (found by the seeded simulation, seed 5279).
       this.fs.fsync(fd);
-      active = { id: last.id, path: last.path, fd, sizeBytes: last.frameEnd, firstSeq: last.headerFirstSeq, hasFrames: last.eventFrames > 0 || last.frameEnd > 32 };
+      active = { id: last.id, path: last.path, fd, sizeBytes: last.frameEnd, firstSeq: last.headerFirstSeq, hasFrames: last.eventFrames > 0 || last.frameEnd > SEGMENT_HEADER_BYTES };
     }
     this.writer = new SegmentWriter(this.fs, this.dir, this.options.segmentMaxBytes, active, hook);
     if (last && last.frameEnd >= this.options.segmentMaxBytes) this.writer.rotate(this.nextSeq);
@@ -340,7 +348,7 @@ export class Store {
     const payload = encodePayload(item.payload, where);
     if (payload.length > MAX_PAYLOAD_BYTES) throw new SeglogError('validation', `${where}payload is ${payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
     const kind = item.kind ?? DEFAULT_KIND;
-    if (!Number.isInteger(kind.category) || !Number.isInteger(kind.type) || kind.category < 1 || kind.category > 0xffff || kind.type < 0 || kind.type > 0xffff) {
+    if (!isValidKind(kind.category, kind.type, false)) {
       throw new SeglogError('validation', `${where}kind must be category 1..65535 : type 0..65535 (category 0 is reserved)`);
     }
     const correlation = parseId(item.correlationId, `${where}correlationId`);
@@ -351,7 +359,7 @@ export class Store {
       }
     }
     const frameBytes = eventFrameSize(entity.length, scope.length, payload.length);
-    if (frameBytes - 8 > MAX_FRAME_LENGTH) throw new SeglogError('validation', `${where}event is too large to frame`);
+    if (frameBytes - FRAME_HEADER_BYTES > MAX_FRAME_LENGTH) throw new SeglogError('validation', `${where}event is too large to frame`);
     return { entity, entityText: item.entity, scope, payload, kind, correlation, causation, causationItem: item.causationItem, frameBytes };
   }
 
@@ -376,15 +384,15 @@ export class Store {
     return new Txn(this, this.allocTxnId());
   }
 
-  /** @internal Reserves a transaction id: ids stay unique over the log (largest seen + 1). */
-  allocTxnId(): number {
+  /** Reserves a transaction id: ids stay unique over the log (largest seen + 1). */
+  private allocTxnId(): number {
     this.checkWritable();
     if (this.nextTxnId >= MAX_SAFE_U64) throw new SeglogError('validation', 'transaction ids exhausted');
     return this.nextTxnId++;
   }
 
   /**
-   * @internal The version the next key/value operation records: one more than the
+   * RawFrameWriter: the version the next key/value operation records: one more than the
    * largest version in the log, whether its transaction committed or not (so a
    * version is never recorded twice). Recovered on open by the scan.
    */
@@ -394,7 +402,7 @@ export class Store {
   }
 
   /**
-   * @internal Writes `frames` in order (in as few writes as segment rotation allows) and,
+   * RawFrameWriter: writes `frames` in order (in as few writes as segment rotation allows) and,
    * when `sync`, makes them durable per the sync mode (`none` never fsyncs). Validates
    * every frame before writing any; a failed write is rolled back and burns nothing.
    */
@@ -419,7 +427,7 @@ export class Store {
         if (!Number.isInteger(f.count) || f.count < 0 || f.count > MAX_MARKER_COUNT) throw new SeglogError('validation', `${where}count must be an integer from 0 to ${MAX_MARKER_COUNT}`);
         entities[i] = null;
         scopes[i] = null;
-        sizes[i] = f.type === 'abort' ? FRAME_PREFIX_BYTES + 8 : MARKER_FRAME_BYTES;
+        sizes[i] = f.type === 'abort' ? FRAME_PREFIX_BYTES + MARKER_BODY_BYTES.ABORT : MARKER_FRAME_BYTES;
         if (f.type === 'commit') touchesCommitted = true;
       } else {
         const entity = f.entityBytes ?? utf8.encode(f.entity);
@@ -428,7 +436,7 @@ export class Store {
         if (scope.length > MAX_SCOPE_BYTES) throw new SeglogError('validation', `${where}scope is ${scope.length} bytes, over ${MAX_SCOPE_BYTES}`);
         if (f.payload.length > MAX_PAYLOAD_BYTES) throw new SeglogError('validation', `${where}payload is ${f.payload.length} bytes, over ${MAX_PAYLOAD_BYTES}`);
         const k = f.kind;
-        if (!Number.isInteger(k.category) || !Number.isInteger(k.type) || k.category < 0 || k.category > 0xffff || k.type < 0 || k.type > 0xffff) {
+        if (!isValidKind(k.category, k.type, true)) {
           throw new SeglogError('validation', `${where}kind must be category 0..65535 : type 0..65535`);
         }
         if (f.kvVersion !== undefined) {
@@ -462,8 +470,8 @@ export class Store {
         const head = pendingHeads.get(f.entity) ?? this.heads.get(f.entity);
         const size = this.encodeNext(buf, off, head, now, seq, f.txnId, f.kind, null, null, entities[i]!, scopes[i]!, f.payload, new Uint8Array(16));
         const { clock, wallMs } = this.encoded;
-        const hashAt = off + size - 32;
-        pendingHeads.set(f.entity, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + 32) });
+        const hashAt = off + size - HASH_BYTES;
+        pendingHeads.set(f.entity, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + HASH_BYTES) });
         events.push({ seq, clock, wallMs, location: { segIndex: -1, path: '', offset: 0 } });
         seq++;
         off += size;
@@ -518,7 +526,7 @@ export class Store {
   }
 
   /**
-   * @internal A transaction's COMMIT is durable per the sync mode: count its items as
+   * RawFrameWriter: a transaction's COMMIT is durable per the sync mode: count its items as
    * committed and hand them to subscribers (read back from the log: the transaction's
    * frames were written, and may have left the encode buffer, long before).
    */
@@ -538,7 +546,7 @@ export class Store {
       const head = new Uint8Array(FRAME_PREFIX_BYTES);
       readFully(this.fs, fd, head, 0, head.length, loc.offset);
       const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
-      const frame = new Uint8Array(8 + Math.min(length >>> 0, MAX_FRAME_LENGTH));
+      const frame = new Uint8Array(FRAME_HEADER_BYTES + Math.min(length >>> 0, MAX_FRAME_LENGTH));
       readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
       return frame;
     } finally {
@@ -592,9 +600,9 @@ export class Store {
       starts.push(off);
       const size = this.encodeNext(buf, off, head, now, seq, txnId, p.kind, p.correlation, causation, p.entity, p.scope, p.payload, id);
       const { clock, wallMs } = this.encoded;
-      const hashAt = off + size - 32;
-      pendingHeads.set(p.entityText, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + 32) });
-      receipts.push({ eventId: '', seq, clock, wallMs, eventHash: toHex(buf, hashAt, hashAt + 32), durable: false });
+      const hashAt = off + size - HASH_BYTES;
+      pendingHeads.set(p.entityText, { clock, wallMs, hash: copyBytes(buf, hashAt, hashAt + HASH_BYTES) });
+      receipts.push({ eventId: '', seq, clock, wallMs, eventHash: toHex(buf, hashAt, hashAt + HASH_BYTES), durable: false });
       off += size;
     }
     const commitAt = off;
@@ -696,7 +704,7 @@ export class Store {
 
   /** A write failed: undo it, or, if undoing fails too, refuse further writes. */
   private failWrite(w: SegmentWriter, mark: ReturnType<SegmentWriter['mark']>, err: unknown): never {
-    const crashed = (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
+    const crashed = isCrash(err);
     if (crashed) {
       this.poisoned = err as Error;
       throw err;
@@ -768,15 +776,15 @@ export class Store {
       },
       this.hasher,
     );
-    const hashAt = off + size - 32;
+    const hashAt = off + size - HASH_BYTES;
     const buf = chunk.arena.buf;
     if (head) {
       head.clock++;
       head.wallMs = wallMs;
-      head.hash.set(buf.subarray(hashAt, hashAt + 32));
+      head.hash.set(buf.subarray(hashAt, hashAt + HASH_BYTES));
     } else {
       // a copy: buf is a Buffer (the arena's), whose slice() would alias the chunk
-      this.heads.set(p.entityText, { clock: 0, wallMs, hash: copyOf(buf, hashAt, hashAt + 32) });
+      this.heads.set(p.entityText, { clock: 0, wallMs, hash: copyOf(buf, hashAt, hashAt + HASH_BYTES) });
     }
     this.nextSeq++;
     chunk.len += size;
@@ -796,9 +804,9 @@ export class Store {
     const cat = raw.kindCategory;
     const type = raw.kindType;
     if (eLen < 1 || eLen > MAX_ENTITY_BYTES || sLen > MAX_SCOPE_BYTES || pLen > MAX_PAYLOAD_BYTES) return false;
-    if (!(cat >= 1 && cat <= 0xffff && type >= 0 && type <= 0xffff)) return false;
+    if (!isValidKind(cat, type, false)) return false;
     const frameBytes = eventFrameSize(eLen, sLen, pLen);
-    if (frameBytes - 8 > MAX_FRAME_LENGTH) return false;
+    if (frameBytes - FRAME_HEADER_BYTES > MAX_FRAME_LENGTH) return false;
     if (chunk.len + frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + frameBytes > this.options.segmentMaxBytes) {
       this.bulkFlush(w, chunk);
       chunk.arena.grow(frameBytes);
@@ -830,17 +838,17 @@ export class Store {
     q = copyInto(buf, q, raw.scope, raw.scopeStart, raw.scopeEnd);
     q = copyInto(buf, q, raw.payload, raw.payloadStart, raw.payloadEnd);
     this.hasher.hashInto(buf, b, q, buf, q);
-    const length = q + 32 - b + 1; // type byte + body
+    const length = q + HASH_BYTES - b + 1; // type byte + body
     writeU32(buf, off, length);
     buf[off + 8] = FrameType.EVENT;
-    writeU32(buf, off + 4, chunk.arena.crc(off + 8, off + 8 + length));
+    writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
     if (head) {
       head.clock++;
       head.wallMs = wallMs;
       const h = head.hash;
-      for (let i = 0; i < 32; i++) h[i] = buf[q + i]!;
+      for (let i = 0; i < HASH_BYTES; i++) h[i] = buf[q + i]!;
     } else {
-      this.heads.set(name, { clock: 0, wallMs, hash: copyOf(buf, q, q + 32) });
+      this.heads.set(name, { clock: 0, wallMs, hash: copyOf(buf, q, q + HASH_BYTES) });
     }
     this.nextSeq++;
     chunk.len += frameBytes;
@@ -1004,7 +1012,7 @@ export class Store {
       streamCommitted(this.fs, this.segmentFiles(), (buf, b, _n, loc) => {
         ids.set(decodeEventId(buf, b), loc);
         const hs = ev.hashStart(buf, b);
-        hashes.set(toHex(buf, hs, hs + 32), loc);
+        hashes.set(toHex(buf, hs, hs + HASH_BYTES), loc);
       }, { filter: () => true });
       this.idIndex = ids;
       this.hashIndex = hashes;
@@ -1016,7 +1024,7 @@ export class Store {
     if (!this.idIndex || !this.hashIndex) return;
     this.idIndex.set(decodeEventId(buf, b), loc);
     const hs = ev.hashStart(buf, b);
-    this.hashIndex.set(toHex(buf, hs, hs + 32), loc);
+    this.hashIndex.set(toHex(buf, hs, hs + HASH_BYTES), loc);
   }
 
   private readAt(loc: FrameLocation): DecodedEvent {
@@ -1025,7 +1033,7 @@ export class Store {
       const head = new Uint8Array(FRAME_PREFIX_BYTES);
       readFully(this.fs, fd, head, 0, head.length, loc.offset);
       const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
-      const frame = new Uint8Array(8 + Math.min(length >>> 0, MAX_FRAME_LENGTH));
+      const frame = new Uint8Array(FRAME_HEADER_BYTES + Math.min(length >>> 0, MAX_FRAME_LENGTH));
       readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
       return decodeEvent(frame, FRAME_PREFIX_BYTES);
     } finally {
@@ -1091,7 +1099,7 @@ function saveCheckpointOf(store: { fs: FileSystem; dir: string; session: Checkpo
     }
     writeCheckpoint(store.fs, store.dir, r.checkpoint);
   } catch (err) {
-    if ((err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true) throw err;
+    if (isCrash(err)) throw err;
     store.warn(`${storePaths(store.dir).checkpoint}: not written (${(err as { code?: string }).code ?? (err as Error).message})`);
   }
 }
@@ -1161,7 +1169,7 @@ function addChunkToFooter(b: FooterBuilder, buf: Uint8Array, len: number, segOff
   for (let off = 0; off < len; ) {
     const length = buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24);
     b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);
-    off += 8 + (length >>> 0);
+    off += FRAME_HEADER_BYTES + (length >>> 0);
   }
 }
 
@@ -1281,7 +1289,7 @@ function cutTail(fs: FileSystem, dir: string, scan: RecoveryScan, warn: (m: stri
   const fd = fs.open(seg.path, 'r+');
   try {
     const size = fs.fstat(fd).sizeBytes;
-    const keep = tail.offset < 32 ? 0 : tail.offset;
+    const keep = tail.offset < SEGMENT_HEADER_BYTES ? 0 : tail.offset;
     if (size > keep) {
       const bytes = new Uint8Array(size - keep);
       readFully(fs, fd, bytes, 0, bytes.length, keep);

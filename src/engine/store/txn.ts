@@ -13,8 +13,7 @@ import {
 import { MARKER_FRAME_BYTES } from '../../format/marker.js';
 import type { FrameLocation } from '../log/committed-stream.js';
 import { SeglogError } from '../io/errors.js';
-import type { RawFrame } from './raw-frames.js';
-import type { Store } from './store.js';
+import type { RawFrame, RawFrameWriter } from './raw-frames.js';
 
 export type TxnState = 'open' | 'committed' | 'aborted';
 
@@ -64,7 +63,7 @@ export class Txn {
   private readonly items: FrameLocation[] = [];
 
   constructor(
-    private readonly store: Store,
+    private readonly store: RawFrameWriter,
     readonly id: number,
   ) {}
 

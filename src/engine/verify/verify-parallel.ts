@@ -174,7 +174,7 @@ export function precheckSegment(
 }
 
 /** Where the walk gets prechecks from: in hand (tests) or from workers. */
-interface PrecheckSource {
+export interface PrecheckSource {
   /** At the start of segment k: whether a precheck with its footer result will be there. */
   footersComing(k: number): boolean;
   /** The precheck of segment k (waiting for it if a worker has it), or null. */
@@ -187,7 +187,7 @@ interface PrecheckSource {
  * precheck is not fed frame by frame; its problems are taken at its end (or computed
  * by walking it again here, should the precheck not come after all).
  */
-class PrecheckedFooters implements FooterChecks {
+export class PrecheckedFooters implements FooterChecks {
   private useLocal = true;
   private k = -1;
   constructor(
@@ -219,48 +219,13 @@ class PrecheckedFooters implements FooterChecks {
 }
 
 /** Hash verdicts of one segment, for quick lookups. */
-class SegmentVerdicts {
+export class SegmentVerdicts {
   readonly bad: Set<number>;
   constructor(readonly checkedEnd: number, mismatches: number[]) {
     this.bad = new Set(mismatches);
   }
   verdict(frameOffset: number): boolean | undefined {
     return frameOffset < this.checkedEnd ? !this.bad.has(frameOffset) : undefined;
-  }
-}
-
-/** Verdicts from prechecks already in hand (tests). */
-export class StaticVerdicts implements HashVerdicts, PrecheckSource {
-  private readonly bySeg = new Map<number, SegmentPrecheck>();
-  private readonly verdicts = new Map<number, SegmentVerdicts>();
-
-  constructor(
-    private readonly fs: FileSystem,
-    private readonly segmentCount: number,
-  ) {}
-
-  add(p: SegmentPrecheck): void {
-    this.bySeg.set(p.segIndex, p);
-    this.verdicts.set(p.segIndex, new SegmentVerdicts(p.checkedEnd, p.mismatches));
-  }
-  verdict(segIndex: number, frameOffset: number): boolean | undefined {
-    return this.verdicts.get(segIndex)?.verdict(frameOffset);
-  }
-  checkedEnd(segIndex: number): number {
-    return this.verdicts.get(segIndex)?.checkedEnd ?? 0;
-  }
-  footerChecks(local: FooterChecks): FooterChecks {
-    return new PrecheckedFooters(this, local, this.fs, this.segmentCount);
-  }
-  footersComing(k: number): boolean {
-    return (this.bySeg.get(k)?.footerProblems ?? null) !== null;
-  }
-  precheck(k: number): SegmentPrecheck | null {
-    return this.bySeg.get(k) ?? null;
-  }
-  indexOf(path: string): number {
-    for (const [k, p] of this.bySeg) if (p.path === path) return k;
-    return -1;
   }
 }
 

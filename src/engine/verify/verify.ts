@@ -1,6 +1,6 @@
 import { basename, dirname } from 'node:path';
-import { type Blake3, HASH_BYTES } from '../../format/hash/blake3.js';
-import { checkEventLayout, EV, ev } from '../../format/event.js';
+import type { Blake3 } from '../../format/hash/blake3.js';
+import { checkEventLayout, ev } from '../../format/event.js';
 import { FrameStatus, FrameType } from '../../format/frame.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
 import { decodeGap, describeGap, GapKind } from '../../format/gap.js';
@@ -8,8 +8,9 @@ import type { FileSystem } from '../io/fs-types.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from '../segment/walker.js';
 import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
-import { EntityTable } from '../log/entity-table.js';
+import { type ChainFacts, ChainFold, newWordHead, type WordHead } from '../log/chain-fold.js';
 import { checkCheckpoint } from '../index/checkpoint.js';
+import { type Adoption, type OpenTxn, type TxnFacts, TxnFold } from '../log/txn-fold.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -79,6 +80,13 @@ export interface VerifyOptions {
    * event_hash, or undefined when it was not checked (then it is hashed here).
    */
   hashVerdicts?: HashVerdicts;
+  /**
+   * The store directory (whole-store verify): where index.ckpt is checked even when no
+   * segment file is left. Without it, the first segment's directory is used, so a store
+   * whose every segment was deleted verified clean despite a checkpoint recording its
+   * events (found by the differential damage suite, test/differential/regressions.ts).
+   */
+  storeDir?: string;
 }
 
 export interface HashVerdicts {
@@ -101,22 +109,6 @@ export interface FooterChecks {
   onSegmentEnd(seg: SegmentFile, segIndex: number, r: SegmentReader): FooterProblem[];
 }
 
-interface Head {
-  clock: number;
-  hash: Uint8Array;
-  /** `hash` read and written a 32-bit word at a time (the hot loop's chain check). */
-  words: DataView<ArrayBufferLike>;
-  wallMs: number;
-}
-
-function newHead(clock: number, wallMs: number): Head {
-  const hash = new Uint8Array(HASH_BYTES);
-  return { clock, wallMs, hash, words: new DataView(hash.buffer) };
-}
-
-/** A zero hash as words: what an entity's first prev_hash must be. */
-const ZERO_WORDS = new DataView(new ArrayBuffer(HASH_BYTES));
-
 /**
  * Checks everything a log promises: every frame's CRC, every event's layout and
  * hash, every entity's chain across segments, dense sequences and clocks, monotonic
@@ -128,34 +120,40 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
-  if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
+  const storeDir = opts.storeDir ?? (segments.length > 0 ? dirname(segments[0]!.path) : undefined);
+  if (!opts.loneFile && storeDir !== undefined) v.checkCheckpoint(fs, storeDir, segments);
   return v.finish(segments.length);
 }
 
-class VerifyVisitor {
-  private readonly heads = new Map<string, Head>();
-  /** `heads` looked up by the entity's bytes (no string made per event). */
-  private readonly entities = new EntityTable(this.heads);
-  /** `startedBefore`: a lone file began inside this transaction (its BEGIN and first items are in an earlier segment). */
-  private readonly open = new Map<number, { offset: number; segment: string; declared: number; items: number; startedBefore?: boolean }>();
+/** An open transaction as verify reports it. */
+interface VerifyTxn extends OpenTxn {
+  /** File name of its BEGIN's segment. */
+  segment: string;
+  /** A lone file began inside this transaction (its BEGIN and first items are in an earlier segment). */
+  startedBefore: boolean;
+}
+
+class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
+  /** The sequence, clock and chain rules (log/chain-fold.ts); this class is their `ChainFacts`: it reports. */
+  private readonly chain: ChainFold<WordHead>;
+  /** The frame being checked (for the chain facts' problems). */
+  private frameOffset = 0;
+  /** The log's transaction rules (log/txn-fold.ts); this class is their `TxnFacts`: it reports. */
+  private readonly txns: TxnFold<VerifyTxn> = new TxnFold<VerifyTxn>(this);
   private readonly problems: Problem[] = [];
-  private nextSeq: number;
   private segName = '';
   private segIndex = 0;
   private segFirstSeqHeader = -1;
   private segFirstEventSeen = false;
-  private events = 0;
+  /** Where the current segment's frames end (its size, or its footer's start). */
+  private segFrameEnd = 0;
   private eventFrames = 0;
-  private batches = 0;
   private bytes = 0;
   private bytesBefore = 0;
   private errors = 0;
   private warnings = 0;
   stopped = false;
   private readonly maxErrors: number;
-  /** A DataView over the frames' buffer `frameViewOf`, remembered. */
-  private frameViewOf: Uint8Array | null = null;
-  private frameView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   /** SIDX footer checks (issue 3): sidx_missing, sidx_mismatch. */
   footers: FooterChecks | null = null;
 
@@ -164,7 +162,7 @@ class VerifyVisitor {
     private readonly opts: VerifyOptions,
   ) {
     this.maxErrors = opts.maxErrors ?? Number.MAX_SAFE_INTEGER;
-    this.nextSeq = opts.loneFile ? -1 : 0;
+    this.chain = new ChainFold(new Map<string, WordHead>(), this, { newHead: newWordHead, words: true, midChain: opts.loneFile ?? false });
   }
 
   private report(p: Problem): void {
@@ -186,6 +184,7 @@ class VerifyVisitor {
     this.segIndex = segIndex;
     this.bytes += r.fileSize;
     this.segFirstEventSeen = false;
+    this.segFrameEnd = r.frameEnd;
     this.segFirstSeqHeader = r.header.ok ? r.header.header.firstSeq : -1;
     if (r.header.ok && r.header.header.segmentId !== seg.id && seg.name.endsWith('.seg') && /^\d+\.seg$/.test(seg.name)) {
       this.report({
@@ -205,7 +204,7 @@ class VerifyVisitor {
   /** index.ckpt against the segments and, when the frames verified clean, against what they say. */
   checkCheckpoint(fs: FileSystem, dir: string, segments: SegmentFile[]): void {
     if (this.stopped) return;
-    const computed = this.errors === 0 ? { nextSeq: this.nextSeq, events: this.events, batches: this.batches, heads: this.heads } : undefined;
+    const computed = this.errors === 0 ? { nextSeq: this.chain.nextSeq, events: this.txns.committedEvents, batches: this.txns.committedBatches, heads: this.chain.heads } : undefined;
     for (const p of checkCheckpoint(fs, dir, segments, computed)) this.report(p);
   }
 
@@ -232,7 +231,11 @@ class VerifyVisitor {
       this.report({ code: 'bad_header', severity: 'error', segment, offset: 0, message: `bad segment header: ${f.detail}` });
       return;
     }
-    if (f.status === FrameStatus.Truncated || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
+    // A frame that runs past the end with valid frames after it is a damaged length, not
+    // a segment that ends inside a frame: bad_frame, as repair's analyzer classifies it
+    // (found by the differential suite: a flipped length bit was reported as truncated_segment).
+    const endsInside = f.status === FrameStatus.Truncated && f.endOffset >= this.segFrameEnd;
+    if (endsInside || (f.endOffset === f.offset && f.status !== FrameStatus.CrcMismatch)) {
       this.report({
         code: 'truncated_segment',
         severity: 'error',
@@ -262,45 +265,11 @@ class VerifyVisitor {
       case FrameType.EVENT:
         this.checkEvent(r, buf, b);
         return;
-      case FrameType.BEGIN: {
-        const txn = markerTxnId(buf, b);
-        if (this.open.has(txn)) {
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `BEGIN of transaction ${txn}, which is already open` });
-        }
-        this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: markerCount(buf, b), items: 0 });
+      case FrameType.BEGIN:
+      case FrameType.COMMIT:
+      case FrameType.ABORT:
+        this.txns.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), this.segIndex, r.frameOffset);
         return;
-      }
-      case FrameType.COMMIT: {
-        const txn = markerTxnId(buf, b);
-        const t = this.open.get(txn);
-        if (!t) {
-          // a lone segment file may start after a transaction's last item: its BEGIN is in an earlier file
-          if (this.opts.loneFile) return;
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `COMMIT of transaction ${txn} with no BEGIN` });
-          return;
-        }
-        this.open.delete(txn);
-        const count = markerCount(buf, b);
-        if (!t.startedBefore && (count !== t.items || (t.declared !== 0 && t.declared !== t.items))) {
-          this.report({
-            code: 'batch_mismatch',
-            severity: 'error',
-            segment: this.segName,
-            offset: r.frameOffset,
-            message: `transaction ${txn} wrote ${t.items} items but its markers say ${t.declared || '?'} (BEGIN) and ${count} (COMMIT)`,
-          });
-        }
-        this.events += t.items;
-        this.batches++;
-        return;
-      }
-      case FrameType.ABORT: {
-        const txn = markerTxnId(buf, b);
-        if (!this.open.delete(txn) && !this.opts.loneFile) {
-          this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset: r.frameOffset, message: `ABORT of transaction ${txn} with no BEGIN` });
-        }
-        return;
-      }
       case FrameType.GAP:
         this.checkGap(r, buf, b);
         return;
@@ -321,29 +290,13 @@ class VerifyVisitor {
       this.report({ code: 'bad_frame', severity: 'error', segment: this.segName, offset: r.frameOffset, message: 'gap record with a field beyond 2^53' });
       return;
     }
+    this.frameOffset = r.frameOffset;
+    this.chain.gap(buf, b);
     if (g.kind === GapKind.SEQUENCE) {
-      if (this.nextSeq >= 0 && g.fromSeq !== this.nextSeq) {
-        this.report({ code: 'sequence_gap', severity: 'error', segment: this.segName, offset: r.frameOffset, seq: g.fromSeq, message: `gap record for sequence ${g.fromSeq} where ${this.nextSeq} was expected` });
-      }
-      this.nextSeq = g.fromSeq + g.count;
       this.report({ code: 'gap_acknowledged', severity: 'info', segment: this.segName, offset: r.frameOffset, seq: g.fromSeq, message: describeGap(g) });
       return;
     }
-    let head = this.entities.lookup(g.entity, 0, g.entity.length);
-    const entity = this.entities.name;
-    const expectClock = head ? head.clock + 1 : 0;
-    const known = head !== undefined || g.fromClock === 0 || !this.opts.loneFile;
-    if (known && g.fromClock !== expectClock) {
-      this.report({ code: 'clock_gap', severity: 'error', segment: this.segName, offset: r.frameOffset, entity, message: `gap record for clock ${g.fromClock} where ${expectClock} was expected` });
-    }
-    if (!head) {
-      head = newHead(0, 0);
-      this.entities.insert(head);
-    }
-    head.clock = g.fromClock + g.count - 1;
-    head.hash.set(g.resumeHash);
-    head.wallMs = Math.max(head.wallMs, g.wallFloorMs);
-    this.report({ code: 'gap_acknowledged', severity: 'info', segment: this.segName, offset: r.frameOffset, entity, message: describeGap(g) });
+    this.report({ code: 'gap_acknowledged', severity: 'info', segment: this.segName, offset: r.frameOffset, entity: this.chain.entity, message: describeGap(g) });
   }
 
   private checkEvent(r: SegmentReader, buf: Uint8Array, b: number): void {
@@ -353,14 +306,15 @@ class VerifyVisitor {
       this.report({ code: 'bad_event', severity: 'error', segment: this.segName, offset: r.frameOffset, message: bad });
       return;
     }
-    const seq = ev.seq(buf, b);
-    let head = this.entities.lookup(buf, b + EV.VAR, ev.entityLen(buf, b));
-    const entity = this.entities.name;
+    const chain = this.chain;
+    const head = chain.lookup(buf, b);
+    const seq = chain.seq;
     const hs = ev.hashStart(buf, b);
     // hot loop: the digest is compared where the hasher leaves it (no copy), or taken from a worker's verdict
     const hashOk = this.opts.hashVerdicts?.verdict(this.segIndex, r.frameOffset) ?? this.hasher.matches(buf, b, hs, buf, hs);
+    this.frameOffset = r.frameOffset;
     if (!hashOk) {
-      this.report({ code: 'hash_mismatch', severity: 'error', ...this.at(r, seq, entity), message: 'event_hash does not match the hash of the event\'s bytes' });
+      this.report({ code: 'hash_mismatch', severity: 'error', ...this.at(seq, chain.entity), message: 'event_hash does not match the hash of the event\'s bytes' });
     }
     if (!this.segFirstEventSeen) {
       this.segFirstEventSeen = true;
@@ -368,92 +322,120 @@ class VerifyVisitor {
         this.report({ code: 'bad_header', severity: 'error', segment: this.segName, offset: 0, message: `header says the first sequence is ${this.segFirstSeqHeader} but the first event has ${seq}` });
       }
     }
-    if (this.nextSeq >= 0 && seq !== this.nextSeq) {
-      this.report({ code: 'sequence_gap', severity: 'error', ...this.at(r, seq, entity), message: `sequence ${seq} where ${this.nextSeq} was expected` });
-    }
-    this.nextSeq = seq + 1;
-    const clock = ev.clock(buf, b);
-    const wall = ev.wallMs(buf, b);
-    const expectClock = head ? head.clock + 1 : 0;
-    // a lone segment file starts mid-chain: an entity's first event there is taken as given
-    const known = head !== undefined || clock === 0 || !this.opts.loneFile;
-    if (known && clock !== expectClock) {
-      this.report({ code: 'clock_gap', severity: 'error', ...this.at(r, seq, entity), message: `entity clock ${clock} where ${expectClock} was expected` });
-    }
-    // by the buffer's identity: reading `buf.buffer` per event costs more than the compares
-    if (buf !== this.frameViewOf) {
-      this.frameViewOf = buf;
-      this.frameView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    }
-    const f = this.frameView;
-    // hot loop: the hashes compared and copied a 32-bit word at a time (4x faster than bytes)
-    if (known && !sameWords(f, b + EV.PREV_HASH, head ? head.words : ZERO_WORDS)) {
-      this.report({ code: 'chain_break', severity: 'error', ...this.at(r, seq, entity), message: 'prev_hash is not the entity\'s previous event_hash' });
-    }
-    if (head && wall < head.wallMs) {
-      this.report({ code: 'wall_regression', severity: 'error', ...this.at(r, seq, entity), message: `wall time ${wall} is before the entity's previous ${head.wallMs}` });
-    }
-    const txn = ev.txnId(buf, b);
-    if (txn === 0) {
-      this.events++;
-    } else {
-      const t = this.open.get(txn);
-      if (t) t.items++;
-      // a lone segment file starts mid-batch as it starts mid-chain: the BEGIN is taken as given
-      else if (this.opts.loneFile) this.open.set(txn, { offset: r.frameOffset, segment: this.segName, declared: 0, items: 1, startedBefore: true });
-      else this.report({ code: 'orphan_event', severity: 'error', ...this.at(r, seq, entity), message: `event of transaction ${txn}, which has no open BEGIN` });
-    }
-    if (!head) {
-      head = newHead(clock, wall);
-      this.entities.insert(head);
-    }
-    head.clock = clock;
-    head.wallMs = Math.max(head.wallMs, wall);
-    const hw = head.words;
-    for (let i = 0; i < HASH_BYTES; i += 4) hw.setInt32(i, f.getInt32(hs + i, true), true);
+    chain.advance(buf, b, head);
+    this.txns.event(ev.txnId(buf, b), this.segIndex, r.frameOffset);
     if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
   }
 
+  // ------------------------------------------------------------ transaction facts (TxnFacts)
+
+  create(txnId: number, declared: number, segIndex: number, offset: number, adopted: Adoption): VerifyTxn {
+    // adopted only in a lone file: it starts mid-batch as it starts mid-chain, the BEGIN is taken as given
+    return { txnId, segIndex, offset, items: 0, declared, segment: this.segName, startedBefore: adopted === 'item' };
+  }
+
+  begunAgain(_prev: VerifyTxn, _declared: number, _segIndex: number, offset: number): boolean {
+    this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset, message: `BEGIN of transaction ${_prev.txnId}, which is already open` });
+    return true;
+  }
+
+  orphan(txnId: number, _segIndex: number, offset: number): boolean {
+    if (this.opts.loneFile) return true;
+    this.report({ code: 'orphan_event', severity: 'error', segment: this.segName, offset, seq: this.chain.seq, entity: this.chain.entity, message: `event of transaction ${txnId}, which has no open BEGIN` });
+    return false;
+  }
+
+  endWithoutBegin(type: number, txnId: number, _segIndex: number, offset: number): boolean {
+    // a lone segment file may start after a transaction's last item: its BEGIN is in an earlier file
+    if (this.opts.loneFile) return false;
+    const what = type === FrameType.COMMIT ? 'COMMIT' : 'ABORT';
+    this.report({ code: 'batch_mismatch', severity: 'error', segment: this.segName, offset, message: `${what} of transaction ${txnId} with no BEGIN` });
+    return false;
+  }
+
+  countMismatch(t: VerifyTxn, count: number, _segIndex: number, offset: number): void {
+    if (t.startedBefore) return;
+    this.report({
+      code: 'batch_mismatch',
+      severity: 'error',
+      segment: this.segName,
+      offset,
+      message: `transaction ${t.txnId} wrote ${t.items} items but its markers say ${t.declared || '?'} (BEGIN) and ${count} (COMMIT)`,
+    });
+  }
+
+  committed(): void {}
+
+  aborted(): void {}
+
+  incomplete(t: VerifyTxn): void {
+    // a lone segment file may end mid-batch because the batch continues in the next segment
+    this.report(
+      this.opts.loneFile
+        ? {
+            code: 'incomplete_batch',
+            severity: 'info',
+            segment: t.segment,
+            offset: t.offset,
+            message: `transaction ${t.txnId} is still open at the end of this file (${t.items} items here); it may continue in the next segment`,
+          }
+        : {
+            code: 'incomplete_batch',
+            severity: 'warning',
+            segment: t.segment,
+            offset: t.offset,
+            message: `transaction ${t.txnId} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
+          },
+    );
+  }
+
   /** Where an event problem is: built only when one is reported. */
-  private at(r: SegmentReader, seq: number, entity: string): { segment: string; offset: number; seq: number; entity: string } {
-    return { segment: this.segName, offset: r.frameOffset, seq, entity };
+  private at(seq: number, entity: string): { segment: string; offset: number; seq: number; entity: string } {
+    return { segment: this.segName, offset: this.frameOffset, seq, entity };
+  }
+
+  // ------------------------------------------------------------ chain facts (ChainFacts)
+
+  sequenceJump(seq: number, expected: number): void {
+    this.report({ code: 'sequence_gap', severity: 'error', ...this.at(seq, this.chain.entity), message: `sequence ${seq} where ${expected} was expected` });
+  }
+
+  clockGap(clock: number, expected: number): void {
+    this.report({ code: 'clock_gap', severity: 'error', ...this.at(this.chain.seq, this.chain.entity), message: `entity clock ${clock} where ${expected} was expected` });
+  }
+
+  chainBreak(): void {
+    this.report({ code: 'chain_break', severity: 'error', ...this.at(this.chain.seq, this.chain.entity), message: "prev_hash is not the entity's previous event_hash" });
+  }
+
+  wallRegression(wallMs: number, previousMs: number): void {
+    this.report({ code: 'wall_regression', severity: 'error', ...this.at(this.chain.seq, this.chain.entity), message: `wall time ${wallMs} is before the entity's previous ${previousMs}` });
+  }
+
+  gapSequenceOutOfPlace(first: number, expected: number): void {
+    this.report({ code: 'sequence_gap', severity: 'error', segment: this.segName, offset: this.frameOffset, seq: first, message: `gap record for sequence ${first} where ${expected} was expected` });
+  }
+
+  gapClockOutOfPlace(first: number, expected: number): void {
+    this.report({ code: 'clock_gap', severity: 'error', segment: this.segName, offset: this.frameOffset, entity: this.chain.entity, message: `gap record for clock ${first} where ${expected} was expected` });
   }
 
   onSegmentEnd(s: SegmentFile, i: number, r: SegmentReader): void {
-    if (this.footers && !this.stopped) for (const p of this.footers.onSegmentEnd(s, i, r)) this.report(p);
+    if (this.footers && !this.stopped) {
+      for (const p of this.footers.onSegmentEnd(s, i, r)) this.report({ code: p.code, severity: p.severity, segment: p.segment, offset: p.offset, message: p.message });
+    }
     this.bytesBefore += r.fileSize;
   }
 
   finish(segments: number): VerifyReport {
-    if (!this.stopped) {
-      for (const [txn, t] of this.open) {
-        // a lone segment file may end mid-batch because the batch continues in the next segment
-        this.report(
-          this.opts.loneFile
-            ? {
-                code: 'incomplete_batch',
-                severity: 'info',
-                segment: t.segment,
-                offset: t.offset,
-                message: `transaction ${txn} is still open at the end of this file (${t.items} items here); it may continue in the next segment`,
-              }
-            : {
-                code: 'incomplete_batch',
-                severity: 'warning',
-                segment: t.segment,
-                offset: t.offset,
-                message: `transaction ${txn} has BEGIN and ${t.items} items but no COMMIT or ABORT; readers never see it`,
-              },
-        );
-      }
-    }
+    if (!this.stopped) this.txns.finish();
     return {
       ok: this.errors === 0,
-      events: this.events,
+      events: this.txns.committedEvents,
       segments,
       eventFrames: this.eventFrames,
-      entities: this.heads.size,
-      batches: this.batches,
+      entities: this.chain.heads.size,
+      batches: this.txns.committedBatches,
       bytes: this.bytes,
       errors: this.errors,
       warnings: this.warnings,
@@ -461,10 +443,4 @@ class VerifyVisitor {
       problems: this.problems,
     };
   }
-}
-
-/** Whether the 32 bytes at `f`[off] equal the hash in `h`. */
-function sameWords(f: DataView<ArrayBufferLike>, off: number, h: DataView<ArrayBufferLike>): boolean {
-  for (let i = 0; i < HASH_BYTES; i += 4) if (f.getInt32(off + i, true) !== h.getInt32(i, true)) return false;
-  return true;
 }

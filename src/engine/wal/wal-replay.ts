@@ -4,6 +4,7 @@ import { FrameType } from '../../format/frame.js';
 import { checkKvEvent, KV_ENTITY_PREFIX_BYTES, KV_KIND_CATEGORY, KV_VERSION_BYTES, KvKind } from '../../format/kv.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
 import { ioError, SeglogError } from '../io/errors.js';
+import { type OpenTxn, type TxnFacts, TxnFold } from '../log/txn-fold.js';
 import { type KvEntry, KvState } from './kv-state.js';
 import type { FileSystem } from '../io/fs-types.js';
 import { RealFs } from '../io/real-fs.js';
@@ -31,6 +32,10 @@ import { type Fault, listSegments, type SegmentFile, walkStore } from '../segmen
  * through the walker's read buffer; a KV operation's key and value bytes are copied
  * into its transaction's buffer (records and buffers are pooled) and decoded only when
  * its COMMIT is read.
+ *
+ * The transaction rules themselves are the fold's (log/txn-fold.ts); this file is the
+ * WAL view's policy (docs/FORMAT.md 4.1). Over 500 lines, knowingly: the scanner and
+ * its two sinks (replay, dump) share the pooled transaction record and its op layout.
  */
 
 export interface ReplayStats {
@@ -127,13 +132,10 @@ const OP_STRIDE = 6;
 /** Operations a pooled record has room for before its op array grows. */
 const TXN_INITIAL_OPS = 4;
 
-interface TxnRecord {
-  id: number;
-  firstSeg: number;
-  firstOffset: number;
+/** An open transaction: the fold's record (txnId, BEGIN's segIndex and offset, items) plus what replay buffers. */
+interface TxnRecord extends OpenTxn {
   lastSeg: number;
   lastOffset: number;
-  items: number;
   puts: number;
   deletes: number;
   bytes: Buffer;
@@ -155,14 +157,12 @@ interface WalSink {
   orphan(txn: number, seg: number, offset: number): void;
 }
 
-class WalScanner {
-  /**
-   * Open transactions. The most recently begun one sits in `hot`, the others in the
-   * Map: in the common, non-interleaved log (BEGIN, items, COMMIT) the Map is never
-   * touched. `others` keeps BEGIN order, and everything in it began before `hot`.
-   */
-  private hot: TxnRecord | null = null;
-  private readonly others = new Map<number, TxnRecord>();
+/**
+ * The log's transaction rules (log/txn-fold.ts) with this view's policy: the scanner is
+ * the fold's `TxnFacts`; it warns about what is not applied and hands the sink the rest.
+ */
+class WalScanner implements TxnFacts<TxnRecord> {
+  private readonly fold: TxnFold<TxnRecord> = new TxnFold<TxnRecord>(this);
   private readonly pool: TxnRecord[] = [];
   readonly paths: string[] = [];
   readonly names: string[] = [];
@@ -210,15 +210,11 @@ class WalScanner {
         }
         if (txn === 0) {
           // standalone events are not transactions; a KV operation outside any is an orphan
-          if (kvType !== 0) this.orphan(0, segIndex, r.frameOffset);
+          if (kvType !== 0) this.sink.orphan(0, segIndex, r.frameOffset);
           return;
         }
-        const t = this.find(txn);
-        if (t === undefined) {
-          this.orphan(txn, segIndex, r.frameOffset);
-          return;
-        }
-        t.items++;
+        const t = this.fold.event(txn, segIndex, r.frameOffset);
+        if (t === null) return; // an orphan (the sink was told)
         t.lastSeg = segIndex;
         t.lastOffset = r.frameOffset;
         if (kvType === KvKind.PUT) t.puts++;
@@ -226,55 +222,62 @@ class WalScanner {
         if (kvType !== 0 && this.sink.wantsOps) bufferOp(t, buf, b, kvType, this.sink.wantsValues, segIndex, r.frameOffset);
         return;
       }
-      case FrameType.BEGIN: {
-        const txn = markerTxnId(buf, b);
-        const prev = this.take(txn);
-        if (prev !== undefined) {
-          this.sink.incomplete(prev, 'begun_again', segIndex, r.frameOffset);
-          this.release(prev);
-        }
-        const t = this.acquire(txn, segIndex, r.frameOffset);
-        if (this.hot !== null) this.others.set(this.hot.id, this.hot);
-        this.hot = t;
+      case FrameType.BEGIN:
+      case FrameType.COMMIT:
+      case FrameType.ABORT:
+        this.fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
         return;
-      }
-      case FrameType.COMMIT: {
-        const txn = markerTxnId(buf, b);
-        const t = this.take(txn);
-        if (t === undefined) {
-          this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} with no open BEGIN: ignored`);
-          return;
-        }
-        t.lastSeg = segIndex;
-        t.lastOffset = r.frameOffset;
-        const declared = markerCount(buf, b);
-        if (declared !== t.items) {
-          this.warn('commit_count_mismatch', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} declares ${declared} items, ${t.items} were read`);
-        }
-        this.sink.committed(t, segIndex, r.frameOffset);
-        this.release(t);
-        return;
-      }
-      case FrameType.ABORT: {
-        const txn = markerTxnId(buf, b);
-        const t = this.take(txn);
-        if (t === undefined) {
-          this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `ABORT of transaction ${txn} with no open BEGIN: ignored`);
-          return;
-        }
-        t.lastSeg = segIndex;
-        t.lastOffset = r.frameOffset;
-        this.sink.aborted(t, segIndex, r.frameOffset);
-        this.release(t);
-        return;
-      }
       default:
         return;
     }
   }
 
-  private orphan(txn: number, seg: number, offset: number): void {
-    this.sink.orphan(txn, seg, offset);
+  // ------------------------------------------------------------ transaction facts (TxnFacts)
+
+  create(txnId: number, declared: number, segIndex: number, offset: number): TxnRecord {
+    return this.acquire(txnId, declared, segIndex, offset);
+  }
+
+  begunAgain(prev: TxnRecord, _declared: number, segIndex: number, offset: number): boolean {
+    this.sink.incomplete(prev, 'begun_again', segIndex, offset);
+    this.release(prev);
+    return true;
+  }
+
+  orphan(txnId: number, segIndex: number, offset: number): boolean {
+    this.sink.orphan(txnId, segIndex, offset);
+    return false;
+  }
+
+  endWithoutBegin(type: number, txnId: number, segIndex: number, offset: number): boolean {
+    const what = type === FrameType.COMMIT ? 'COMMIT' : 'ABORT';
+    this.warn('marker_without_begin', txnId, segIndex, offset, `${what} of transaction ${txnId} with no open BEGIN: ignored`);
+    return false;
+  }
+
+  countMismatch(t: TxnRecord, commitCount: number, segIndex: number, offset: number): void {
+    // only the COMMIT's count is checked here (a BEGIN's count alone differing is verify's batch_mismatch)
+    if (commitCount !== t.items) {
+      this.warn('commit_count_mismatch', t.txnId, segIndex, offset, `COMMIT of transaction ${t.txnId} declares ${commitCount} items, ${t.items} were read`);
+    }
+  }
+
+  committed(t: TxnRecord, _count: number, segIndex: number, offset: number): void {
+    t.lastSeg = segIndex;
+    t.lastOffset = offset;
+    this.sink.committed(t, segIndex, offset);
+    this.release(t);
+  }
+
+  aborted(t: TxnRecord, segIndex: number, offset: number): void {
+    t.lastSeg = segIndex;
+    t.lastOffset = offset;
+    this.sink.aborted(t, segIndex, offset);
+    this.release(t);
+  }
+
+  incomplete(t: TxnRecord): void {
+    this.sink.incomplete(t, 'end', t.lastSeg, t.lastOffset);
   }
 
   onFault(f: Fault): void {
@@ -288,38 +291,17 @@ class WalScanner {
 
   /** The end of the log: what is still open never completed. */
   finish(): void {
-    for (const t of this.others.values()) this.sink.incomplete(t, 'end', t.lastSeg, t.lastOffset);
-    if (this.hot !== null) this.sink.incomplete(this.hot, 'end', this.hot.lastSeg, this.hot.lastOffset);
-    this.others.clear();
-    this.hot = null;
+    this.fold.finish();
   }
 
-  private find(txn: number): TxnRecord | undefined {
-    const h = this.hot;
-    if (h !== null && h.id === txn) return h;
-    return this.others.size === 0 ? undefined : this.others.get(txn);
-  }
-
-  /** Finds and removes an open transaction. */
-  private take(txn: number): TxnRecord | undefined {
-    const h = this.hot;
-    if (h !== null && h.id === txn) {
-      this.hot = null;
-      return h;
-    }
-    if (this.others.size === 0) return undefined;
-    const t = this.others.get(txn);
-    if (t !== undefined) this.others.delete(txn);
-    return t;
-  }
-
-  private acquire(id: number, seg: number, offset: number): TxnRecord {
+  private acquire(id: number, declared: number, seg: number, offset: number): TxnRecord {
     const t = this.pool.pop();
     if (t === undefined) {
       return {
-        id,
-        firstSeg: seg,
-        firstOffset: offset,
+        txnId: id,
+        segIndex: seg,
+        offset,
+        declared,
         lastSeg: seg,
         lastOffset: offset,
         items: 0,
@@ -331,9 +313,10 @@ class WalScanner {
         opCount: 0,
       };
     }
-    t.id = id;
-    t.firstSeg = seg;
-    t.firstOffset = offset;
+    t.txnId = id;
+    t.segIndex = seg;
+    t.offset = offset;
+    t.declared = declared;
     t.lastSeg = seg;
     t.lastOffset = offset;
     t.items = 0;
@@ -476,15 +459,15 @@ class ReplaySink implements WalSink {
   aborted(t: TxnRecord, seg: number, offset: number): void {
     this.stats.abortedTxns++;
     this.stats.discardedTxns++;
-    this.scanner.warn('aborted_txn', t.id, seg, offset, `transaction ${t.id} aborted: ${describeOps(t)} discarded (BEGIN at ${this.where(t)})`);
+    this.scanner.warn('aborted_txn', t.txnId, seg, offset, `transaction ${t.txnId} aborted: ${describeOps(t)} discarded (BEGIN at ${this.where(t)})`);
   }
 
   incomplete(t: TxnRecord, why: 'end' | 'begun_again', seg: number, offset: number): void {
     this.stats.discardedTxns++;
     if (why === 'end') {
-      this.scanner.warn('incomplete_txn', t.id, t.firstSeg, t.firstOffset, `transaction ${t.id} never committed or aborted: ${describeOps(t)} discarded`);
+      this.scanner.warn('incomplete_txn', t.txnId, t.segIndex, t.offset, `transaction ${t.txnId} never committed or aborted: ${describeOps(t)} discarded`);
     } else {
-      this.scanner.warn('begin_while_open', t.id, seg, offset, `transaction ${t.id} begun again while open: the earlier one (BEGIN at ${this.where(t)}, ${describeOps(t)}) is discarded as incomplete`);
+      this.scanner.warn('begin_while_open', t.txnId, seg, offset, `transaction ${t.txnId} begun again while open: the earlier one (BEGIN at ${this.where(t)}, ${describeOps(t)}) is discarded as incomplete`);
     }
   }
 
@@ -500,7 +483,7 @@ class ReplaySink implements WalSink {
   }
 
   private where(t: TxnRecord): string {
-    return `${this.scanner.names[t.firstSeg] ?? '?'}:${t.firstOffset}`;
+    return `${this.scanner.names[t.segIndex] ?? '?'}:${t.offset}`;
   }
 }
 
@@ -520,14 +503,14 @@ class DumpSink implements WalSink {
   private add(t: TxnRecord, status: WalTxnStatus): void {
     const names = this.scanner.names;
     this.rows.push({
-      seg: t.firstSeg,
+      seg: t.segIndex,
       row: {
-        txn: t.id,
+        txn: t.txnId,
         status,
         ops: t.items,
         puts: t.puts,
         deletes: t.deletes,
-        first: { segment: names[t.firstSeg]!, offset: t.firstOffset },
+        first: { segment: names[t.segIndex]!, offset: t.offset },
         last: { segment: names[t.lastSeg]!, offset: t.lastOffset },
       },
     });

@@ -18,6 +18,7 @@
  */
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 import { section, sleb, uleb, vec, WASM_HEADER, wasmName } from './wasm-emit.js';
+import { assert } from '../assert.js';
 
 export const MULTI_HASH_BYTES = 32;
 /** Longest message the kernel hashes: one BLAKE3 chunk. */
@@ -325,6 +326,8 @@ export class Blake3Multi {
       this.src = buf;
       this.plain = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     }
+    // precondition: the message and its digest fit the slot, and a slot is free (callers check MULTI_MAX_MESSAGE_BYTES and MULTI_CAPACITY)
+    assert(this.count < MULTI_CAPACITY && end - start <= MULTI_MAX_MESSAGE_BYTES && copyEnd - start <= SLOT_BYTES && start >= 0 && copyEnd <= buf.length, 'a message queued for the wasm kernel fits its slot');
     const i = this.count++;
     // the bytes after the message in its slot need no clearing: the kernel masks them
     this.mem.set(this.plain.subarray(start, copyEnd), IN_BASE + i * SLOT_BYTES);

@@ -14,6 +14,7 @@
  * If anything about that differs (another hash-wasm version), the wrapper is used.
  */
 import { copyBytes } from '../bytes.js';
+import { assert } from '../assert.js';
 import { createBLAKE3, type IHasher } from 'hash-wasm';
 import { wasmApi, type WasmInstance, type WasmMemory } from './wasm-api.js';
 
@@ -86,6 +87,8 @@ class DirectBlake3 implements Blake3 {
     }
     const plain = this.plain;
     const n = end - start;
+    // precondition: the range lies in `buf` (a negative length would hash nothing and match nothing)
+    assert(start >= 0 && n >= 0 && end <= plain.byteLength, 'a hashed range lies inside its buffer');
     if (n <= MODULE_BUFFER_BYTES) {
       io.set(plain.subarray(start, end));
       this.x.Hash_Calculate(n, NO_KEY, HASH_BYTES);

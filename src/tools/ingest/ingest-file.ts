@@ -14,6 +14,7 @@
  * a reopen recovers a clean prefix.
  */
 import { SeglogError } from '../../engine/io/errors.js';
+import { isCrash } from '../../engine/io/fs-types.js';
 import type { BatchItem, Store } from '../../engine/store/store.js';
 import { LineTooLongError } from './line-spans.js';
 import type { ScannedSpans } from './line-scan.js';
@@ -147,5 +148,5 @@ function readLinesOrFail(file: string, onLine: (buf: Buffer, start: number, end:
 
 /** An error thrown by the store's FileSystem (FsError), as opposed to node:fs reading the input. */
 function isStoreError(err: unknown): boolean {
-  return (err as { name?: string }).name === 'FsError' || (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
+  return (err as { name?: string }).name === 'FsError' || isCrash(err);
 }

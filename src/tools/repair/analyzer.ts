@@ -12,11 +12,15 @@
  *   (an inserted ABORT, a COMMIT replaced by an ABORT, an inserted BEGIN), so every
  *   event byte, sequence and chain link that survived stays exactly as it was.
  * Memory grows with entities, open transactions and damage, never with the log size.
+ *
+ * Over 500 lines, knowingly: the walk, the damaged ranges and the resolution of what
+ * they lost are one pass over shared state (heads, claims, pending ranges).
  */
+import { assert } from '../../format/assert.js';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { equalBytes, toHex } from '../../format/bytes.js';
 import { checkEventLayout, EV, ev, ZERO_HASH } from '../../format/event.js';
-import { FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.js';
 import { gap, GapKind, GapReason, type GapReasonCode } from '../../format/gap.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
@@ -26,6 +30,7 @@ import type { SegmentReader } from '../../engine/segment/segment-reader.js';
 import type { DamagedFooter, Fault, SegmentFile } from '../../engine/segment/walker.js';
 import { type Claim, CLAIM_SCAN_MAX_BYTES, intactSuffixStart, parseClaims } from './damaged-range.js';
 import { FooterVerifier } from '../../engine/index/sidx.js';
+import { type Adoption, type OpenTxn, SILENT_FACTS, type TxnFacts, TxnFold } from '../../engine/log/txn-fold.js';
 import type { FooterChecks, HashVerdicts } from '../../engine/verify/verify.js';
 import type { AffectedEvent, FooterState, LostLinks, PlannedFrame, QuarantineReason, SegmentEdit, Unfixable } from './plan-types.js';
 
@@ -66,12 +71,10 @@ export interface Insertion {
   frames: PlannedFrame[];
 }
 
-/** A transaction open at this point of the walk. */
-interface TxnState {
+/** A transaction open at this point of the walk (the fold's record plus the plan's notes). */
+interface TxnState extends OpenTxn {
   /** Its BEGIN is missing: the repair inserts one. */
   synthetic: boolean;
-  declared: number;
-  items: number;
   /** Items, flat: seq, segIndex, offset (numbers) and entity keys; for reports. */
   itemNums: number[];
   itemKeys: string[];
@@ -135,7 +138,7 @@ function entityHex(key: string): string {
   return Buffer.from(key, 'utf8').toString('hex');
 }
 
-export class RepairAnalyzer {
+export class RepairAnalyzer implements TxnFacts<TxnState> {
   readonly facts: SegmentFacts[] = [];
   readonly ranges: DamagedRange[] = [];
   readonly insertions: Insertion[] = [];
@@ -151,9 +154,14 @@ export class RepairAnalyzer {
   /** `heads` looked up by the entity's bytes: no string is made per event (entity-table.ts). */
   private readonly entities = new EntityTable(this.heads);
   private readonly claimHeads = new Map<string, ClaimHead>();
-  private readonly txns = new Map<number, TxnState>();
-  /** What the recovery scan would have open (for its tail rule: recovery-scan.ts). */
-  private readonly recoveryOpen = new Set<number>();
+  /**
+   * The transactions as the repaired log will have them (log/txn-fold.ts, this class
+   * its TxnFacts): a transaction met without a BEGIN is adopted (a BEGIN is inserted).
+   * Fed the events that survive (layout and hash intact).
+   */
+  private readonly txns: TxnFold<TxnState> = new TxnFold<TxnState>(this);
+  /** The same rules as the recovery scan sees them, for its tail rule (recovery-scan.ts): every event whose layout is intact. */
+  private readonly recoveryTxns = new TxnFold(SILENT_FACTS);
   private nextSeq = 0;
   /** Damaged ranges since the last surviving event. */
   private pending: DamagedRange[] = [];
@@ -166,9 +174,7 @@ export class RepairAnalyzer {
   /** Judges each footer exactly as verify does (engine/index/sidx.ts): built from the frames, compared byte for byte. */
   private readonly footers: FooterChecks;
   private readonly lastIndex: number;
-  /** Recovery's tail rule, for the last segment. */
-  completeEnd = 0;
-  lastFrameEnd = 0;
+  /** Recovery's tail rule, for the last segment: events and the last surviving sequence where its complete frames end. */
   eventsAtCompleteEnd = 0;
   /** The last surviving event's sequence where the last segment's complete frames end (-1: none). */
   lastSeqAtCompleteEnd = -1;
@@ -176,6 +182,8 @@ export class RepairAnalyzer {
   eventFrames = 0;
   bytes = 0;
   private bytesBefore = 0;
+  /** End of the marker frame being folded (a COMMIT replaced by an ABORT covers it). */
+  private frameEnd = 0;
   private readonly view: FrameView = { buf: new Uint8Array(0), b: 0, bodyBytes: 0, type: 0, offset: 0, end: 0 };
 
   constructor(
@@ -215,10 +223,7 @@ export class RepairAnalyzer {
       validEnd: SEGMENT_HEADER_BYTES,
     };
     this.facts.push(this.cur);
-    if (segIndex === this.lastIndex) {
-      this.completeEnd = SEGMENT_HEADER_BYTES;
-      this.lastFrameEnd = SEGMENT_HEADER_BYTES;
-    }
+    if (segIndex === this.lastIndex) this.recoveryTxns.segmentStart(SEGMENT_HEADER_BYTES);
   }
 
   onFrame(r: SegmentReader): void {
@@ -275,8 +280,7 @@ export class RepairAnalyzer {
     this.bytesBefore += r.fileSize;
     for (const p of this.footers.onSegmentEnd(_s, _i, r)) {
       if (p.code !== 'sidx_mismatch') continue;
-      // sidx.ts FooterVerifier says "is damaged" (a checksum fails) or "disagrees with the frames"
-      this.cur.footerFound = /is damaged/.test(p.message) || this.cur.footerFound !== 'valid' ? 'damaged' : 'mismatch';
+      this.cur.footerFound = p.kind === 'damaged' || this.cur.footerFound !== 'valid' ? 'damaged' : 'mismatch';
       this.cur.footerMessage = p.message;
     }
     this.reader = null;
@@ -286,7 +290,6 @@ export class RepairAnalyzer {
 
   private frame(v: FrameView): void {
     const isLast = this.segIndex === this.lastIndex;
-    let completes = true;
     switch (v.type) {
       case FrameType.EVENT: {
         this.eventFrames++;
@@ -294,33 +297,31 @@ export class RepairAnalyzer {
         if (isLast) this.eventsInLast++;
         const bad = checkEventLayout(v.buf, v.b, v.bodyBytes);
         const txn = bad === null ? ev.txnId(v.buf, v.b) : 0;
-        if (txn !== 0 && this.recoveryOpen.has(txn)) completes = false;
+        if (bad === null) this.recoveryTxns.event(txn, this.segIndex, v.offset);
         this.event(v, bad, txn);
         break;
       }
       case FrameType.BEGIN:
-        this.recoveryOpen.add(markerTxnId(v.buf, v.b));
-        completes = false;
-        this.begin(v);
-        break;
       case FrameType.COMMIT:
-      case FrameType.ABORT:
-        this.recoveryOpen.delete(markerTxnId(v.buf, v.b));
-        this.end(v);
+      case FrameType.ABORT: {
+        const txn = markerTxnId(v.buf, v.b);
+        const count = markerCount(v.buf, v.b);
+        this.recoveryTxns.marker(v.type, txn, count, this.segIndex, v.offset);
+        this.frameEnd = v.end;
+        const before = this.txns.open.get(txn);
+        const t = this.txns.marker(v.type, txn, count, this.segIndex, v.offset);
+        if (v.type === FrameType.BEGIN && t !== null && t !== before) this.noteTxnFrame(t, v.end);
         break;
+      }
       case FrameType.GAP:
         this.gapRecord(v);
         break;
       default:
         break;
     }
-    if (isLast) {
-      this.lastFrameEnd = v.end;
-      if (completes || this.recoveryOpen.size === 0) {
-        this.completeEnd = v.end;
-        this.eventsAtCompleteEnd = this.eventsInLast;
-        this.lastSeqAtCompleteEnd = this.cur.lastSurvivingSeq;
-      }
+    if (isLast && this.recoveryTxns.frameDone(v.end)) {
+      this.eventsAtCompleteEnd = this.eventsInLast;
+      this.lastSeqAtCompleteEnd = this.cur.lastSurvivingSeq;
     }
   }
 
@@ -377,52 +378,52 @@ export class RepairAnalyzer {
     this.addRange(v.offset, v.end, reason, GapReason.BAD_EVENT, bytes);
   }
 
-  private begin(v: FrameView): void {
-    const txn = markerTxnId(v.buf, v.b);
-    if (this.txns.has(txn)) {
-      this.unfix('batch_mismatch', v.offset, `BEGIN of transaction ${txn}, which is already open`);
-      return;
-    }
-    const s: TxnState = { synthetic: false, declared: markerCount(v.buf, v.b), items: 0, itemNums: [], itemKeys: [], lastEndEarlier: null, endsInLast: [] };
-    this.txns.set(txn, s);
-    this.noteTxnFrame(s, v.end);
-  }
-
-  private end(v: FrameView): void {
-    const txn = markerTxnId(v.buf, v.b);
-    // no BEGIN open for it (lost in a damaged range, or the transaction already ended): one is inserted
-    const t = this.txns.get(txn) ?? this.syntheticBegin(txn, v.offset);
-    if (v.type === FrameType.COMMIT) {
-      const count = markerCount(v.buf, v.b);
-      if (count !== t.items || (t.declared !== 0 && t.declared !== t.items)) {
-        // items were lost (or never matched): the batch cannot be shown whole, so nothing of it is shown
-        this.replacements.push({
-          segIndex: this.segIndex,
-          txnId: txn,
-          edit: { start: v.offset, end: v.end, frames: [{ type: 'abort', txnId: txn }], quarantine: 'commit_mismatch' },
-        });
-        this.reportItems(txn, t, 'transaction_damaged', null);
-      }
-    }
-    this.txns.delete(txn);
-  }
-
   private txnItem(txn: number, v: FrameView, seq: number, key: string): void {
-    // an item with no open BEGIN (lost, or its transaction already ended) is wrapped: BEGIN before it
-    const t = this.txns.get(txn) ?? this.syntheticBegin(txn, v.offset);
-    t.items++;
+    // an item with no open BEGIN (lost, or its transaction already ended) is adopted: BEGIN before it
+    const t = this.txns.event(txn, this.segIndex, v.offset)!;
     t.itemNums.push(seq, this.segIndex, v.offset);
     t.itemKeys.push(key);
     this.noteTxnFrame(t, v.end);
   }
 
-  /** A transaction met without its BEGIN (lost in a damaged range): a BEGIN goes before its first frame. */
-  private syntheticBegin(txn: number, offset: number): TxnState {
-    this.insertions.push({ segIndex: this.segIndex, offset, frames: [{ type: 'begin', txnId: txn }] });
-    const s: TxnState = { synthetic: true, declared: 0, items: 0, itemNums: [], itemKeys: [], lastEndEarlier: null, endsInLast: [] };
-    this.txns.set(txn, s);
-    return s;
+  // ------------------------------------------------------------ transaction facts (TxnFacts)
+
+  /** A transaction met without its BEGIN (lost in a damaged range) is synthetic: a BEGIN goes before its first frame. */
+  create(txnId: number, declared: number, segIndex: number, offset: number, adopted: Adoption): TxnState {
+    const synthetic = adopted !== 'begin';
+    if (synthetic) this.insertions.push({ segIndex: this.segIndex, offset, frames: [{ type: 'begin', txnId }] });
+    return { txnId, segIndex, offset, items: 0, declared, synthetic, itemNums: [], itemKeys: [], lastEndEarlier: null, endsInLast: [] };
   }
+
+  begunAgain(prev: TxnState, _declared: number, _segIndex: number, offset: number): boolean {
+    this.unfix('batch_mismatch', offset, `BEGIN of transaction ${prev.txnId}, which is already open`);
+    return false;
+  }
+
+  orphan(): boolean {
+    return true;
+  }
+
+  /** No BEGIN open for it (lost in a damaged range, or the transaction already ended): one is inserted. */
+  endWithoutBegin(): boolean {
+    return true;
+  }
+
+  countMismatch(t: TxnState, _count: number, segIndex: number, offset: number): void {
+    // items were lost (or never matched): the batch cannot be shown whole, so nothing of it is shown
+    this.replacements.push({
+      segIndex,
+      txnId: t.txnId,
+      edit: { start: offset, end: this.frameEnd, frames: [{ type: 'abort', txnId: t.txnId }], quarantine: 'commit_mismatch' },
+    });
+    this.reportItems(t.txnId, t, 'transaction_damaged', null);
+  }
+
+  committed(): void {}
+
+  aborted(): void {}
+
+  incomplete(): void {}
 
   private noteTxnFrame(t: TxnState, end: number): void {
     if (this.segIndex === this.lastIndex) t.endsInLast.push(end);
@@ -503,9 +504,11 @@ export class RepairAnalyzer {
     let p = from;
     while (p < bytes.length) {
       const length = buf.readUInt32LE(p);
-      const v: FrameView = { buf, b: p + FRAME_PREFIX_BYTES, bodyBytes: length - 1, type: buf[p + 8]!, offset: baseOffset + p, end: baseOffset + p + 8 + length };
+      // precondition: intactSuffixStart (damaged-range.ts) checked every frame from `from` to the end, CRC included
+      assert(length >= 1 && p + FRAME_HEADER_BYTES + length <= bytes.length, 'a recovered frame inside a damaged range lies inside it');
+      const v: FrameView = { buf, b: p + FRAME_PREFIX_BYTES, bodyBytes: length - 1, type: buf[p + FRAME_HEADER_BYTES]!, offset: baseOffset + p, end: baseOffset + p + FRAME_HEADER_BYTES + length };
       this.frame(v);
-      p += 8 + length;
+      p += FRAME_HEADER_BYTES + length;
     }
   }
 
@@ -612,8 +615,11 @@ export class RepairAnalyzer {
   finish(): { cut: { segIndex: number; offset: number; reason: 'torn_tail' | 'incomplete_batch' } | null; nextSeq: number; entities: number } {
     let cut: { segIndex: number; offset: number; reason: 'torn_tail' | 'incomplete_batch' } | null = null;
     if (this.torn) cut = { ...this.torn, reason: 'torn_tail' };
-    if (this.lastIndex >= 0 && this.recoveryOpen.size > 0 && this.lastFrameEnd > this.completeEnd) {
-      if (!cut || this.completeEnd < cut.offset) cut = { segIndex: this.lastIndex, offset: this.completeEnd, reason: 'incomplete_batch' };
+    // recovery's incomplete-tail rule (log/txn-fold.ts); its other branch, an empty last segment after a
+    // batch's frames in earlier ones, is not repair's: those transactions get an ABORT (docs/FORMAT.md 4.1)
+    const incompleteAt = this.lastIndex >= 0 ? this.recoveryTxns.incompleteTail() : -1;
+    if (incompleteAt >= 0) {
+      if (!cut || incompleteAt < cut.offset) cut = { segIndex: this.lastIndex, offset: incompleteAt, reason: 'incomplete_batch' };
     }
     const isCut = (segIndex: number, offset: number): boolean => cut !== null && segIndex === cut.segIndex && offset >= cut.offset;
 
@@ -645,7 +651,7 @@ export class RepairAnalyzer {
       this.lostLinks.push({ entity: frame.entity, fromClock: frame.fromClock, count: frame.count, segment: this.segments[r.segIndex]!.name, offset: r.start, rangeOrdinal: r.ordinal, segIndex: r.segIndex });
     }
     // transactions left open: inert after an ABORT right after their last kept frame
-    for (const [txn, t] of this.txns) {
+    for (const [txn, t] of this.txns.open) {
       let at: { segIndex: number; end: number } | null = t.lastEndEarlier;
       for (const e of t.endsInLast) if (cut === null || e <= cut.offset) at = { segIndex: this.lastIndex, end: e };
       if (cut) this.reportItems(txn, t, cut.reason, cut.offset);

@@ -14,7 +14,7 @@
  */
 import { join } from 'node:path';
 import { SeglogError, ioError } from '../../engine/io/errors.js';
-import { type FileSystem, isFsError } from '../../engine/io/fs-types.js';
+import { type FileSystem, isCrash, isFsError } from '../../engine/io/fs-types.js';
 import { exists } from '../../engine/io/fs-util.js';
 import { storePaths } from '../../engine/io/layout.js';
 import { createBackup } from './backup.js';
@@ -40,10 +40,6 @@ export interface RepairResult {
   removed: string[];
   checkpointRemoved: boolean;
   tempsRemoved: string[];
-}
-
-function isCrash(err: unknown): boolean {
-  return (err as { name?: string }).name === 'SimCrash' || (err as { crash?: boolean }).crash === true;
 }
 
 /** The files step 1 copies: every segment that changes, and the checkpoint if it goes. */

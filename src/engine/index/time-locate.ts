@@ -1,15 +1,15 @@
-import type { CursorState, FramePosition } from '../format/cursor.js';
-import { ev } from '../format/event.js';
-import { FrameType } from '../format/frame.js';
-import { markerTxnId } from '../format/marker.js';
-import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
-import { SeglogError } from './io/errors.js';
-import type { FileSystem } from './io/fs-types.js';
-import { readFully } from './io/fs-util.js';
-import { entryAt, markerAt, readFooter } from './index/sidx.js';
-import { START_POSITION, walkUnits } from './cursor-units.js';
+import type { CursorState, FramePosition } from '../../format/cursor.js';
+import { ev } from '../../format/event.js';
+import { FrameType } from '../../format/frame.js';
+import { markerTxnId } from '../../format/marker.js';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
+import { SeglogError } from '../io/errors.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { readFully } from '../io/fs-util.js';
+import { entryAt, markerAt, readFooter } from './sidx.js';
+import { START_POSITION, walkUnits } from '../log/cursor-units.js';
 import { locateSinceByCover } from './since-locate.js';
-import { type SegmentFile, walkSegment } from './segment/walker.js';
+import { type SegmentFile, walkSegment } from '../segment/walker.js';
 
 /**
  * Where to start reading for "events since time T" or "from sequence S" without reading

@@ -1,8 +1,8 @@
-import { START_POSITION } from './cursor-units.js';
-import { followUnits } from './follow.js';
-import type { FileSystem } from './io/fs-types.js';
-import { locateLast, locateSince, withWallRange } from './time-locate.js';
-import { type Fault, listSegments } from './segment/walker.js';
+import { START_POSITION } from '../../engine/log/cursor-units.js';
+import { followUnits } from '../../engine/log/follow.js';
+import type { FileSystem } from '../../engine/io/fs-types.js';
+import { locateLast, locateSince, withWallRange } from '../../engine/index/time-locate.js';
+import { type Fault, listSegments } from '../../engine/segment/walker.js';
 
 /**
  * `dump --since/--until/--last/--follow` on a store: where to start (time-locate.ts),

@@ -1,10 +1,10 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { CursorState } from '../format/cursor.js';
-import { decodeEvent, type DecodedEvent } from '../format/event.js';
+import type { CursorState } from '../../format/cursor.js';
+import { decodeEvent, type DecodedEvent } from '../../format/event.js';
 import { type UnitVisitor, walkUnits } from './cursor-units.js';
-import type { FileSystem } from './io/fs-types.js';
-import type { Fault } from './segment/walker.js';
+import type { FileSystem } from '../io/fs-types.js';
+import type { Fault } from '../segment/walker.js';
 
 /**
  * Following a store as it grows (`dump --follow`, `cursor read --follow`): read what is

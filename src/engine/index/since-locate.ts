@@ -1,14 +1,14 @@
-import type { CursorState, FramePosition } from '../format/cursor.js';
-import { readU16, readU32, readU64 } from '../format/bytes.js';
-import { ev } from '../format/event.js';
-import { checkFrame, FrameStatus, FrameType, FRAME_PREFIX_BYTES } from '../format/frame.js';
-import { markerTxnId } from '../format/marker.js';
-import { SE, SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES, SIDX_MARKER_BYTES, SIDX_TRAILER_BYTES, SM } from '../format/sidx.js';
-import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
-import type { FileSystem } from './io/fs-types.js';
-import { readFully } from './io/fs-util.js';
-import { probeFooter } from './segment/segment-end.js';
-import { type SegmentFile, walkSegment } from './segment/walker.js';
+import type { CursorState, FramePosition } from '../../format/cursor.js';
+import { readU16, readU32, readU64 } from '../../format/bytes.js';
+import { ev } from '../../format/event.js';
+import { checkFrame, FrameStatus, FrameType, FRAME_PREFIX_BYTES } from '../../format/frame.js';
+import { markerTxnId } from '../../format/marker.js';
+import { SE, SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES, SIDX_MARKER_BYTES, SIDX_TRAILER_BYTES, SM } from '../../format/sidx.js';
+import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { readFully } from '../io/fs-util.js';
+import { probeFooter } from '../segment/segment-end.js';
+import { type SegmentFile, walkSegment } from '../segment/walker.js';
 
 /**
  * `--since T` without reading every footer (time-locate.ts `locateSince` reads all of

@@ -1,10 +1,10 @@
-import type { CursorState } from '../format/cursor.js';
-import { positionBefore } from './cursor-units.js';
-import { readUnits, type UnitsRead } from './follow.js';
-import type { FileSystem } from './io/fs-types.js';
-import { compileRegion, type Region } from './log/region.js';
-import { locateSince, withWallRange } from './time-locate.js';
-import { listSegments } from './segment/walker.js';
+import type { CursorState } from '../../format/cursor.js';
+import { positionBefore } from '../../engine/log/cursor-units.js';
+import { readUnits, type UnitsRead } from '../../engine/log/follow.js';
+import type { FileSystem } from '../../engine/io/fs-types.js';
+import { compileRegion, type Region } from '../../engine/log/region.js';
+import { locateSince, withWallRange } from '../../engine/index/time-locate.js';
+import { listSegments } from '../../engine/segment/walker.js';
 
 /**
  * `cursor read --since/--until/--follow`: a cursor read through the unit walker.

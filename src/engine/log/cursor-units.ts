@@ -1,10 +1,10 @@
-import { copyBytes } from '../format/bytes.js';
-import type { CursorState, FramePosition } from '../format/cursor.js';
-import { ev } from '../format/event.js';
-import { FRAME_PREFIX_BYTES, FrameType } from '../format/frame.js';
-import { markerTxnId } from '../format/marker.js';
-import type { FileSystem } from './io/fs-types.js';
-import { type Fault, type SegmentFile, listSegments, walkStore } from './segment/walker.js';
+import { copyBytes } from '../../format/bytes.js';
+import type { CursorState, FramePosition } from '../../format/cursor.js';
+import { ev } from '../../format/event.js';
+import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
+import { markerTxnId } from '../../format/marker.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { type Fault, type SegmentFile, listSegments, walkStore } from '../segment/walker.js';
 
 /**
  * Delivery units seen from a cursor position: the same rules as `Cursor.read`

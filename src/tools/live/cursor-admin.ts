@@ -1,16 +1,16 @@
 import { dirname, join } from 'node:path';
-import { type CursorState, CURSOR_FILE_BYTES, CURSOR_NAME, decodeCursor, encodeCursor } from '../format/cursor.js';
-import { SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
-import { Cursor } from './log/cursor.js';
-import { positionBefore, START_POSITION, type UnitInfo, walkUnits } from './cursor-units.js';
-import { SeglogError } from './io/errors.js';
-import { type FileSystem, isFsError } from './io/fs-types.js';
-import { ensureDir, readWhole, writeFileAtomic } from './io/fs-util.js';
-import { storePaths } from './io/layout.js';
-import { realLockEnv, StoreLock } from './io/lock.js';
-import { frameEndOf } from './segment/segment-end.js';
-import { locateSeq, locateSince } from './time-locate.js';
-import { listSegments } from './segment/walker.js';
+import { type CursorState, CURSOR_FILE_BYTES, CURSOR_NAME, decodeCursor, encodeCursor } from '../../format/cursor.js';
+import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
+import { Cursor } from '../../engine/log/cursor.js';
+import { positionBefore, START_POSITION, type UnitInfo, walkUnits } from '../../engine/log/cursor-units.js';
+import { SeglogError } from '../../engine/io/errors.js';
+import { type FileSystem, isFsError } from '../../engine/io/fs-types.js';
+import { ensureDir, readWhole, writeFileAtomic } from '../../engine/io/fs-util.js';
+import { storePaths } from '../../engine/io/layout.js';
+import { realLockEnv, StoreLock } from '../../engine/io/lock.js';
+import { frameEndOf } from '../../engine/segment/segment-end.js';
+import { locateSeq, locateSince } from '../../engine/index/time-locate.js';
+import { listSegments } from '../../engine/segment/walker.js';
 
 /**
  * Everything about a named cursor besides reading it (cursor.ts): the delivered
