@@ -6,6 +6,7 @@ import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatCount } from '../ui/format.js';
 import { emptyIngestResult, ingestJsonl } from '../tools/ingest/ingest-file.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
 
 interface AppendResult {
   appended: number;
@@ -36,6 +37,7 @@ export default class Append extends BaseCommand<typeof Append> {
     payload: Flags.string({ description: 'JSON payload of a single event', exclusive: ['file'] }),
     file: Flags.string({ char: 'f', description: 'JSONL file of events, or - for stdin', exclusive: ['payload'] }),
     'batch-size': intFlag({ description: 'append --file lines as atomic batches of N', min: 1, max: 1_000_000 }),
+    'flush-interval': intFlag({ description: `with --file - and --batch-size: commit a partial batch after this many ms without input (default ${DEFAULT_FLUSH_INTERVAL_MS})`, min: 1, max: 3_600_000 }),
   };
 
   async run(): Promise<void> {
@@ -46,7 +48,13 @@ export default class Append extends BaseCommand<typeof Append> {
     const store = await Store.open(this.args.store, { onWarning: (m) => this.warn(m) });
     this.onInterrupt(() => store.close());
     try {
-      const result = f.payload !== undefined ? this.appendOne(store, f.payload, defaultKind) : this.appendFile(store, f.file!, defaultKind);
+      const result: AppendResult =
+        f.payload !== undefined
+          ? this.appendOne(store, f.payload, defaultKind)
+          : f.file === '-'
+            ? // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts)
+              await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] })
+            : this.appendFile(store, f.file!, defaultKind);
       store.close();
       this.emit(result, (r) =>
         r.receipt ? `appended #${r.receipt.seq} ${r.receipt.eventId} (clock ${r.receipt.clock})` : `appended ${formatCount(r.appended)} events${r.batches ? ` in ${formatCount(r.batches)} batches` : ''}`,

@@ -16,6 +16,9 @@ import { eventLine, eventRecord } from '../ui/render/event-json.js';
 import { writeEventJson } from '../ui/render/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
+import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
+import { liveRead } from '../tools/live/live-read.js';
+import { withWallRange } from '../engine/index/time-locate.js';
 
 export default class Dump extends BaseCommand<typeof Dump> {
   static override summary = 'Print the events of a store or of one segment file';
@@ -41,6 +44,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
     hex: Flags.boolean({ description: 'include the raw frame bytes as hex', default: false }),
     system: Flags.boolean({ description: "include the engine's own kinds (category 0)", default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'jsonl'], default: 'text' }),
+    ...liveFlags(),
   };
 
   async run(): Promise<void> {
@@ -57,6 +61,8 @@ export default class Dump extends BaseCommand<typeof Dump> {
       includeSystem: f.system,
     };
     const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
+    // --since/--until/--last/--follow (tools/live/live-read.ts): checked before any output
+    const live = parseLiveFlags(f, { markers: f.markers, format, store: target.kind === 'store' });
     const out = new StdoutSink();
     const limit = f.limit ?? Number.MAX_SAFE_INTEGER;
     let count = 0;
@@ -83,9 +89,11 @@ export default class Dump extends BaseCommand<typeof Dump> {
       count++;
     };
     const stop = (): boolean => count >= limit || out.closed;
-    const test = compileRegion(region);
+    const regionTest = compileRegion(region);
+    const test = live ? withWallRange(regionTest, live.sinceMs, live.untilMs) : regionTest;
     // a worker thread checks frame CRCs (and payloads, for JSON) ahead of this walk: dump-verdicts.ts
-    const verdicts = DumpVerdicts.start(fs, target.segments, { loneFile: target.kind === 'segment', canonical: format !== 'text' });
+    // (not for a live read: it reads a few segments, not the store)
+    const verdicts = live?.walk ? null : DumpVerdicts.start(fs, target.segments, { loneFile: target.kind === 'segment', canonical: format !== 'text' });
     const onSegment = verdicts ? (segIndex: number, r: SegmentReader) => verdicts.onSegment(segIndex, r) : undefined;
     try {
       if (f.markers) {
@@ -121,22 +129,27 @@ export default class Dump extends BaseCommand<typeof Dump> {
           { shouldStop: stop },
         );
       } else {
-        streamCommitted(
-          fs,
-          target.segments,
-          (buf, b, n, loc) => {
-            if (stop()) return;
-            if (format !== 'text') {
-              emitEventJson(buf, b, n, loc.segIndex, loc.offset);
-              return;
-            }
-            const e = decodeEvent(buf, b);
-            const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
-            const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
-            emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
-          },
-          { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault), onSegment },
-        );
+        const emitCommitted = (buf: Uint8Array, b: number, n: number, segIndex: number, offset: number): void => {
+          if (stop()) return;
+          if (format !== 'text') {
+            emitEventJson(buf, b, n, segIndex, offset);
+            return;
+          }
+          const e = decodeEvent(buf, b);
+          const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
+          const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
+          emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
+        };
+        if (live?.walk && target.kind === 'store') {
+          await liveRead(fs, target.dir, { ...live, filter: regionTest, emit: emitCommitted, flush: () => out.flush(), stop, onFault: (fault) => reportFaults(this, [fault], false) });
+        } else {
+          streamCommitted(fs, target.segments, (buf, b, n, loc) => emitCommitted(buf, b, n, loc.segIndex, loc.offset), {
+            filter: test,
+            shouldStop: stop,
+            onFault: (fault) => faults.push(fault),
+            onSegment,
+          });
+        }
       }
     } finally {
       verdicts?.close();

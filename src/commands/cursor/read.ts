@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { join } from 'node:path';
 import { parseKind } from '../../format/event.js';
 import { Cursor } from '../../engine/log/cursor.js';
 import { SeglogError } from '../../engine/io/errors.js';
 import { RealFs } from '../../engine/io/real-fs.js';
-import { ensureDir } from '../../engine/io/fs-util.js';
-import { storePaths } from '../../engine/io/layout.js';
-import { realLockEnv, StoreLock } from '../../engine/io/lock.js';
+import { lockCursor, recordDelivered } from '../../tools/live/cursor-admin.js';
+import { crashPoint } from '../../engine/io/crash-point.js';
+import { readLive } from '../../tools/live/cursor-live.js';
+import { followFlags, parseLiveFlags, timeFlags } from '../../ui/live-flags.js';
 import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { eventLine, eventRecord } from '../../ui/render/event-json.js';
@@ -29,6 +29,8 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
     entity: Flags.string({ description: 'only this entity (the position still moves past others)' }),
     scope: Flags.string({ description: 'only this scope' }),
     kind: Flags.string({ description: 'only this kind, category:type' }),
+    ...timeFlags(),
+    ...followFlags(),
   };
 
   async run(): Promise<void> {
@@ -38,25 +40,35 @@ export default class CursorRead extends BaseCommand<typeof CursorRead> {
     const logNextSeq = store.recovery.nextSeq;
     store.close();
     const cursor = Cursor.open(fs, store.dir, this.args.name);
+    const live = parseLiveFlags(f, { store: true });
     const kind = f.kind !== undefined ? (parseKind(f.kind) ?? undefined) : undefined;
     if (f.kind !== undefined && !kind) throw new SeglogError('usage', `--kind must be category:type, got '${f.kind}'`);
-    let lock: StoreLock | null = null;
-    if (f.commit) {
-      ensureDir(fs, storePaths(store.dir).cursors);
-      lock = StoreLock.acquire(fs, join(storePaths(store.dir).cursors, `${this.args.name}.lock`), realLockEnv(), (m) => this.warn(m));
-      this.onInterrupt(() => lock?.release());
-    }
+    // the cursor's own lock, also without --commit: the read records what it delivered (cursor-admin.ts)
+    const lock = lockCursor(fs, store.dir, this.args.name, (m) => this.warn(m));
+    this.onInterrupt(() => lock.release());
     try {
       const from = cursor.state();
       if (from.lastSeqPlusOne > logNextSeq) {
         throw new SeglogError('corrupt', `cursor has delivered up to sequence ${from.lastSeqPlusOne - 1} but the log ends before ${logNextSeq}: events it delivered were lost (unsynced writes and a crash?)`, { file: cursor.path });
       }
-      const res = cursor.read(f.max, { entity: f.entity, scope: f.scope, kind }, from);
-      if (f.commit) cursor.commit(res.next);
-      const out = { cursor: this.args.name, committed: f.commit, more: res.more, delivered: res.next.delivered, events: res.events.map(eventRecord) };
-      this.emit(out, () => [...res.events.map(eventLine), `${res.events.length} events${f.commit ? ', position committed' : ' (position not committed)'}${res.more ? '; more follow' : ''}`].join('\n'));
+      const region = { entity: f.entity, scope: f.scope, kind };
+      // wall-time bounds and --follow read through the unit walker (engine/log/follow.ts); the rest through Cursor.read
+      const res = live ? await readLive(fs, store.dir, from, f.max, region, live) : cursor.read(f.max, region, from);
+      if (f.commit) {
+        cursor.commit(res.next);
+        crashPoint('cursor-read:after-commit');
+      } else {
+        recordDelivered(fs, cursor, res.next);
+        crashPoint('cursor-read:after-record');
+      }
+      const through = res.next.lastSeqPlusOne - 1;
+      const out = { cursor: this.args.name, committed: f.commit, more: res.more, delivered: res.next.delivered, through, events: res.events.map(eventRecord) };
+      this.emit(out, () =>
+        [...res.events.map(eventLine), `${res.events.length} events${f.commit ? ', position committed' : ` (position not committed: \`cursor commit --through ${through}\` when processed)`}${res.more ? '; more follow' : ''}`].join('\n'),
+      );
+      crashPoint('cursor-read:after-output');
     } finally {
-      lock?.release();
+      lock.release();
     }
   }
 }

@@ -1,0 +1,220 @@
+import { copyBytes } from '../../format/bytes.js';
+import type { CursorState, FramePosition } from '../../format/cursor.js';
+import { ev } from '../../format/event.js';
+import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
+import { markerTxnId } from '../../format/marker.js';
+import type { FileSystem } from '../io/fs-types.js';
+import { type Fault, type SegmentFile, listSegments, walkStore } from '../segment/walker.js';
+
+/**
+ * Delivery units seen from a cursor position: the same rules as `Cursor.read`
+ * (cursor.ts) — a standalone event, or the items of a transaction when its COMMIT is
+ * read, skipping units that completed before the position — but with the position after
+ * every unit, so that callers can stop between units: `cursor commit --through`,
+ * `cursor reset --to SEQ|TIME|end`, and followers (follow.ts) that resume where they
+ * stopped. Reads frames through the walker; takes no lock; the tail a writer is still
+ * writing (a torn or incomplete tail) is never delivered, only waited for.
+ */
+
+/** The start of the log: a cursor never committed. */
+export const START_POSITION: CursorState = {
+  deliveredThrough: { segmentId: 0, offset: 0 },
+  resumeFrom: { segmentId: 0, offset: 0 },
+  delivered: 0,
+  lastSeqPlusOne: 0,
+};
+
+export function positionBefore(a: FramePosition, b: FramePosition): boolean {
+  return a.segmentId < b.segmentId || (a.segmentId === b.segmentId && a.offset < b.offset);
+}
+
+/** What one unit was; fields are overwritten for the next unit (copy what you keep). */
+export interface UnitInfo {
+  /** Events in the unit (all of them, filter or not). */
+  events: number;
+  /** Events of the unit that passed the filter (the ones given to `onEvent`). */
+  passed: number;
+  /** Smallest and largest sequence of the unit's events; -1 when it has none (an empty transaction). */
+  firstSeq: number;
+  lastSeq: number;
+  /** Largest wall time of its events (-1 when none). */
+  maxWallMs: number;
+  /** Where the unit's completing frame (the COMMIT, or the standalone EVENT) starts. */
+  at: FramePosition;
+}
+
+export interface UnitVisitor {
+  /** An event of the unit about to complete: `buf[body, body + bodyBytes)`, valid only during the call. */
+  onEvent?(buf: Uint8Array, body: number, bodyBytes: number, segIndex: number, frameOffset: number): void;
+  /**
+   * After a unit's events: `next()` builds the position after it. Return true to stop
+   * the walk here (nothing after this unit is delivered).
+   */
+  onUnit?(u: UnitInfo, next: () => CursorState): boolean | void;
+  /**
+   * Called before a unit's events, with the position before it; return true to stop
+   * before it (it is not delivered, and the walk's position stays before it).
+   */
+  beforeUnit?(u: UnitInfo, before: () => CursorState): boolean | void;
+  onFault?(f: Fault): void;
+}
+
+export interface UnitWalkOptions {
+  /** Only these events reach `onEvent` (units still move the position). */
+  filter?: (buf: Uint8Array, body: number) => boolean;
+  segments?: SegmentFile[];
+  readChunkBytes?: number;
+  /** Count in `delivered` only the events that passed the filter (true, as cursor read does) or all. */
+  countPassedOnly?: boolean;
+}
+
+export interface UnitWalkResult {
+  /** The position after the last unit delivered (or `from`). */
+  next: CursorState;
+  /** A visitor asked to stop. */
+  stopped: boolean;
+  units: number;
+}
+
+interface OpenTxn {
+  begin: FramePosition;
+  frames: { bytes: Uint8Array; segIndex: number; offset: number }[];
+  events: number;
+  firstSeq: number;
+  lastSeq: number;
+  maxWallMs: number;
+}
+
+/** Upper bound on bytes of open transactions a unit walk buffers before it gives up. */
+export const MAX_UNIT_PENDING_BYTES = 512 * 1024 * 1024;
+
+/** Walks the units that complete at or after `from.deliveredThrough`, in commit order. */
+export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visitor: UnitVisitor, opts: UnitWalkOptions = {}): UnitWalkResult {
+  const segments = opts.segments ?? listSegments(fs, dir);
+  const filter = opts.filter;
+  const countPassedOnly = opts.countPassedOnly ?? true;
+  const open = new Map<number, OpenTxn>();
+  let pendingBytes = 0;
+  // the position after the last delivered unit, kept as plain fields (no allocation per event)
+  let dSeg = from.deliveredThrough.segmentId;
+  let dOff = from.deliveredThrough.offset;
+  let rSeg = from.resumeFrom.segmentId;
+  let rOff = from.resumeFrom.offset;
+  let delivered = from.delivered;
+  let lastSeqPlusOne = from.lastSeqPlusOne;
+  let stopped = false;
+  let units = 0;
+  const info: UnitInfo = { events: 0, passed: 0, firstSeq: -1, lastSeq: -1, maxWallMs: -1, at: { segmentId: 0, offset: 0 } };
+  const state = (): CursorState => ({ deliveredThrough: { segmentId: dSeg, offset: dOff }, resumeFrom: { segmentId: rSeg, offset: rOff }, delivered, lastSeqPlusOne });
+  const fromPos = from.deliveredThrough;
+  const alreadyDelivered = (segId: number, off: number): boolean => segId < fromPos.segmentId || (segId === fromPos.segmentId && off < fromPos.offset);
+  /** Moves the position past a unit that completed at [segId, frameOff, end). */
+  const advance = (segId: number, end: number, seqPlusOne: number, counted: number): void => {
+    dSeg = segId;
+    dOff = end;
+    rSeg = segId;
+    rOff = end;
+    for (const t of open.values()) {
+      if (t.begin.segmentId < rSeg || (t.begin.segmentId === rSeg && t.begin.offset < rOff)) {
+        rSeg = t.begin.segmentId;
+        rOff = t.begin.offset;
+      }
+    }
+    delivered += counted;
+    if (seqPlusOne > 0) lastSeqPlusOne = seqPlusOne;
+    units++;
+  };
+  walkStore(
+    fs,
+    segments,
+    {
+      onFrame: (r, segIndex) => {
+        if (stopped) return;
+        const segId = segments[segIndex]!.id;
+        const buf = r.buf;
+        const b = r.bodyOff;
+        switch (r.type) {
+          case FrameType.EVENT: {
+            const txn = ev.txnId(buf, b);
+            if (txn !== 0) {
+              const t = open.get(txn);
+              if (!t) return; // orphan: never visible
+              const seq = ev.seq(buf, b);
+              if (t.firstSeq < 0 || seq < t.firstSeq) t.firstSeq = seq;
+              if (seq > t.lastSeq) t.lastSeq = seq;
+              const wall = ev.wallMs(buf, b);
+              if (wall > t.maxWallMs) t.maxWallMs = wall;
+              t.events++;
+              if (filter && !filter(buf, b)) return;
+              const bytes = copyBytes(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
+              pendingBytes += bytes.length;
+              if (pendingBytes > MAX_UNIT_PENDING_BYTES) throw new Error(`open transactions hold over ${MAX_UNIT_PENDING_BYTES} bytes at ${r.path}:${r.frameOffset}`);
+              t.frames.push({ bytes, segIndex, offset: r.frameOffset });
+              return;
+            }
+            if (alreadyDelivered(segId, r.frameOffset)) return;
+            const seq = ev.seq(buf, b);
+            const passes = !filter || filter(buf, b);
+            info.events = 1;
+            info.passed = passes ? 1 : 0;
+            info.firstSeq = seq;
+            info.lastSeq = seq;
+            info.maxWallMs = ev.wallMs(buf, b);
+            info.at.segmentId = segId;
+            info.at.offset = r.frameOffset;
+            if (visitor.beforeUnit?.(info, state)) {
+              stopped = true;
+              return;
+            }
+            if (passes) visitor.onEvent?.(buf, b, r.bodyBytes, segIndex, r.frameOffset);
+            advance(segId, r.pos, seq + 1, countPassedOnly ? info.passed : 1);
+            if (visitor.onUnit?.(info, state)) stopped = true;
+            return;
+          }
+          case FrameType.BEGIN:
+            open.set(markerTxnId(buf, b), { begin: { segmentId: segId, offset: r.frameOffset }, frames: [], events: 0, firstSeq: -1, lastSeq: -1, maxWallMs: -1 });
+            return;
+          case FrameType.COMMIT: {
+            const id = markerTxnId(buf, b);
+            const t = open.get(id);
+            if (!t) return;
+            open.delete(id);
+            for (const f of t.frames) pendingBytes -= f.bytes.length;
+            if (alreadyDelivered(segId, r.frameOffset)) return;
+            info.events = t.events;
+            info.passed = t.frames.length;
+            info.firstSeq = t.firstSeq;
+            info.lastSeq = t.lastSeq;
+            info.maxWallMs = t.maxWallMs;
+            info.at.segmentId = segId;
+            info.at.offset = r.frameOffset;
+            if (visitor.beforeUnit?.(info, state)) {
+              open.set(id, t); // not delivered: the position before it still has it open
+              stopped = true;
+              return;
+            }
+            if (visitor.onEvent) for (const f of t.frames) visitor.onEvent(f.bytes, FRAME_PREFIX_BYTES, f.bytes.length - FRAME_PREFIX_BYTES, f.segIndex, f.offset);
+            advance(segId, r.pos, t.lastSeq >= 0 ? t.lastSeq + 1 : 0, countPassedOnly ? info.passed : info.events);
+            if (visitor.onUnit?.(info, state)) stopped = true;
+            return;
+          }
+          case FrameType.ABORT: {
+            const t = open.get(markerTxnId(buf, b));
+            if (t) for (const f of t.frames) pendingBytes -= f.bytes.length;
+            open.delete(markerTxnId(buf, b));
+            return;
+          }
+          default:
+            return; // GAP records carry no event
+        }
+      },
+      onFault: visitor.onFault,
+    },
+    {
+      start: from.resumeFrom.offset > 0 ? from.resumeFrom : undefined,
+      shouldStop: () => stopped,
+      readChunkBytes: opts.readChunkBytes,
+    },
+  );
+  return { next: state(), stopped, units };
+}
