@@ -164,7 +164,6 @@ const CASES: IoCase[] = [
     file: SEG1,
     exit: {},
     fileOf: STORE_EXISTS,
-    drill: true,
   },
   {
     name: 'segment-dangling-symlink',
@@ -211,7 +210,6 @@ const CASES: IoCase[] = [
     // commands that read the options refuse (2); the rest read only segments
     exit: readersOk({ 'sidx-strip': 0, 'sidx-rebuild': 0, repair: 0, stats: 2 }),
     fileOf: STORE_EXISTS,
-    drill: true,
   },
   {
     name: 'meta-garbage',
@@ -239,7 +237,6 @@ const CASES: IoCase[] = [
     file: 'index.ckpt',
     // a writer removes a checkpoint it cannot use (2: it cannot); a rebuild that changes nothing leaves it
     exit: readersOk({ 'sidx-rebuild': 0, 'repair-dry-run': 1, 'cursor-read': 0 }),
-    drill: true,
     fileOf: STORE_EXISTS,
   },
   {
@@ -275,7 +272,6 @@ const CASES: IoCase[] = [
     file: 'store-is-file',
     // commands that take a segment file read it as one: a bad header (1), or no footer (0)
     exit: { dump: 1, verify: 1, 'sidx-show': 0, 'sidx-strip': 0, 'sidx-rebuild': 1 },
-    drill: true,
   },
   {
     name: 'store-under-file',
@@ -287,7 +283,6 @@ const CASES: IoCase[] = [
     },
     file: 'store-under-file',
     exit: {},
-    drill: true,
   },
 ];
 
