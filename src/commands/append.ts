@@ -1,11 +1,11 @@
 import { Flags } from '@oclif/core';
 import { parseKind } from '../format/event.js';
-import { SeglogError } from '../engine/errors.js';
-import { Store } from '../engine/store.js';
+import { SeglogError } from '../engine/io/errors.js';
+import { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatCount } from '../ui/format.js';
-import { emptyIngestResult, ingestJsonl } from '../engine/ingest/ingest-file.js';
+import { emptyIngestResult, ingestJsonl } from '../tools/ingest/ingest-file.js';
 
 interface AppendResult {
   appended: number;
@@ -72,7 +72,7 @@ export default class Append extends BaseCommand<typeof Append> {
 
   private appendFile(store: Store, file: string, kind: { category: number; type: number } | undefined): AppendResult {
     const spin = this.spinner('appending');
-    // engine/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
+    // tools/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
     const result = emptyIngestResult();
     try {
       ingestJsonl(store, file, { defaults: { entity: this.flags.entity, scope: this.flags.scope, kind }, batchSize: this.flags['batch-size'], onProgress: (n) => spin.update(`appended ${formatCount(n)} events`) }, result);

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { createHasher } from '../format/blake3.js';
-import { RealFs } from '../engine/fs/real-fs.js';
-import { resolveTarget } from '../engine/target.js';
-import { type Problem, type VerifyReport, verifySegments } from '../engine/verify.js';
-import { startParallelVerdicts } from '../engine/verify-parallel.js';
+import { createHasher } from '../format/hash/blake3.js';
+import { RealFs } from '../engine/io/real-fs.js';
+import { resolveTarget } from '../engine/segment/target.js';
+import { type Problem, type VerifyReport, verifySegments } from '../engine/verify/verify.js';
+import { startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../ui/format.js';
@@ -36,6 +36,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
       report = verifySegments(fs, target.segments, hasher, {
         maxErrors: this.flags['max-errors'],
         loneFile: target.kind === 'segment',
+        storeDir: target.kind === 'store' ? target.dir : undefined,
         onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
         hashVerdicts: verdicts ?? undefined,
       });

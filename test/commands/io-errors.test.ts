@@ -21,8 +21,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { frameEndOf } from '../../src/engine/segment-end.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { frameEndOf } from '../../src/engine/segment/segment-end.js';
 import { assertBuilt, copyFixture, type CliResult, describeRun, errorLines, removeTempDirs, runCli, stackLines, tempDir } from './cli-helpers.js';
 
 beforeAll(assertBuilt);

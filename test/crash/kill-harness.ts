@@ -14,8 +14,8 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { frameEndOf } from '../../src/engine/segment-end.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { frameEndOf } from '../../src/engine/segment/segment-end.js';
 import { BIN, type CliResult, runCli, tempDir } from '../commands/cli-helpers.js';
 
 /** mulberry32: small, fast, and the same sequence everywhere for a seed. */

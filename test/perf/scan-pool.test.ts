@@ -3,10 +3,10 @@ import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineScan, type ScannedSpans } from '../../src/engine/ingest/line-scan.js';
-import { readLinesFrom } from '../../src/engine/ingest/line-spans.js';
-import { readLinesWithWorker, REC_INTS, SCAN_CHUNK_BYTES, scanChunk } from '../../src/engine/ingest/scan-pool.js';
-import { Store } from '../../src/engine/store.js';
+import { LineScan, type ScannedSpans } from '../../src/tools/ingest/line-scan.js';
+import { readLinesFrom } from '../../src/tools/ingest/line-spans.js';
+import { readLinesWithWorker, REC_INTS, SCAN_CHUNK_BYTES, scanChunk } from '../../src/tools/ingest/scan-pool.js';
+import { Store } from '../../src/engine/store/store.js';
 import { REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
 afterAll(removeTempDirs);
@@ -55,14 +55,14 @@ describe('scanChunk (the scan worker\'s loop) reads a chunk as the single-thread
         const dir = tempDir('seglog-scan-');
         const file = join(dir, 'in.jsonl');
         writeFileSync(file, buf);
-        expect(got, 'src/engine/ingest/scan-pool.ts scanChunk').toEqual(sequential(file));
+        expect(got, 'src/tools/ingest/scan-pool.ts scanChunk').toEqual(sequential(file));
       }),
       { seed: 0x5ca9, numRuns: 150 },
     );
   });
 });
 
-const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'ingest', 'scan-worker.js');
+const BUILT_WORKER = join(REPO_ROOT, 'dist', 'tools', 'ingest', 'scan-worker.js');
 
 describe.skipIf(!existsSync(BUILT_WORKER))('the scan worker thread (built dist/)', () => {
   it('hands over exactly the lines of the single-threaded reader across many chunks, a line longer than a chunk, and a burst of tiny lines', () => {
@@ -119,6 +119,6 @@ describe.skipIf(!existsSync(BUILT_WORKER))('the scan worker thread (built dist/)
     const b = JSON.parse(events[1]!) as unknown[];
     expect(b.length).toBe(a.length);
     const firstDiff = a.findIndex((x, i) => JSON.stringify(x) !== JSON.stringify(b[i]));
-    expect(firstDiff === -1 ? null : [a[firstDiff], b[firstDiff]], 'src/engine/ingest/scan-pool.ts: the events differ with the worker').toBeNull();
+    expect(firstDiff === -1 ? null : [a[firstDiff], b[firstDiff]], 'src/tools/ingest/scan-pool.ts: the events differ with the worker').toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { dumpWal, type WalTxnRow, type WalTxnStatus } from '../../engine/wal-replay.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { dumpWal, type WalTxnRow, type WalTxnStatus } from '../../engine/wal/wal-replay.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { UsageError } from '../../ui/errors.js';
 import { intFlag, storeArg } from '../../ui/flags.js';

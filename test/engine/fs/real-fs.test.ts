@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RealFs } from '../../../src/engine/fs/real-fs.js';
-import { FsError } from '../../../src/engine/fs/types.js';
+import { RealFs } from '../../../src/engine/io/real-fs.js';
+import { FsError } from '../../../src/engine/io/fs-types.js';
 import { removeTempDirs, tempDir } from '../test-store.js';
 
 afterAll(removeTempDirs);
