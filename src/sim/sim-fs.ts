@@ -873,7 +873,11 @@ export class SimFs implements FileSystem {
     const dirents = nodeFs.readdirSync(realDir, { withFileTypes: true });
     for (const dirent of dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const realPath = joinNative(realDir, dirent.name);
-      if (dirent.isDirectory()) {
+      // a symlink is copied as what it points to; anything but a file or a directory (a
+      // FIFO named like a segment) is refused rather than silently left out of the copy
+      const kind = dirent.isSymbolicLink() ? nodeFs.statSync(realPath) : dirent;
+      if (!kind.isDirectory() && !kind.isFile()) throw new FsError('EINVAL', `EINVAL: not a regular file, copy '${realPath}'`, realPath);
+      if (kind.isDirectory()) {
         const existing = dir.entries.get(dirent.name);
         const childId =
           existing !== undefined && this.inode(existing).kind === 'dir'
@@ -881,7 +885,7 @@ export class SimFs implements FileSystem {
             : this.addInode({ kind: 'dir', entries: new Map(), durableEntries: new Map() });
         setDurableEntry(dir, dirent.name, childId);
         this.copyRealTree(realPath, childId);
-      } else if (dirent.isFile()) {
+      } else {
         const bytes = new Uint8Array(nodeFs.readFileSync(realPath));
         setDurableEntry(dir, dirent.name, this.addInode({ kind: 'file', content: new ByteStore(bytes), unsynced: [] }));
       }

@@ -125,6 +125,20 @@ function cliErrorMessage(e: Bag, message: string): string {
   return collapseToOneLine(message);
 }
 
+/** POSIX error names as Node and the FileSystem interface use them (ENOENT, EISDIR, ...). */
+const ERRNO_CODE = /^E[A-Z0-9]{2,}$/;
+
+/**
+ * Node's (and the FileSystem's) message `EISDIR: illegal operation on a directory, read
+ * '/s/0000000001.seg'` as the engine's ioError words it, the path left to the line's
+ * file part: `read failed (EISDIR): illegal operation on a directory`.
+ */
+function errnoText(message: string, code: string): string {
+  const text = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
+  const m = /^(.*), (\w+)(?: '[^']*'(?: -> '[^']*')?)?$/.exec(text);
+  return m === null ? `${code}: ${text}` : `${m[2]} failed (${code}): ${m[1]}`;
+}
+
 function messageOf(err: unknown): string {
   const e = asBag(err);
   if (e !== undefined && typeof e.message === 'string') return e.message;
@@ -168,6 +182,16 @@ export function classifyError(err: unknown): ErrorReport {
     const message = cliErrorMessage(e, messageOf(err));
     const text = `${message}${helpHint(messageOf(err))}`;
     return { exitCode: validExitCode(cliExit), code, text, json: { code, message }, silent: false };
+  }
+
+  // A file-system error that no engine path wrapped (RealFs's FsError, or Node's own):
+  // an operational failure naming the file, not an internal error (issue 12, item 6).
+  if (typeof e.code === 'string' && ERRNO_CODE.test(e.code)) {
+    const file = typeof e.path === 'string' ? e.path : undefined;
+    const message = collapseToOneLine(errnoText(messageOf(err), e.code));
+    const json: JsonErrorBody = { code: 'io', message };
+    if (file !== undefined) json.file = file;
+    return { exitCode: EXIT_FAILURE, code: 'io', text: file !== undefined ? `${file}: ${message}` : message, json, silent: false };
   }
 
   const message = collapseToOneLine(messageOf(err));

@@ -50,6 +50,18 @@ describe('one-line error messages', () => {
     expect(classifyError(undefined)).toMatchObject({ exitCode: 2, code: 'internal' });
   });
 
+  it('a file-system error no engine path wrapped is an io error naming its file (exit 2), never an internal error', () => {
+    const nodeError = Object.assign(new Error("EISDIR: illegal operation on a directory, read '/s/0000000001.seg'"), { code: 'EISDIR', syscall: 'read', path: '/s/0000000001.seg' });
+    expect(classifyError(nodeError)).toMatchObject({
+      exitCode: 2,
+      code: 'io',
+      text: '/s/0000000001.seg: read failed (EISDIR): illegal operation on a directory',
+      json: { code: 'io', message: 'read failed (EISDIR): illegal operation on a directory', file: '/s/0000000001.seg' },
+    });
+    const noPath = Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+    expect(classifyError(noPath)).toMatchObject({ exitCode: 2, code: 'io', text: 'fsync failed (EIO): i/o error' });
+  });
+
   it('an error claiming exit code 0 still fails (exit 2): an error is never reported as success', () => {
     const duck = { code: 'weird', message: 'm', exitCode: 0, oneLine: () => 'm' };
     expect(classifyError(duck).exitCode).toBe(2);

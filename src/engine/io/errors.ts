@@ -59,5 +59,16 @@ export class SeglogError extends Error {
 export function ioError(err: unknown, file: string, what: string): SeglogError {
   const code = (err as { code?: string }).code ?? 'EIO';
   if (code === 'ENOENT') return new SeglogError('not_found', `${what}: no such file or directory`, { file }, { cause: err });
-  return new SeglogError('io', `${what} failed (${code}): ${(err as Error).message ?? String(err)}`, { file }, { cause: err });
+  return new SeglogError('io', `${what} failed (${code}): ${errnoDescription((err as Error).message ?? String(err), code)}`, { file }, { cause: err });
+}
+
+/**
+ * What an errno message says, without what the one-line error already says: Node's (and
+ * the FileSystem's) `EISDIR: illegal operation on a directory, read '/s/0000000001.seg'`
+ * is `illegal operation on a directory (read)` once the line names the file and code.
+ */
+export function errnoDescription(message: string, code: string): string {
+  const text = message.startsWith(`${code}: `) ? message.slice(code.length + 2) : message;
+  const m = /^(.*), (\w+)(?: '[^']*'(?: -> '[^']*')?)?$/.exec(text);
+  return m === null ? text : `${m[1]} (${m[2]})`;
 }

@@ -1,61 +1,118 @@
 import * as fs from 'node:fs';
-import type { FileStat, FileSystem, OpenMode } from './fs-types.js';
+import { FsError, type FileStat, type FileSystem, type OpenMode } from './fs-types.js';
 
-const FLAGS: Record<OpenMode, string> = {
-  r: 'r',
-  'r+': 'r+',
-  'rw+': 'a+', // replaced below: a+ forces appends on Linux, so we use O_CREAT|O_RDWR
-  wx: 'wx+',
-  w: 'w+',
+const FLAGS: Record<Exclude<OpenMode, 'rw+'>, number> = {
+  r: fs.constants.O_RDONLY,
+  'r+': fs.constants.O_RDWR,
+  wx: fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL,
+  w: fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC,
 };
+// a+ would force appends on Linux: 'rw+' is O_CREAT|O_RDWR without O_APPEND
+const RW_CREATE = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
-/** The real filesystem, through node:fs's synchronous calls. */
+/**
+ * The real filesystem, through node:fs's synchronous calls.
+ *
+ * Every failure is thrown as an `FsError` naming the path it concerns, also for calls
+ * made on a file descriptor (Node's own errors from read/write/fstat carry no path), so
+ * whatever reaches the CLI says which file failed (`seglog: <file>: read failed
+ * (EISDIR) ...`) rather than being an `internal error` (issue 12, item 6).
+ *
+ * Only regular files and directories are opened: a FIFO named like a segment would
+ * block `open` until a writer came (a hang), and a device or socket is no store file.
+ * Opens are non-blocking for that reason, and anything else is refused at open with
+ * EINVAL. (Directories open, as on Linux and in SimFs; reading one is EISDIR.)
+ */
 export class RealFs implements FileSystem {
+  /** The path each open descriptor was opened with, for error messages. */
+  private readonly paths = new Map<number, string>();
+
   open(path: string, mode: OpenMode): number {
-    if (mode === 'rw+') return fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
-    return fs.openSync(path, FLAGS[mode], 0o644);
+    const flags = (mode === 'rw+' ? RW_CREATE : FLAGS[mode]) | fs.constants.O_NONBLOCK;
+    const fd = wrap('open', path, () => fs.openSync(path, flags, 0o644));
+    let kind: string | null;
+    try {
+      const s = fs.fstatSync(fd);
+      kind = s.isFile() || s.isDirectory() ? null : s.isFIFO() ? 'a FIFO' : s.isSocket() ? 'a socket' : s.isCharacterDevice() || s.isBlockDevice() ? 'a device' : 'something else';
+    } catch (err) {
+      fs.closeSync(fd);
+      throw toFsError(err, 'open', path);
+    }
+    if (kind !== null) {
+      fs.closeSync(fd);
+      throw new FsError('EINVAL', `EINVAL: not a regular file but ${kind}, open '${path}'`, path);
+    }
+    this.paths.set(fd, path);
+    return fd;
   }
   close(fd: number): void {
-    fs.closeSync(fd);
+    const path = this.paths.get(fd);
+    this.paths.delete(fd);
+    wrap('close', path, () => fs.closeSync(fd));
   }
   read(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number {
-    return fs.readSync(fd, buf, bufOffset, length, position);
+    return wrap('read', this.paths.get(fd), () => fs.readSync(fd, buf, bufOffset, length, position));
   }
   write(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number {
-    return fs.writeSync(fd, buf, bufOffset, length, position);
+    return wrap('write', this.paths.get(fd), () => fs.writeSync(fd, buf, bufOffset, length, position));
   }
   fsync(fd: number): void {
-    fs.fsyncSync(fd);
+    wrap('fsync', this.paths.get(fd), () => fs.fsyncSync(fd));
   }
   truncate(fd: number, sizeBytes: number): void {
-    fs.ftruncateSync(fd, sizeBytes);
+    wrap('truncate', this.paths.get(fd), () => fs.ftruncateSync(fd, sizeBytes));
   }
   fstat(fd: number): FileStat {
-    const s = fs.fstatSync(fd);
+    const s = wrap('fstat', this.paths.get(fd), () => fs.fstatSync(fd));
     return { sizeBytes: s.size, isDirectory: s.isDirectory() };
   }
   stat(path: string): FileStat {
-    const s = fs.statSync(path);
+    const s = wrap('stat', path, () => fs.statSync(path));
     return { sizeBytes: s.size, isDirectory: s.isDirectory() };
   }
   rename(from: string, to: string): void {
-    fs.renameSync(from, to);
+    wrap('rename', from, () => fs.renameSync(from, to));
   }
   unlink(path: string): void {
-    fs.unlinkSync(path);
+    wrap('unlink', path, () => fs.unlinkSync(path));
   }
   mkdir(path: string): void {
-    fs.mkdirSync(path);
+    wrap('mkdir', path, () => fs.mkdirSync(path));
   }
   readdir(path: string): string[] {
-    return fs.readdirSync(path).sort();
+    return wrap('readdir', path, () => fs.readdirSync(path)).sort();
   }
   fsyncDir(path: string): void {
-    const fd = fs.openSync(path, 'r');
+    const fd = wrap('open', path, () => fs.openSync(path, 'r'));
     try {
-      fs.fsyncSync(fd);
+      wrap('fsync', path, () => fs.fsyncSync(fd));
     } finally {
       fs.closeSync(fd);
     }
   }
+}
+
+function wrap<T>(op: string, path: string | undefined, call: () => T): T {
+  try {
+    return call();
+  } catch (err) {
+    throw toFsError(err, op, path);
+  }
+}
+
+/** Node's error as an FsError with the same code, naming `path` (Node's own message kept). */
+function toFsError(err: unknown, op: string, path: string | undefined): FsError {
+  if (err instanceof FsError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : 'EIO';
+  const nodeMessage = typeof e?.message === 'string' ? e.message : String(err);
+  // `CODE: description, syscall ['path']` (Node's words), re-said with the path for
+  // descriptor calls too, in SimFs's format: `CODE: description, op 'path'`
+  const m = /^[A-Z0-9]+: (.*?), \w+(?: '.*)?$/.exec(nodeMessage);
+  const description = m === null ? nodeMessage : m[1];
+  const file = path ?? (typeof e?.path === 'string' ? e.path : undefined);
+  const message = file === undefined ? `${code}: ${description}, ${op}` : `${code}: ${description}, ${op} '${file}'`;
+  const out = new FsError(code, message, file);
+  (out as { cause?: unknown }).cause = err;
+  return out;
 }

@@ -1,5 +1,5 @@
-import { SeglogError } from './errors.js';
-import type { FileSystem } from './fs-types.js';
+import { ioError, SeglogError } from './errors.js';
+import { type FileSystem, isFsError } from './fs-types.js';
 import { readWhole, writeFileAtomic } from './fs-util.js';
 import { DEFAULT_OPTIONS, type StoreOptions, validateOptions } from './options.js';
 
@@ -23,6 +23,8 @@ export function readMeta(fs: FileSystem, path: string): StoreMeta {
     parsed = JSON.parse(new TextDecoder().decode(readWhole(fs, path, MAX_META_BYTES)));
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw err;
+    // an I/O failure (seglog.json is a directory, EIO) is not damaged metadata: exit 2, naming it
+    if (isFsError(err)) throw ioError(err, path, 'read store metadata');
     throw new SeglogError('corrupt', `store metadata is not valid JSON: ${(err as Error).message}`, { file: path });
   }
   const m = parsed as Partial<StoreMeta>;

@@ -567,7 +567,8 @@ function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: WalSca
     walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null });
   } catch (err) {
     if (err instanceof SeglogError) throw err;
-    throw ioError(err, dir, 'read the log');
+    const file = (err as { path?: unknown }).path;
+    throw ioError(err, typeof file === 'string' ? file : dir, 'read the log');
   }
   scanner.finish();
   return { scanner, segments: segments.length };

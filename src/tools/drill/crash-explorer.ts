@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { CRASH_MODES, type CrashMode, Prng, SimFs, type SimSnapshot } from '../../sim/sim-fs.js';
 import { ioError, SeglogError } from '../../engine/io/errors.js';
+import { isFsError } from '../../engine/io/fs-types.js';
 import { exists } from '../../engine/io/fs-util.js';
 import { storePaths } from '../../engine/io/layout.js';
 import { Store } from '../../engine/store/store.js';
@@ -146,9 +147,15 @@ export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
     }
     const lock = storePaths(SIM_STORE_DIR).lock;
     // The copy starts on a freshly booted machine: whoever held the lock is gone.
-    if (exists(sim, lock)) {
-      sim.unlink(lock);
-      sim.fsyncDir(SIM_STORE_DIR);
+    try {
+      if (exists(sim, lock)) {
+        sim.unlink(lock);
+        sim.fsyncDir(SIM_STORE_DIR);
+      }
+    } catch (err) {
+      // a LOCK that is a directory: named as the real store's file, never the copy's
+      if (!isFsError(err)) throw err;
+      throw withRealPaths(ioError(err, lock, 'remove the LOCK from the copy'), spec, 'the starting store cannot be drilled: ');
     }
     // What the starting store is once recovered: its events must survive every crash,
     // and its own damage (a fixture's) is not the drill's finding. A store that cannot
@@ -158,7 +165,10 @@ export function prepareStart(spec: DrillSpec, hasher: Blake3): StartState {
     try {
       store = new SimMachine(spec.seed, START_PID_BASE).openStore(probe, hasher, {});
     } catch (err) {
-      throw err instanceof SeglogError ? withRealPaths(err, spec, 'the starting store cannot be opened read-write: ') : err;
+      // a file the real store has but the engine cannot use (a segment that is a directory):
+      // an I/O error naming the real file, never a raw error about the simulated copy
+      const known = err instanceof SeglogError ? err : isFsError(err) ? ioError(err, (err as { path?: string }).path ?? SIM_STORE_DIR, 'open') : undefined;
+      throw known !== undefined ? withRealPaths(known, spec, 'the starting store cannot be opened read-write: ') : err;
     }
     baseline = store.query({ includeSystem: true });
     store.close();
