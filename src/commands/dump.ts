@@ -1,18 +1,10 @@
 import { Flags } from '@oclif/core';
-import { toHex } from '../format/bytes.js';
-import { decodeEvent, parseKind } from '../format/event.js';
-import { FRAME_PREFIX_BYTES, FRAME_TYPE_NAMES, FrameType } from '../format/frame.js';
-import { markerCount, markerTxnId } from '../format/marker.js';
-import { streamCommitted } from '../engine/committed-stream.js';
-import { SeglogError } from '../engine/errors.js';
+import { type Fault, parseKindFilter, readForDump } from '../engine/dump-read.js';
 import { RealFs } from '../engine/fs/real-fs.js';
-import { DumpVerdicts } from '../engine/dump-verdicts.js';
-import { compileRegion, type Region } from '../engine/region.js';
+import type { Region } from '../engine/region.js';
 import { resolveTarget } from '../engine/target.js';
-import type { SegmentReader } from '../engine/segment-reader.js';
-import { walkStore, type Fault } from '../engine/walker.js';
 import { BaseCommand } from '../ui/base-command.js';
-import { eventLine, eventRecord } from '../ui/event-json.js';
+import { eventLine } from '../ui/event-json.js';
 import { writeEventJson } from '../ui/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
@@ -60,102 +52,47 @@ export default class Dump extends BaseCommand<typeof Dump> {
     const out = new StdoutSink();
     const limit = f.limit ?? Number.MAX_SAFE_INTEGER;
     let count = 0;
-    let first = true;
-    const faults: Fault[] = [];
-    if (format === 'json') out.write('{"events":[');
-    const emitRecord = (rec: object, line: () => string): void => {
-      if (format === 'text') out.write(`${line()}\n`);
-      else if (format === 'jsonl') out.write(`${JSON.stringify(rec)}\n`);
-      else {
-        out.write(first ? JSON.stringify(rec) : `,${JSON.stringify(rec)}`);
-        first = false;
-      }
-      count++;
-    };
-    /** An EVENT record in json/jsonl, written from the frame's bytes (the same bytes as JSON.stringify of eventRecord). */
-    const emitEventJson = (buf: Uint8Array, b: number, bodyBytes: number, segIndex: number, frameOffset: number, prefix?: string): void => {
-      if (format === 'json') {
-        if (!first) out.writeByte(0x2c);
-        first = false;
-      }
-      writeEventJson(out, buf, b, bodyBytes, { prefix, hex: f.hex, canonical: verdicts?.canonical(segIndex, frameOffset) });
-      if (format === 'jsonl') out.writeByte(0x0a);
-      count++;
-    };
-    const stop = (): boolean => count >= limit || out.closed;
-    const test = compileRegion(region);
-    // a worker thread checks frame CRCs (and payloads, for JSON) ahead of this walk: dump-verdicts.ts
-    const verdicts = DumpVerdicts.start(fs, target.segments, { loneFile: target.kind === 'segment', canonical: format !== 'text' });
-    const onSegment = verdicts ? (segIndex: number, r: SegmentReader) => verdicts.onSegment(segIndex, r) : undefined;
-    try {
-      if (f.markers) {
-        walkStore(
-          fs,
-          target.segments,
-          {
-            onSegment: onSegment ? (_seg, segIndex, r) => onSegment(segIndex, r) : undefined,
-            onFrame: (r, segIndex) => {
-              if (stop()) return;
-              const buf = r.buf;
-              const b = r.bodyOff;
-              const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes) : undefined;
-              const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
-              if (r.type === FrameType.EVENT) {
-                if (!test(buf, b)) return;
-                if (format !== 'text') {
-                  emitEventJson(buf, b, r.bodyBytes, segIndex, r.frameOffset, `"frame":"EVENT","segment":${JSON.stringify(at.segment)},"offset":${at.offset},`);
-                  return;
-                }
-                const e = decodeEvent(buf, b);
-                emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
-                return;
-              }
-              if (region.entity !== undefined || region.entityPrefix !== undefined || region.scope !== undefined || region.kind !== undefined) return;
-              const type = FRAME_TYPE_NAMES[r.type] ?? String(r.type);
-              const txnId = markerTxnId(buf, b);
-              const countField = r.type === FrameType.BEGIN || r.type === FrameType.COMMIT ? { count: markerCount(buf, b) } : {};
-              emitRecord({ frame: type, ...at, txnId, ...countField, ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} ${type} txn=${txnId}${'count' in countField ? ` count=${countField.count}` : ''}${hex ? `\n  ${hex}` : ''}`);
-            },
-            onFault: (fault) => faults.push(fault),
-          },
-          { shouldStop: stop },
-        );
-      } else {
-        streamCommitted(
-          fs,
-          target.segments,
-          (buf, b, n, loc) => {
-            if (stop()) return;
-            if (format !== 'text') {
-              emitEventJson(buf, b, n, loc.segIndex, loc.offset);
-              return;
-            }
-            const e = decodeEvent(buf, b);
-            const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
-            const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
-            emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
-          },
-          { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault), onSegment },
-        );
-      }
-    } finally {
-      verdicts?.close();
-    }
-    if (format === 'json') out.write(']}\n');
+    // --json and --format json: one streamed document owned by BaseCommand (an error mid-way closes it validly)
+    const doc = format === 'json' ? this.openJsonStream(out, 'events') : undefined;
+    const faults = readForDump(fs, target, {
+      region,
+      markers: f.markers,
+      hex: f.hex,
+      canonical: format !== 'text',
+      shouldStop: () => count >= limit || out.closed,
+      onEvent: (e) => {
+        count++;
+        if (format === 'text') {
+          const ev = e.decode();
+          const head = f.markers ? `${e.segment}@${e.offset} EVENT ` : '';
+          out.write(`${head}${eventLine(ev)}${f.hex ? `\n  ${e.hex()}` : ''}\n`);
+          return;
+        }
+        doc?.item();
+        const prefix = f.markers ? `"frame":"EVENT","segment":${JSON.stringify(e.segment)},"offset":${e.offset},` : undefined;
+        writeEventJson(out, e.buf, e.body, e.bodyBytes, { prefix, hex: f.hex, canonical: e.canonical });
+        if (format === 'jsonl') out.writeByte(0x0a);
+      },
+      onMarker: (m) => {
+        count++;
+        if (format === 'text') {
+          out.write(`${m.segment}@${m.offset} ${m.frame} txn=${m.txnId}${m.count !== undefined ? ` count=${m.count}` : ''}${m.hex ? `\n  ${m.hex}` : ''}\n`);
+          return;
+        }
+        doc?.item();
+        const rec = { frame: m.frame, segment: m.segment, offset: m.offset, txnId: m.txnId, ...(m.count !== undefined ? { count: m.count } : {}), ...(m.hex ? { hex: m.hex } : {}) };
+        out.write(JSON.stringify(rec));
+        if (format === 'jsonl') out.writeByte(0x0a);
+      },
+    });
+    if (doc) this.closeJsonStream();
     out.flush();
-    reportFaults(this, faults, target.kind === 'segment');
+    if (reportFaults(this, faults, target.kind === 'segment')) this.markDataProblems();
   }
 }
 
-function parseKindFilter(s: string): { category: number; type?: number } {
-  if (/^\d{1,5}$/.test(s)) return { category: Number(s) };
-  const k = parseKind(s);
-  if (!k) throw new SeglogError('usage', `--kind must be category:type or category, got '${s}'`);
-  return k;
-}
-
-/** Damage met while dumping: one line each on stderr, and exit 1 (the data has problems). */
-function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): void {
+/** Damage met while dumping: one line each on stderr; true when it makes the exit status 1 (the data has problems). */
+function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): boolean {
   let damaged = false;
   for (const f of faults) {
     // a file given on its own that does not even start like a segment is the wrong file, not a torn tail (as in verify)
@@ -164,5 +101,5 @@ function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFi
     cmd.warn(`${f.path}: at byte ${f.offset}: ${what}: ${f.detail}`);
     if (f.kind !== 'torn' || notASegment) damaged = true;
   }
-  if (damaged) process.exitCode = 1;
+  return damaged;
 }

@@ -20,7 +20,9 @@
  *   the result (`this.emit`, or a value returned from `run()`) or, on failure,
  *   `{"error": {"code", "message", "file"?, "offset"?, "line"?}}`. Nothing else is
  *   written to stdout; if the command fails after its result was emitted, the error is
- *   reported on stderr and in the exit code only. `SEGLOG_CONTENT_TYPE=json` in the
+ *   reported on stderr and in the exit code only. A streamed document (`openJsonStream`,
+ *   dump's events) that fails mid-way is closed validly with an `"error"` member after
+ *   its array: still one document. `SEGLOG_CONTENT_TYPE=json` in the
  *   environment also turns JSON on (oclif). Text mode: `emit` calls the renderer.
  *   Diagnostics (`this.warn`, spinners, prompts, errors) always go to stderr.
  *
@@ -52,8 +54,10 @@ import {
   type ErrorReport,
 } from './errors.js';
 import { writeJson } from './json.js';
+import { JsonStream } from './json-stream.js';
 import { confirmOrRefuse } from './prompt.js';
 import { startSpinner, type Spinner } from './spinner.js';
+import type { StdoutSink } from './stdout-sink.js';
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -72,6 +76,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Set once a JSON document went to stdout; a second one would break the contract. */
   private jsonWritten = false;
+  /** The streamed document (openJsonStream), closed with an "error" member on failure. */
+  private jsonStream: JsonStream | undefined;
   private readonly spinners = new Set<Spinner>();
   private readonly cleanups: Cleanup[] = [];
   private interruptHandler: (() => void) | undefined;
@@ -112,6 +118,26 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (typeof text === 'string' && text.length > 0) {
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     }
+  }
+
+  /**
+   * Starts a streamed JSON document `{"<member>":[` on `sink` (--json only). Write each
+   * item after `stream.item()`, then `closeJsonStream(members)`. If the command fails
+   * after the open, `catch` closes the document with an "error" member: stdout still
+   * holds exactly one JSON document.
+   */
+  protected openJsonStream(sink: StdoutSink, member: string): JsonStream {
+    if (this.jsonWritten) throw new Error('openJsonStream: a JSON document was already written for this command');
+    this.jsonWritten = true;
+    const stream = new JsonStream(sink, member);
+    this.jsonStream = stream;
+    stream.open();
+    return stream;
+  }
+
+  /** Ends the streamed document normally; `members` follow the array. */
+  protected closeJsonStream(members: Record<string, unknown> = {}): void {
+    this.jsonStream?.close(members);
   }
 
   /** Exit status 1 ("the data has problems") once the command returns normally. */
@@ -186,7 +212,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private reportFailure(report: ErrorReport, err: unknown): void {
     process.stderr.write(`seglog: ${report.text}\n`);
     if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
-    if (this.json && !this.jsonWritten) {
+    if (this.jsonStream?.isOpen) {
+      this.jsonStream.close({ error: report.json });
+    } else if (this.json && !this.jsonWritten) {
       this.jsonWritten = true;
       writeJson({ error: report.json });
     }

@@ -175,7 +175,7 @@ describe('seglog repair (built CLI)', () => {
       expect(v.code, describeRun(v)).toBe(0);
       expect(jsonOf<{ problems: { code: string; severity: string }[] }>(v).problems.map((p) => `${p.code}:${p.severity}`)).toEqual(['gap_acknowledged:info', 'gap_acknowledged:info']);
       const text = await runCli(['verify', store]);
-      expect(text.stdout.trimEnd().split('\n').at(-1), `verify's summary counts acknowledged gaps as notes, not problems (src/commands/verify.ts summaryLine): ${describeRun(text)}`).toBe('no problems found (2 notes)');
+      expect(text.stdout.trimEnd().split('\n').at(-1), `verify's summary counts acknowledged gaps as notes, not problems (src/ui/render/verify-report.ts summaryLine): ${describeRun(text)}`).toBe('no problems found (2 notes)');
       const again = await runCli(['repair', store, '--yes', '--json']);
       expect(again.code, describeRun(again)).toBe(0);
       expect(jsonOf<RepairJson>(again)).toMatchObject({ clean: true, actions: [] });
