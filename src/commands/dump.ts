@@ -1,11 +1,8 @@
 import { Flags } from '@oclif/core';
-import { type Fault, parseKindFilter, readForDump } from '../engine/dump-read.js';
-import { RealFs } from '../engine/fs/real-fs.js';
+import { type Fault, parseKindFilter } from '../engine/dump-read.js';
 import type { Region } from '../engine/region.js';
-import { resolveTarget } from '../engine/target.js';
+import { checkedTarget, storeSizeBytes } from '../engine/store-size.js';
 import { BaseCommand } from '../ui/base-command.js';
-import { eventLine } from '../ui/event-json.js';
-import { writeEventJson } from '../ui/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 
@@ -37,8 +34,6 @@ export default class Dump extends BaseCommand<typeof Dump> {
 
   async run(): Promise<void> {
     const f = this.flags;
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
     const region: Region = {
       entity: f.entity,
       entityPrefix: f['entity-prefix'],
@@ -49,45 +44,18 @@ export default class Dump extends BaseCommand<typeof Dump> {
       includeSystem: f.system,
     };
     const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
-    const out = new StdoutSink();
-    const limit = f.limit ?? Number.MAX_SAFE_INTEGER;
-    let count = 0;
-    // --json and --format json: one streamed document owned by BaseCommand (an error mid-way closes it validly)
-    const doc = format === 'json' ? this.openJsonStream(out, 'events') : undefined;
-    const faults = readForDump(fs, target, {
-      region,
-      markers: f.markers,
-      hex: f.hex,
-      canonical: format !== 'text',
-      shouldStop: () => count >= limit || out.closed,
-      onEvent: (e) => {
-        count++;
-        if (format === 'text') {
-          const ev = e.decode();
-          const head = f.markers ? `${e.segment}@${e.offset} EVENT ` : '';
-          out.write(`${head}${eventLine(ev)}${f.hex ? `\n  ${e.hex()}` : ''}\n`);
-          return;
-        }
-        doc?.item();
-        const prefix = f.markers ? `"frame":"EVENT","segment":${JSON.stringify(e.segment)},"offset":${e.offset},` : undefined;
-        writeEventJson(out, e.buf, e.body, e.bodyBytes, { prefix, hex: f.hex, canonical: e.canonical });
-        if (format === 'jsonl') out.writeByte(0x0a);
-      },
-      onMarker: (m) => {
-        count++;
-        if (format === 'text') {
-          out.write(`${m.segment}@${m.offset} ${m.frame} txn=${m.txnId}${m.count !== undefined ? ` count=${m.count}` : ''}${m.hex ? `\n  ${m.hex}` : ''}\n`);
-          return;
-        }
-        doc?.item();
-        const rec = { frame: m.frame, segment: m.segment, offset: m.offset, txnId: m.txnId, ...(m.count !== undefined ? { count: m.count } : {}), ...(m.hex ? { hex: m.hex } : {}) };
-        out.write(JSON.stringify(rec));
-        if (format === 'jsonl') out.writeByte(0x0a);
-      },
-    });
-    if (doc) this.closeJsonStream();
-    out.flush();
-    if (reportFaults(this, faults, target.kind === 'segment')) this.markDataProblems();
+    // a missing path or a non-store fails here, before a JSON document is started
+    const sizeBytes = storeSizeBytes(checkedTarget(this.args.store));
+    // --json and --format json: one streamed document owned by BaseCommand (an error or Ctrl-C mid-way closes it validly)
+    if (format === 'json') this.openJsonStream(new StdoutSink(), 'events');
+    // a job (ui/job/dump-job.ts) writes the records: in a worker thread for large stores, so Ctrl-C works
+    const r = await this.runJob(
+      'dump',
+      { store: this.args.store, region, markers: f.markers, hex: f.hex, format, limit: f.limit ?? Number.MAX_SAFE_INTEGER },
+      { label: 'dumping', unit: 'records', sizeBytes, readOnly: false },
+    );
+    if (format === 'json') this.closeJsonStream(r.interrupted ? { error: { code: 'interrupted', message: 'interrupted' } } : {});
+    if (reportFaults(this, r.faults, r.loneFile)) this.markDataProblems();
   }
 }
 

@@ -1,12 +1,7 @@
 import { Flags } from '@oclif/core';
-import { createHasher } from '../format/blake3.js';
-import { RealFs } from '../engine/fs/real-fs.js';
-import { resolveTarget } from '../engine/target.js';
-import { type VerifyReport, verifySegments } from '../engine/verify.js';
-import { startParallelVerdicts } from '../engine/verify-parallel.js';
+import { storeSizeBytes } from '../engine/store-size.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
-import { formatBytes } from '../ui/format.js';
 import { renderVerify, type VerifyOutput } from '../ui/render/verify-report.js';
 
 export default class Verify extends BaseCommand<typeof Verify> {
@@ -20,31 +15,23 @@ export default class Verify extends BaseCommand<typeof Verify> {
     'max-errors': intFlag({ description: 'stop after N errors', min: 1 }),
     strict: Flags.boolean({ description: 'treat warnings as errors for the exit status', default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'junit', 'github'], default: 'text' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print nothing: the exit status only', default: false }),
+    verbose: Flags.boolean({ char: 'v', description: 'also list the problems that follow from a root cause', default: false }),
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
-    const hasher = await createHasher();
-    const spin = this.spinner('verifying');
-    // worker threads hash sealed segments ahead of the walk; the report is the same either way
-    const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
-    let report: VerifyReport;
-    try {
-      report = verifySegments(fs, target.segments, hasher, {
-        maxErrors: this.flags['max-errors'],
-        loneFile: target.kind === 'segment',
-        onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
-        hashVerdicts: verdicts ?? undefined,
-      });
-    } finally {
-      verdicts?.close();
-    }
-    spin.stop();
+    // a job (ui/job/verify-job.ts): in a worker thread for large stores, so Ctrl-C and progress work
+    const report = await this.runJob(
+      'verify',
+      { store: this.args.store, maxErrors: this.flags['max-errors'] },
+      { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
+    );
     const out: VerifyOutput = { ...report, target: this.args.store };
     const format = this.json ? 'json' : this.flags.format;
-    if (format === 'json') this.emit(out, () => '');
-    else process.stdout.write(renderVerify(out, format as 'text' | 'junit' | 'github'));
+    if (this.flags.quiet) {
+      // exit status only
+    } else if (format === 'json') this.emit(out, () => '');
+    else process.stdout.write(renderVerify(out, format as 'text' | 'junit' | 'github', { verbose: this.flags.verbose }));
     if (!report.ok || (this.flags.strict && report.warnings > 0)) this.markDataProblems();
   }
 }

@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type Blake3, createHasher } from '../format/blake3.js';
 import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../format/bytes.js';
 import { CrcArena } from '../format/crc32c.js';
@@ -1234,7 +1234,7 @@ function prepareDirectory(fs: FileSystem, dir: string, opts: OpenOptions, readOn
   // a crash while creating the store can leave a temp file or a lock: still an empty directory
   const entries = fs.readdir(dir).filter((n) => !n.endsWith('.tmp') && n !== LOCK_FILE);
   if (readOnly || opts.create === false || entries.length > 0) {
-    throw new SeglogError('not_a_store', `not a seglog store (no ${paths.meta.slice(dir.length + 1)})`, { file: dir });
+    throw new SeglogError('not_a_store', `not a seglog store (no ${basename(paths.meta)})`, { file: dir });
   }
   const options = validateOptions({
     segmentMaxBytes: opts.segmentMaxBytes ?? DEFAULT_OPTIONS.segmentMaxBytes,

@@ -411,7 +411,7 @@ class VerifyVisitor {
     head.wallMs = Math.max(head.wallMs, wall);
     const hw = head.words;
     for (let i = 0; i < HASH_BYTES; i += 4) hw.setInt32(i, f.getInt32(hs + i, true), true);
-    if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
+    if (this.opts.onProgress && (this.eventFrames & 0x3fff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
   }
 
   /** Where an event problem is: built only when one is reported. */

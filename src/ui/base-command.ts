@@ -58,6 +58,22 @@ import { JsonStream } from './json-stream.js';
 import { confirmOrRefuse } from './prompt.js';
 import { startSpinner, type Spinner } from './spinner.js';
 import type { StdoutSink } from './stdout-sink.js';
+import type { JobControl } from './job/control.js';
+import type { JobInput, JobName, JobOutput } from './job/jobs.js';
+
+export interface JobDisplay {
+  /** Spinner text, e.g. 'appending'. */
+  label: string;
+  /** What `done` counts ('events'), or null to show bytes only. */
+  unit: string | null;
+  /** Input size for the worker decision: null when unknown (stdin). */
+  sizeBytes: number | null;
+  /**
+   * Read-only jobs are stopped at once on Ctrl-C (nothing to close); others are asked to
+   * stop at their next boundary and given INTERRUPT_CLEANUP_TIMEOUT_MS to do it.
+   */
+  readOnly: boolean;
+}
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -82,6 +98,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private readonly cleanups: Cleanup[] = [];
   private interruptHandler: (() => void) | undefined;
   private interrupted = false;
+  /** The job running now (runJob): Ctrl-C cancels it instead of exiting at once. */
+  private activeJob: { ctl: JobControl; readOnly: boolean; terminate(): void } | undefined;
+  private jobStopTimer: NodeJS.Timeout | undefined;
 
   /** True when --json is on (also before parsing, so parse errors honour it). */
   protected get json(): boolean {
@@ -138,6 +157,45 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Ends the streamed document normally; `members` follow the array. */
   protected closeJsonStream(members: Record<string, unknown> = {}): void {
     this.jsonStream?.close(members);
+  }
+
+  /**
+   * Runs a long job (src/ui/job/) with the main thread kept free: Ctrl-C is answered
+   * within a fraction of a second and a progress line is drawn on stderr (TTY only).
+   * When it was interrupted, the job returns what it did (its output says so, e.g.
+   * `interrupted: true`); the command prints that as usual and the exit status is 130
+   * (`seglog: interrupted` on stderr). A read-only job is stopped outright and this
+   * rejects with JobCancelled (exit 130 via catch).
+   */
+  protected async runJob<N extends JobName>(name: N, input: JobInput<N>, display: JobDisplay): Promise<JobOutput<N>> {
+    const [{ JobControl }, { startJob, wantWorker }, { formatProgress, PROGRESS_INTERVAL_MS }] = await Promise.all([
+      import('./job/control.js'),
+      import('./job/run-job.js'),
+      import('./progress.js'),
+    ]);
+    const ctl = new JobControl();
+    ctl.warn = (m) => this.warn(m);
+    const job = startJob(name, input, ctl, wantWorker(display.sizeBytes));
+    this.activeJob = { ctl, readOnly: display.readOnly && job.inWorker, terminate: () => job.terminate() };
+    const spin = this.spinner(display.label);
+    const started = Date.now();
+    const timer = setInterval(() => spin.update(formatProgress(display.label, display.unit, ctl.snapshot(), Date.now() - started)), PROGRESS_INTERVAL_MS);
+    try {
+      const output = await job.done;
+      if (ctl.cancelled) this.markInterrupted();
+      return output;
+    } finally {
+      clearInterval(timer);
+      if (this.jobStopTimer !== undefined) clearTimeout(this.jobStopTimer);
+      spin.stop();
+      this.activeJob = undefined;
+    }
+  }
+
+  /** Exit status 130 (interrupted) once the command returns; says so on stderr once. */
+  protected markInterrupted(): void {
+    if (process.exitCode !== EXIT_INTERRUPTED) process.stderr.write('seglog: interrupted\n');
+    process.exitCode = EXIT_INTERRUPTED;
   }
 
   /** Exit status 1 ("the data has problems") once the command returns normally. */
@@ -232,6 +290,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (this.interrupted) process.exit(EXIT_INTERRUPTED);
       this.interrupted = true;
       this.stopSpinners('stop');
+      const job = this.activeJob;
+      if (job !== undefined) {
+        // the job stops at its next boundary and the command reports what it did (runJob)
+        job.ctl.cancel();
+        if (job.readOnly) job.terminate();
+        const timer = setTimeout(() => {
+          job.terminate();
+          this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT): the job did not stop in time'));
+          void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
+        }, INTERRUPT_CLEANUP_TIMEOUT_MS);
+        timer.unref();
+        this.jobStopTimer = timer;
+        return;
+      }
       this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT)'));
       void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
     };

@@ -27,6 +27,8 @@ export class JsonStream {
     if (this.state !== 'new') throw new Error('JsonStream.open: already opened');
     this.state = 'open';
     this.sink.write(`{${JSON.stringify(this.member)}:[`);
+    // items may come from another sink on the same fd (dump's worker thread): the head goes out first
+    this.sink.flush();
   }
 
   /** Call before writing each item: writes the separator. */

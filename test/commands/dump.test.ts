@@ -114,7 +114,7 @@ describe('seglog dump', () => {
     async () => {
       const store = freshStorePath();
       const input = Array.from({ length: 5 }, (_, i) => JSON.stringify({ entity: 'order:7', scope: 'acme', payload: { i } })).join('\n');
-      const a = await runCli(['append', store, '--file', '-'], { input });
+      const a = await runCli(['append', store, '--create', '--file', '-'], { input });
       expect(a.code, describeRun(a)).toBe(0);
       const d = await runCli(['dump', store]);
       expect(d.code, describeRun(d)).toBe(0);

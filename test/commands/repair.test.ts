@@ -51,7 +51,7 @@ async function damagedStore(): Promise<string> {
     const init = await runCli(['init', template, '--segment-max-bytes', '4096']);
     expect(init.code, describeRun(init)).toBe(0);
     const input = Array.from({ length: 40 }, (_, i) => JSON.stringify({ entity: `order:${i % 4}`, scope: 't', payload: { i, note: 'x'.repeat(120) } })).join('\n');
-    const r = await runCli(['append', template, '--file', '-'], { input });
+    const r = await runCli(['append', template, '--create', '--file', '-'], { input });
     expect(r.code, describeRun(r)).toBe(0);
     flip(join(template, '0000000001.seg'), 600);
     const segs = readdirSync(template).filter((n) => n.endsWith('.seg')).sort();
@@ -92,7 +92,7 @@ describe('seglog repair (built CLI)', () => {
       expect(text.stdout).toMatch(/changes? planned, 1 event lost; nothing changed \(dry run\)\n$/);
 
       const clean = freshStorePath();
-      await runCli(['append', clean, '--entity', 'a', '--scope', 's', '--payload', '{"x":1}']);
+      await runCli(['append', clean, '--create', '--entity', 'a', '--scope', 's', '--payload', '{"x":1}']);
       const ok = await runCli(['repair', clean, '--dry-run', '--json']);
       expect(ok.code, describeRun(ok)).toBe(0);
       expect(jsonOf<RepairJson>(ok)).toMatchObject({ clean: true, actions: [], lostEvents: [] });
@@ -179,7 +179,7 @@ describe('seglog repair (built CLI)', () => {
       const again = await runCli(['repair', store, '--yes', '--json']);
       expect(again.code, describeRun(again)).toBe(0);
       expect(jsonOf<RepairJson>(again)).toMatchObject({ clean: true, actions: [] });
-      const after = await runCli(['append', store, '--entity', 'order:1', '--scope', 't', '--payload', '{"after":true}']);
+      const after = await runCli(['append', store, '--create', '--entity', 'order:1', '--scope', 't', '--payload', '{"after":true}']);
       expect(after.code, describeRun(after)).toBe(0);
       expect((await runCli(['verify', store])).code).toBe(0);
     },

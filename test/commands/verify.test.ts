@@ -85,7 +85,7 @@ describe('seglog verify on every fixture (test/fixtures/README.md)', () => {
     async () => {
       const store = freshStorePath();
       const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ entity: `e${i % 4}`, scope: 't', payload: { i } })).join('\n');
-      const a = await runCli(['append', store, '--file', '-', '--batch-size', '7'], { input: `${lines}\n` });
+      const a = await runCli(['append', store, '--create', '--file', '-', '--batch-size', '7'], { input: `${lines}\n` });
       expect(a.code, describeRun(a)).toBe(0);
       const v = await runCli(['verify', store, '--json']);
       expect(v.code, describeRun(v)).toBe(0);

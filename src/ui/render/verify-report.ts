@@ -8,7 +8,12 @@ import { renderTable } from '../table.js';
 
 export type VerifyOutput = VerifyReport & { target: string };
 
-export function renderVerify(r: VerifyOutput, format: 'text' | 'junit' | 'github'): string {
+export interface RenderVerifyOptions {
+  /** List the problems that follow from a root cause too (text). */
+  verbose?: boolean;
+}
+
+export function renderVerify(r: VerifyOutput, format: 'text' | 'junit' | 'github', _opts: RenderVerifyOptions = {}): string {
   if (format === 'github') return renderGithub(r);
   if (format === 'junit') return renderJunit(r);
   return renderText(r);
