@@ -26,7 +26,9 @@ function versionLine() {
     if (/microsoft/i.test(release()) || /microsoft/i.test(proc)) return null;
   }
   const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  if (pjson.oclif?.additionalVersionFlags || pjson.oclif?.hooks) return null;
+  // a hook other than command_not_found might change what --version prints
+  const hooks = Object.keys(pjson.oclif?.hooks ?? {}).filter((name) => name !== 'command_not_found');
+  if (pjson.oclif?.additionalVersionFlags || hooks.length > 0) return null;
   return `${pjson.name}/${pjson.version} ${platform()}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}\n`;
 }
 

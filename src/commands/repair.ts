@@ -201,7 +201,7 @@ function renderOutput(o: RepairOutput): string {
   if (plan.length > 0) lines.push(plan);
   if (o.lockHeldBy) lines.push(`note: pid ${o.lockHeldBy.pid} on ${o.lockHeldBy.host} holds the store lock; the plan may change before a repair can run`);
   const lost = o.lostEvents.length > 0 ? `, ${plural(o.lostEvents.length, 'event')} lost` : '';
-  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${formatCount(o.eventFrames)} event frames, ${formatBytes(o.bytes)})`);
+  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${plural(o.eventFrames, 'event frame')}, ${formatBytes(o.bytes)})`);
   else if (o.dryRun) lines.push(`${o.store}: ${plural(o.actions.length, 'change')} planned${lost}; nothing changed (dry run)`);
   else if (o.result) {
     const r = o.result;

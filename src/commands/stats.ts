@@ -43,7 +43,7 @@ export default class Stats extends BaseCommand<typeof Stats> {
           { colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'left'] },
         ),
         `index: checkpoint ${r.index.checkpoint}${r.index.checkpointMessage ? ` (${r.index.checkpointMessage})` : ''}`,
-        `${formatCount(r.totals.events)} events, ${formatCount(r.totals.entities)} entities, ${formatCount(r.totals.batches)} batches, ${formatBytes(r.totals.bytes)} in ${plural(r.totals.segments, 'segment')}`,
+        `${plural(r.totals.events, 'event')}, ${plural(r.totals.entities, 'entity', 'entities')}, ${plural(r.totals.batches, 'batch', 'batches')}, ${formatBytes(r.totals.bytes)} in ${plural(r.totals.segments, 'segment')}`,
       ].join('\n'),
     );
   }

@@ -2,6 +2,7 @@ import type { Command } from '@oclif/core';
 import { RealFs } from '../engine/fs/real-fs.js';
 import type { FileSystem } from '../engine/fs/types.js';
 import type { SidxMaintenanceOptions, SidxMaintenanceResult } from '../engine/sidx-maintenance.js';
+import { requireSegmentHeaders } from '../engine/segment-check.js';
 import { resolveTarget, type Target } from '../engine/target.js';
 import { BaseCommand } from './base-command.js';
 import { renderMaintenance } from './sidx-render.js';
@@ -22,6 +23,7 @@ export abstract class SidxMaintenanceCommand<T extends typeof Command> extends B
   protected async runMaintenance(targetArg: string, opts: { yes: boolean; dryRun: boolean }): Promise<void> {
     const fs = new RealFs();
     const target = resolveTarget(fs, targetArg);
+    requireSegmentHeaders(fs, target);
     const warn = (m: string): void => void this.warn(m);
     if (!opts.dryRun && !opts.yes) {
       const plan = this.apply(fs, target, { dryRun: true, onWarning: warn });

@@ -30,7 +30,7 @@ function renderText(r: VerifyOutput): string {
     );
   }
   lines.push(
-    `${r.target}: ${formatCount(r.events)} events, ${plural(r.segments, 'segment')}, ${formatCount(r.entities)} entities, ${formatBytes(r.bytes)}` +
+    `${r.target}: ${plural(r.events, 'event')}, ${plural(r.segments, 'segment')}, ${plural(r.entities, 'entity', 'entities')}, ${formatBytes(r.bytes)}` +
       (r.stoppedEarly ? ' (stopped early at --max-errors)' : ''),
   );
   lines.push(summaryLine(r));
