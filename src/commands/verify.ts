@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { storeSizeBytes } from '../engine/store-size.js';
+import { withRootCauses } from '../engine/verify-causes.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { renderVerify, type VerifyOutput } from '../ui/render/verify-report.js';
@@ -26,7 +27,8 @@ export default class Verify extends BaseCommand<typeof Verify> {
       { store: this.args.store, maxErrors: this.flags['max-errors'] },
       { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
     );
-    const out: VerifyOutput = { ...report, target: this.args.store };
+    // consequences of one damaged range are grouped under it (causedBy): engine/verify-causes.ts
+    const out: VerifyOutput = { ...withRootCauses(report), target: this.args.store };
     const format = this.json ? 'json' : this.flags.format;
     if (this.flags.quiet) {
       // exit status only
