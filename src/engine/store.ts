@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { basename, join } from 'node:path';
+import { keepBytesBeyondFrames } from './beyond-frames-copy.js';
 import { type Blake3, createHasher } from '../format/blake3.js';
 import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../format/bytes.js';
 import { CrcArena } from '../format/crc32c.js';
@@ -283,7 +284,9 @@ export class Store {
       const fd = this.fs.open(last.path, 'r+');
       if (last.frameEnd < last.fileSizeBytes) {
         // a sealed last segment with room left: its footer goes, exactly as an
-        // unclean shutdown would have left it, and appends continue in it
+        // unclean shutdown would have left it, and appends continue in it; bytes there
+        // that are not that footer go to lost+found/ first (beyond-frames-copy.ts)
+        keepBytesBeyondFrames(this.fs, this.dir, last, fd, last.frameEnd, this.clock, this.warn);
         this.fs.truncate(fd, last.frameEnd);
       }
       // The segment may hold bytes a dead process wrote and never fsynced, its header

@@ -234,4 +234,22 @@ describe('seglog repair on a terminal (in process, prompt mocked)', () => {
     },
     CLI_TEST_TIMEOUT_MS,
   );
+  it(
+    '--output DIR writes the repaired store to DIR and leaves the original byte for byte as it was',
+    async () => {
+      const store = await damagedStore();
+      const before = Object.fromEntries(readdirSync(store).sort().map((n) => [n, readFileSync(join(store, n)).toString('base64')]));
+      const out = join(freshStorePath(), '..', 'repaired');
+      const r = await runCli(['repair', store, '--output', out, '--yes', '--json']);
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(jsonOf<RepairJson>(r)).toMatchObject({ ok: true, dryRun: false });
+      const after = Object.fromEntries(readdirSync(store).sort().map((n) => [n, readFileSync(join(store, n)).toString('base64')]));
+      expect(after, 'the original store is untouched').toEqual(before);
+      const v = await runCli(['verify', out, '--json']);
+      expect(jsonOf<{ errors: number }>(v).errors, describeRun(v)).toBe(0);
+      const again = await runCli(['repair', store, '--output', out, '--yes']);
+      expect(again.code, 'an --output that is not empty is refused').toBe(2);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });
