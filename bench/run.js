@@ -14,6 +14,7 @@ import { CASES, resolveCaseNames, cli } from './lib/cases.js';
 import { runCase } from './lib/runner.js';
 import { markdownReport, markdownTable } from './lib/report.js';
 import { gnuTimeWorks, killAllChildren } from './lib/proc.js';
+import { appendHistory, historyEntry, readHistory, writeCharts } from './lib/history.js';
 
 const USAGE = `usage: node bench/run.js [options]
   --quick              100,000 events / transactions instead of 1,000,000; 3 runs
@@ -208,6 +209,12 @@ async function main() {
   results.durationSeconds = Math.round((Date.now() - started) / 100) / 10;
   writeResults(results);
 
+  // only whole runs of every case go into the history: a partial run is no point on the chart
+  if (opts.caseNames.length === CASES.length) {
+    appendHistory(historyEntry(results));
+    const charts = writeCharts(readHistory());
+    log(`history: appended to bench/results/history.jsonl; ${charts.length} charts in bench/results/charts/`);
+  } else log('history: not appended (only some cases ran)');
   log(`done in ${results.durationSeconds} s; wrote bench/results/latest.json and bench/results/latest.md`);
   process.stdout.write(`\n${markdownTable(results)}\n`);
   const errors = results.cases.filter((c) => c.status === 'error').map((c) => c.name);
