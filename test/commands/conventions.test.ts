@@ -63,4 +63,17 @@ describe('seglog command-line conventions', () => {
       expect(long, `seglog ${cmd} --help (src/help/seglog-help.ts)`).toEqual([]);
     }
   }, CLI_TEST_TIMEOUT_MS);
+  it('completion bash prints a script that completes commands, subcommands and flags', async () => {
+    const r = await runCli(['completion', 'bash']);
+    expect(r.code, describeRun(r)).toBe(0);
+    const file = join(tempDir(), 'seglog.bash');
+    writeFileSync(file, r.stdout);
+    const probe = (words: string[]): string =>
+      execFileSync('bash', ['-c', `source "$0"; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _seglog_complete; echo "\${COMPREPLY[@]}"`, file], { encoding: 'utf8' }).trim();
+    expect(probe(['seglog', 'ver'])).toBe('verify');
+    expect(probe(['seglog', 'sidx', 're'])).toBe('rebuild');
+    expect(probe(['seglog', 'verify', '--qu'])).toBe('--quiet');
+    const zsh = await runCli(['completion', 'zsh']);
+    expect(zsh.stdout).toContain('bashcompinit');
+  }, CLI_TEST_TIMEOUT_MS);
 });
