@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import type CliTable3 from 'cli-table3';
 import { colorEnabled, type TtyLike } from './colors.js';
-import { terminalColumns, visibleLength } from './term-width.js';
+import { terminalColumns, visibleLength, wrapLine } from './term-width.js';
 
 export type Cell = string | number | bigint;
 export type Align = 'left' | 'center' | 'right';
@@ -88,11 +88,16 @@ export function renderTable(head: string[], rows: readonly (readonly Cell[])[], 
   }
   const color = opts.color ?? colorEnabled(opts.stream ?? process.stdout);
   const Table = loadTable();
-  const cells = rows.map((row) => row.map((cell) => String(cell)));
+  let cells = rows.map((row) => row.map((cell) => String(cell)));
   const colWidths = fitColumnWidths(head, cells, opts.maxWidth ?? terminalColumns(opts.stream ?? process.stdout));
+  if (colWidths) {
+    // wrapped here, not by cli-table3 (it cuts a word longer than the column with "…"):
+    // at spaces where there are some, else hard, so identifiers are never lost
+    cells = cells.map((row) => row.map((cell, c) => cell.split('\n').flatMap((line) => wrapLine(line, colWidths[c]! - 2, 0)).join('\n')));
+  }
   const table = new Table({
     head,
-    ...(colWidths ? { colWidths, wordWrap: true, wrapOnWordBoundary: true } : {}),
+    ...(colWidths ? { colWidths } : {}),
     colAligns: opts.colAligns ?? defaultAligns(head.length, rows),
     style: {
       head: color ? ['bold'] : [],

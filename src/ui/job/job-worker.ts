@@ -4,15 +4,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobControl, type JobShared } from './control.js';
-import { JOBS, type JobName } from './jobs.js';
+import { type JobName, loadJob } from './jobs.js';
 import { serializeError } from './job-errors.js';
 
 const data = workerData as { name: JobName; input: unknown; shared: JobShared };
 const port = parentPort!;
 const ctl = new JobControl(data.shared);
 ctl.warn = (message) => port.postMessage({ type: 'warn', message });
-const job = JOBS[data.name] as (input: unknown, ctl: JobControl) => Promise<unknown>;
-job(data.input, ctl).then(
+loadJob(data.name)
+  .then((job) => (job as (input: unknown, ctl: JobControl) => Promise<unknown>)(data.input, ctl))
+  .then(
   (output) => port.postMessage({ type: 'done', output }),
   (err: unknown) => port.postMessage({ type: 'error', error: serializeError(err) }),
 );

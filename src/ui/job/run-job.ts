@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import { JobCancelled, type JobControl } from './control.js';
 import { deserializeError, type SerializedError } from './job-errors.js';
-import { JOBS, type JobInput, type JobName, type JobOutput } from './jobs.js';
+import { type JobInput, type JobName, type JobOutput, loadJob } from './jobs.js';
 
 /** Below this much input a job runs inline: it ends in well under a second. */
 export const JOB_WORKER_MIN_BYTES = 8 * 1024 * 1024;
@@ -39,9 +39,10 @@ export function wantWorker(sizeBytes: number | null, env: NodeJS.ProcessEnv = pr
 
 export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: JobControl, useWorker: boolean): RunningJob<JobOutput<N>> {
   if (!useWorker) {
-    const job = JOBS[name] as (input: JobInput<N>, ctl: JobControl) => Promise<JobOutput<N>>;
     // a turn of the event loop first, so a caller's setup (progress, handlers) is in place
-    const done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job(input, ctl));
+    const done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => loadJob(name))
+      .then((job) => (job as (input: JobInput<N>, ctl: JobControl) => Promise<JobOutput<N>>)(input, ctl));
     return { inWorker: false, done, terminate: () => ctl.cancel() };
   }
   const worker = new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { name, input, shared: ctl.shared } });
