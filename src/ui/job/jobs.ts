@@ -5,6 +5,7 @@
 type Jobs = {
   append: typeof import('./append-job.js').appendJob;
   dump: typeof import('./dump-job.js').dumpJob;
+  sidx: typeof import('./sidx-job.js').sidxJob;
   verify: typeof import('./verify-job.js').verifyJob;
   walDump: typeof import('./wal-jobs.js').walDumpJob;
   walReplay: typeof import('./wal-jobs.js').walReplayJob;
@@ -17,6 +18,7 @@ export type JobOutput<N extends JobName> = Awaited<ReturnType<Jobs[N]>>;
 const LOADERS: { [N in JobName]: () => Promise<Jobs[N]> } = {
   append: async () => (await import('./append-job.js')).appendJob,
   dump: async () => (await import('./dump-job.js')).dumpJob,
+  sidx: async () => (await import('./sidx-job.js')).sidxJob,
   verify: async () => (await import('./verify-job.js')).verifyJob,
   walDump: async () => (await import('./wal-jobs.js')).walDumpJob,
   walReplay: async () => (await import('./wal-jobs.js')).walReplayJob,
