@@ -22,21 +22,21 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = join(root, 'dist');
-if (!existsSync(join(dist, 'engine', 'store.js'))) {
+if (!existsSync(join(dist, 'engine', 'store', 'store.js'))) {
   console.error('make-fixtures: dist/ is missing; run `npm run build` first (or `npm run fixtures`)');
   process.exit(2);
 }
-const { Store } = await import('../dist/engine/store.js');
+const { Store } = await import('../dist/engine/store/store.js');
 const { checkFrame, FrameType, FRAME_PREFIX_BYTES } = await import('../dist/format/frame.js');
-const { crc32c } = await import('../dist/format/crc32c.js');
+const { crc32c } = await import('../dist/format/hash/crc32c.js');
 const { ev, EV } = await import('../dist/format/event.js');
 const { SEGMENT_HEADER_BYTES } = await import('../dist/format/segment-header.js');
 const { MARKER_FRAME_BYTES } = await import('../dist/format/marker.js');
-const { frameEndOf } = await import('../dist/engine/segment-end.js');
-const { RealFs } = await import('../dist/engine/fs/real-fs.js');
-const { CHECKPOINT_FILE, LOCK_FILE } = await import('../dist/engine/layout.js');
-const { stripFooters } = await import('../dist/engine/sidx-maintenance.js');
-const { resolveTarget } = await import('../dist/engine/target.js');
+const { frameEndOf } = await import('../dist/engine/segment/segment-end.js');
+const { RealFs } = await import('../dist/engine/io/real-fs.js');
+const { CHECKPOINT_FILE, LOCK_FILE } = await import('../dist/engine/io/layout.js');
+const { stripFooters } = await import('../dist/tools/sidx-maintenance.js');
+const { resolveTarget } = await import('../dist/engine/segment/target.js');
 
 /** Wall clock of every fixture's first event: 2023-11-14T22:13:20Z. */
 const FIXTURE_EPOCH_MS = 1_700_000_000_000;
@@ -376,15 +376,15 @@ async function buildEmpty(ctx) {
 }
 
 // ------------------------------------------------------------------ wal-* (issue 4: transactions, the WAL view)
-// Key/value transaction logs, written with the fixture builder (src/engine/fixture-build.ts)
+// Key/value transaction logs, written with the fixture builder (src/tools/fixture-build.ts)
 // from the specs below: the same ops `seglog fixture build --spec` reads, one frame per op.
 // Each is built with the builder's own determinism options (seed = FNV-1a of the fixture's
 // name, wall time fixed at FIXTURE_EPOCH_MS, 4 KiB segments), so the CLI rebuilds
 // `wal-mixed` byte for byte from `wal-mixed.spec.jsonl` (test/commands/wal.test.ts).
 // test/fixtures/README.md gives the exact replay statistics and state of each.
 
-const { buildFixtureFromOps } = await import('../dist/engine/fixture-build.js');
-const { replayWal } = await import('../dist/engine/wal-replay.js');
+const { buildFixtureFromOps } = await import('../dist/tools/fixture-build.js');
+const { replayWal } = await import('../dist/engine/wal/wal-replay.js');
 
 const walBegin = (txn) => ({ type: 'begin', txn });
 const walCommit = (txn) => ({ type: 'commit', txn });

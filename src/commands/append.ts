@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { parseKind } from '../format/event.js';
-import { SeglogError } from '../engine/errors.js';
-import type { Store } from '../engine/store.js';
+import { SeglogError } from '../engine/io/errors.js';
+import type { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { plural } from '../ui/format.js';

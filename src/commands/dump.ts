@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { type Fault, parseKindFilter } from '../engine/dump-read.js';
-import type { Region } from '../engine/region.js';
-import { checkedTarget, storeSizeBytes } from '../engine/store-size.js';
+import { type Fault, parseKindFilter } from '../tools/dump-read.js';
+import type { Region } from '../engine/log/region.js';
+import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';

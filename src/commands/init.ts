@@ -1,10 +1,10 @@
 import { Flags } from '@oclif/core';
-import { SeglogError } from '../engine/errors.js';
-import { RealFs } from '../engine/fs/real-fs.js';
-import { exists } from '../engine/fs/util.js';
-import { storePaths } from '../engine/layout.js';
-import { OPTION_LIMITS, SYNC_MODES } from '../engine/options.js';
-import { Store } from '../engine/store.js';
+import { SeglogError } from '../engine/io/errors.js';
+import { RealFs } from '../engine/io/real-fs.js';
+import { exists } from '../engine/io/fs-util.js';
+import { storePaths } from '../engine/io/layout.js';
+import { OPTION_LIMITS, SYNC_MODES } from '../engine/io/options.js';
+import { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { formatBytes } from '../ui/format.js';

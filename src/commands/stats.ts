@@ -1,4 +1,4 @@
-import { Store } from '../engine/store.js';
+import { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { storeArg } from '../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../ui/format.js';

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { storeSizeBytes } from '../engine/store-size.js';
-import { withRootCauses } from '../engine/verify-causes.js';
+import { storeSizeBytes } from '../engine/segment/store-size.js';
+import { withRootCauses } from '../engine/verify/verify-causes.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { renderVerify, type VerifyOutput } from '../ui/render/verify-report.js';

@@ -13,9 +13,9 @@
  *            last event hash (32)
  *   crc      crc32c of every byte before it                                          4 bytes
  */
-import { crc32c } from './crc32c.js';
+import { crc32c } from './hash/crc32c.js';
 import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
-import { HASH_BYTES } from './blake3.js';
+import { HASH_BYTES } from './hash/blake3.js';
 
 /** "SGCK" as bytes. */
 export const CKPT_MAGIC = Uint8Array.of(0x53, 0x47, 0x43, 0x4b);

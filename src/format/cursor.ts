@@ -1,4 +1,4 @@
-import { crc32c } from './crc32c.js';
+import { crc32c } from './hash/crc32c.js';
 import { readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
 
 /**

@@ -1,4 +1,4 @@
-import { HASH_BYTES, type Blake3 } from './blake3.js';
+import { HASH_BYTES, type Blake3 } from './hash/blake3.js';
 import { readU16, readU32, readU64, utf8, utf8Decoder, writeU16, writeU32, writeU64, toHex } from './bytes.js';
 import { FRAME_PREFIX_BYTES, FrameType, sealFrame } from './frame.js';
 
@@ -231,13 +231,27 @@ export function encodeText(s: string): Uint8Array {
   return utf8.encode(s);
 }
 
+/** Largest kind category and type (both are u16 in the EVENT body). */
+export const MAX_KIND_CATEGORY = 0xffff;
+export const MAX_KIND_TYPE = 0xffff;
+
+/**
+ * Whether an event may carry the kind (category, type): integers, category 1 ..
+ * MAX_KIND_CATEGORY (0 too when `system`: the engine's own kinds, written only through
+ * the raw-frame path), type 0 .. MAX_KIND_TYPE. The one statement of the rule: the
+ * store's single appends and batches, its raw frames and its bulk path all call it.
+ */
+export function isValidKind(category: number, type: number, system: boolean): boolean {
+  return Number.isInteger(category) && Number.isInteger(type) && category >= (system ? 0 : 1) && category <= MAX_KIND_CATEGORY && type >= 0 && type <= MAX_KIND_TYPE;
+}
+
 /** Kind as "category:type". */
 export function parseKind(s: string): { category: number; type: number } | null {
   const m = /^(\d{1,5}):(\d{1,5})$/.exec(s.trim());
   if (!m) return null;
   const category = Number(m[1]);
   const type = Number(m[2]);
-  if (category > 0xffff || type > 0xffff) return null;
+  if (category > MAX_KIND_CATEGORY || type > MAX_KIND_TYPE) return null;
   return { category, type };
 }
 

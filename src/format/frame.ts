@@ -1,4 +1,4 @@
-import { crc32c } from './crc32c.js';
+import { crc32c } from './hash/crc32c.js';
 import { readU32, writeU32 } from './bytes.js';
 import { EVENT_FIXED_BODY_BYTES, eventLengthsAddUp } from './event-layout.js';
 import { GAP_MAX_BODY_BYTES, GAP_SEQUENCE_BODY_BYTES, gapLayoutOk } from './gap-layout.js';

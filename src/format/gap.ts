@@ -5,7 +5,7 @@
  * gap advances that entity's clock by its count and sets its chain head to the resume
  * hash. Layout: gap-layout.ts and docs/FORMAT.md section 5.
  */
-import { HASH_BYTES } from './blake3.js';
+import { HASH_BYTES } from './hash/blake3.js';
 import { copyBytes, readU16, readU32, readU64, toHex, utf8, utf8Decoder, writeU16, writeU32, writeU64 } from './bytes.js';
 import { FRAME_PREFIX_BYTES, FrameType, sealFrame } from './frame.js';
 import {

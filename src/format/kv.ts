@@ -105,6 +105,22 @@ export function checkKvEvent(buf: Uint8Array, b: number, type: number): string |
   return null;
 }
 
+/**
+ * The version an EVENT body at `b` records for the rule "key/value versions are
+ * allocated above the largest recorded, committed or not" (docs/FORMAT.md, section 3):
+ * its version when it is a KV operation whose payload holds one that a JavaScript
+ * number represents exactly, else 0. The one statement of that rule: the open-time
+ * scan, the SIDX footer builder and its verifier all call it, so a footer-based cold
+ * start agrees with a frame scan.
+ */
+export function kvVersionOf(buf: Uint8Array, b: number): number {
+  if (readU16(buf, b + EV.KIND_CAT) !== KV_KIND_CATEGORY) return 0;
+  const type = readU16(buf, b + EV.KIND_TYPE);
+  if ((type !== KvKind.PUT && type !== KvKind.DELETE) || readU32(buf, b + EV.PAYLOAD_LEN) < KV_VERSION_BYTES) return 0;
+  const v = readU64(buf, b + EV.VAR + readU16(buf, b + EV.ENTITY_LEN) + readU16(buf, b + EV.SCOPE_LEN));
+  return v <= Number.MAX_SAFE_INTEGER ? v : 0;
+}
+
 /** Version of a checked KV event whose payload starts at `payloadStart`. */
 export function kvVersionAt(buf: Uint8Array, payloadStart: number): number {
   return readU64(buf, payloadStart);

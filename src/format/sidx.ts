@@ -16,9 +16,9 @@
  * so a reader walking frames can never take a footer for a frame, and can recognise
  * a footer whose trailer is damaged by its head alone.
  */
-import { crc32c } from './crc32c.js';
+import { crc32c } from './hash/crc32c.js';
 import { copyBytes, readU16, readU32, readU64, writeU16, writeU32, writeU64 } from './bytes.js';
-import { HASH_BYTES } from './blake3.js';
+import { HASH_BYTES } from './hash/blake3.js';
 import { SEGMENT_HEADER_BYTES } from './segment-header.js';
 
 /** "SIDX" as bytes 0x53 0x49 0x44 0x58. */
@@ -192,7 +192,7 @@ export function decodeFooter(bytes: Uint8Array, t: SidxTrailer): FooterResult {
 }
 
 /**
- * Lays out a footer from its tables. The builder (engine/sidx.ts) owns the order of
+ * Lays out a footer from its tables. The builder (engine/index/sidx.ts) owns the order of
  * entries, markers and strings; this function only frames them, so the same tables
  * always give the same bytes.
  */

@@ -34,7 +34,7 @@ export class UsageError extends Error {
   }
 }
 
-/** The shape of the engine's SeglogError (src/engine/errors.ts) that the CLI relies on. */
+/** The shape of the engine's SeglogError (src/engine/io/errors.ts) that the CLI relies on. */
 export interface SeglogErrorLike {
   code: string;
   message: string;

@@ -1,12 +1,12 @@
 import type { Command } from '@oclif/core';
-import { RealFs } from '../engine/fs/real-fs.js';
-import type { FileSystem } from '../engine/fs/types.js';
-import type { SidxMaintenanceOptions, SidxMaintenanceResult } from '../engine/sidx-maintenance.js';
-import { storeSizeBytes } from '../engine/store-size.js';
-import { requireSegmentHeaders } from '../engine/segment-check.js';
-import { resolveTarget, type Target } from '../engine/target.js';
+import { RealFs } from '../engine/io/real-fs.js';
+import type { FileSystem } from '../engine/io/fs-types.js';
+import type { SidxMaintenanceOptions, SidxMaintenanceResult } from '../tools/sidx-maintenance.js';
+import { storeSizeBytes } from '../engine/segment/store-size.js';
+import { requireSegmentHeaders } from '../engine/segment/segment-check.js';
+import { resolveTarget, type Target } from '../engine/segment/target.js';
 import { BaseCommand } from './base-command.js';
-import { renderMaintenance } from './sidx-render.js';
+import { renderMaintenance } from './render/sidx-render.js';
 
 /**
  * What `sidx strip` and `sidx rebuild` share: plan with a dry run, ask on a terminal

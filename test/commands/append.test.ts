@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Store } from '../../src/engine/store.js';
+import { Store } from '../../src/engine/store/store.js';
 import {
   assertBuilt,
   CLI_TEST_TIMEOUT_MS,

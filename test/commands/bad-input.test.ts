@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeU32 } from '../../src/format/bytes.js';
 import { FrameStatus } from '../../src/format/frame.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { SegmentReader } from '../../src/engine/segment-reader.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { SegmentReader } from '../../src/engine/segment/segment-reader.js';
 import {
   assertBuilt,
   CLI_TEST_TIMEOUT_MS,

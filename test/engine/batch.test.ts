@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../src/format/event.js';
-import type { BatchItem, Store } from '../../src/engine/store.js';
+import type { BatchItem, Store } from '../../src/engine/store/store.js';
 import { freshStorePath, openStore, REPO_ROOT, removeTempDirs, seglogErrorOf } from './test-store.js';
 
 afterAll(removeTempDirs);
@@ -139,9 +139,9 @@ describe('appendBatch: what items carry', () => {
 });
 
 describe('readers see all of a batch or none of it', () => {
-  const storeModule = join(REPO_ROOT, 'dist', 'engine', 'store.js');
+  const storeModule = join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js');
   beforeAll(() => {
-    if (!existsSync(storeModule)) throw new Error('dist/engine/store.js is missing: run `npm run build` (npm test builds first)');
+    if (!existsSync(storeModule)) throw new Error('dist/engine/store/store.js is missing: run `npm run build` (npm test builds first)');
   });
 
   /** Appends batches in another thread until told to stop (or a bound), through the built engine. */

@@ -6,15 +6,15 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { decodeCheckpoint } from '../../src/format/checkpoint.js';
-import { checkCheckpoint } from '../../src/engine/checkpoint.js';
-import type { SimFs } from '../../src/engine/fs/sim-fs.js';
-import { storePaths } from '../../src/engine/layout.js';
-import { stripFooters } from '../../src/engine/sidx-maintenance.js';
-import { Store } from '../../src/engine/store.js';
-import { resolveTarget } from '../../src/engine/target.js';
-import { listSegments } from '../../src/engine/walker.js';
+import { checkCheckpoint } from '../../src/engine/index/checkpoint.js';
+import type { SimFs } from '../../src/sim/sim-fs.js';
+import { storePaths } from '../../src/engine/io/layout.js';
+import { stripFooters } from '../../src/tools/sidx-maintenance.js';
+import { Store } from '../../src/engine/store/store.js';
+import { resolveTarget } from '../../src/engine/segment/target.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
 import { buildShape, type Shape, shapeArb, SIM_LOCK_ENV, STORE_DIR } from './store-shapes.js';
 
 let hasher: Blake3;

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { decodeCursor, encodeCursor } from '../../src/format/cursor.js';
-import { Cursor } from '../../src/engine/cursor.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { SimFs } from '../../src/engine/fs/sim-fs.js';
-import { Store } from '../../src/engine/store.js';
-import { createHasher } from '../../src/format/blake3.js';
+import { Cursor } from '../../src/engine/log/cursor.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { SimFs } from '../../src/sim/sim-fs.js';
+import { Store } from '../../src/engine/store/store.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 
 function tmpStore(): string {
   return join(mkdtempSync(join(tmpdir(), 'seglog-cursor-')), 's');

@@ -1,6 +1,6 @@
 /**
  * Control/fault pairs and a crash sweep for the ingest path: `seglog append --file`,
- * which runs src/engine/ingest/ingest-file.ts (ingestJsonl) on an open store, then
+ * which runs src/tools/ingest/ingest-file.ts (ingestJsonl) on an open store, then
  * closes it. The input file is read with node:fs (input, not the store); every store
  * call of the session (bulk chunk writes, fsyncs, rotations: seal, footer, new segment
  * and its directory fsync, the checkpoint at close) goes through the FileSystem.
@@ -22,13 +22,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SimMachine } from '../../src/engine/drill/sim-env.js';
-import { SeglogError } from '../../src/engine/errors.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { CRASH_MODES, type FaultOptions, SimFs, type SimSnapshot } from '../../src/engine/fs/sim-fs.js';
-import { type FileSystem, type FsOpKind, isFsError } from '../../src/engine/fs/types.js';
-import { emptyIngestResult, ingestJsonl, type IngestResult } from '../../src/engine/ingest/ingest-file.js';
-import { Store } from '../../src/engine/store.js';
+import { SimMachine } from '../../src/tools/drill/sim-env.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { CRASH_MODES, type FaultOptions, SimFs, type SimSnapshot } from '../../src/sim/sim-fs.js';
+import { type FileSystem, type FsOpKind, isFsError } from '../../src/engine/io/fs-types.js';
+import { emptyIngestResult, ingestJsonl, type IngestResult } from '../../src/tools/ingest/ingest-file.js';
+import { Store } from '../../src/engine/store/store.js';
 import { DIR, expectVerifies, hasher, SCOPE, TestMachine, tempDir } from './drill/sim-helpers.js';
 
 const H = await hasher();

@@ -1,6 +1,6 @@
 /**
  * Control/fault pairs and a crash sweep for the SIDX maintenance writers
- * (src/engine/sidx-maintenance.ts: `seglog sidx strip` and `seglog sidx rebuild`).
+ * (src/tools/sidx-maintenance.ts: `seglog sidx strip` and `seglog sidx rebuild`).
  *
  * Every crash-sensitive operation the maintenance makes (the lock, each temp file's
  * create, write and fsync, each rename over a segment, the directory fsyncs, the
@@ -20,19 +20,19 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SeglogError } from '../../src/engine/errors.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { CRASH_MODES, SimFs, type SimSnapshot } from '../../src/engine/fs/sim-fs.js';
-import { type FileSystem, type FsOpKind, isFsError } from '../../src/engine/fs/types.js';
-import { exists, readWhole } from '../../src/engine/fs/util.js';
-import { storePaths } from '../../src/engine/layout.js';
-import type { LockEnv } from '../../src/engine/lock.js';
-import { rebuildFooters, showFooter, stripFooters } from '../../src/engine/sidx-maintenance.js';
-import { readFooterWithHeader } from '../../src/engine/sidx.js';
-import { Store } from '../../src/engine/store.js';
-import { resolveTarget } from '../../src/engine/target.js';
-import { listSegments } from '../../src/engine/walker.js';
-import { SimMachine } from '../../src/engine/drill/sim-env.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { CRASH_MODES, SimFs, type SimSnapshot } from '../../src/sim/sim-fs.js';
+import { type FileSystem, type FsOpKind, isFsError } from '../../src/engine/io/fs-types.js';
+import { exists, readWhole } from '../../src/engine/io/fs-util.js';
+import { storePaths } from '../../src/engine/io/layout.js';
+import type { LockEnv } from '../../src/engine/io/lock.js';
+import { rebuildFooters, showFooter, stripFooters } from '../../src/tools/sidx-maintenance.js';
+import { readFooterWithHeader } from '../../src/engine/index/sidx.js';
+import { Store } from '../../src/engine/store/store.js';
+import { resolveTarget } from '../../src/engine/segment/target.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
+import { SimMachine } from '../../src/tools/drill/sim-env.js';
 import { DIR, expectVerifies, hasher, SCOPE, tempDir } from './drill/sim-helpers.js';
 
 const H = await hasher();

@@ -1,16 +1,16 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createHasher } from '../../src/format/blake3.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 import { FrameType } from '../../src/format/frame.js';
 import { ev } from '../../src/format/event.js';
 import { kvVersionAt } from '../../src/format/kv.js';
 import { markerCount, markerTxnId } from '../../src/format/marker.js';
-import { buildFixture, buildFixtureFromOps, forEachSpecLine, parseSpecLine } from '../../src/engine/fixture-build.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { replayWal } from '../../src/engine/wal-replay.js';
-import { listSegments, walkStore } from '../../src/engine/walker.js';
+import { buildFixture, buildFixtureFromOps, forEachSpecLine, parseSpecLine } from '../../src/tools/fixture-build.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { replayWal } from '../../src/engine/wal/wal-replay.js';
+import { listSegments, walkStore } from '../../src/engine/segment/walker.js';
 import { freshStorePath, openStore, removeTempDirs, seglogErrorOf, tempDir } from './test-store.js';
 
 afterAll(removeTempDirs);

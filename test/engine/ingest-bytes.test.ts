@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ingestJsonl } from '../../src/engine/ingest/ingest-file.js';
+import { ingestJsonl } from '../../src/tools/ingest/ingest-file.js';
 import { parseKind } from '../../src/format/event.js';
 import { openStore, removeTempDirs, seededRandom, tempDir } from './test-store.js';
 
@@ -60,7 +60,7 @@ describe('append --file (ingest path) writes the bytes Store.append writes', () 
           const b = (await openStore(ingest, { ...opts, random: ingestRandom })).store;
           const r = ingestJsonl(b, file, { defaults: {} });
           b.close();
-          expect(r.appended, 'src/engine/ingest/ingest-file.ts did not take every line').toBe(events.length);
+          expect(r.appended, 'src/tools/ingest/ingest-file.ts did not take every line').toBe(events.length);
         }
         const names = storeFiles(plain);
         expect(storeFiles(ingest)).toEqual(names);

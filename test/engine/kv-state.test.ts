@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { KvState } from '../../src/engine/kv-state.js';
+import { KvState } from '../../src/engine/wal/kv-state.js';
 
 /** Puts and deletes through a buffer at an offset, as replay calls them. */
 function apply(s: KvState, op: { del: boolean; key: string; version: number }): void {

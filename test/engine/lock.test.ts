@@ -89,8 +89,8 @@ describe('store lock across processes', () => {
 
   /** Starts a process that opens the store read-write through the built engine and waits. */
   async function holdLockInChild(dir: string): Promise<ChildProcess> {
-    const storeModule = join(REPO_ROOT, 'dist', 'engine', 'store.js');
-    if (!existsSync(storeModule)) throw new Error('dist/engine/store.js is missing: run `npm run build` (npm test builds first)');
+    const storeModule = join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js');
+    if (!existsSync(storeModule)) throw new Error('dist/engine/store/store.js is missing: run `npm run build` (npm test builds first)');
     const code = `
       const { Store } = await import(${JSON.stringify(pathToFileURL(storeModule).href)});
       await Store.open(${JSON.stringify(dir)});

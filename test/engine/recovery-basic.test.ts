@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHasher } from '../../src/format/blake3.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { listSegments } from '../../src/engine/walker.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
 import { copyFixture, FIXTURES_DIR, openStore, removeTempDirs, seglogErrorOf, stripFootersAndCheckpoint } from './test-store.js';
 
 afterAll(removeTempDirs);

@@ -3,12 +3,12 @@
  * (after BEGIN, after item k, after COMMIT before fsync, before publish), in every
  * crash mode of the simulated disk. The properties follow the atomic-batch suite in
  * /work/shared/seeds/batpak-0.3-atomic-batch-tests.rs.txt; where a test fails, look at
- * Store.writeFrames (src/engine/store.ts) and the recovery scan (recovery-scan.ts).
+ * Store.writeFrames (src/engine/store/store.ts) and the recovery scan (recovery-scan.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { CRASH_MODES, SimFs } from '../../src/engine/fs/sim-fs.js';
-import { storePaths } from '../../src/engine/layout.js';
-import type { InjectionHooks, Store } from '../../src/engine/store.js';
+import { CRASH_MODES, SimFs } from '../../src/sim/sim-fs.js';
+import { storePaths } from '../../src/engine/io/layout.js';
+import type { InjectionHooks, Store } from '../../src/engine/store/store.js';
 import { crashedCopy, crashError, DIR, expectVerifies, hasher, payloads, SCOPE, simMachine, TestMachine } from './drill/sim-helpers.js';
 
 const DURABLE_SINGLES = { sync: 'batch', syncEveryNEvents: 1 } as const;

@@ -1,5 +1,5 @@
 /**
- * The streaming SIDX footer check (engine/sidx.ts FooterVerifier) against the reference
+ * The streaming SIDX footer check (engine/index/sidx.ts FooterVerifier) against the reference
  * that builds the whole footer and compares bytes (RebuildingFooterVerifier): for every
  * kind of footer difference, the same problem (code, offset, message) comes out, and the
  * offset is the first footer byte that differs. If one of these fails, look at
@@ -8,13 +8,14 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { writeU32 } from '../../src/format/bytes.js';
-import { crc32c } from '../../src/format/crc32c.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 import { encodeFooter, SE, SIDX_ENTRY_BYTES, SIDX_HEAD_BYTES, SIDX_MARKER_BYTES, SIDX_TRAILER_BYTES, type SidxFooter, SM, ST } from '../../src/format/sidx.js';
-import type { SimFs } from '../../src/engine/fs/sim-fs.js';
-import { type FooterProblem, FooterVerifier, readFooterWithHeader, RebuildingFooterVerifier } from '../../src/engine/sidx.js';
-import { listSegments, type SegmentFile, walkSegment } from '../../src/engine/walker.js';
+import type { SimFs } from '../../src/sim/sim-fs.js';
+import { type FooterProblem, FooterVerifier, readFooterWithHeader } from '../../src/engine/index/sidx.js';
+import { RebuildingFooterVerifier } from '../support/rebuilding-footer-verifier.js';
+import { listSegments, type SegmentFile, walkSegment } from '../../src/engine/segment/walker.js';
 import { buildShape, type Op, STORE_DIR } from './store-shapes.js';
 
 let hasher: Blake3;

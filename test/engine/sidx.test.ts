@@ -5,15 +5,15 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { SIDX_TRAILER_BYTES } from '../../src/format/sidx.js';
-import { SimFs } from '../../src/engine/fs/sim-fs.js';
-import { storePaths } from '../../src/engine/layout.js';
-import { rebuildFooters, showFooter, stripFooters } from '../../src/engine/sidx-maintenance.js';
-import { readFooterWithHeader } from '../../src/engine/sidx.js';
-import { Store } from '../../src/engine/store.js';
-import { resolveTarget } from '../../src/engine/target.js';
-import { listSegments } from '../../src/engine/walker.js';
+import { SimFs } from '../../src/sim/sim-fs.js';
+import { storePaths } from '../../src/engine/io/layout.js';
+import { rebuildFooters, showFooter, stripFooters } from '../../src/tools/sidx-maintenance.js';
+import { readFooterWithHeader } from '../../src/engine/index/sidx.js';
+import { Store } from '../../src/engine/store/store.js';
+import { resolveTarget } from '../../src/engine/segment/target.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
 import { buildShape, type Shape, shapeArb, SIM_LOCK_ENV, STORE_DIR } from './store-shapes.js';
 
 let hasher: Blake3;
@@ -50,7 +50,7 @@ describe('SIDX footers are deterministic', () => {
         const after = segmentBytes(fs);
         expect([...after.keys()]).toEqual([...before.keys()]);
         for (const [name, bytes] of before) {
-          expect(after.get(name)!.equals(bytes), `${name}: the rebuilt footer differs from the one written at seal (engine/sidx.ts FooterBuilder)`).toBe(true);
+          expect(after.get(name)!.equals(bytes), `${name}: the rebuilt footer differs from the one written at seal (engine/index/sidx.ts FooterBuilder)`).toBe(true);
         }
       }),
       { numRuns: 40, seed: 11 },
@@ -204,7 +204,7 @@ describe('sealing', () => {
 
 describe('verify reports footers', () => {
   it('clean store: no footer problem; stripped: sidx_missing (warning) for sealed segments only; a changed byte: sidx_mismatch (error)', async () => {
-    const { verifySegments } = await import('../../src/engine/verify.js');
+    const { verifySegments } = await import('../../src/engine/verify/verify.js');
     const fs = buildShape({ segmentMaxBytes: 4096, end: 'close', ops: Array.from({ length: 12 }, (_, i) => ({ t: 'one' as const, e: i % 3, n: 700 })) }, hasher);
     const segs = (): ReturnType<typeof listSegments> => listSegments(fs, STORE_DIR);
     const codes = (): string[][] => verifySegments(fs, segs(), hasher).problems.map((p) => [p.code, p.severity, p.segment]);
@@ -259,7 +259,7 @@ describe('segments larger than the read buffer', () => {
 
 describe('strip and rebuild survive a crash at any point', () => {
   it('after a crash at every mutating operation, under every crash mode, each segment is whole (old or new) and every answer is unchanged', async () => {
-    const { SimFs: Sim, CRASH_MODES } = await import('../../src/engine/fs/sim-fs.js');
+    const { SimFs: Sim, CRASH_MODES } = await import('../../src/sim/sim-fs.js');
     const base = buildShape({ segmentMaxBytes: 4096, end: 'close', ops: Array.from({ length: 14 }, (_, i) => ({ t: 'one' as const, e: i % 3, n: 500 })) }, hasher);
     const clean = segmentBytes(base);
     const want = Store.openSync(STORE_DIR, { fs: base, readOnly: true, coldStart: { useCheckpoint: false, useFooters: false } }, hasher).query();

@@ -6,7 +6,7 @@
  * simulation.ts). A failure prints the seed: `simulateSeed(seed, hasher)` replays it.
  */
 import { expect, it } from 'vitest';
-import { simulateSeed, type SimulationFailure } from '../../src/engine/drill/simulation.js';
+import { simulateSeed, type SimulationFailure } from '../../src/tools/drill/simulation.js';
 import { hasher } from './drill/sim-helpers.js';
 
 const SEEDS = 240;
@@ -39,7 +39,7 @@ it(`${SEEDS} random seeds with faults and power cuts keep every invariant`, asyn
     failures.push(...r.failures);
   }
   for (const seed of REGRESSION_SEEDS) failures.push(...simulateSeed(seed, h).failures);
-  expect(failures.slice(0, 5), `invariant violations; replay a seed with simulateSeed(seed, hasher, { maxSteps: ${MAX_STEPS} }) (src/engine/drill/simulation.ts)`).toEqual([]);
+  expect(failures.slice(0, 5), `invariant violations; replay a seed with simulateSeed(seed, hasher, { maxSteps: ${MAX_STEPS} }) (src/tools/drill/simulation.ts)`).toEqual([]);
   // the run must have exercised what it claims to: every seed ends with a power cut
   expect(powerCuts).toBeGreaterThanOrEqual(SEEDS);
   expect(restarts, 'faults must have killed some processes').toBeGreaterThan(0);

@@ -4,9 +4,9 @@
  * (committed, aborted, or left open), clean reopens and crashes between sessions.
  */
 import fc from 'fast-check';
-import type { Blake3 } from '../../src/format/blake3.js';
-import { SimFs } from '../../src/engine/fs/sim-fs.js';
-import { type OpenOptions, Store } from '../../src/engine/store.js';
+import type { Blake3 } from '../../src/format/hash/blake3.js';
+import { SimFs } from '../../src/sim/sim-fs.js';
+import { type OpenOptions, Store } from '../../src/engine/store/store.js';
 
 export const SIM_LOCK_ENV = { pid: 1, host: 'sim', nowMs: () => 0, isAlive: () => false };
 export const STORE_DIR = '/s';

@@ -2,12 +2,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createHasher } from '../../src/format/blake3.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 import { decodeSegmentHeader } from '../../src/format/segment-header.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import type { Receipt } from '../../src/engine/store.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { listSegments } from '../../src/engine/walker.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import type { Receipt } from '../../src/engine/store/store.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
 import { frameEndOfFile, freshStorePath, openStore, removeTempDirs, segmentNames, seglogErrorOf, steppingClock } from './test-store.js';
 
 afterAll(removeTempDirs);

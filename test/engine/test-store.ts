@@ -3,11 +3,11 @@ import { cpSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SeglogError } from '../../src/engine/errors.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { CHECKPOINT_FILE } from '../../src/engine/layout.js';
-import { frameEndOf } from '../../src/engine/segment-end.js';
-import { type OpenOptions, Store } from '../../src/engine/store.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { CHECKPOINT_FILE } from '../../src/engine/io/layout.js';
+import { frameEndOf } from '../../src/engine/segment/segment-end.js';
+import { type OpenOptions, Store } from '../../src/engine/store/store.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES_DIR = join(REPO_ROOT, 'test', 'fixtures');

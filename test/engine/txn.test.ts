@@ -1,19 +1,19 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createHasher } from '../../src/format/blake3.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 import { FrameType } from '../../src/format/frame.js';
 import { markerCount, markerTxnId } from '../../src/format/marker.js';
 import { ev } from '../../src/format/event.js';
 import { KvKind } from '../../src/format/kv.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { type CrashMode, CRASH_MODES, SimCrash, SimFs } from '../../src/engine/fs/sim-fs.js';
-import type { FileSystem } from '../../src/engine/fs/types.js';
-import type { SyncMode } from '../../src/engine/options.js';
-import { Store } from '../../src/engine/store.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { replayWal } from '../../src/engine/wal-replay.js';
-import { listSegments, walkStore } from '../../src/engine/walker.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { type CrashMode, CRASH_MODES, SimCrash, SimFs } from '../../src/sim/sim-fs.js';
+import type { FileSystem } from '../../src/engine/io/fs-types.js';
+import type { SyncMode } from '../../src/engine/io/options.js';
+import { Store } from '../../src/engine/store/store.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { replayWal } from '../../src/engine/wal/wal-replay.js';
+import { listSegments, walkStore } from '../../src/engine/segment/walker.js';
 import { freshStorePath, openStore, removeTempDirs, seededRandom, seglogErrorOf, steppingClock } from './test-store.js';
 
 afterAll(removeTempDirs);

@@ -3,12 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { FrameStatus } from '../../src/format/frame.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { SegmentReader } from '../../src/engine/segment-reader.js';
-import { resolveTarget } from '../../src/engine/target.js';
-import { verifySegments } from '../../src/engine/verify.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { SegmentReader } from '../../src/engine/segment/segment-reader.js';
+import { resolveTarget } from '../../src/engine/segment/target.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
 import { FIXTURE_EXPECTATIONS, problemKey } from './fixture-expectations.js';
 import { copyFixture, FIXTURES_DIR, frameEndOfFile, REPO_ROOT, removeTempDirs, tempDir } from './test-store.js';
 
@@ -29,7 +29,7 @@ function verifyPath(path: string, maxErrors?: number) {
 describe('verify reports each fixture exactly as test/fixtures/README.md says', () => {
   it.each(FIXTURE_EXPECTATIONS.map((f) => [f.name, f] as const))('%s', (_name, want) => {
     const r = verifyPath(join(FIXTURES_DIR, want.name));
-    expect(r.problems.map(problemKey), `problems of test/fixtures/${want.name} (README.md table; src/engine/verify.ts)`).toEqual(want.problems);
+    expect(r.problems.map(problemKey), `problems of test/fixtures/${want.name} (README.md table; src/engine/verify/verify.ts)`).toEqual(want.problems);
     expect({ ok: r.ok, events: r.events, eventFrames: r.eventFrames, segments: r.segments, entities: r.entities, batches: r.batches }).toEqual({
       ok: want.ok,
       events: want.events,
@@ -116,7 +116,7 @@ describe('verify on single segment files and limits', () => {
 
 describe('fixtures are reproducible', () => {
   it('scripts/make-fixtures.js regenerates byte-identical copies of the committed fixtures', () => {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'store.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test builds first)');
+    if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test builds first)');
     const out = tempDir('seglog-fixtures-');
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'make-fixtures.js'), '--out', out], { encoding: 'utf8', timeout: 30_000 });
     expect(run.status, run.stderr).toBe(0);

@@ -2,10 +2,10 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
-import { buildFixtureFromOps, type FixtureOp } from '../../src/engine/fixture-build.js';
-import { SimFs } from '../../src/engine/fs/sim-fs.js';
-import type { FileSystem } from '../../src/engine/fs/types.js';
-import { dumpWal, replayWal, type ReplayStats, stateToJson } from '../../src/engine/wal-replay.js';
+import { buildFixtureFromOps, type FixtureOp } from '../../src/tools/fixture-build.js';
+import { SimFs } from '../../src/sim/sim-fs.js';
+import type { FileSystem } from '../../src/engine/io/fs-types.js';
+import { dumpWal, replayWal, type ReplayStats, stateToJson } from '../../src/engine/wal/wal-replay.js';
 import { FIXTURES_DIR, freshStorePath, removeTempDirs, seededRandom, seglogErrorOf, steppingClock, tempDir } from './test-store.js';
 
 afterAll(removeTempDirs);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { encodeEventFrame, eventFrameSize } from '../../src/format/event.js';
 import { checkFrame, FrameStatus, type FrameSlot } from '../../src/format/frame.js';
 import { encodeAbort, encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../../src/format/marker.js';

@@ -2,14 +2,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { precheckSegment } from '../../src/engine/verify-parallel.js';
-import { listSegments } from '../../src/engine/walker.js';
-import { crc32c } from '../../src/format/crc32c.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 import { openStore, removeTempDirs, tempDir } from '../engine/test-store.js';
-import { type Blake3, createHasher, HASH_BYTES } from '../../src/format/blake3.js';
-import { Blake3Multi, MULTI_CAPACITY, MULTI_MAX_MESSAGE_BYTES } from '../../src/format/blake3-multi.js';
+import { type Blake3, createHasher, HASH_BYTES } from '../../src/format/hash/blake3.js';
+import { Blake3Multi, MULTI_CAPACITY, MULTI_MAX_MESSAGE_BYTES } from '../../src/format/hash/blake3-multi.js';
 import { toHex } from '../../src/format/bytes.js';
 
 /** The official BLAKE3 test vectors (test_vectors.json) up to one chunk: byte i is i % 251. */
@@ -21,7 +21,7 @@ const OFFICIAL: [number, string][] = [
 ];
 /** Block-boundary lengths: where padding and the CHUNK_END flag go wrong. */
 const EDGE_LENGTHS = [0, 1, 63, 64, 65, 127, 128, 1023, 1024];
-const WHERE = 'src/format/blake3-multi.ts: the SIMD kernel disagrees with hash-wasm (look at the flags/block_len per lane, padding, or the lane masks)';
+const WHERE = 'src/format/hash/blake3-multi.ts: the SIMD kernel disagrees with hash-wasm (look at the flags/block_len per lane, padding, or the lane masks)';
 
 function officialInput(n: number): Uint8Array {
   return Uint8Array.from({ length: n }, (_, i) => i % 251);
@@ -148,7 +148,7 @@ describe("verify's precheck hashing event bodies with blake3-multi (verify-paral
       .map((p) => p.offset);
     expect(without.mismatches.length, 'hash-wasm should flag every corrupted event').toBe(corrupted);
     expect(300, 'the events should fill several SIMD batches').toBeGreaterThan(3 * MULTI_CAPACITY);
-    expect(withSimd.mismatches, 'src/engine/verify-parallel.ts precheckSegment: the SIMD path flags other frames (or another order) than hash-wasm').toEqual(without.mismatches);
+    expect(withSimd.mismatches, 'src/engine/verify/verify-parallel.ts precheckSegment: the SIMD path flags other frames (or another order) than hash-wasm').toEqual(without.mismatches);
     expect(withSimd.mismatches).toEqual(reported);
     expect(withSimd.checkedEnd).toBe(without.checkedEnd);
   });

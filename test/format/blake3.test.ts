@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher, HASH_BYTES } from '../../src/format/blake3.js';
+import { type Blake3, createHasher, HASH_BYTES } from '../../src/format/hash/blake3.js';
 import { toHex } from '../../src/format/bytes.js';
 
 /**
@@ -37,7 +37,7 @@ describe('blake3', () => {
   });
 
   it.each(OFFICIAL)('hashes the official %i-byte vector', (n, want) => {
-    expect(toHex(h.hash(officialInput(n))), 'src/format/blake3.ts: hash-wasm BLAKE3 disagrees with the official vectors').toBe(want);
+    expect(toHex(h.hash(officialInput(n))), 'src/format/hash/blake3.ts: hash-wasm BLAKE3 disagrees with the official vectors').toBe(want);
   });
 
   it('hashes "abc" to the published digest', () => {

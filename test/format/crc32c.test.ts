@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../src/format/crc32c.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -27,7 +27,7 @@ describe('crc32c (Castagnoli)', () => {
     ['32 descending bytes 31..0 (RFC 3720)', Uint8Array.from({ length: 32 }, (_, i) => 31 - i), 0x113fdb5c],
   ];
   it.each(vectors)('matches the published vector for %s', (_name, input, want) => {
-    expect(crc32c(input), 'src/format/crc32c.ts: table or reflection is wrong').toBe(want);
+    expect(crc32c(input), 'src/format/hash/crc32c.ts: table or reflection is wrong').toBe(want);
   });
 
   it('slice-by-8 equals the bit-at-a-time reference for any input and range', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { writeU32 } from '../../src/format/bytes.js';
 import { encodeEventFrame, eventFrameSize, EV } from '../../src/format/event.js';
 import {

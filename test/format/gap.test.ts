@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { utf8 } from '../../src/format/bytes.js';
-import { crc32c } from '../../src/format/crc32c.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 import { checkFrame, FRAME_PREFIX_BYTES, FrameStatus, FrameType, type FrameSlot, MIN_FRAME_LENGTH } from '../../src/format/frame.js';
 import {
   decodeGap,

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { createHasher } from '../../src/format/blake3.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
 import { encodeEventFrame, eventFrameSize, ev, ZERO_HASH } from '../../src/format/event.js';
 import { FRAME_PREFIX_BYTES } from '../../src/format/frame.js';
 import {

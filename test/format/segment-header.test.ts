@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../src/format/crc32c.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
 import { writeU16, writeU32 } from '../../src/format/bytes.js';
 import {
   decodeSegmentHeader,

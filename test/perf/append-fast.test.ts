@@ -2,14 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SeglogError } from '../../src/engine/errors.js';
-import { createHasher } from '../../src/format/blake3.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { verifySegments } from '../../src/engine/verify.js';
-import { listSegments } from '../../src/engine/walker.js';
-import { parseLine } from '../../src/engine/ingest/parse-line.js';
-import { type LineDefaults, ScannedLines } from '../../src/engine/ingest/scanned-lines.js';
-import type { BatchItem } from '../../src/engine/store.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
+import { createHasher } from '../../src/format/hash/blake3.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { verifySegments } from '../../src/engine/verify/verify.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
+import { parseLine } from '../../src/tools/ingest/parse-line.js';
+import { type LineDefaults, ScannedLines } from '../../src/tools/ingest/scanned-lines.js';
+import type { BatchItem } from '../../src/engine/store/store.js';
 import { openStore, removeTempDirs, tempDir } from '../engine/test-store.js';
 
 afterAll(removeTempDirs);
@@ -110,7 +110,7 @@ describe('the append fast path reads every line as parseLine does', () => {
     ' { "payload" : "text" , "entity" : "e" , "scope" : "s" } ',
   ])('takes the typical line %s', (text) => {
     const buf = Buffer.from(text, 'utf8');
-    expect(new ScannedLines({}).raw(buf, 0, buf.length), 'src/engine/ingest/line-scan.ts sent a typical line to the slow path').not.toBeNull();
+    expect(new ScannedLines({}).raw(buf, 0, buf.length), 'src/tools/ingest/line-scan.ts sent a typical line to the slow path').not.toBeNull();
   });
 });
 

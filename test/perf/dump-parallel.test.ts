@@ -4,15 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCanonicalJson } from '../../src/format/canonical-json.js';
 import { ev } from '../../src/format/event.js';
 import { FrameType } from '../../src/format/frame.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { listSegments, walkSegment } from '../../src/engine/walker.js';
-import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify-parallel.js';
-import { DumpVerdicts } from '../../src/engine/dump-verdicts.js';
-import { streamCommitted } from '../../src/engine/committed-stream.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { listSegments, walkSegment } from '../../src/engine/segment/walker.js';
+import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { DumpVerdicts } from '../../src/engine/verify/dump-verdicts.js';
+import { streamCommitted } from '../../src/engine/log/committed-stream.js';
 import { frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../commands/cli-helpers.js';
 
-/** The payload check dump's writer makes (ui/event-jsonl.ts), on the event body at `b`. */
+/** The payload check dump's writer makes (ui/render/event-jsonl.ts), on the event body at `b`. */
 const eventPayloadIsCanonical = (buf: Uint8Array, b: number): boolean => isCanonicalJson(buf, ev.payloadStart(buf, b), ev.hashStart(buf, b));
 
 afterAll(removeTempDirs);
@@ -52,7 +52,7 @@ describe('dump prechecks (verify-parallel.ts precheckSegment with `dump`)', () =
           if (r.type === FrameType.EVENT && !eventPayloadIsCanonical(r.buf, r.bodyOff)) expected.push(r.frameOffset);
         },
       });
-      expect(pre.nonCanonical, `src/engine/verify-parallel.ts precheckSegment: non-canonical payload offsets of ${seg.name}`).toEqual(expected);
+      expect(pre.nonCanonical, `src/engine/verify/verify-parallel.ts precheckSegment: non-canonical payload offsets of ${seg.name}`).toEqual(expected);
       expect(pre.checkedEnd, 'a clean segment is covered up to where its frames end').toBe(frameEndOfFile(seg.path));
       expect(pre.fileSizeBytes).toBe(readFileSync(seg.path).length);
       expect(pre.mismatches, 'dump prechecks hash nothing').toEqual([]);
@@ -63,8 +63,8 @@ describe('dump prechecks (verify-parallel.ts precheckSegment with `dump`)', () =
 });
 
 /** The worker thread runs the built JS: these tests need `npm run build` first. */
-const BUILT_DUMP = join(REPO_ROOT, 'dist', 'engine', 'dump-verdicts.js');
-const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify-worker.js');
+const BUILT_DUMP = join(REPO_ROOT, 'dist', 'engine', 'verify', 'dump-verdicts.js');
+const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify', 'verify-worker.js');
 
 describe('dump with a worker thread (built dist/)', () => {
   beforeAll(() => {
@@ -89,12 +89,12 @@ describe('dump with a worker thread (built dist/)', () => {
         const v = dv.canonical(loc.segIndex, loc.offset);
         if (v === undefined) return;
         known++;
-        expect(v, `src/engine/dump-verdicts.ts: payload verdict of ${loc.path}@${loc.offset}`).toBe(eventPayloadIsCanonical(buf, b));
+        expect(v, `src/engine/verify/dump-verdicts.ts: payload verdict of ${loc.path}@${loc.offset}`).toBe(eventPayloadIsCanonical(buf, b));
       }, {
         onSegment: (k, r) => {
           dv.onSegment(k, r);
           const pre = precheckSegment(fs, segs[k]!.path, k, segs.length, null, undefined, false, { canonical: true });
-          expect(r.crcTrustedBelow, `src/engine/dump-verdicts.ts: CRC coverage of segment ${k}`).toBe(pre.checkedEnd);
+          expect(r.crcTrustedBelow, `src/engine/verify/dump-verdicts.ts: CRC coverage of segment ${k}`).toBe(pre.checkedEnd);
         },
       });
       expect(pv.selfChecked, 'every verdict should have come from the worker').toBe(0);
@@ -125,7 +125,7 @@ describe('dump with a worker thread (built dist/)', () => {
       );
       cases.forEach(({ dir, args }, i) => {
         const [off, on] = runs[i]!;
-        const what = `dump ${args.join(' ')} on the ${dir === base ? 'clean' : 'damaged'} store: src/engine/dump-verdicts.ts`;
+        const what = `dump ${args.join(' ')} on the ${dir === base ? 'clean' : 'damaged'} store: src/engine/verify/dump-verdicts.ts`;
         expect(on!.code, `${what}: exit code\n${on!.stderr}`).toBe(off!.code);
         expect(on!.stderr, `${what}: stderr`).toBe(off!.stderr);
         expect(on!.stdout === off!.stdout, `${what}: stdout differs`).toBe(true);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntityTable } from '../../src/engine/entity-table.js';
+import { EntityTable } from '../../src/engine/log/entity-table.js';
 
 describe('EntityTable (byte-keyed lookups in front of a Map)', () => {
   it('finds exactly what a Map keyed by the decoded string finds, for any sequence of entities', () => {
@@ -15,8 +15,8 @@ describe('EntityTable (byte-keyed lookups in front of a Map)', () => {
           const buf = Buffer.alloc(bytes.length + 7, 0xee);
           bytes.copy(buf, 3);
           const got = t.lookup(buf, 3, bytes.length);
-          expect(t.name, 'src/engine/entity-table.ts: name of the looked-up entity').toBe(bytes.toString('utf8'));
-          expect(got, `src/engine/entity-table.ts: lookup of ${JSON.stringify(name)}`).toBe(ref.get(t.name));
+          expect(t.name, 'src/engine/log/entity-table.ts: name of the looked-up entity').toBe(bytes.toString('utf8'));
+          expect(got, `src/engine/log/entity-table.ts: lookup of ${JSON.stringify(name)}`).toBe(ref.get(t.name));
           if (got) got.n++;
           else {
             const v = { n: 1 };

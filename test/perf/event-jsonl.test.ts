@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
 import { decodeEvent, encodeEventFrame, eventFrameSize, type EventFields } from '../../src/format/event.js';
-import { eventRecord } from '../../src/ui/event-json.js';
-import { writeEventJson } from '../../src/ui/event-jsonl.js';
+import { eventRecord } from '../../src/ui/render/event-json.js';
+import { writeEventJson } from '../../src/ui/render/event-jsonl.js';
 import { captureSink } from '../support/capture-sink.js';
 import { eventFields } from '../format/arbitraries.js';
 
@@ -61,7 +61,7 @@ describe('writeEventJson writes exactly JSON.stringify(eventRecord(decodeEvent(.
             return `${JSON.stringify(obj)}\n`;
           })
           .join('');
-        expect(got, 'src/ui/event-jsonl.ts differs from the JSON.stringify record').toBe(want);
+        expect(got, 'src/ui/render/event-jsonl.ts differs from the JSON.stringify record').toBe(want);
       }),
       { seed: 0x150e1, numRuns: 300 },
     );

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createHasher, isDirectHasher } from '../../src/format/blake3.js';
-import { CrcArena, crc32c } from '../../src/format/crc32c.js';
+import { createHasher, isDirectHasher } from '../../src/format/hash/blake3.js';
+import { CrcArena, crc32c } from '../../src/format/hash/crc32c.js';
 
 /** Bit-at-a-time CRC-32C: slow and obviously right. */
 function referenceCrc32c(buf: Uint8Array): number {
@@ -25,8 +25,8 @@ describe('fast CRC-32C paths equal the reference', () => {
         const start = off + (bytes.length ? a % (bytes.length + 1) : 0);
         const end = start + (off + bytes.length - start ? b % (off + bytes.length - start + 1) : 0);
         const want = referenceCrc32c(arena.buf.subarray(start, end));
-        expect(arena.crc(start, end), 'src/format/crc32c.ts: CrcArena (wasm kernel) disagrees').toBe(want);
-        expect(crc32c(arena.buf, start, end), 'src/format/crc32c.ts: crc32c over a view into wasm memory disagrees').toBe(want);
+        expect(arena.crc(start, end), 'src/format/hash/crc32c.ts: CrcArena (wasm kernel) disagrees').toBe(want);
+        expect(crc32c(arena.buf, start, end), 'src/format/hash/crc32c.ts: crc32c over a view into wasm memory disagrees').toBe(want);
       }),
       FC,
     );
@@ -57,7 +57,7 @@ describe('fast CRC-32C paths equal the reference', () => {
 
 describe('the direct BLAKE3 path', () => {
   it('is the one in use under Node (if this fails, hash-wasm changed and every hash pays the wrapper)', async () => {
-    expect(isDirectHasher(await createHasher()), 'src/format/blake3.ts createBlake3 fell back to the IHasher wrapper').toBe(true);
+    expect(isDirectHasher(await createHasher()), 'src/format/hash/blake3.ts createBlake3 fell back to the IHasher wrapper').toBe(true);
   });
 
   it('matches() agrees with hashInto for inputs below and above the module buffer', async () => {

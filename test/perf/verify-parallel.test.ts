@@ -3,12 +3,13 @@ import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../src/format/blake3.js';
-import { crc32c } from '../../src/format/crc32c.js';
-import { RealFs } from '../../src/engine/fs/real-fs.js';
-import { listSegments } from '../../src/engine/walker.js';
-import { type VerifyOptions, verifySegments } from '../../src/engine/verify.js';
-import { ParallelVerdicts, precheckSegment, StaticVerdicts } from '../../src/engine/verify-parallel.js';
+import { type Blake3, createHasher } from '../../src/format/hash/blake3.js';
+import { crc32c } from '../../src/format/hash/crc32c.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { listSegments } from '../../src/engine/segment/walker.js';
+import { type VerifyOptions, verifySegments } from '../../src/engine/verify/verify.js';
+import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { StaticVerdicts } from '../support/static-verdicts.js';
 import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
 afterAll(removeTempDirs);
@@ -64,7 +65,7 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
     expect(listSegments(fs, base).length, 'the test store should span several segments').toBeGreaterThan(4);
     for (const pick of [() => true, (i: number) => i % 2 === 0, (i: number) => i > 0, () => false]) {
       const { sequential, parallel } = bothReports(base, pick);
-      expect(JSON.stringify(parallel), 'src/engine/verify-parallel.ts: verdicts changed the report').toBe(JSON.stringify(sequential));
+      expect(JSON.stringify(parallel), 'src/engine/verify/verify-parallel.ts: verdicts changed the report').toBe(JSON.stringify(sequential));
       expect(sequential.ok).toBe(true);
     }
   });
@@ -123,7 +124,7 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
 });
 
 /** The worker threads themselves run the built JS: these tests need `npm run build` first. */
-const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify-worker.js');
+const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify', 'verify-worker.js');
 
 describe('worker threads (built dist/)', () => {
   beforeAll(() => {

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SeglogError } from '../../src/engine/errors.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
 import { BaseCommand } from '../../src/ui/base-command.js';
 import { intFlag, storeArg, yesFlag } from '../../src/ui/flags.js';
 import { runCommand } from './run-command.js';

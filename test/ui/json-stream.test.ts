@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SeglogError } from '../../src/engine/errors.js';
+import { SeglogError } from '../../src/engine/io/errors.js';
 import { BaseCommand } from '../../src/ui/base-command.js';
 import { StdoutSink } from '../../src/ui/stdout-sink.js';
 import { runCommand } from './run-command.js';

@@ -1,15 +1,15 @@
 import { Args, Flags } from '@oclif/core';
 import { join } from 'node:path';
 import { parseKind } from '../../format/event.js';
-import { Cursor } from '../../engine/cursor.js';
-import { SeglogError } from '../../engine/errors.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { ensureDir } from '../../engine/fs/util.js';
-import { storePaths } from '../../engine/layout.js';
-import { realLockEnv, StoreLock } from '../../engine/lock.js';
-import { Store } from '../../engine/store.js';
+import { Cursor } from '../../engine/log/cursor.js';
+import { SeglogError } from '../../engine/io/errors.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { ensureDir } from '../../engine/io/fs-util.js';
+import { storePaths } from '../../engine/io/layout.js';
+import { realLockEnv, StoreLock } from '../../engine/io/lock.js';
+import { Store } from '../../engine/store/store.js';
 import { BaseCommand } from '../../ui/base-command.js';
-import { eventLine, eventRecord } from '../../ui/event-json.js';
+import { eventLine, eventRecord } from '../../ui/render/event-json.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 
 export default class CursorRead extends BaseCommand<typeof CursorRead> {

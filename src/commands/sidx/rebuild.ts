@@ -1,4 +1,4 @@
-import { rebuildFooters, type SidxMaintenanceResult } from '../../engine/sidx-maintenance.js';
+import { rebuildFooters, type SidxMaintenanceResult } from '../../tools/sidx-maintenance.js';
 import { dryRunFlag, storeArg, yesFlag } from '../../ui/flags.js';
 import { SidxMaintenanceCommand } from '../../ui/sidx-maintenance-command.js';
 

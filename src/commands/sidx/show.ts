@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { loadCheckpoint } from '../../engine/checkpoint.js';
-import { type FooterReport, showFooter } from '../../engine/sidx-maintenance.js';
-import { resolveTarget } from '../../engine/target.js';
-import { requireSegmentHeaders } from '../../engine/segment-check.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { loadCheckpoint } from '../../engine/index/checkpoint.js';
+import { type FooterReport, showFooter } from '../../tools/sidx-maintenance.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { requireSegmentHeaders } from '../../engine/segment/segment-check.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../../ui/format.js';

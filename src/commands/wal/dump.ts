@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { storeSizeBytes } from '../../engine/store-size.js';
-import type { WalTxnRow, WalTxnStatus } from '../../engine/wal-replay.js';
+import { storeSizeBytes } from '../../engine/segment/store-size.js';
+import type { WalTxnRow, WalTxnStatus } from '../../engine/wal/wal-replay.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { UsageError } from '../../ui/errors.js';
 import { intFlag, storeArg } from '../../ui/flags.js';

@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { writeFileAtomic } from '../../engine/fs/util.js';
-import { ioError } from '../../engine/errors.js';
-import { storeSizeBytes } from '../../engine/store-size.js';
-import type { ReplayResult, WalWarning } from '../../engine/wal-replay.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { writeFileAtomic } from '../../engine/io/fs-util.js';
+import { ioError } from '../../engine/io/errors.js';
+import { storeSizeBytes } from '../../engine/segment/store-size.js';
+import type { ReplayResult, WalWarning } from '../../engine/wal/wal-replay.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 import { formatCount, plural } from '../../ui/format.js';

@@ -6,9 +6,9 @@
  * how much was appended with `interrupted: true`.
  */
 import { statSync } from 'node:fs';
-import { SeglogError } from '../../engine/errors.js';
-import { emptyIngestResult, type IngestResult, ingestJsonl } from '../../engine/ingest/ingest-file.js';
-import { Store } from '../../engine/store.js';
+import { SeglogError } from '../../engine/io/errors.js';
+import { emptyIngestResult, type IngestResult, ingestJsonl } from '../../tools/ingest/ingest-file.js';
+import { Store } from '../../engine/store/store.js';
 import { JobCancelled, type JobControl } from './control.js';
 
 export interface AppendJobInput {

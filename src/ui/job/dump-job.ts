@@ -6,12 +6,12 @@
  * the job writes only items and their separators. A Ctrl-C is seen before the next
  * record: the output written so far is flushed and the job returns.
  */
-import { type Fault, readForDump } from '../../engine/dump-read.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import type { Region } from '../../engine/region.js';
-import { resolveTarget } from '../../engine/target.js';
-import { eventLine } from '../event-json.js';
-import { writeEventJson } from '../event-jsonl.js';
+import { type Fault, readForDump } from '../../tools/dump-read.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import type { Region } from '../../engine/log/region.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { eventLine } from '../render/event-json.js';
+import { writeEventJson } from '../render/event-jsonl.js';
 import { JsonStream } from '../json-stream.js';
 import { StdoutSink } from '../stdout-sink.js';
 import type { JobControl } from './control.js';

@@ -1,5 +1,5 @@
 /** Errors crossing the worker boundary: SeglogError's fields survive, so exit codes and messages do too. */
-import { SeglogError, type SeglogErrorCode } from '../../engine/errors.js';
+import { SeglogError, type SeglogErrorCode } from '../../engine/io/errors.js';
 
 export interface SerializedError {
   name: string;

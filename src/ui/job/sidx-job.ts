@@ -4,9 +4,9 @@
  * seen after a segment (onSegment) abandons the temp files: nothing changes, the lock is
  * released, and the command exits 130.
  */
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { rebuildFooters, type SidxMaintenanceResult, stripFooters } from '../../engine/sidx-maintenance.js';
-import { resolveTarget } from '../../engine/target.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { rebuildFooters, type SidxMaintenanceResult, stripFooters } from '../../tools/sidx-maintenance.js';
+import { resolveTarget } from '../../engine/segment/target.js';
 import type { JobControl } from './control.js';
 
 export async function sidxJob(input: { verb: 'strip' | 'rebuild'; target: string; dryRun: boolean }, ctl: JobControl): Promise<SidxMaintenanceResult> {

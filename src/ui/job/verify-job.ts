@@ -3,11 +3,11 @@
  * (bytes walked of the segments' total) and a cancel check at every progress call.
  * Verify is read-only, so the runner may also simply stop its worker on Ctrl-C.
  */
-import { createHasher } from '../../format/blake3.js';
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { resolveTarget } from '../../engine/target.js';
-import { type VerifyReport, verifySegments } from '../../engine/verify.js';
-import { startParallelVerdicts } from '../../engine/verify-parallel.js';
+import { createHasher } from '../../format/hash/blake3.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { type VerifyReport, verifySegments } from '../../engine/verify/verify.js';
+import { startParallelVerdicts } from '../../engine/verify/verify-parallel.js';
 import type { JobControl } from './control.js';
 
 export interface VerifyJobInput {

@@ -3,8 +3,8 @@
  * a Ctrl-C simply stops the worker; the state file of `replay --state` is written by
  * the command after the job returned, never by a job that may be stopped mid-way.
  */
-import { RealFs } from '../../engine/fs/real-fs.js';
-import { dumpWal, replayWal, stateToJson } from '../../engine/wal-replay.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { dumpWal, replayWal, stateToJson } from '../../engine/wal/wal-replay.js';
 import type { JobControl } from './control.js';
 
 export async function walReplayJob(input: { store: string; keepValues: boolean; maxWarnings: number }, _ctl: JobControl) {

@@ -2,8 +2,8 @@
  * Renderers of a verify report: text (table + summary), GitHub workflow commands and
  * JUnit XML. Every format ends with the same summary wording (`summaryLine`).
  */
-import type { Problem, VerifyReport } from '../../engine/verify.js';
-import type { GroupedProblem } from '../../engine/verify-causes.js';
+import type { Problem, VerifyReport } from '../../engine/verify/verify.js';
+import type { GroupedProblem } from '../../engine/verify/verify-causes.js';
 import { formatBytes, formatCount, plural } from '../format.js';
 import { renderTable } from '../table.js';
 import { terminalColumns, wrapLine } from '../term-width.js';

@@ -54,7 +54,7 @@ describe('seglog drill', () => {
 });
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BUILT_WORKER = `${ROOT}dist/engine/drill/drill-worker.js`;
+const BUILT_WORKER = `${ROOT}dist/tools/drill/drill-worker.js`;
 
 describe('the built CLI (dist/, after npm run build)', () => {
   beforeAll(() => {
@@ -71,7 +71,7 @@ describe('the built CLI (dist/, after npm run build)', () => {
   it('splits the points across worker threads and gets the same digest as one thread', () => {
     const two = drill(2);
     const one = drill(1);
-    expect(two.workers, 'two workers must have run (dist/engine/drill/drill-worker.js)').toBe(2);
+    expect(two.workers, 'two workers must have run (dist/tools/drill/drill-worker.js)').toBe(2);
     expect(one.workers).toBe(1);
     expect(two.crashStates).toBe(200);
     expect(two.recoveryCrashStates).toBe(one.recoveryCrashStates);

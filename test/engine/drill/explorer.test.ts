@@ -3,26 +3,26 @@
  * no built worker exists). Together these explore well over 1,000 crash states; the
  * full drill (every operation, two worker threads) is `npm run drill:long`.
  * A failing drill prints its failures: reproduce one with
- * `seglog drill --seed S --point P --modes M` and read src/engine/drill/crash-check.ts.
+ * `seglog drill --seed S --point P --modes M` and read src/tools/drill/crash-check.ts.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type DrillSpec, prepareStart, selectPoints } from '../../../src/engine/drill/crash-explorer.js';
-import { AckRecorder } from '../../../src/engine/drill/ack-recorder.js';
-import { PointFs } from '../../../src/engine/drill/point-fs.js';
-import { WorkloadRunner } from '../../../src/engine/drill/workload-runner.js';
-import { exists } from '../../../src/engine/fs/util.js';
-import { type DrillReport, runDrill } from '../../../src/engine/drill/drill-runner.js';
-import { WORKLOAD_NAMES } from '../../../src/engine/drill/workload.js';
+import { type DrillSpec, prepareStart, selectPoints } from '../../../src/tools/drill/crash-explorer.js';
+import { AckRecorder } from '../../../src/tools/drill/ack-recorder.js';
+import { PointFs } from '../../../src/sim/point-fs.js';
+import { WorkloadRunner } from '../../../src/tools/drill/workload-runner.js';
+import { exists } from '../../../src/engine/io/fs-util.js';
+import { type DrillReport, runDrill } from '../../../src/tools/drill/drill-runner.js';
+import { WORKLOAD_NAMES } from '../../../src/tools/drill/workload.js';
 import { FrameStatus } from '../../../src/format/frame.js';
-import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { RealFs } from '../../../src/engine/fs/real-fs.js';
-import { mixSeed, SimMachine } from '../../../src/engine/drill/sim-env.js';
-import { scanStore } from '../../../src/engine/recovery-scan.js';
-import { Store } from '../../../src/engine/store.js';
-import { listSegments, walkStore } from '../../../src/engine/walker.js';
+import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/sim/sim-fs.js';
+import { RealFs } from '../../../src/engine/io/real-fs.js';
+import { mixSeed, SimMachine } from '../../../src/tools/drill/sim-env.js';
+import { scanStore } from '../../../src/engine/recovery/recovery-scan.js';
+import { Store } from '../../../src/engine/store/store.js';
+import { listSegments, walkStore } from '../../../src/engine/segment/walker.js';
 import { ALL_MODES, DIR, hasher, SCOPE, tempDir, failuresOf } from './sim-helpers.js';
 import { firstPoint } from './first-point.js';
 
@@ -49,7 +49,7 @@ describe('the drill can fail: the canary (a recovery that keeps incomplete batch
   for (const workload of ['default', 'txn'] as const) {
     it(`${workload}: the broken recovery shows partial or uncommitted batches`, async () => {
       const r = await runDrill({ seed: 2, workload, modes: ALL_MODES, canary: true, points: 40, workers: 1 });
-      expect(r.violations, 'the drill must flag crash states of the broken recovery (src/engine/drill/canary.ts)').toBeGreaterThan(0);
+      expect(r.violations, 'the drill must flag crash states of the broken recovery (src/tools/drill/canary.ts)').toBeGreaterThan(0);
       const invariants = new Set(r.failures.map((f) => f.invariant));
       expect(invariants.has('batch-atomic') || invariants.has('no-phantom'), `flagged as ${[...invariants].join(', ')}`).toBe(true);
     }, 60_000);

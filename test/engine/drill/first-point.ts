@@ -1,12 +1,12 @@
 import { expect } from 'vitest';
-import { AckRecorder } from '../../../src/engine/drill/ack-recorder.js';
-import { type DrillSpec, prepareStart, type StartState } from '../../../src/engine/drill/crash-explorer.js';
-import { PointFs } from '../../../src/engine/drill/point-fs.js';
-import { mixSeed, SimMachine } from '../../../src/engine/drill/sim-env.js';
-import { WorkloadRunner } from '../../../src/engine/drill/workload-runner.js';
-import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { exists } from '../../../src/engine/fs/util.js';
-import type { Blake3 } from '../../../src/format/blake3.js';
+import { AckRecorder } from '../../../src/tools/drill/ack-recorder.js';
+import { type DrillSpec, prepareStart, type StartState } from '../../../src/tools/drill/crash-explorer.js';
+import { PointFs } from '../../../src/sim/point-fs.js';
+import { mixSeed, SimMachine } from '../../../src/tools/drill/sim-env.js';
+import { WorkloadRunner } from '../../../src/tools/drill/workload-runner.js';
+import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/sim/sim-fs.js';
+import { exists } from '../../../src/engine/io/fs-util.js';
+import type { Blake3 } from '../../../src/format/hash/blake3.js';
 import { DIR } from './sim-helpers.js';
 
 /**

@@ -1,14 +1,14 @@
 /**
  * The invariant checker judges what a recovered store shows against the acknowledged
  * state. These cases feed it hand-made visible sets: each broken property must be
- * flagged under its own invariant, and a sound state must pass (src/engine/drill/invariants.ts).
+ * flagged under its own invariant, and a sound state must pass (src/tools/drill/invariants.ts).
  */
 import { describe, expect, it } from 'vitest';
 import type { DecodedEvent } from '../../../src/format/event.js';
-import { AckRecorder } from '../../../src/engine/drill/ack-recorder.js';
-import { checkVisible, type InvariantId } from '../../../src/engine/drill/invariants.js';
-import { parsePayloadTag, payloadFor } from '../../../src/engine/drill/workload.js';
-import { Prng } from '../../../src/engine/fs/sim-fs.js';
+import { AckRecorder } from '../../../src/tools/drill/ack-recorder.js';
+import { checkVisible, type InvariantId } from '../../../src/tools/drill/invariants.js';
+import { parsePayloadTag, payloadFor } from '../../../src/tools/drill/workload.js';
+import { Prng } from '../../../src/sim/sim-fs.js';
 import fc from 'fast-check';
 
 const rng = new Prng(1);

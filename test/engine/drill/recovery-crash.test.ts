@@ -1,23 +1,23 @@
 /**
- * Crashes during recovery (src/engine/drill/recovery-crash.ts, `seglog drill
+ * Crashes during recovery (src/tools/drill/recovery-crash.ts, `seglog drill
  * --recovery-points N`): a crash state is recovered with the power cut after each of the
  * recovery's own operations, crashed again in the same mode, then reopened and checked
  * with every invariant. A failure names the point, mode and recovery operation:
  * reproduce it with `seglog drill --seed S --point P --modes M --recovery-points 1`.
  */
 import { describe, expect, it } from 'vitest';
-import { AckRecorder } from '../../../src/engine/drill/ack-recorder.js';
-import { type DrillSpec, prepareStart } from '../../../src/engine/drill/crash-explorer.js';
-import { type DrillReport, runDrill } from '../../../src/engine/drill/drill-runner.js';
-import { PointFs } from '../../../src/engine/drill/point-fs.js';
-import { engineRecovery } from '../../../src/engine/drill/crash-check.js';
-import { mixSeed, SimMachine } from '../../../src/engine/drill/sim-env.js';
-import { WorkloadRunner } from '../../../src/engine/drill/workload-runner.js';
-import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { exists } from '../../../src/engine/fs/util.js';
-import { storePaths } from '../../../src/engine/layout.js';
-import { scanStore } from '../../../src/engine/recovery-scan.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import { AckRecorder } from '../../../src/tools/drill/ack-recorder.js';
+import { type DrillSpec, prepareStart } from '../../../src/tools/drill/crash-explorer.js';
+import { type DrillReport, runDrill } from '../../../src/tools/drill/drill-runner.js';
+import { PointFs } from '../../../src/sim/point-fs.js';
+import { engineRecovery } from '../../../src/tools/drill/crash-check.js';
+import { mixSeed, SimMachine } from '../../../src/tools/drill/sim-env.js';
+import { WorkloadRunner } from '../../../src/tools/drill/workload-runner.js';
+import { CRASH_MODES, type CrashMode, SimFs } from '../../../src/sim/sim-fs.js';
+import { exists } from '../../../src/engine/io/fs-util.js';
+import { storePaths } from '../../../src/engine/io/layout.js';
+import { scanStore } from '../../../src/engine/recovery/recovery-scan.js';
+import { listSegments } from '../../../src/engine/segment/walker.js';
 import { ALL_MODES, DIR, hasher, failuresOf } from './sim-helpers.js';
 import { firstPoint } from './first-point.js';
 
@@ -30,7 +30,7 @@ describe('crashes during recovery find no invariant violation in the engine', ()
     expect(r.crashStates, 'recovery crash states are counted apart from crash states').toBe(160);
     for (const mode of ALL_MODES) expect(r.byMode[mode]!.recoveryCrashStates, `recovery crash states in ${mode}`).toBeGreaterThan(6);
     expect(r.recoveryCrashStates).toBe(ALL_MODES.reduce((n, m) => n + r.byMode[m]!.recoveryCrashStates, 0));
-    expect(r.violations, `violations (see src/engine/drill/recovery-crash.ts):\n${failuresOf(r)}`).toBe(0);
+    expect(r.violations, `violations (see src/tools/drill/recovery-crash.ts):\n${failuresOf(r)}`).toBe(0);
   }, 60_000);
 
   it('the same seed gives the same digest; recovery crash states change it', async () => {
@@ -71,7 +71,7 @@ describe('the exploration can fail: a recovery that is only wrong when interrupt
 
   it('crashes during its recovery lose acknowledged durable events', async () => {
     const r = await runDrill({ ...spec, points: 60, recoveryPoints: 6, workers: 1 });
-    expect(r.recoveryViolations, 'recovery crash states must catch the unlink-before-rename recovery (src/engine/drill/recovery-crash.ts)').toBeGreaterThan(0);
+    expect(r.recoveryViolations, 'recovery crash states must catch the unlink-before-rename recovery (src/tools/drill/recovery-crash.ts)').toBeGreaterThan(0);
     expect(r.violations).toBe(r.recoveryViolations);
     expect(r.failures.every((f) => f.recoveryOp !== undefined)).toBe(true);
     expect(new Set(r.failures.map((f) => f.invariant)).has('durable-survives'), failuresOf(r)).toBe(true);

@@ -7,15 +7,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { type Blake3, createHasher } from '../../../src/format/blake3.js';
-import { SIM_STORE_DIR, SimMachine } from '../../../src/engine/drill/sim-env.js';
-import { CRASH_MODES, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import type { DrillReport } from '../../../src/engine/drill/drill-runner.js';
-import type { FileSystem } from '../../../src/engine/fs/types.js';
-import type { StoreOptions } from '../../../src/engine/options.js';
-import { type OpenOptions, Store } from '../../../src/engine/store.js';
-import { verifySegments } from '../../../src/engine/verify.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import { type Blake3, createHasher } from '../../../src/format/hash/blake3.js';
+import { SIM_STORE_DIR, SimMachine } from '../../../src/tools/drill/sim-env.js';
+import { CRASH_MODES, SimFs } from '../../../src/sim/sim-fs.js';
+import type { DrillReport } from '../../../src/tools/drill/drill-runner.js';
+import type { FileSystem } from '../../../src/engine/io/fs-types.js';
+import type { StoreOptions } from '../../../src/engine/io/options.js';
+import { type OpenOptions, Store } from '../../../src/engine/store/store.js';
+import { verifySegments } from '../../../src/engine/verify/verify.js';
+import { listSegments } from '../../../src/engine/segment/walker.js';
 
 export const DIR = SIM_STORE_DIR;
 export const SCOPE = 'tenant:test';
@@ -60,7 +60,7 @@ export function crashedCopy(fs: SimFs, mode: Parameters<SimFs['crash']>[0], seed
 export function expectVerifies(fs: FileSystem, h: Blake3, dir = DIR): void {
   const report = verifySegments(fs, listSegments(fs, dir), h);
   const bad = report.problems.filter((p) => p.severity === 'error' || p.code === 'torn_tail');
-  expect(bad, `verify after recovery found problems (see src/engine/verify.ts): ${JSON.stringify(bad)}`).toEqual([]);
+  expect(bad, `verify after recovery found problems (see src/engine/verify/verify.ts): ${JSON.stringify(bad)}`).toEqual([]);
 }
 
 /** Payload texts of the committed events, in commit order. */

@@ -1,10 +1,10 @@
 /**
  * Drill workloads are deterministic from their seed and hold what the drill promises to
- * exercise (src/engine/drill/workload.ts): batches that span segments, interleaved
+ * exercise (src/tools/drill/workload.ts): batches that span segments, interleaved
  * transactions, clean close/reopen cycles.
  */
 import { describe, expect, it } from 'vitest';
-import { buildWorkload, episodeCount, WORKLOAD_NAMES } from '../../../src/engine/drill/workload.js';
+import { buildWorkload, episodeCount, WORKLOAD_NAMES } from '../../../src/tools/drill/workload.js';
 
 describe('drill workloads', () => {
   it('are the same for the same seed and episode, and differ otherwise', () => {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { RealFs } from '../../../src/engine/fs/real-fs.js';
-import { SECTOR_SIZE_BYTES, SimCrash, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import type { FileSystem } from '../../../src/engine/fs/types.js';
-import { readWhole, writeFully } from '../../../src/engine/fs/util.js';
+import { RealFs } from '../../../src/engine/io/real-fs.js';
+import { SECTOR_SIZE_BYTES, SimCrash, SimFs } from '../../../src/sim/sim-fs.js';
+import type { FileSystem } from '../../../src/engine/io/fs-types.js';
+import { readWhole, writeFully } from '../../../src/engine/io/fs-util.js';
 
 const text = new TextEncoder();
 

@@ -13,15 +13,15 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../../src/format/hash/blake3.js';
 import { toHex } from '../../../src/format/bytes.js';
 import { FrameType } from '../../../src/format/frame.js';
-import { CRASH_MODES, SimCrash, SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { exists } from '../../../src/engine/fs/util.js';
-import { BACKUP_MANIFEST, BACKUPS_DIR, type BackupManifest } from '../../../src/engine/repair/backup.js';
-import type { RepairPlan } from '../../../src/engine/repair/plan-types.js';
-import { planRepair } from '../../../src/engine/repair/planner.js';
-import type { Store } from '../../../src/engine/store.js';
+import { CRASH_MODES, SimCrash, SimFs } from '../../../src/sim/sim-fs.js';
+import { exists } from '../../../src/engine/io/fs-util.js';
+import { BACKUP_MANIFEST, BACKUPS_DIR, type BackupManifest } from '../../../src/tools/repair/backup.js';
+import type { RepairPlan } from '../../../src/tools/repair/plan-types.js';
+import { planRepair } from '../../../src/tools/repair/planner.js';
+import type { Store } from '../../../src/engine/store/store.js';
 import { committed, DIR, flipBit, framesOf, REPAIR_MS, runRepair, simStore, tree, truncateFile, verifyStore } from './repair-helpers.js';
 
 let hasher: Blake3;

@@ -8,12 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../../src/format/blake3.js';
-import { RealFs } from '../../../src/engine/fs/real-fs.js';
-import { planRepair } from '../../../src/engine/repair/planner.js';
-import { RepairSession } from '../../../src/engine/repair/session.js';
-import { verifySegments } from '../../../src/engine/verify.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import { type Blake3, createHasher } from '../../../src/format/hash/blake3.js';
+import { RealFs } from '../../../src/engine/io/real-fs.js';
+import { planRepair } from '../../../src/tools/repair/planner.js';
+import { RepairSession } from '../../../src/tools/repair/session.js';
+import { verifySegments } from '../../../src/engine/verify/verify.js';
+import { listSegments } from '../../../src/engine/segment/walker.js';
 import { committed } from './repair-helpers.js';
 import { copyFixture, FIXTURES_DIR, REPO_ROOT, removeTempDirs, tempDir } from '../test-store.js';
 
@@ -59,7 +59,7 @@ describe('repair fixtures plan and repair exactly as test/fixtures/README.md say
 
 describe('repair fixtures are reproducible', () => {
   it('scripts/make-fixtures.js makes byte-identical copies of test/fixtures/repair-*', () => {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'store.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test builds first)');
+    if (!existsSync(join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test builds first)');
     const out = tempDir('seglog-repair-fixtures-');
     const run = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'make-fixtures.js'), '--out', out, ...REPAIR_FIXTURES], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);

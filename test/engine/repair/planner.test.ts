@@ -5,16 +5,16 @@
  * opens read-write and takes appends that verify too.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../../src/format/hash/blake3.js';
 import { FrameType } from '../../../src/format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../../../src/format/segment-header.js';
-import type { SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { storePaths } from '../../../src/engine/layout.js';
-import { planRepair } from '../../../src/engine/repair/planner.js';
-import type { RepairPlan } from '../../../src/engine/repair/plan-types.js';
-import { Cursor } from '../../../src/engine/cursor.js';
-import { Store } from '../../../src/engine/store.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import type { SimFs } from '../../../src/sim/sim-fs.js';
+import { storePaths } from '../../../src/engine/io/layout.js';
+import { planRepair } from '../../../src/tools/repair/planner.js';
+import type { RepairPlan } from '../../../src/tools/repair/plan-types.js';
+import { Cursor } from '../../../src/engine/log/cursor.js';
+import { Store } from '../../../src/engine/store/store.js';
+import { listSegments } from '../../../src/engine/segment/walker.js';
 import {
   actionKeys,
   appendBytes,
@@ -317,7 +317,7 @@ function lostKeys(plan: RepairPlan): { seq: number; entity: string | null }[] {
   return plan.lostEvents.map((e) => ({ seq: e.seq, entity: e.entity }));
 }
 
-describe('repair plans one kind of damage at a time (src/engine/repair/analyzer.ts)', () => {
+describe('repair plans one kind of damage at a time (src/tools/repair/analyzer.ts)', () => {
   it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', (_name, sc) => {
     const fs = simStore(hasher, sc.build ?? basicStore, { close: sc.close ?? true });
     const frames = framesOf(fs);
@@ -357,7 +357,7 @@ describe('repair plans one kind of damage at a time (src/engine/repair/analyzer.
   });
 });
 
-describe('repair and durable cursors (src/engine/repair/cursor-check.ts)', () => {
+describe('repair and durable cursors (src/tools/repair/cursor-check.ts)', () => {
   it('reports every cursor position a rewrite moves, with the offset the same frame boundary has afterwards', () => {
     const fs = simStore(hasher, basicStore);
     const c = Cursor.open(fs, DIR, 'reader');

@@ -8,13 +8,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Blake3, createHasher } from '../../../src/format/blake3.js';
+import { type Blake3, createHasher } from '../../../src/format/hash/blake3.js';
 import { FrameType } from '../../../src/format/frame.js';
-import type { SimFs } from '../../../src/engine/fs/sim-fs.js';
-import { storePaths } from '../../../src/engine/layout.js';
-import { planRepair } from '../../../src/engine/repair/planner.js';
-import { Store } from '../../../src/engine/store.js';
-import { listSegments } from '../../../src/engine/walker.js';
+import type { SimFs } from '../../../src/sim/sim-fs.js';
+import { storePaths } from '../../../src/engine/io/layout.js';
+import { planRepair } from '../../../src/tools/repair/planner.js';
+import { Store } from '../../../src/engine/store/store.js';
+import { listSegments } from '../../../src/engine/segment/walker.js';
 import { appendBytes, committed, DIR, type FrameInfo, framesOf, patch, runRepair, simLockEnv, simStore, truncateFile, verifyStore } from './repair-helpers.js';
 
 export const PROPERTY_SEED = Number(process.env.REPAIR_SEED ?? 20261123);

@@ -1,19 +1,19 @@
 /** Shared helpers for the repair tests: simulated stores, damage, and what readers see. */
 import { join } from 'node:path';
-import type { Blake3 } from '../../../src/format/blake3.js';
+import type { Blake3 } from '../../../src/format/hash/blake3.js';
 import { toHex } from '../../../src/format/bytes.js';
 import { ev } from '../../../src/format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../../../src/format/frame.js';
 import { markerTxnId } from '../../../src/format/marker.js';
-import { streamCommitted } from '../../../src/engine/committed-stream.js';
-import type { FileSystem } from '../../../src/engine/fs/types.js';
-import { SimFs } from '../../../src/engine/fs/sim-fs.js';
-import type { RepairResult } from '../../../src/engine/repair/executor.js';
-import type { RepairPlan } from '../../../src/engine/repair/plan-types.js';
-import { RepairSession } from '../../../src/engine/repair/session.js';
-import { type OpenOptions, Store } from '../../../src/engine/store.js';
-import { verifySegments, type VerifyReport } from '../../../src/engine/verify.js';
-import { listSegments, walkStore } from '../../../src/engine/walker.js';
+import { streamCommitted } from '../../../src/engine/log/committed-stream.js';
+import type { FileSystem } from '../../../src/engine/io/fs-types.js';
+import { SimFs } from '../../../src/sim/sim-fs.js';
+import type { RepairResult } from '../../../src/tools/repair/executor.js';
+import type { RepairPlan } from '../../../src/tools/repair/plan-types.js';
+import { RepairSession } from '../../../src/tools/repair/session.js';
+import { type OpenOptions, Store } from '../../../src/engine/store/store.js';
+import { verifySegments, type VerifyReport } from '../../../src/engine/verify/verify.js';
+import { listSegments, walkStore } from '../../../src/engine/segment/walker.js';
 
 export const DIR = '/s';
 export const REPAIR_MS = 1_800_000_000_000;

@@ -1,0 +1,96 @@
+/**
+ * The one small filesystem interface every engine I/O goes through.
+ *
+ * It is synchronous on purpose: the engine is a single-writer, single-threaded
+ * state machine, and a synchronous interface makes every crash point exact
+ * ("crash after operation k") and every simulation deterministic.
+ *
+ * Errors are thrown as `FsError` with a POSIX-like `code` (ENOENT, EEXIST,
+ * EIO, ENOSPC, ...), whatever the implementation.
+ */
+export type OpenMode =
+  /** read only; the file must exist */
+  | 'r'
+  /** read and write; the file must exist */
+  | 'r+'
+  /** read and write; create if missing, never truncate */
+  | 'rw+'
+  /** read and write; the file must not exist (O_CREAT | O_EXCL) */
+  | 'wx'
+  /** read and write; create or truncate to zero */
+  | 'w';
+
+export interface FileStat {
+  sizeBytes: number;
+  isDirectory: boolean;
+}
+
+/** Names of the operations, used by fault injection and operation counting. */
+export type FsOpKind =
+  | 'open'
+  | 'close'
+  | 'read'
+  | 'write'
+  | 'fsync'
+  | 'truncate'
+  | 'rename'
+  | 'unlink'
+  | 'mkdir'
+  | 'readdir'
+  | 'stat'
+  | 'fsyncDir';
+
+export interface FileSystem {
+  /** Returns a file descriptor (opaque integer). */
+  open(path: string, mode: OpenMode): number;
+  close(fd: number): void;
+  /** Reads up to `length` bytes at `position`; returns bytes read (0 at EOF). */
+  read(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number;
+  /** Writes `length` bytes at `position`; returns bytes written (may be short). */
+  write(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number;
+  /** Makes the file's data durable. */
+  fsync(fd: number): void;
+  /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
+  truncate(fd: number, sizeBytes: number): void;
+  fstat(fd: number): FileStat;
+  /** Throws FsError ENOENT when the path does not exist. */
+  stat(path: string): FileStat;
+  /** Atomic replace of `to` by `from`; durable only after fsyncDir of the parent(s). */
+  rename(from: string, to: string): void;
+  /** Removes a file; durable only after fsyncDir of its parent. */
+  unlink(path: string): void;
+  /** Creates one directory (parent must exist); EEXIST when present. */
+  mkdir(path: string): void;
+  /** Names in a directory, sorted (byte order). */
+  readdir(path: string): string[];
+  /** Makes the directory's entries (creates, renames, unlinks) durable. */
+  fsyncDir(path: string): void;
+}
+
+export class FsError extends Error {
+  readonly code: string;
+  readonly path: string | undefined;
+  constructor(code: string, message: string, path?: string) {
+    super(message);
+    this.name = 'FsError';
+    this.code = code;
+    this.path = path;
+  }
+}
+
+/**
+ * A power cut, simulated: the simulated filesystem's SimCrash (src/sim/sim-fs.ts)
+ * or an injection hook's error marked `crash: true`. The process is gone: nothing more
+ * reaches the disk, so no cleanup is tried and the error is passed on. Known here by
+ * shape rather than by class so that production code never imports the simulator.
+ */
+export function isCrash(err: unknown): boolean {
+  return (err as { name?: string } | null)?.name === 'SimCrash' || (err as { crash?: boolean } | null)?.crash === true;
+}
+
+export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.ErrnoException {
+  if (typeof err !== 'object' || err === null) return false;
+  const c = (err as { code?: unknown }).code;
+  if (typeof c !== 'string') return false;
+  return code === undefined ? true : c === code;
+}

@@ -1,0 +1,70 @@
+import type { FileSystem } from '../io/fs-types.js';
+import type { SegmentReader } from '../segment/segment-reader.js';
+import { type ParallelVerdicts, startParallelVerdicts } from './verify-parallel.js';
+import type { SegmentFile } from '../segment/walker.js';
+
+/** One segment's dump verdicts, as the worker read it. */
+interface SegmentDumpVerdicts {
+  checkedEnd: number;
+  /** null: the worker did not run the payload test. */
+  nonCanonical: Set<number> | null;
+}
+
+/**
+ * Dump's use of verify's precheck workers (verify-parallel.ts): a worker thread walks
+ * the segment files ahead of dump's walk, checking each frame's CRC and each event
+ * payload's canonical-JSON test, so dump's thread (which writes the output) skips both
+ * for frames the worker covered. The output is the same either way: both sides run the
+ * same checks on the same bytes, and a verdict is used only for the file as the worker
+ * saw it: same path, same size when opened, frames before the worker's `checkedEnd`
+ * (its run of valid frames from the header). A segment whose size differs (appended to,
+ * sealed since), whose precheck is not in, or that the walk claimed first, is checked
+ * by the walk frame by frame as without workers.
+ */
+export class DumpVerdicts {
+  private readonly bySeg = new Map<number, SegmentDumpVerdicts>();
+
+  /** Over workers already started (tests: `mainClaims` false, so every verdict comes from a worker). */
+  constructor(private readonly pv: ParallelVerdicts) {}
+
+  /**
+   * Starts the workers when that pays (as verify: ≥2 cores, ≥ PARALLEL_MIN_BYTES of
+   * segments, the built worker file; `SEGLOG_DUMP_WORKERS` sets the count, 0 turns them
+   * off), else null. `canonical`: the payload test is wanted too (JSON output).
+   */
+  static start(fs: FileSystem, segments: SegmentFile[], opts: { loneFile: boolean; canonical: boolean }): DumpVerdicts | null {
+    const pv = startParallelVerdicts(fs, segments, { loneFile: opts.loneFile, dump: { canonical: opts.canonical } });
+    return pv ? new DumpVerdicts(pv) : null;
+  }
+
+  /**
+   * At the start of segment `segIndex` (walker onSegment, before any frame is read):
+   * takes its precheck (waiting for the worker that has it) and lets the reader skip
+   * the CRCs the worker checked, when the file is the one the worker read.
+   */
+  onSegment(segIndex: number, r: SegmentReader): void {
+    const p = this.pv.precheck(segIndex);
+    if (!p || p.path !== r.path || p.fileSizeBytes !== r.fileSize) {
+      this.bySeg.delete(segIndex);
+      r.crcTrustedBelow = 0;
+      return;
+    }
+    r.crcTrustedBelow = p.checkedEnd;
+    this.bySeg.set(segIndex, { checkedEnd: p.checkedEnd, nonCanonical: p.nonCanonical ? new Set(p.nonCanonical) : null });
+  }
+
+  /**
+   * Whether the payload of the EVENT frame at `frameOffset` of segment `segIndex` is
+   * canonical JSON (the check ui/render/event-jsonl.ts makes), or undefined: not known, test it.
+   */
+  canonical(segIndex: number, frameOffset: number): boolean | undefined {
+    const v = this.bySeg.get(segIndex);
+    if (!v || !v.nonCanonical || frameOffset >= v.checkedEnd) return undefined;
+    return !v.nonCanonical.has(frameOffset);
+  }
+
+  /** Stops the workers (dump may stop early: --limit, a closed stdout). */
+  close(): void {
+    this.pv.close();
+  }
+}

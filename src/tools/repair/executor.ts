@@ -1,0 +1,166 @@
+/**
+ * `seglog repair`, step two: carries out a plan, in an order that keeps every state a
+ * crash can leave safe (test/engine/repair/crash.test.ts crashes it at every operation):
+ *   1. backups: every file the repair will change, copied and fsynced, manifest last;
+ *   2. lost+found/: every byte range taken out of a segment, with its record;
+ *   3. each changed segment written to `<segment>.repair.tmp`, fsynced, read back;
+ *   4. the temp files renamed over their segments (a removed segment unlinked), then
+ *      one directory fsync;
+ *   5. a stale checkpoint removed, leftover temp files of an earlier run removed.
+ * Until step 4 the store is untouched. Each rename replaces one file whole, so any
+ * crash leaves every segment either as it was or as repaired; either way no event byte
+ * is lost (it is in the segment, or quarantined before the segment changed), and
+ * running the repair again finishes the job. All I/O goes through `fs`.
+ */
+import { join } from 'node:path';
+import { SeglogError, ioError } from '../../engine/io/errors.js';
+import { type FileSystem, isCrash, isFsError } from '../../engine/io/fs-types.js';
+import { exists } from '../../engine/io/fs-util.js';
+import { storePaths } from '../../engine/io/layout.js';
+import { createBackup } from './backup.js';
+import { LostFoundWriter } from './lost-found.js';
+import type { RepairPlan, SegmentPlan } from './plan-types.js';
+import { REPAIR_TEMP_SUFFIX } from './planner.js';
+import { writeRepairedSegment } from './segment-rewrite.js';
+
+export interface ExecuteOptions {
+  /** Where backups go (a timestamped directory is made inside), or null for none (--no-backup). */
+  backupRoot: string | null;
+  /** The repair's time: gap records, lost+found names, the backup directory. */
+  nowMs: number;
+  /** Progress lines (stderr in the CLI). */
+  onStep?: (message: string) => void;
+}
+
+export interface RepairResult {
+  backupDir: string | null;
+  backupFiles: string[];
+  lostFound: string[];
+  rewritten: string[];
+  removed: string[];
+  checkpointRemoved: boolean;
+  tempsRemoved: string[];
+}
+
+/** The files step 1 copies: every segment that changes, and the checkpoint if it goes. */
+export function filesToBackUp(plan: RepairPlan): string[] {
+  const files = plan.segments.filter((s) => s.changed).map((s) => s.path);
+  if (plan.checkpoint.action !== 'keep') files.push(storePaths(plan.store).checkpoint);
+  return files;
+}
+
+/** Checks that the changed segments are still the size the plan saw (nothing wrote in between). */
+function checkUnchanged(fs: FileSystem, plan: RepairPlan): void {
+  for (const s of plan.segments) {
+    if (!s.changed) continue;
+    let size: number;
+    try {
+      size = fs.stat(s.path).sizeBytes;
+    } catch (err) {
+      throw ioError(err, s.path, 'stat');
+    }
+    if (size !== s.fileSizeBytes) {
+      throw new SeglogError('io', `changed since the plan was made (${size} bytes, the plan saw ${s.fileSizeBytes}); nothing was changed, run the repair again`, { file: s.path });
+    }
+  }
+}
+
+export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOptions): RepairResult {
+  const step = opts.onStep ?? ((): void => {});
+  const result: RepairResult = { backupDir: null, backupFiles: [], lostFound: [], rewritten: [], removed: [], checkpointRemoved: false, tempsRemoved: [] };
+  if (plan.actions.length === 0) return result;
+  const changed = plan.segments.filter((s) => s.changed);
+  const temps: string[] = [];
+  try {
+    checkUnchanged(fs, plan);
+    const backup = filesToBackUp(plan).filter((p) => exists(fs, p));
+    if (opts.backupRoot !== null && backup.length > 0) {
+      step(`backing up ${backup.length} file(s)`);
+      const b = createBackup(fs, plan.store, opts.backupRoot, backup, opts.nowMs);
+      result.backupDir = b.dir;
+      result.backupFiles = b.manifest.files.map((f) => join(b.dir, f.name));
+    }
+    step('keeping quarantined bytes in lost+found/');
+    const lf = new LostFoundWriter(fs, plan.store, opts.nowMs);
+    for (const s of changed) quarantine(fs, lf, s);
+    lf.finish();
+    result.lostFound = lf.written;
+
+    for (const s of changed) {
+      if (s.remove) continue;
+      step(`writing the repaired ${s.name}`);
+      temps.push(writeRepairedSegment(fs, s, opts.nowMs));
+    }
+    step('replacing segments');
+    for (const s of changed) {
+      if (s.remove) {
+        fs.unlink(s.path);
+        result.removed.push(s.path);
+        continue;
+      }
+      fs.rename(`${s.path}${REPAIR_TEMP_SUFFIX}`, s.path);
+      temps.splice(temps.indexOf(`${s.path}${REPAIR_TEMP_SUFFIX}`), 1);
+      result.rewritten.push(s.path);
+    }
+    if (changed.length > 0) fs.fsyncDir(plan.store);
+
+    const cleanup: string[] = [];
+    if (plan.checkpoint.action !== 'keep' && exists(fs, storePaths(plan.store).checkpoint)) {
+      fs.unlink(storePaths(plan.store).checkpoint);
+      result.checkpointRemoved = true;
+      cleanup.push('checkpoint');
+    }
+    for (const t of plan.strayTemps) {
+      const p = join(plan.store, t);
+      if (!exists(fs, p)) continue;
+      fs.unlink(p);
+      result.tempsRemoved.push(p);
+    }
+    if (result.checkpointRemoved || result.tempsRemoved.length > 0) fs.fsyncDir(plan.store);
+    return result;
+  } catch (err) {
+    if (isCrash(err)) throw err;
+    // temp files not renamed yet are the only thing to undo; the store itself is consistent
+    for (const t of temps) {
+      try {
+        fs.unlink(t);
+      } catch {
+        // the next repair removes it as a stray temp
+      }
+    }
+    if (err instanceof SeglogError) throw err;
+    if (isFsError(err)) throw ioError(err, (err as { path?: string }).path ?? plan.store, 'repair');
+    throw err;
+  }
+}
+
+/** Step 2 for one segment: the bytes it loses go to lost+found/ first. */
+function quarantine(fs: FileSystem, lf: LostFoundWriter, s: SegmentPlan): void {
+  const fd = fs.open(s.path, 'r');
+  try {
+    if (s.remove) {
+      lf.add(fd, s.name, 0, s.fileSizeBytes, 'torn_segment', 'an active segment whose header never became valid', null);
+      return;
+    }
+    if (s.header && s.header.reason === 'bad_header' && s.fileSizeBytes > 0) {
+      lf.add(fd, s.name, 0, Math.min(s.fileSizeBytes, 32), 'bad_header', 'a damaged segment header (rewritten)', null);
+    }
+    for (const e of s.edits) {
+      if (!e.quarantine || e.end <= e.start) continue;
+      const gapFrame = e.frames.find((f) => f.type === 'gap_sequence');
+      const lost = gapFrame && gapFrame.type === 'gap_sequence' ? { fromSeq: gapFrame.fromSeq, count: gapFrame.count } : null;
+      const entities = e.frames.filter((f) => f.type === 'gap_entity').map((f) => (f.type === 'gap_entity' ? f.entity : ''));
+      const detail = lost
+        ? `sequences ${lost.fromSeq}..${lost.fromSeq + lost.count - 1} lost${entities.length ? ` (entities ${entities.join(', ')})` : ''}`
+        : e.quarantine === 'commit_mismatch'
+          ? 'a COMMIT replaced by an ABORT: its transaction lost items'
+          : 'no event lost with these bytes';
+      lf.add(fd, s.name, e.start, e.end, e.quarantine, detail, lost);
+    }
+    if (s.cutAt && s.fileSizeBytes > s.cutAt.offset) {
+      lf.add(fd, s.name, s.cutAt.offset, s.fileSizeBytes, s.cutAt.reason, s.cutAt.reason === 'torn_tail' ? 'torn tail of the active segment' : 'transactions that never finished at the tail', null);
+    }
+  } finally {
+    fs.close(fd);
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * `seglog sidx show|strip|rebuild`: inspect, remove and regenerate SIDX footers.
+ *
+ * Footers are derived data: removing one is never data loss (an open then scans the
+ * segment), and `rebuild` writes back exactly the bytes a clean seal would have
+ * written. Both writers take the store lock, never change a frame byte, and replace a
+ * segment only through a complete, fsynced copy: temp file, fsync, rename over the
+ * segment, fsync of the directory. A crash at any point leaves the old file or the new
+ * one (plus, at worst, a stray `.tmp` that nothing reads).
+ */
+import { dirname } from 'node:path';
+import { equalBytes } from '../format/bytes.js';
+import { readEntry, readMarker, type SidxEntry, type SidxMarker } from '../format/sidx.js';
+import { deleteCheckpoint } from '../engine/index/checkpoint.js';
+import type { FileSystem } from '../engine/io/fs-types.js';
+import { exists, readFully, writeFully } from '../engine/io/fs-util.js';
+import { storePaths } from '../engine/io/layout.js';
+import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
+import { buildFooterFromFrames, readFooterWithHeader } from '../engine/index/sidx.js';
+import type { Target } from '../engine/segment/target.js';
+import type { SegmentFile } from '../engine/segment/walker.js';
+
+/** Copy buffer for rewriting a segment (frames are copied, never re-encoded). */
+const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
+
+// ----------------------------------------------------------------------------- show
+
+export interface FooterReport {
+  segment: string;
+  path: string;
+  fileSizeBytes: number;
+  /** A footer (valid or not) ends the file. */
+  present: boolean;
+  /** Present, checksums pass, and it is exactly the footer the frames call for. */
+  valid: boolean;
+  checksumOk: boolean;
+  /** Null when the frames could not be compared (damaged frames or header). */
+  matchesFrames: boolean | null;
+  /** Where the frames end (the footer's start when one is present). */
+  frameEnd: number;
+  footerBytes: number;
+  entries: number;
+  markers: number;
+  strings: number;
+  message: string | null;
+  entryList?: (Omit<SidxEntry, 'eventHash'> & { eventHash: string })[];
+  markerList?: SidxMarker[];
+}
+
+/** Everything `sidx show` says about one segment's footer. */
+export function showFooter(fs: FileSystem, seg: SegmentFile, opts: { list?: boolean } = {}): FooterReport {
+  const r = readFooterWithHeader(fs, seg.path);
+  const built = buildFooterFromFrames(fs, seg);
+  const out: FooterReport = {
+    segment: seg.name,
+    path: seg.path,
+    fileSizeBytes: r.fileSize,
+    present: r.status !== 'absent' || built.damagedFooterAt !== null,
+    valid: false,
+    checksumOk: r.status === 'valid',
+    matchesFrames: null,
+    frameEnd: built.frameEnd,
+    footerBytes: r.fileSize - built.frameEnd,
+    entries: 0,
+    markers: 0,
+    strings: 0,
+    message: null,
+  };
+  if (r.status === 'damaged') out.message = `at byte ${r.offset}: ${r.message}`;
+  else if (r.status === 'absent' && built.damagedFooterAt !== null) out.message = `at byte ${built.damagedFooterAt}: a footer whose trailer is damaged`;
+  if (r.status !== 'valid') return out;
+  const f = r.footer;
+  out.entries = f.entryCount;
+  out.markers = f.markerCount;
+  out.strings = f.strings.length;
+  if (built.fault === null && built.headerOk) {
+    const expected = built.builder.encode(built.frameEnd);
+    const actual = readRange(fs, seg.path, built.frameEnd, r.fileSize);
+    out.matchesFrames = expected.length === actual.length && equalBytes(expected, 0, actual, 0, expected.length);
+    if (!out.matchesFrames) out.message = describeMismatch(expected, actual, built.frameEnd);
+  } else {
+    out.message = built.headerOk ? `frames are damaged at byte ${built.fault!.offset} (${built.fault!.message}): the footer cannot be compared` : 'segment header is damaged';
+  }
+  out.valid = out.matchesFrames === true;
+  if (opts.list) {
+    const text = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('utf8');
+    out.entryList = [];
+    for (let i = 0; i < f.entryCount; i++) {
+      const e = readEntry(f, i, text);
+      out.entryList.push({ ...e, eventHash: Buffer.from(e.eventHash).toString('hex') });
+    }
+    out.markerList = [];
+    for (let i = 0; i < f.markerCount; i++) out.markerList.push(readMarker(f, i));
+  }
+  return out;
+}
+
+function describeMismatch(expected: Uint8Array, actual: Uint8Array, base: number): string {
+  const n = Math.min(expected.length, actual.length);
+  let i = 0;
+  while (i < n && expected[i] === actual[i]) i++;
+  return `footer differs from the one its frames call for, first at byte ${base + i} (footer of ${actual.length} bytes, expected ${expected.length})`;
+}
+
+function readRange(fs: FileSystem, path: string, start: number, end: number): Uint8Array {
+  const fd = fs.open(path, 'r');
+  try {
+    const out = new Uint8Array(Math.max(0, end - start));
+    readFully(fs, fd, out, 0, out.length, start);
+    return out;
+  } finally {
+    fs.close(fd);
+  }
+}
+
+// ------------------------------------------------------------------- strip, rebuild
+
+export type SidxAction = 'stripped' | 'rebuilt' | 'unchanged' | 'skipped';
+
+export interface SidxSegmentResult {
+  segment: string;
+  path: string;
+  /** What was done (or, with dryRun, what would be done). */
+  action: SidxAction;
+  sizeBeforeBytes: number;
+  sizeAfterBytes: number;
+  frameEnd: number;
+  /** Entries of the footer written (rebuild). */
+  entries: number;
+  reason: string | null;
+}
+
+export interface SidxMaintenanceResult {
+  dryRun: boolean;
+  segments: SidxSegmentResult[];
+  /** index.ckpt removed because a segment changed under it. */
+  checkpointRemoved: boolean;
+}
+
+export interface SidxMaintenanceOptions {
+  dryRun?: boolean;
+  lockEnv?: LockEnv;
+  onWarning?: (message: string) => void;
+  /** Called after each segment (progress). */
+  onSegment?: (r: SidxSegmentResult) => void;
+}
+
+/** The store directory a target belongs to, if any (a lone segment may sit in one). */
+function storeDirOf(fs: FileSystem, target: Target): string | null {
+  if (target.kind === 'store') return target.dir;
+  const dir = dirname(target.file);
+  return exists(fs, storePaths(dir).meta) ? dir : null;
+}
+
+function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions, fn: () => T): T {
+  const dir = storeDirOf(fs, target);
+  const lock = dir !== null && !opts.dryRun ? StoreLock.acquire(fs, storePaths(dir).lock, opts.lockEnv ?? realLockEnv(), opts.onWarning ?? (() => {})) : null;
+  try {
+    return fn();
+  } finally {
+    lock?.release();
+  }
+}
+
+/**
+ * Removes every segment's footer, leaving each file exactly as an unclean shutdown
+ * before its seal would have: the header and the frames. A footer whose trailer is
+ * damaged is found by its head and removed too. The checkpoint goes as well (it
+ * describes the files with their footers).
+ */
+export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
+  return withStoreLock(fs, target, opts, () => {
+    const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
+    const pending = new SegmentReplacements(fs);
+    try {
+      for (const seg of target.segments) {
+        const r = readFooterWithHeader(fs, seg.path);
+        let frameEnd = r.fileSize;
+        if (r.status === 'valid' || (r.status === 'damaged' && r.probe.status === 'present')) {
+          frameEnd = r.probe.frameEnd;
+        } else {
+          // no trailer that checks out: a footer may still be there with its trailer damaged
+          const built = buildFooterFromFrames(fs, seg);
+          if (built.damagedFooterAt !== null) frameEnd = built.damagedFooterAt;
+        }
+        const res: SidxSegmentResult = {
+          segment: seg.name,
+          path: seg.path,
+          action: frameEnd < r.fileSize ? 'stripped' : 'unchanged',
+          sizeBeforeBytes: r.fileSize,
+          sizeAfterBytes: frameEnd,
+          frameEnd,
+          entries: 0,
+          reason: frameEnd < r.fileSize ? null : 'no footer',
+        };
+        if (res.action === 'stripped' && !result.dryRun) pending.write(seg.path, frameEnd, null);
+        result.segments.push(res);
+        opts.onSegment?.(res);
+      }
+    } catch (err) {
+      pending.abandon();
+      throw err;
+    }
+    const dir = storeDirOf(fs, target);
+    // a stripped store has no checkpoint, as after an unclean shutdown; it goes before the
+    // first rename (removeCheckpointBeforeCommit)
+    if (dir !== null && !result.dryRun) result.checkpointRemoved = removeCheckpointBeforeCommit(fs, dir, pending);
+    else if (dir !== null) result.checkpointRemoved = exists(fs, storePaths(dir).checkpoint);
+    pending.commit();
+    return result;
+  });
+}
+
+/**
+ * Regenerates every segment's footer from a frame scan. A footer already equal to the
+ * one the frames call for is left alone; a segment whose frames or header are damaged
+ * is skipped (it needs `seglog repair`, or a read-write open for a torn tail).
+ */
+export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
+  return withStoreLock(fs, target, opts, () => {
+    const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
+    const pending = new SegmentReplacements(fs);
+    let changed = false;
+    try {
+      for (const seg of target.segments) {
+        const built = buildFooterFromFrames(fs, seg);
+        const res: SidxSegmentResult = {
+          segment: seg.name,
+          path: seg.path,
+          action: 'skipped',
+          sizeBeforeBytes: built.fileSize,
+          sizeAfterBytes: built.fileSize,
+          frameEnd: built.frameEnd,
+          entries: built.builder.entryCount,
+          reason: null,
+        };
+        if (!built.headerOk) {
+          res.reason = 'segment header is damaged (seglog repair)';
+        } else if (built.fault !== null) {
+          res.reason = `frames are damaged at byte ${built.fault.offset} (${built.fault.message}): open the store read-write to cut a torn tail, or run seglog repair`;
+        } else {
+          const footer = built.builder.encode(built.frameEnd);
+          const current = readRange(fs, seg.path, built.frameEnd, built.fileSize);
+          res.sizeAfterBytes = built.frameEnd + footer.length;
+          if (current.length === footer.length && equalBytes(current, 0, footer, 0, footer.length)) {
+            res.action = 'unchanged';
+            res.reason = 'footer already matches the frames';
+          } else {
+            res.action = 'rebuilt';
+            changed = true;
+            if (!result.dryRun) pending.write(seg.path, built.frameEnd, footer);
+          }
+        }
+        result.segments.push(res);
+        opts.onSegment?.(res);
+      }
+    } catch (err) {
+      pending.abandon();
+      throw err;
+    }
+    const dir = storeDirOf(fs, target);
+    if (changed && dir !== null) {
+      // the checkpoint fingerprints the old files: it would be stale after the renames
+      if (!result.dryRun) result.checkpointRemoved = removeCheckpointBeforeCommit(fs, dir, pending);
+      else result.checkpointRemoved = exists(fs, storePaths(dir).checkpoint);
+    }
+    pending.commit();
+    return result;
+  });
+}
+
+/**
+ * Removes index.ckpt before any segment is replaced. The checkpoint describes the old
+ * files, and only a run that changes a segment removes it: removed after the renames, a
+ * failure or crash between the two kept it for good, since the next run finds every
+ * segment already done and changes nothing (found by test/engine/faults-maintenance.test.ts,
+ * fault on the directory fsync after the renames). Removing an index first is always safe.
+ */
+function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: SegmentReplacements): boolean {
+  try {
+    return deleteCheckpoint(fs, dir);
+  } catch (err) {
+    pending.abandon();
+    throw err;
+  }
+}
+
+/**
+ * Replaces segments by their first `frameEnd` bytes plus a footer, crash-safely: each new
+ * file is written to `<segment>.tmp`; `commit` then fsyncs every temp file, renames each
+ * over its segment, and fsyncs the directories. Writing all copies before the first fsync
+ * lets the disk write one file back while the next is being scanned. A crash before a
+ * rename leaves that segment as it was (and a stray `.tmp` nothing reads); a failure
+ * removes the temp files not yet renamed.
+ */
+class SegmentReplacements {
+  private readonly temps: { tmp: string; path: string }[] = [];
+
+  constructor(private readonly fs: FileSystem) {}
+
+  write(path: string, frameEnd: number, footer: Uint8Array | null): void {
+    const fs = this.fs;
+    const tmp = `${path}.tmp`;
+    const src = fs.open(path, 'r');
+    let dst: number;
+    try {
+      dst = fs.open(tmp, 'w');
+    } catch (err) {
+      fs.close(src);
+      throw err;
+    }
+    this.temps.push({ tmp, path });
+    try {
+      const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
+      let pos = 0;
+      while (pos < frameEnd) {
+        const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
+        if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
+        writeFully(fs, dst, buf, 0, n, pos);
+        pos += n;
+      }
+      if (footer) writeFully(fs, dst, footer, 0, footer.length, frameEnd);
+    } catch (err) {
+      this.abandon();
+      throw err;
+    } finally {
+      fs.close(src);
+      fs.close(dst);
+    }
+  }
+
+  commit(): void {
+    const fs = this.fs;
+    try {
+      for (const t of this.temps) {
+        const fd = fs.open(t.tmp, 'r+');
+        try {
+          fs.fsync(fd);
+        } finally {
+          fs.close(fd);
+        }
+      }
+    } catch (err) {
+      this.abandon();
+      throw err;
+    }
+    const dirs = new Set<string>();
+    try {
+      while (this.temps.length > 0) {
+        const t = this.temps[0]!;
+        fs.rename(t.tmp, t.path);
+        this.temps.shift();
+        dirs.add(dirname(t.path));
+      }
+    } catch (err) {
+      // the temp files not renamed yet would stay behind as debris
+      this.abandon();
+      throw err;
+    }
+    for (const d of dirs) fs.fsyncDir(d);
+  }
+
+  /** Removes the temp files written so far (best effort: the originals are untouched). */
+  abandon(): void {
+    for (const t of this.temps.splice(0)) {
+      try {
+        this.fs.unlink(t.tmp);
+      } catch {
+        // already gone, or the filesystem is failing: a stray .tmp is harmless
+      }
+    }
+  }
+}
