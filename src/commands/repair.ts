@@ -97,7 +97,7 @@ export default class Repair extends BaseCommand<typeof Repair> {
     if (output !== undefined && backupDir !== undefined) throw new UsageError('--output keeps the original as it is: no --backup-dir needed');
     requireStore(fs, resolve(this.args.store));
     if (output !== undefined) {
-      // the repair runs on a copy (engine/repair/copy-store.ts): the original is the backup
+      // the repair runs on a copy (tools/repair/copy-store.ts): the original is the backup
       if (!yes && (this.json || process.stdin.isTTY !== true)) throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${this.args.store} --dry-run shows the plan)`);
       copyStoreForRepair(fs, resolve(this.args.store), resolve(output));
     }

@@ -27,7 +27,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
       { store: this.args.store, maxErrors: this.flags['max-errors'] },
       { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
     );
-    // consequences of one damaged range are grouped under it (causedBy): engine/verify-causes.ts
+    // consequences of one damaged range are grouped under it (causedBy): engine/verify/verify-causes.ts
     const out: VerifyOutput = { ...withRootCauses(report), target: this.args.store };
     const format = this.json ? 'json' : this.flags.format;
     if (this.flags.quiet) {

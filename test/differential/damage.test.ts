@@ -177,8 +177,10 @@ async function checkDamaged(shape: Shape, damages: Damage[], n: number): Promise
 async function checkAfterDamage(dir: string, before: RefStore, ref: RefStore, env: Record<string, string | undefined>, damages: Damage[], segCount: number, n: number): Promise<void> {
   // 2. verify sees what the reference sees
   const v = await run(Verify, [dir, '--json'], env);
-  const vo = JSON.parse(v.stdout) as { ok: boolean; problems: { code: string; severity: string; segment: string; offset: number }[] };
-  const got = vo.problems.map((p) => `${p.code}/${p.severity} ${p.segment}@${p.offset}`).sort();
+  type VProblem = { code: string; severity: string; segment: string; offset: number; causedBy?: VProblem[] };
+  const vo = JSON.parse(v.stdout) as { ok: boolean; problems: VProblem[] };
+  // the CLI groups consequences under their root (causedBy, src/engine/verify/verify-causes.ts): every one still counts
+  const got = vo.problems.flatMap((p) => [p, ...(p.causedBy ?? [])]).map((p) => `${p.code}/${p.severity} ${p.segment}@${p.offset}`).sort();
   const want = ref.problems.map((p) => `${p.code}/${p.severity} ${p.segment}@${p.offset}`).sort();
   const beforeProblems = before.problems.filter((p) => p.severity !== 'info').length;
   if (ref.problems.filter((p) => p.severity !== 'info').length === 0 && beforeProblems === 0) {

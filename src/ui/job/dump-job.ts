@@ -1,5 +1,5 @@
 /**
- * `seglog dump` as a job (control.ts): reads through engine/dump-read.ts and writes the
+ * `seglog dump` as a job (control.ts): reads through tools/dump-read.ts and writes the
  * records to stdout itself (a worker thread writes fd 1 as the main thread would). Under
  * JSON the command's main thread owns the document (BaseCommand.openJsonStream): it
  * writes the head before the job starts and the close after it ends, whatever happened;

@@ -26,6 +26,7 @@ export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise
     return verifySegments(fs, target.segments, hasher, {
       maxErrors: input.maxErrors,
       loneFile: target.kind === 'segment',
+      storeDir: target.kind === 'store' ? target.dir : undefined,
       onProgress: (bytes) => {
         ctl.progress(bytes, bytes);
         ctl.checkpoint();
