@@ -11,7 +11,7 @@
 // start-up time (~0.2 s of ~0.3 s), and the answer is oclif's user agent line, built
 // here the same way (name/version platform-arch node-version). Under WSL oclif says
 // "wsl" for the platform: there the normal path runs.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 
 function versionLine() {
@@ -26,12 +26,29 @@ function versionLine() {
     if (/microsoft/i.test(release()) || /microsoft/i.test(proc)) return null;
   }
   const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-  if (pjson.oclif?.additionalVersionFlags || pjson.oclif?.hooks) return null;
+  // a hook other than command_not_found might change what --version prints
+  const hooks = Object.keys(pjson.oclif?.hooks ?? {}).filter((name) => name !== 'command_not_found');
+  if (pjson.oclif?.additionalVersionFlags || hooks.length > 0) return null;
   return `${pjson.name}/${pjson.version} ${platform()}-${arch() === 'ia32' ? 'x86' : arch()} node-${process.version}\n`;
 }
 
+// dist/ is built by `npm run build` (also run by `npm ci`/`npm install` through the
+// `prepare` script, and by `npm test`). Without it oclif would say "command verify:<path>
+// not found", which hides the cause: say it in one line instead.
+function missingBuild() {
+  const root = new URL('../', import.meta.url);
+  for (const f of ['dist/commands/verify.js', 'oclif.manifest.json']) {
+    if (!existsSync(new URL(f, root))) return f;
+  }
+  return null;
+}
+
 const version = versionLine();
-if (version !== null) {
+const missing = version === null ? missingBuild() : null;
+if (missing !== null) {
+  process.stderr.write(`seglog: the CLI is not built (${missing} is missing): run \`npm run build\` (or \`npm ci\`) in ${decodeURIComponent(new URL('../', import.meta.url).pathname).replace(/\/$/, '')}\n`);
+  process.exitCode = 2;
+} else if (version !== null) {
   process.stdout.write(version);
 } else {
   const { execute, settings } = await import('@oclif/core');

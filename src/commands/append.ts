@@ -1,12 +1,14 @@
 import { Flags } from '@oclif/core';
 import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/io/errors.js';
-import { Store } from '../engine/store/store.js';
+import type { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
-import { formatCount } from '../ui/format.js';
-import { emptyIngestResult, ingestJsonl } from '../tools/ingest/ingest-file.js';
+import { plural } from '../ui/format.js';
+import { inputSizeBytes, openForAppend } from '../ui/job/append-job.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
+
+type AppendOutput = AppendResult & { interrupted?: boolean };
 
 interface AppendResult {
   appended: number;
@@ -23,7 +25,8 @@ export default class Append extends BaseCommand<typeof Append> {
     'Each line of --file is {"entity", "scope", "kind"?, "payload"}; --entity/--scope/--kind give defaults. ' +
     'Without --batch-size every line is its own event: on a bad line, the lines before it stay appended and nothing from it on is. ' +
     'With --batch-size N, lines are appended as atomic batches of N: a bad line fails its whole batch. ' +
-    'The store is created with default options if missing.';
+    'A path that is not a store yet is refused unless --create is given. Ctrl-C stops at a batch boundary: ' +
+    'what was appended stays, the store is closed cleanly, exit status 130.';
   static override examples = [
     `<%= config.bin %> append ./events --entity order:17 --scope tenant:acme --kind 1:1 --payload '{"total":42}'`,
     '<%= config.bin %> append ./events --file events.jsonl --batch-size 100',
@@ -38,27 +41,49 @@ export default class Append extends BaseCommand<typeof Append> {
     file: Flags.string({ char: 'f', description: 'JSONL file of events, or - for stdin', exclusive: ['payload'] }),
     'batch-size': intFlag({ description: 'append --file lines as atomic batches of N', min: 1, max: 1_000_000 }),
     'flush-interval': intFlag({ description: `with --file - and --batch-size: commit a partial batch after this many ms without input (default ${DEFAULT_FLUSH_INTERVAL_MS})`, min: 1, max: 3_600_000 }),
+    create: Flags.boolean({ description: 'create the store (default options) if the path is not a store yet', default: false }),
   };
 
   async run(): Promise<void> {
     const f = this.flags;
     if (f.payload === undefined && f.file === undefined) throw new SeglogError('usage', 'give --payload for one event or --file for many');
     const defaultKind = f.kind !== undefined ? parseKindFlag(f.kind) : undefined;
+    const render = (r: AppendOutput): string =>
+      r.receipt
+        ? `appended #${r.receipt.seq} ${r.receipt.eventId} (clock ${r.receipt.clock})`
+        : `appended ${plural(r.appended, 'event')}${r.batches ? ` in ${plural(r.batches, 'batch', 'batches')}` : ''}${r.interrupted ? ' before the interrupt' : ''}`;
+    if (f.file === '-') {
+      // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts), so `tail -F log | seglog append st --file -` works
+      const store = await openForAppend(this.args.store, f.create, this);
+      this.onInterrupt(() => store.close());
+      try {
+        const result = await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] });
+        store.close();
+        this.emit(result, render);
+      } catch (err) {
+        store.close();
+        throw err;
+      }
+      return;
+    }
+    if (f.file !== undefined) {
+      // a job (ui/job/append-job.ts): in a worker thread for large or piped input, so Ctrl-C and progress work
+      const sizeBytes = inputSizeBytes(f.file);
+      const result = await this.runJob(
+        'append',
+        { store: this.args.store, file: f.file, defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], create: f.create },
+        { label: 'appending', unit: 'events', sizeBytes, readOnly: false },
+      );
+      this.emit(result, render);
+      return;
+    }
     // the lock is taken here, before any input is read
-    const store = await Store.open(this.args.store, { onWarning: (m) => this.warn(m) });
+    const store = await openForAppend(this.args.store, f.create, this);
     this.onInterrupt(() => store.close());
     try {
-      const result: AppendResult =
-        f.payload !== undefined
-          ? this.appendOne(store, f.payload, defaultKind)
-          : f.file === '-'
-            ? // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts)
-              await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] })
-            : this.appendFile(store, f.file!, defaultKind);
+      const result = this.appendOne(store, f.payload!, defaultKind);
       store.close();
-      this.emit(result, (r) =>
-        r.receipt ? `appended #${r.receipt.seq} ${r.receipt.eventId} (clock ${r.receipt.clock})` : `appended ${formatCount(r.appended)} events${r.batches ? ` in ${formatCount(r.batches)} batches` : ''}`,
-      );
+      this.emit(result, render);
     } catch (err) {
       store.close();
       throw err;
@@ -76,20 +101,6 @@ export default class Append extends BaseCommand<typeof Append> {
     }
     const r = store.append({ entity, scope }, JSON.stringify(payload), { kind });
     return { appended: 1, firstSeq: r.seq, lastSeq: r.seq, batches: 0, durable: true, receipt: { eventId: r.eventId, seq: r.seq, clock: r.clock, wallMs: r.wallMs, eventHash: r.eventHash } };
-  }
-
-  private appendFile(store: Store, file: string, kind: { category: number; type: number } | undefined): AppendResult {
-    const spin = this.spinner('appending');
-    // tools/ingest/ingest-file.ts: the same code the fault pairs and crash sweep of test/engine/faults-ingest.test.ts run
-    const result = emptyIngestResult();
-    try {
-      ingestJsonl(store, file, { defaults: { entity: this.flags.entity, scope: this.flags.scope, kind }, batchSize: this.flags['batch-size'], onProgress: (n) => spin.update(`appended ${formatCount(n)} events`) }, result);
-    } catch (err) {
-      spin.fail();
-      throw err;
-    }
-    spin.stop();
-    return result;
   }
 }
 

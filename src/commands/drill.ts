@@ -120,7 +120,7 @@ function render(r: DrillOutput): string {
   const lines: string[] = [];
   lines.push(
     `drill ${r.canary ? '(canary: broken recovery) ' : ''}of ${r.store ?? 'an empty store'}: workload ${r.workload}, seed ${r.seed}, ` +
-      `${plural(r.points, 'crash point')} of ${formatCount(r.operations)} operations`,
+      `${plural(r.points, 'crash point')} of ${plural(r.operations, 'operation')}`,
   );
   for (const mode of r.modes) {
     const t = r.byMode[mode]!;
@@ -141,7 +141,7 @@ function render(r: DrillOutput): string {
   lines.push(
     '',
     `${plural(r.crashStates, 'crash state')} + ${plural(r.recoveryCrashStates, 'recovery crash state')} (recoveries of ${plural(r.recoveryPoints, 'point')} crashed at every operation; ` +
-      `${formatCount(r.distinctStates)} distinct disks) in ${(r.elapsedMs / 1000).toFixed(1)} s on ${plural(r.workers, 'thread')}; digest ${r.digest}`,
+      `${plural(r.distinctStates, 'distinct disk')}) in ${(r.elapsedMs / 1000).toFixed(1)} s on ${plural(r.workers, 'thread')}; digest ${r.digest}`,
   );
   if (r.canary) lines.push(r.violations > 0 ? `canary caught: ${plural(r.violations, 'crash state')} flagged` : 'canary NOT caught');
   else lines.push(r.violations === 0 ? 'no invariant violated' : `${plural(r.violations, 'crash state')} violated an invariant; reproduce: ${r.reproduce}`);

@@ -1,24 +1,14 @@
 import { Flags } from '@oclif/core';
-import { toHex } from '../format/bytes.js';
-import { decodeEvent, parseKind } from '../format/event.js';
-import { FRAME_PREFIX_BYTES, FRAME_TYPE_NAMES, FrameType } from '../format/frame.js';
-import { markerCount, markerTxnId } from '../format/marker.js';
-import { streamCommitted } from '../engine/log/committed-stream.js';
-import { SeglogError } from '../engine/io/errors.js';
-import { RealFs } from '../engine/io/real-fs.js';
-import { DumpVerdicts } from '../engine/verify/dump-verdicts.js';
-import { compileRegion, type Region } from '../engine/log/region.js';
-import { resolveTarget } from '../engine/segment/target.js';
-import type { SegmentReader } from '../engine/segment/segment-reader.js';
-import { walkStore, type Fault } from '../engine/segment/walker.js';
+import { type Fault, parseKindFilter } from '../tools/dump-read.js';
+import type { Region } from '../engine/log/region.js';
+import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
 import { BaseCommand } from '../ui/base-command.js';
-import { eventLine, eventRecord } from '../ui/render/event-json.js';
-import { writeEventJson } from '../ui/render/event-jsonl.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
-import { liveRead } from '../tools/live/live-read.js';
-import { withWallRange } from '../engine/index/time-locate.js';
+import { liveDump } from '../tools/live/live-dump.js';
+import { RealFs } from '../engine/io/real-fs.js';
+import { resolveTarget } from '../engine/segment/target.js';
 
 export default class Dump extends BaseCommand<typeof Dump> {
   static override summary = 'Print the events of a store or of one segment file';
@@ -49,8 +39,6 @@ export default class Dump extends BaseCommand<typeof Dump> {
 
   async run(): Promise<void> {
     const f = this.flags;
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
     const region: Region = {
       entity: f.entity,
       entityPrefix: f['entity-prefix'],
@@ -61,114 +49,45 @@ export default class Dump extends BaseCommand<typeof Dump> {
       includeSystem: f.system,
     };
     const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
-    // --since/--until/--last/--follow (tools/live/live-read.ts): checked before any output
+    // a missing path or a non-store fails here, before a JSON document is started
+    const checked = checkedTarget(this.args.store);
+    // --since/--until/--last/--follow (tools/live/live-dump.ts): checked before any output, read in this thread
+    const fs = new RealFs();
+    const target = resolveTarget(fs, this.args.store);
     const live = parseLiveFlags(f, { markers: f.markers, format, store: target.kind === 'store' });
-    const out = new StdoutSink();
-    const limit = f.limit ?? Number.MAX_SAFE_INTEGER;
-    let count = 0;
-    let first = true;
-    const faults: Fault[] = [];
-    if (format === 'json') out.write('{"events":[');
-    const emitRecord = (rec: object, line: () => string): void => {
-      if (format === 'text') out.write(`${line()}\n`);
-      else if (format === 'jsonl') out.write(`${JSON.stringify(rec)}\n`);
-      else {
-        out.write(first ? JSON.stringify(rec) : `,${JSON.stringify(rec)}`);
-        first = false;
-      }
-      count++;
-    };
-    /** An EVENT record in json/jsonl, written from the frame's bytes (the same bytes as JSON.stringify of eventRecord). */
-    const emitEventJson = (buf: Uint8Array, b: number, bodyBytes: number, segIndex: number, frameOffset: number, prefix?: string): void => {
-      if (format === 'json') {
-        if (!first) out.writeByte(0x2c);
-        first = false;
-      }
-      writeEventJson(out, buf, b, bodyBytes, { prefix, hex: f.hex, canonical: verdicts?.canonical(segIndex, frameOffset) });
-      if (format === 'jsonl') out.writeByte(0x0a);
-      count++;
-    };
-    const stop = (): boolean => count >= limit || out.closed;
-    const regionTest = compileRegion(region);
-    const test = live ? withWallRange(regionTest, live.sinceMs, live.untilMs) : regionTest;
-    // a worker thread checks frame CRCs (and payloads, for JSON) ahead of this walk: dump-verdicts.ts
-    // (not for a live read: it reads a few segments, not the store)
-    const verdicts = live?.walk ? null : DumpVerdicts.start(fs, target.segments, { loneFile: target.kind === 'segment', canonical: format !== 'text' });
-    const onSegment = verdicts ? (segIndex: number, r: SegmentReader) => verdicts.onSegment(segIndex, r) : undefined;
-    try {
-      if (f.markers) {
-        walkStore(
-          fs,
-          target.segments,
-          {
-            onSegment: onSegment ? (_seg, segIndex, r) => onSegment(segIndex, r) : undefined,
-            onFrame: (r, segIndex) => {
-              if (stop()) return;
-              const buf = r.buf;
-              const b = r.bodyOff;
-              const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes) : undefined;
-              const at = { segment: r.path.slice(r.path.lastIndexOf('/') + 1), offset: r.frameOffset };
-              if (r.type === FrameType.EVENT) {
-                if (!test(buf, b)) return;
-                if (format !== 'text') {
-                  emitEventJson(buf, b, r.bodyBytes, segIndex, r.frameOffset, `"frame":"EVENT","segment":${JSON.stringify(at.segment)},"offset":${at.offset},`);
-                  return;
-                }
-                const e = decodeEvent(buf, b);
-                emitRecord({ frame: 'EVENT', ...at, ...eventRecord(e), ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} EVENT ${eventLine(e)}${hex ? `\n  ${hex}` : ''}`);
-                return;
-              }
-              if (region.entity !== undefined || region.entityPrefix !== undefined || region.scope !== undefined || region.kind !== undefined) return;
-              const type = FRAME_TYPE_NAMES[r.type] ?? String(r.type);
-              const txnId = markerTxnId(buf, b);
-              const countField = r.type === FrameType.BEGIN || r.type === FrameType.COMMIT ? { count: markerCount(buf, b) } : {};
-              emitRecord({ frame: type, ...at, txnId, ...countField, ...(hex ? { hex } : {}) }, () => `${at.segment}@${at.offset} ${type} txn=${txnId}${'count' in countField ? ` count=${countField.count}` : ''}${hex ? `\n  ${hex}` : ''}`);
-            },
-            onFault: (fault) => faults.push(fault),
-          },
-          { shouldStop: stop },
-        );
-      } else {
-        const emitCommitted = (buf: Uint8Array, b: number, n: number, segIndex: number, offset: number): void => {
-          if (stop()) return;
-          if (format !== 'text') {
-            emitEventJson(buf, b, n, segIndex, offset);
-            return;
-          }
-          const e = decodeEvent(buf, b);
-          const hex = f.hex ? toHex(buf, b - FRAME_PREFIX_BYTES, b + n) : undefined;
-          const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
-          emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
-        };
-        if (live?.walk && target.kind === 'store') {
-          await liveRead(fs, target.dir, { ...live, filter: regionTest, emit: emitCommitted, flush: () => out.flush(), stop, onFault: (fault) => reportFaults(this, [fault], false) });
-        } else {
-          streamCommitted(fs, target.segments, (buf, b, n, loc) => emitCommitted(buf, b, n, loc.segIndex, loc.offset), {
-            filter: test,
-            shouldStop: stop,
-            onFault: (fault) => faults.push(fault),
-            onSegment,
-          });
-        }
-      }
-    } finally {
-      verdicts?.close();
+    if (live) {
+      let damaged = false;
+      await liveDump(fs, {
+        target,
+        region,
+        live,
+        format,
+        hex: f.hex,
+        limit: f.limit ?? Number.MAX_SAFE_INTEGER,
+        out: new StdoutSink(),
+        onFault: (fault) => {
+          if (reportFaults(this, [fault], target.kind === 'segment')) damaged = true;
+        },
+      });
+      if (damaged) this.markDataProblems();
+      return;
     }
-    if (format === 'json') out.write(']}\n');
-    out.flush();
-    reportFaults(this, faults, target.kind === 'segment');
+    const sizeBytes = storeSizeBytes(checked);
+    // --json and --format json: one streamed document owned by BaseCommand (an error or Ctrl-C mid-way closes it validly)
+    if (format === 'json') this.openJsonStream(new StdoutSink(), 'events');
+    // a job (ui/job/dump-job.ts) writes the records: in a worker thread for large stores, so Ctrl-C works
+    const r = await this.runJob(
+      'dump',
+      { store: this.args.store, region, markers: f.markers, hex: f.hex, format, limit: f.limit ?? Number.MAX_SAFE_INTEGER },
+      { label: 'dumping', unit: 'records', sizeBytes, readOnly: false },
+    );
+    if (format === 'json') this.closeJsonStream(r.interrupted ? { error: { code: 'interrupted', message: 'interrupted' } } : {});
+    if (reportFaults(this, r.faults, r.loneFile)) this.markDataProblems();
   }
 }
 
-function parseKindFilter(s: string): { category: number; type?: number } {
-  if (/^\d{1,5}$/.test(s)) return { category: Number(s) };
-  const k = parseKind(s);
-  if (!k) throw new SeglogError('usage', `--kind must be category:type or category, got '${s}'`);
-  return k;
-}
-
-/** Damage met while dumping: one line each on stderr, and exit 1 (the data has problems). */
-function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): void {
+/** Damage met while dumping: one line each on stderr; true when it makes the exit status 1 (the data has problems). */
+function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): boolean {
   let damaged = false;
   for (const f of faults) {
     // a file given on its own that does not even start like a segment is the wrong file, not a torn tail (as in verify)
@@ -177,5 +96,5 @@ function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFi
     cmd.warn(`${f.path}: at byte ${f.offset}: ${what}: ${f.detail}`);
     if (f.kind !== 'torn' || notASegment) damaged = true;
   }
-  if (damaged) process.exitCode = 1;
+  return damaged;
 }

@@ -7,6 +7,7 @@ import { OPTION_LIMITS, SYNC_MODES } from '../engine/io/options.js';
 import { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
+import { formatBytes } from '../ui/format.js';
 
 export default class Init extends BaseCommand<typeof Init> {
   static override summary = 'Create a new, empty store';
@@ -34,6 +35,6 @@ export default class Init extends BaseCommand<typeof Init> {
     });
     const result = { store: dir, created: true, options: store.options };
     store.close();
-    this.emit(result, (r) => `created store ${r.store} (segments of ${r.options.segmentMaxBytes} bytes, sync ${r.options.sync})`);
+    this.emit(result, (r) => `created store ${r.store} (segments of ${formatBytes(r.options.segmentMaxBytes)}, sync ${r.options.sync})`);
   }
 }

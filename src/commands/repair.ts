@@ -8,6 +8,7 @@ import { listSegments } from '../engine/segment/walker.js';
 import type { RepairResult } from '../tools/repair/executor.js';
 import type { PlanAction, RepairPlan } from '../tools/repair/plan-types.js';
 import { planRepair } from '../tools/repair/planner.js';
+import { copyStoreForRepair } from '../tools/repair/copy-store.js';
 import { liveLockHolder, RepairSession, requireStore } from '../tools/repair/session.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
@@ -82,17 +83,27 @@ export default class Repair extends BaseCommand<typeof Repair> {
     yes: yesFlag('do not ask before repairing; required when stdin is not a terminal'),
     'backup-dir': Flags.string({ description: 'where to back up changed files (a timestamped directory is made inside); default <store>/backups', helpValue: '<dir>' }),
     'no-backup': Flags.boolean({ description: 'do not back up changed files (only together with --yes)', default: false }),
+    output: Flags.string({ description: 'write the repaired store to this new (or empty) directory; the original is not changed', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
     const fs = new RealFs();
-    const store = this.args.store;
-    const dir = resolve(store);
-    const { yes, 'dry-run': dryRun, 'no-backup': noBackup } = this.flags;
+    const output = this.flags.output;
+    const { yes, 'dry-run': dryRun } = this.flags;
     const backupDir = this.flags['backup-dir'];
-    if (noBackup && !yes && !dryRun) throw new UsageError('--no-backup is only accepted together with --yes');
-    if (noBackup && backupDir !== undefined) throw new UsageError('--no-backup and --backup-dir contradict each other');
-    requireStore(fs, dir);
+    if (this.flags['no-backup'] && !yes && !dryRun) throw new UsageError('--no-backup is only accepted together with --yes');
+    if (this.flags['no-backup'] && backupDir !== undefined) throw new UsageError('--no-backup and --backup-dir contradict each other');
+    if (output !== undefined && dryRun) throw new UsageError('--output and --dry-run contradict each other');
+    if (output !== undefined && backupDir !== undefined) throw new UsageError('--output keeps the original as it is: no --backup-dir needed');
+    requireStore(fs, resolve(this.args.store));
+    if (output !== undefined) {
+      // the repair runs on a copy (tools/repair/copy-store.ts): the original is the backup
+      if (!yes && (this.json || process.stdin.isTTY !== true)) throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${this.args.store} --dry-run shows the plan)`);
+      copyStoreForRepair(fs, resolve(this.args.store), resolve(output));
+    }
+    const store = output ?? this.args.store;
+    const dir = resolve(store);
+    const noBackup = this.flags['no-backup'] || output !== undefined;
     const hasher = await createHasher();
 
     if (dryRun) {
@@ -120,7 +131,9 @@ export default class Repair extends BaseCommand<typeof Repair> {
       }
       if (!yes) {
         process.stderr.write(`${renderPlan(out)}\n`);
-        const question = `Apply ${plural(plan.actions.length, 'change')} to ${store}? Changed files are backed up first${noBackup ? ' (not: --no-backup)' : ''}.`;
+        const question = output !== undefined
+          ? `Apply ${plural(plan.actions.length, 'change')} to the copy in ${store}? ${this.args.store} is not changed.`
+          : `Apply ${plural(plan.actions.length, 'change')} to ${store}? Changed files are backed up first${noBackup ? ' (not: --no-backup)' : ''}.`;
         if (!(await this.confirm(question, false))) {
           out.declined = true;
           this.emit(out, () => `${store}: nothing changed (declined)`);
@@ -201,7 +214,7 @@ function renderOutput(o: RepairOutput): string {
   if (plan.length > 0) lines.push(plan);
   if (o.lockHeldBy) lines.push(`note: pid ${o.lockHeldBy.pid} on ${o.lockHeldBy.host} holds the store lock; the plan may change before a repair can run`);
   const lost = o.lostEvents.length > 0 ? `, ${plural(o.lostEvents.length, 'event')} lost` : '';
-  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${formatCount(o.eventFrames)} event frames, ${formatBytes(o.bytes)})`);
+  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${plural(o.eventFrames, 'event frame')}, ${formatBytes(o.bytes)})`);
   else if (o.dryRun) lines.push(`${o.store}: ${plural(o.actions.length, 'change')} planned${lost}; nothing changed (dry run)`);
   else if (o.result) {
     const r = o.result;

@@ -33,17 +33,20 @@ export default class Stats extends BaseCommand<typeof Stats> {
       nextSeq: scan.nextSeq,
     };
     const index = { checkpoint: store.coldStart.checkpoint, checkpointUsed: store.coldStart.checkpoint === 'used', checkpointMessage: store.coldStart.checkpointMessage };
-    const result = { store: this.args.store, segments, totals, index, options: store.options, warnings: store.warnings };
+    // a checkpoint or a SIDX footer gives counts without reading the frames: a flipped payload byte would not show here
+    const framesChecked = segments.every((s) => s.source === 'scan');
+    const result = { store: this.args.store, segments, totals, index, framesChecked, options: store.options, warnings: store.warnings };
     store.close();
     this.emit(result, (r) =>
       [
         renderTable(
-          ['file', 'bytes', 'events', 'first seq', 'last seq', 'sealed', 'footer'],
-          r.segments.map((s) => [s.file, formatBytes(s.bytes), formatCount(s.eventFrames), s.firstSeq ?? '-', s.lastSeq ?? '-', s.sealed ? 'yes' : 'no (active)', s.footer]),
+          ['file', 'bytes', 'events', 'first', 'last', 'sealed', 'footer'],
+          r.segments.map((s) => [s.file, formatBytes(s.bytes), formatCount(s.eventFrames), s.firstSeq ?? '-', s.lastSeq ?? '-', s.sealed ? 'yes' : 'active', s.footer]),
           { colAligns: ['left', 'right', 'right', 'right', 'right', 'left', 'left'] },
         ),
         `index: checkpoint ${r.index.checkpoint}${r.index.checkpointMessage ? ` (${r.index.checkpointMessage})` : ''}`,
-        `${formatCount(r.totals.events)} events, ${formatCount(r.totals.entities)} entities, ${formatCount(r.totals.batches)} batches, ${formatBytes(r.totals.bytes)} in ${plural(r.totals.segments, 'segment')}`,
+        ...(r.framesChecked ? [] : ['counts from the checkpoint and footers, frames not read (seglog verify reads them)']),
+        `${plural(r.totals.events, 'event')}, ${plural(r.totals.entities, 'entity', 'entities')}, ${plural(r.totals.batches, 'batch', 'batches')}, ${formatBytes(r.totals.bytes)} in ${plural(r.totals.segments, 'segment')}`,
       ].join('\n'),
     );
   }

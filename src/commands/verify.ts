@@ -1,18 +1,12 @@
 import { Flags } from '@oclif/core';
-import { createHasher } from '../format/hash/blake3.js';
-import { RealFs } from '../engine/io/real-fs.js';
-import { resolveTarget } from '../engine/segment/target.js';
-import { type Problem, type VerifyReport, verifySegments } from '../engine/verify/verify.js';
-import { startParallelVerdicts } from '../engine/verify/verify-parallel.js';
+import { statSync } from 'node:fs';
 import { readHeadFile, readVerifier } from '../engine/anchor/anchor-files.js';
-import { AnchorCheck, type AnchorOutcome, addProblems } from '../engine/anchor/verify-anchor.js';
+import { storeSizeBytes } from '../engine/segment/store-size.js';
+import { withRootCauses } from '../engine/verify/verify-causes.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
 import { intFlag, storeArg } from '../ui/flags.js';
-import { formatBytes, formatCount, plural } from '../ui/format.js';
-import { renderTable } from '../ui/table.js';
-
-type VerifyOutput = VerifyReport & { target: string; anchors?: AnchorOutcome[] };
+import { renderVerify, type VerifyOutput } from '../ui/render/verify-report.js';
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override summary = 'Check every frame, hash, chain, sequence and batch of a store or segment';
@@ -25,104 +19,33 @@ export default class Verify extends BaseCommand<typeof Verify> {
     'max-errors': intFlag({ description: 'stop after N errors', min: 1 }),
     strict: Flags.boolean({ description: 'treat warnings as errors for the exit status', default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'junit', 'github'], default: 'text' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print nothing: the exit status only', default: false }),
+    verbose: Flags.boolean({ char: 'v', description: 'also list the problems that follow from a root cause', default: false }),
     anchor: Flags.string({ description: 'a signed head (seglog head): the store\'s first SIZE events must give its root (repeatable)', multiple: true }),
     pubkey: Flags.string({ description: 'a verifier key (NAME.pub from seglog keygen): every --anchor must carry its valid signature (repeatable)', multiple: true }),
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
-    const heads = (this.flags.anchor ?? []).map(readHeadFile);
-    const verifiers = (this.flags.pubkey ?? []).map(readVerifier);
-    if (heads.length > 0 && target.kind !== 'store') throw new UsageError('--anchor needs a whole store, not a segment file');
-    if (verifiers.length > 0 && heads.length === 0) throw new UsageError('--pubkey checks the signatures of --anchor heads; give at least one --anchor');
-    const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, target.segments, heads, verifiers) : null;
-    const hasher = await createHasher();
-    const spin = this.spinner('verifying');
-    // worker threads hash sealed segments ahead of the walk; the report is the same either way
-    const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
-    let report: VerifyReport;
-    try {
-      report = verifySegments(fs, target.segments, hasher, {
-        maxErrors: this.flags['max-errors'],
-        loneFile: target.kind === 'segment',
-        storeDir: target.kind === 'store' ? target.dir : undefined,
-        onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),
-        hashVerdicts: verdicts ?? undefined,
-        tap: anchorCheck ?? undefined,
-      });
-    } finally {
-      verdicts?.close();
-    }
-    spin.stop();
-    let anchors: AnchorOutcome[] | undefined;
-    if (anchorCheck) {
-      const checked = await anchorCheck.finish(report);
-      report = addProblems(report, checked.problems);
-      if (heads.length > 0) anchors = checked.anchors;
-    }
-    const out: VerifyOutput = { ...report, target: this.args.store, ...(anchors ? { anchors } : {}) };
+    const anchors = this.flags.anchor ?? [];
+    const pubkeys = this.flags.pubkey ?? [];
+    if (pubkeys.length > 0 && anchors.length === 0) throw new UsageError('--pubkey checks the signatures of --anchor heads; give at least one --anchor');
+    // read here too, so a missing or malformed head or key fails before the walk, naming its file
+    anchors.forEach(readHeadFile);
+    pubkeys.forEach(readVerifier);
+    if (anchors.length > 0 && !statSync(this.args.store, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError('--anchor needs a whole store, not a segment file');
+    // a job (ui/job/verify-job.ts): in a worker thread for large stores, so Ctrl-C and progress work
+    const report = await this.runJob(
+      'verify',
+      { store: this.args.store, maxErrors: this.flags['max-errors'], anchors, pubkeys },
+      { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
+    );
+    // consequences of one damaged range are grouped under it (causedBy): engine/verify/verify-causes.ts
+    const out: VerifyOutput = { ...withRootCauses(report), target: this.args.store, ...(report.anchors ? { anchors: report.anchors } : {}) };
     const format = this.json ? 'json' : this.flags.format;
-    if (format === 'json') this.emit(out, () => '');
-    else process.stdout.write(render(out, format as 'text' | 'junit' | 'github'));
+    if (this.flags.quiet) {
+      // exit status only
+    } else if (format === 'json') this.emit(out, () => '');
+    else process.stdout.write(renderVerify(out, format as 'text' | 'junit' | 'github', { verbose: this.flags.verbose }));
     if (!report.ok || (this.flags.strict && report.warnings > 0)) this.markDataProblems();
   }
-}
-
-function render(r: VerifyOutput, format: 'text' | 'junit' | 'github'): string {
-  if (format === 'github') return renderGithub(r);
-  if (format === 'junit') return renderJunit(r);
-  const lines: string[] = [];
-  if (r.problems.length > 0) {
-    lines.push(
-      renderTable(
-        ['severity', 'code', 'segment', 'offset', 'seq', 'entity', 'message'],
-        r.problems.map((p) => [p.severity, p.code, p.segment, p.offset, p.seq ?? '', p.entity ?? '', p.message]),
-      ),
-    );
-  }
-  lines.push(
-    `${r.target}: ${formatCount(r.events)} events, ${plural(r.segments, 'segment')}, ${formatCount(r.entities)} entities, ${formatBytes(r.bytes)}` +
-      (r.stoppedEarly ? ' (stopped early at --max-errors)' : ''),
-  );
-  lines.push(summaryLine(r));
-  return `${lines.join('\n')}\n`;
-}
-
-/**
- * The last line: errors and warnings are problems; info items (an acknowledged gap left by
- * repair) are reported but are not problems, so a repaired store reads "no problems found".
- */
-function summaryLine(r: VerifyOutput): string {
-  const infos = r.problems.length - r.errors - r.warnings;
-  const notes = infos > 0 ? ` (${plural(infos, 'note')})` : '';
-  if (r.errors + r.warnings === 0) return `no problems found${notes}`;
-  return `${plural(r.errors, 'error')}, ${plural(r.warnings, 'warning')}: ${plural(r.errors + r.warnings, 'problem')} found${notes}`;
-}
-
-function renderGithub(r: VerifyOutput): string {
-  const esc = (s: string): string => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-  const lines = r.problems.map((p: Problem) => {
-    const level = p.severity === 'error' ? 'error' : p.severity === 'warning' ? 'warning' : 'notice';
-    return `::${level} file=${esc(p.segment)},title=${p.code}::${esc(`offset ${p.offset}: ${p.message}`)}`;
-  });
-  lines.push(`${plural(r.problems.length, 'problem')} found`);
-  return `${lines.join('\n')}\n`;
-}
-
-function renderJunit(r: VerifyOutput): string {
-  const x = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const cases = r.problems.map((p) => {
-    const name = x(`${p.code} ${p.segment}@${p.offset}`);
-    if (p.severity === 'error') return `    <testcase name="${name}" classname="seglog.verify"><failure type="${p.code}" message="${x(p.message)}"/></testcase>`;
-    return `    <testcase name="${name}" classname="seglog.verify"><system-out>${x(`${p.severity}: ${p.message}`)}</system-out></testcase>`;
-  });
-  if (cases.length === 0) cases.push(`    <testcase name="${x(r.target)}" classname="seglog.verify"/>`);
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites><testsuite name="seglog verify" tests="${cases.length}" failures="${r.errors}">`,
-    ...cases,
-    '</testsuite></testsuites>',
-    '',
-  ].join('\n');
 }

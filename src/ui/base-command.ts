@@ -20,7 +20,9 @@
  *   the result (`this.emit`, or a value returned from `run()`) or, on failure,
  *   `{"error": {"code", "message", "file"?, "offset"?, "line"?}}`. Nothing else is
  *   written to stdout; if the command fails after its result was emitted, the error is
- *   reported on stderr and in the exit code only. `SEGLOG_CONTENT_TYPE=json` in the
+ *   reported on stderr and in the exit code only. A streamed document (`openJsonStream`,
+ *   dump's events) that fails mid-way is closed validly with an `"error"` member after
+ *   its array: still one document. `SEGLOG_CONTENT_TYPE=json` in the
  *   environment also turns JSON on (oclif). Text mode: `emit` calls the renderer.
  *   Diagnostics (`this.warn`, spinners, prompts, errors) always go to stderr.
  *
@@ -52,8 +54,26 @@ import {
   type ErrorReport,
 } from './errors.js';
 import { writeJson } from './json.js';
+import { JsonStream } from './json-stream.js';
 import { confirmOrRefuse } from './prompt.js';
 import { startSpinner, type Spinner } from './spinner.js';
+import type { StdoutSink } from './stdout-sink.js';
+import type { JobControl } from './job/control.js';
+import type { JobInput, JobName, JobOutput } from './job/jobs.js';
+
+export interface JobDisplay {
+  /** Spinner text, e.g. 'appending'. */
+  label: string;
+  /** What `done` counts ('events'), or null to show bytes only. */
+  unit: string | null;
+  /** Input size for the worker decision: null when unknown (stdin). */
+  sizeBytes: number | null;
+  /**
+   * Read-only jobs are stopped at once on Ctrl-C (nothing to close); others are asked to
+   * stop at their next boundary and given INTERRUPT_CLEANUP_TIMEOUT_MS to do it.
+   */
+  readOnly: boolean;
+}
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
@@ -72,10 +92,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** Set once a JSON document went to stdout; a second one would break the contract. */
   private jsonWritten = false;
+  /** The streamed document (openJsonStream), closed with an "error" member on failure. */
+  private jsonStream: JsonStream | undefined;
   private readonly spinners = new Set<Spinner>();
   private readonly cleanups: Cleanup[] = [];
   private interruptHandler: (() => void) | undefined;
   private interrupted = false;
+  /** The job running now (runJob): Ctrl-C cancels it instead of exiting at once. */
+  private activeJob: { ctl: JobControl; readOnly: boolean; terminate(): void } | undefined;
+  private jobStopTimer: NodeJS.Timeout | undefined;
 
   /** True when --json is on (also before parsing, so parse errors honour it). */
   protected get json(): boolean {
@@ -112,6 +137,65 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (typeof text === 'string' && text.length > 0) {
       process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     }
+  }
+
+  /**
+   * Starts a streamed JSON document `{"<member>":[` on `sink` (--json only). Write each
+   * item after `stream.item()`, then `closeJsonStream(members)`. If the command fails
+   * after the open, `catch` closes the document with an "error" member: stdout still
+   * holds exactly one JSON document.
+   */
+  protected openJsonStream(sink: StdoutSink, member: string): JsonStream {
+    if (this.jsonWritten) throw new Error('openJsonStream: a JSON document was already written for this command');
+    this.jsonWritten = true;
+    const stream = new JsonStream(sink, member);
+    this.jsonStream = stream;
+    stream.open();
+    return stream;
+  }
+
+  /** Ends the streamed document normally; `members` follow the array. */
+  protected closeJsonStream(members: Record<string, unknown> = {}): void {
+    this.jsonStream?.close(members);
+  }
+
+  /**
+   * Runs a long job (src/ui/job/) with the main thread kept free: Ctrl-C is answered
+   * within a fraction of a second and a progress line is drawn on stderr (TTY only).
+   * When it was interrupted, the job returns what it did (its output says so, e.g.
+   * `interrupted: true`); the command prints that as usual and the exit status is 130
+   * (`seglog: interrupted` on stderr). A read-only job is stopped outright and this
+   * rejects with JobCancelled (exit 130 via catch).
+   */
+  protected async runJob<N extends JobName>(name: N, input: JobInput<N>, display: JobDisplay): Promise<JobOutput<N>> {
+    const [{ JobControl }, { startJob, wantWorker }, { formatProgress, PROGRESS_INTERVAL_MS }] = await Promise.all([
+      import('./job/control.js'),
+      import('./job/run-job.js'),
+      import('./progress.js'),
+    ]);
+    const ctl = new JobControl();
+    ctl.warn = (m) => this.warn(m);
+    const job = startJob(name, input, ctl, wantWorker(display.sizeBytes));
+    this.activeJob = { ctl, readOnly: display.readOnly && job.inWorker, terminate: () => job.terminate() };
+    const spin = this.spinner(display.label);
+    const started = Date.now();
+    const timer = setInterval(() => spin.update(formatProgress(display.label, display.unit, ctl.snapshot(), Date.now() - started)), PROGRESS_INTERVAL_MS);
+    try {
+      const output = await job.done;
+      if (ctl.cancelled) this.markInterrupted();
+      return output;
+    } finally {
+      clearInterval(timer);
+      if (this.jobStopTimer !== undefined) clearTimeout(this.jobStopTimer);
+      spin.stop();
+      this.activeJob = undefined;
+    }
+  }
+
+  /** Exit status 130 (interrupted) once the command returns; says so on stderr once. */
+  protected markInterrupted(): void {
+    if (process.exitCode !== EXIT_INTERRUPTED) process.stderr.write('seglog: interrupted\n');
+    process.exitCode = EXIT_INTERRUPTED;
   }
 
   /** Exit status 1 ("the data has problems") once the command returns normally. */
@@ -186,7 +270,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private reportFailure(report: ErrorReport, err: unknown): void {
     process.stderr.write(`seglog: ${report.text}\n`);
     if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
-    if (this.json && !this.jsonWritten) {
+    if (this.jsonStream?.isOpen) {
+      this.jsonStream.close({ error: report.json });
+    } else if (this.json && !this.jsonWritten) {
       this.jsonWritten = true;
       writeJson({ error: report.json });
     }
@@ -204,6 +290,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       if (this.interrupted) process.exit(EXIT_INTERRUPTED);
       this.interrupted = true;
       this.stopSpinners('stop');
+      const job = this.activeJob;
+      if (job !== undefined) {
+        // the job stops at its next boundary and the command reports what it did (runJob)
+        job.ctl.cancel();
+        if (job.readOnly) job.terminate();
+        const timer = setTimeout(() => {
+          job.terminate();
+          this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT): the job did not stop in time'));
+          void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
+        }, INTERRUPT_CLEANUP_TIMEOUT_MS);
+        timer.unref();
+        this.jobStopTimer = timer;
+        return;
+      }
       this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT)'));
       void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
     };

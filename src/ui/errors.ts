@@ -155,8 +155,9 @@ export function classifyError(err: unknown): ErrorReport {
     return { exitCode, code: 'exit', text: '', json: { code: 'exit', message: '' }, silent: true };
   }
 
-  // @inquirer/prompts rejects with ExitPromptError when the user presses Ctrl-C.
-  if (e.name === 'ExitPromptError') {
+  // @inquirer/prompts rejects with ExitPromptError when the user presses Ctrl-C; a
+  // stopped job (ui/job/control.ts) with JobCancelled.
+  if (e.name === 'ExitPromptError' || e.name === 'JobCancelled') {
     return interruptedReport();
   }
 

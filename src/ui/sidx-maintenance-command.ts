@@ -2,6 +2,8 @@ import type { Command } from '@oclif/core';
 import { RealFs } from '../engine/io/real-fs.js';
 import type { FileSystem } from '../engine/io/fs-types.js';
 import type { SidxMaintenanceOptions, SidxMaintenanceResult } from '../tools/sidx-maintenance.js';
+import { storeSizeBytes } from '../engine/segment/store-size.js';
+import { requireSegmentHeaders } from '../engine/segment/segment-check.js';
 import { resolveTarget, type Target } from '../engine/segment/target.js';
 import { BaseCommand } from './base-command.js';
 import { renderMaintenance } from './render/sidx-render.js';
@@ -22,9 +24,14 @@ export abstract class SidxMaintenanceCommand<T extends typeof Command> extends B
   protected async runMaintenance(targetArg: string, opts: { yes: boolean; dryRun: boolean }): Promise<void> {
     const fs = new RealFs();
     const target = resolveTarget(fs, targetArg);
-    const warn = (m: string): void => void this.warn(m);
+    requireSegmentHeaders(fs, target);
+    // jobs (ui/job/sidx-job.ts): in a worker thread for large stores, so Ctrl-C and progress work;
+    // an interrupted run changes nothing (the temp files are abandoned)
+    const sizeBytes = storeSizeBytes(targetArg);
+    const run = (dryRun: boolean): Promise<SidxMaintenanceResult> =>
+      this.runJob('sidx', { verb: this.verb, target: targetArg, dryRun }, { label: dryRun ? 'checking footers' : `${this.verb === 'strip' ? 'stripping' : 'rebuilding'} footers`, unit: 'segments', sizeBytes, readOnly: dryRun });
     if (!opts.dryRun && !opts.yes) {
-      const plan = this.apply(fs, target, { dryRun: true, onWarning: warn });
+      const plan = await run(true);
       const question = this.question(plan, targetArg);
       if (question === null) {
         this.finish({ ...plan, dryRun: false }, targetArg);
@@ -35,14 +42,7 @@ export abstract class SidxMaintenanceCommand<T extends typeof Command> extends B
         return;
       }
     }
-    const spin = this.spinner(opts.dryRun ? 'checking footers' : `${this.verb === 'strip' ? 'stripping' : 'rebuilding'} footers`);
-    let result: SidxMaintenanceResult;
-    try {
-      result = this.apply(fs, target, { dryRun: opts.dryRun, onWarning: warn, onSegment: (s) => spin.update(`${s.segment}: ${s.action}`) });
-    } finally {
-      spin.stop();
-    }
-    this.finish(result, targetArg);
+    this.finish(await run(opts.dryRun), targetArg);
   }
 
   private finish(result: SidxMaintenanceResult, targetArg: string): void {

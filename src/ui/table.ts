@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type CliTable3 from 'cli-table3';
 import { colorEnabled, type TtyLike } from './colors.js';
+import { terminalColumns, visibleLength, wrapLine } from './term-width.js';
 
 export type Cell = string | number | bigint;
 export type Align = 'left' | 'center' | 'right';
@@ -22,6 +23,36 @@ export interface TableOptions {
   stream?: TtyLike;
   /** No separator lines between rows (cli-table3 `compact`). Default true. */
   compact?: boolean;
+  /**
+   * Widest the table may be, in columns. Default: the terminal's width (term-width.ts,
+   * 80 when unknown). Wider tables get their widest columns narrowed and wrapped.
+   */
+  maxWidth?: number;
+}
+
+/** A column is never narrowed below this (cell padding included). */
+const MIN_COLUMN_WIDTH = 6;
+
+/**
+ * Column widths (padding included) that fit `maxWidth`, or undefined when the natural
+ * widths already fit. The widest column gives up a column at a time.
+ */
+export function fitColumnWidths(head: readonly string[], rows: readonly (readonly string[])[], maxWidth: number): number[] | undefined {
+  const widths = head.map((h, c) => Math.max(visibleLength(h), ...rows.map((r) => Math.max(...String(r[c]).split('\n').map(visibleLength)))) + 2);
+  const borders = head.length + 1;
+  let total = widths.reduce((a, b) => a + b, 0) + borders;
+  if (total <= maxWidth) return undefined;
+  // text that wraps at spaces (messages, notes) gives up room first; identifiers last
+  const wraps = head.map((_, c) => rows.some((r) => String(r[c]).includes(' ')));
+  while (total > maxWidth) {
+    let widest = -1;
+    for (let c = 0; c < widths.length; c++) if (wraps[c] && widths[c]! > MIN_COLUMN_WIDTH && (widest < 0 || widths[c]! > widths[widest]!)) widest = c;
+    if (widest < 0) for (let c = 0; c < widths.length; c++) if (widest < 0 || widths[c]! > widths[widest]!) widest = c;
+    if (widths[widest]! <= MIN_COLUMN_WIDTH) break;
+    widths[widest]!--;
+    total--;
+  }
+  return widths;
 }
 
 /** Upper bound on rows per table: a CLI table is for people, big outputs use --json. */
@@ -57,8 +88,16 @@ export function renderTable(head: string[], rows: readonly (readonly Cell[])[], 
   }
   const color = opts.color ?? colorEnabled(opts.stream ?? process.stdout);
   const Table = loadTable();
+  let cells = rows.map((row) => row.map((cell) => String(cell)));
+  const colWidths = fitColumnWidths(head, cells, opts.maxWidth ?? terminalColumns(opts.stream ?? process.stdout));
+  if (colWidths) {
+    // wrapped here, not by cli-table3 (it cuts a word longer than the column with "…"):
+    // at spaces where there are some, else hard, so identifiers are never lost
+    cells = cells.map((row) => row.map((cell, c) => cell.split('\n').flatMap((line) => wrapLine(line, colWidths[c]! - 2, 0)).join('\n')));
+  }
   const table = new Table({
     head,
+    ...(colWidths ? { colWidths } : {}),
     colAligns: opts.colAligns ?? defaultAligns(head.length, rows),
     style: {
       head: color ? ['bold'] : [],
@@ -66,6 +105,6 @@ export function renderTable(head: string[], rows: readonly (readonly Cell[])[], 
       compact: opts.compact ?? true,
     },
   });
-  for (const row of rows) table.push(row.map((cell) => String(cell)));
+  for (const row of cells) table.push(row);
   return table.toString();
 }

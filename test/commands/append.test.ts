@@ -42,7 +42,7 @@ describe('seglog append', () => {
     'appends one event from flags into a new store (created with defaults) and prints its receipt',
     async () => {
       const store = freshStorePath();
-      const r = await runCli(['append', store, '--entity', 'order:1', '--scope', 'acme', '--kind', '2:3', '--payload', '{"total":42}', '--json']);
+      const r = await runCli(['append', store, '--create', '--entity', 'order:1', '--scope', 'acme', '--kind', '2:3', '--payload', '{"total":42}', '--json']);
       expect(r.code, describeRun(r)).toBe(0);
       const out = jsonOf<{ appended: number; receipt: { seq: number; clock: number; eventId: string; eventHash: string } }>(r);
       expect(out).toMatchObject({ appended: 1, receipt: { seq: 0, clock: 0 } });
@@ -62,8 +62,8 @@ describe('seglog append', () => {
       const storeB = join(dir, 'b');
       const stdin = Array.from({ length: 7 }, (_, i) => line({ entity: `e${i % 2}`, scope: 's', payload: i })).join('\r\n');
       const [a, b] = await Promise.all([
-        runCli(['append', storeA, '--file', file, '--entity', 'dflt', '--scope', 'dscope', '--kind', '1:9', '--json']),
-        runCli(['append', storeB, '--file', '-', '--batch-size', '3', '--json'], { input: `${stdin}\n` }),
+        runCli(['append', storeA, '--create', '--file', file, '--entity', 'dflt', '--scope', 'dscope', '--kind', '1:9', '--json']),
+        runCli(['append', storeB, '--create', '--file', '-', '--batch-size', '3', '--json'], { input: `${stdin}\n` }),
       ]);
       expect(a.code, describeRun(a)).toBe(0);
       expect(jsonOf(a)).toMatchObject({ appended: 3, firstSeq: 0, lastSeq: 2, batches: 0 });
@@ -92,9 +92,9 @@ describe('seglog append', () => {
       const single = join(dir, 'single');
       const asJson = join(dir, 'json');
       const [b, s, j] = await Promise.all([
-        runCli(['append', batched, '--file', file, '--batch-size', '2']),
-        runCli(['append', single, '--file', file]),
-        runCli(['append', asJson, '--file', file, '--batch-size', '3', '--json']),
+        runCli(['append', batched, '--create', '--file', file, '--batch-size', '2']),
+        runCli(['append', single, '--create', '--file', file]),
+        runCli(['append', asJson, '--create', '--file', file, '--batch-size', '3', '--json']),
       ]);
       expectOneLineError(b, { exitCode: 2, file, at: 'line 5' });
       expect((await eventsOf(batched)).map((e) => e.payload), 'batches 1 and 2 are written, batch 3 (lines 5-6) is not').toEqual([1, 2, 3, 4]);
@@ -112,11 +112,11 @@ describe('seglog append', () => {
     async () => {
       // one store per case: concurrent writers of one store would meet its lock
       const cases: [(store: string) => string[], RegExp][] = [
-        [(st) => ['append', st, '--entity', 'e', '--scope', 's'], /give --payload/],
-        [(st) => ['append', st, '--entity', 'e', '--scope', 's', '--payload', '{bad'], /--payload is not valid JSON/],
-        [(st) => ['append', st, '--entity', 'e', '--scope', 's', '--kind', '0:1', '--payload', '{}'], /--kind must be/],
-        [(st) => ['append', st, '--payload', '{}'], /--entity and --scope are required/],
-        [(st) => ['append', st, '--file', join(st, '..', 'missing.jsonl')], /missing\.jsonl: no such input file/],
+        [(st) => ['append', st, '--create', '--entity', 'e', '--scope', 's'], /give --payload/],
+        [(st) => ['append', st, '--create', '--entity', 'e', '--scope', 's', '--payload', '{bad'], /--payload is not valid JSON/],
+        [(st) => ['append', st, '--create', '--entity', 'e', '--scope', 's', '--kind', '0:1', '--payload', '{}'], /--kind must be/],
+        [(st) => ['append', st, '--create', '--payload', '{}'], /--entity and --scope are required/],
+        [(st) => ['append', st, '--create', '--file', join(st, '..', 'missing.jsonl')], /missing\.jsonl: no such input file/],
       ];
       const stores = cases.map(() => freshStorePath());
       const runs = await Promise.all(cases.map(([args], i) => runCli(args(stores[i]!))));
@@ -135,12 +135,30 @@ describe('seglog append', () => {
       const store = freshStorePath();
       const holder = await Store.open(store);
       try {
-        const r = await runCli(['append', store, '--entity', 'e', '--scope', 's', '--payload', '1']);
+        const r = await runCli(['append', store, '--create', '--entity', 'e', '--scope', 's', '--payload', '1']);
         expectOneLineError(r, { exitCode: 2, file: join(store, 'LOCK'), at: `locked by pid ${process.pid} on ${hostname()}` });
       } finally {
         holder.close();
       }
       expect(await eventsOf(store)).toEqual([]);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+  it(
+    'a path that is not a store is refused without --create (exit 2, nothing created); a UTF-8 BOM before the first line is skipped',
+    async () => {
+      const store = freshStorePath();
+      const refused = await runCli(['append', store, '--entity', 'e', '--scope', 's', '--payload', '{}']);
+      expectOneLineError(refused, { exitCode: 2, at: /without --create/ });
+      expect(existsSync(store), 'a mistyped path must not become a new store').toBe(false);
+      const file = join(store, '..', 'bom.jsonl');
+      writeFileSync(file, `\ufeff${JSON.stringify({ entity: 'e', scope: 's', payload: { n: 1 } })}\n${JSON.stringify({ entity: 'e', scope: 's', payload: { n: 2 } })}\n`);
+      for (const extra of [[], ['--batch-size', '2']]) {
+        const dir = freshStorePath();
+        const r = await runCli(['append', dir, '--create', '--file', file, ...extra]);
+        expect(r.code, describeRun(r)).toBe(0);
+        expect((await eventsOf(dir)).map((e) => e.payload)).toEqual([{ n: 1 }, { n: 2 }]);
+      }
     },
     CLI_TEST_TIMEOUT_MS,
   );

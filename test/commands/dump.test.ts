@@ -114,13 +114,25 @@ describe('seglog dump', () => {
     async () => {
       const store = freshStorePath();
       const input = Array.from({ length: 5 }, (_, i) => JSON.stringify({ entity: 'order:7', scope: 'acme', payload: { i } })).join('\n');
-      const a = await runCli(['append', store, '--file', '-'], { input });
+      const a = await runCli(['append', store, '--create', '--file', '-'], { input });
       expect(a.code, describeRun(a)).toBe(0);
       const d = await runCli(['dump', store]);
       expect(d.code, describeRun(d)).toBe(0);
       const lines = d.stdout.trimEnd().split('\n');
       expect(lines).toHaveLength(5);
       expect(lines[4]).toMatch(/^#4 order:7 acme kind=1:0 clock=4 .*\{"i":4\}$/);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+  it(
+    '--markers honours --from/--to: only the events in range and the markers of their transactions (a BEGIN just before its first item in range)',
+    async () => {
+      const r = await runCli(['dump', 'test/fixtures/wal-mixed', '--markers', '--system', '--from', '3', '--to', '4', '--format', 'jsonl']);
+      expect(r.code, describeRun(r)).toBe(0);
+      const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { frame: string; txnId: number; seq?: number });
+      expect(recs.map((x) => (x.frame === 'EVENT' ? `EVENT ${x.seq}` : `${x.frame} ${x.txnId}`))).toEqual(['BEGIN 3', 'EVENT 3', 'BEGIN 2', 'EVENT 4', 'COMMIT 3', 'COMMIT 2']);
+      const limited = await runCli(['dump', 'test/fixtures/wal-mixed', '--markers', '--limit', '2', '--format', 'jsonl']);
+      expect(limited.stdout.trim().split('\n')).toHaveLength(2);
     },
     CLI_TEST_TIMEOUT_MS,
   );

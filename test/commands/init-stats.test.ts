@@ -31,7 +31,7 @@ describe('seglog stats', () => {
       const input = Array.from({ length: 12 }, (_, i) => JSON.stringify({ entity: `e${i % 3}`, scope: 's', payload: i })).join('\n');
       const [clean, appended] = await Promise.all([
         runCli(['stats', 'test/fixtures/clean', '--json']),
-        runCli(['append', store, '--file', '-', '--batch-size', '4'], { input }),
+        runCli(['append', store, '--create', '--file', '-', '--batch-size', '4'], { input }),
       ]);
       expect(clean.code, describeRun(clean)).toBe(0);
       const out = jsonOf<{ segments: { file: string; eventFrames: number; firstSeq: number; lastSeq: number; sealed: boolean }[]; totals: Record<string, number> }>(clean);

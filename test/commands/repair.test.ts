@@ -51,7 +51,7 @@ async function damagedStore(): Promise<string> {
     const init = await runCli(['init', template, '--segment-max-bytes', '4096']);
     expect(init.code, describeRun(init)).toBe(0);
     const input = Array.from({ length: 40 }, (_, i) => JSON.stringify({ entity: `order:${i % 4}`, scope: 't', payload: { i, note: 'x'.repeat(120) } })).join('\n');
-    const r = await runCli(['append', template, '--file', '-'], { input });
+    const r = await runCli(['append', template, '--create', '--file', '-'], { input });
     expect(r.code, describeRun(r)).toBe(0);
     flip(join(template, '0000000001.seg'), 600);
     const segs = readdirSync(template).filter((n) => n.endsWith('.seg')).sort();
@@ -92,7 +92,7 @@ describe('seglog repair (built CLI)', () => {
       expect(text.stdout).toMatch(/changes? planned, 1 event lost; nothing changed \(dry run\)\n$/);
 
       const clean = freshStorePath();
-      await runCli(['append', clean, '--entity', 'a', '--scope', 's', '--payload', '{"x":1}']);
+      await runCli(['append', clean, '--create', '--entity', 'a', '--scope', 's', '--payload', '{"x":1}']);
       const ok = await runCli(['repair', clean, '--dry-run', '--json']);
       expect(ok.code, describeRun(ok)).toBe(0);
       expect(jsonOf<RepairJson>(ok)).toMatchObject({ clean: true, actions: [], lostEvents: [] });
@@ -175,11 +175,11 @@ describe('seglog repair (built CLI)', () => {
       expect(v.code, describeRun(v)).toBe(0);
       expect(jsonOf<{ problems: { code: string; severity: string }[] }>(v).problems.map((p) => `${p.code}:${p.severity}`)).toEqual(['gap_acknowledged:info', 'gap_acknowledged:info']);
       const text = await runCli(['verify', store]);
-      expect(text.stdout.trimEnd().split('\n').at(-1), `verify's summary counts acknowledged gaps as notes, not problems (src/commands/verify.ts summaryLine): ${describeRun(text)}`).toBe('no problems found (2 notes)');
+      expect(text.stdout.trimEnd().split('\n').at(-1), `verify's summary counts acknowledged gaps as notes, not problems (src/ui/render/verify-report.ts summaryLine): ${describeRun(text)}`).toBe('no problems found (2 notes)');
       const again = await runCli(['repair', store, '--yes', '--json']);
       expect(again.code, describeRun(again)).toBe(0);
       expect(jsonOf<RepairJson>(again)).toMatchObject({ clean: true, actions: [] });
-      const after = await runCli(['append', store, '--entity', 'order:1', '--scope', 't', '--payload', '{"after":true}']);
+      const after = await runCli(['append', store, '--create', '--entity', 'order:1', '--scope', 't', '--payload', '{"after":true}']);
       expect(after.code, describeRun(after)).toBe(0);
       expect((await runCli(['verify', store])).code).toBe(0);
     },
@@ -231,6 +231,24 @@ describe('seglog repair on a terminal (in process, prompt mocked)', () => {
       expect(yes.exitCode, yes.stderr).toBe(0);
       expect(yes.stdout).toMatch(/repaired: 2 segments rewritten/);
       expect(existsSync(join(store, 'backups'))).toBe(true);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+  it(
+    '--output DIR writes the repaired store to DIR and leaves the original byte for byte as it was',
+    async () => {
+      const store = await damagedStore();
+      const before = Object.fromEntries(readdirSync(store).sort().map((n) => [n, readFileSync(join(store, n)).toString('base64')]));
+      const out = join(freshStorePath(), '..', 'repaired');
+      const r = await runCli(['repair', store, '--output', out, '--yes', '--json']);
+      expect(r.code, describeRun(r)).toBe(0);
+      expect(jsonOf<RepairJson>(r)).toMatchObject({ ok: true, dryRun: false });
+      const after = Object.fromEntries(readdirSync(store).sort().map((n) => [n, readFileSync(join(store, n)).toString('base64')]));
+      expect(after, 'the original store is untouched').toEqual(before);
+      const v = await runCli(['verify', out, '--json']);
+      expect(jsonOf<{ errors: number }>(v).errors, describeRun(v)).toBe(0);
+      const again = await runCli(['repair', store, '--output', out, '--yes']);
+      expect(again.code, 'an --output that is not empty is refused').toBe(2);
     },
     CLI_TEST_TIMEOUT_MS,
   );

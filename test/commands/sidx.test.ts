@@ -15,7 +15,7 @@ async function makeStore(): Promise<string> {
   const init = await runCli(['init', store, '--segment-max-bytes', '4096']);
   expect(init.code, describeRun(init)).toBe(0);
   const input = Array.from({ length: 40 }, (_, i) => JSON.stringify({ entity: `order:${i % 4}`, scope: 't', payload: { i, note: 'x'.repeat(150) } })).join('\n');
-  const r = await runCli(['append', store, '--file', '-', '--batch-size', '5'], { input });
+  const r = await runCli(['append', store, '--create', '--file', '-', '--batch-size', '5'], { input });
   expect(r.code, describeRun(r)).toBe(0);
   return store;
 }

@@ -19,7 +19,25 @@ interface VerifyJson {
   ok: boolean;
   events: number;
   segments: number;
-  problems: { code: string; severity: string; segment: string; offset: number; message: string; seq?: number; entity?: string }[];
+  problems: VerifyProblem[];
+}
+
+interface VerifyProblem {
+  code: string;
+  severity: string;
+  segment: string;
+  offset: number;
+  message: string;
+  seq?: number;
+  entity?: string;
+  causedBy?: VerifyProblem[];
+}
+
+/** Every problem, consequences (causedBy) included, in file order as the engine reports them. */
+function flatProblems(ps: VerifyProblem[]): VerifyProblem[] {
+  const all = ps.flatMap((p) => [p, ...(p.causedBy ?? [])]);
+  const segs = [...new Set(all.map((p) => p.segment))];
+  return all.map((p, i) => ({ p, i })).sort((a, b) => segs.indexOf(a.p.segment) - segs.indexOf(b.p.segment) || a.p.offset - b.p.offset || a.i - b.i).map((x) => x.p);
 }
 
 const fixturePath = (name: string): string => join('test', 'fixtures', name);
@@ -36,7 +54,9 @@ describe('seglog verify on every fixture (test/fixtures/README.md)', () => {
         expect(r.code, where).toBe(want.exitCode);
         const out = jsonOf<VerifyJson>(r);
         expect({ ok: out.ok, events: out.events, segments: out.segments }, where).toEqual({ ok: want.ok, events: want.events, segments: want.segments });
-        expect(out.problems.map(problemKey), where).toEqual(want.problems);
+        expect(flatProblems(out.problems).map(problemKey), where).toEqual(want.problems);
+        const groups = Object.fromEntries(out.problems.filter((p) => p.causedBy).map((p) => [p.code, p.causedBy!.map((c) => c.code)]));
+        expect(groups, `root causes (src/engine/verify-causes.ts): ${where}`).toEqual(want.causes ?? {});
         expect(stackLines(r.stderr), where).toEqual([]);
       }
     },
@@ -85,7 +105,7 @@ describe('seglog verify on every fixture (test/fixtures/README.md)', () => {
     async () => {
       const store = freshStorePath();
       const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ entity: `e${i % 4}`, scope: 't', payload: { i } })).join('\n');
-      const a = await runCli(['append', store, '--file', '-', '--batch-size', '7'], { input: `${lines}\n` });
+      const a = await runCli(['append', store, '--create', '--file', '-', '--batch-size', '7'], { input: `${lines}\n` });
       expect(a.code, describeRun(a)).toBe(0);
       const v = await runCli(['verify', store, '--json']);
       expect(v.code, describeRun(v)).toBe(0);

@@ -175,7 +175,7 @@ export function shapeArb(limits: ShapeLimits): fc.Arbitrary<Shape> {
     ops,
     end: fc.constantFrom('close' as const, 'close' as const, 'crash' as const),
     endCrash: fc.constantFrom(...CRASH_MODES),
-    strip: fc.boolean({}),
+    strip: fc.boolean(),
     checkpoint: fc.constantFrom('keep' as const, 'keep' as const, 'remove' as const, 'damage' as const, 'stale' as const),
     tail: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -40, max: 120 }) }),
     repair: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
@@ -302,7 +302,7 @@ function buildOnSim(shape: Shape, hasher: Blake3, seed: number): SimFs {
 
 function writeRawOp(store: Store, what: Extract<Op, { t: 'raw' }>['what']): void {
   const ev = (txnId: number, i: number) => ({ type: 'event' as const, txnId, entity: ENTITIES[i % ENTITIES.length]!, scope: 't', kind: { category: 1, type: i }, payload: Buffer.from(`{"raw":${i}}`) });
-  const a = store.allocTxnId();
+  const a = (store as unknown as { allocTxnId(): number }).allocTxnId();
   switch (what) {
     case 'orphan':
       store.writeRaw([ev(a, 0), ev(a, 1)], true);
@@ -323,7 +323,7 @@ function writeRawOp(store: Store, what: Extract<Op, { t: 'raw' }>['what']): void
       store.writeRaw([{ type: 'event', txnId: 0, entity: 'sys', scope: '', kind: { category: 0, type: 9 }, payload: Buffer.from('{"sys":1}') }], true);
       return;
     case 'interleaved': {
-      const b = store.allocTxnId();
+      const b = (store as unknown as { allocTxnId(): number }).allocTxnId();
       store.writeRaw(
         [{ type: 'begin', txnId: a, count: 2 }, { type: 'begin', txnId: b, count: 0 }, ev(a, 5), ev(b, 6), ev(a, 7), { type: 'commit', txnId: b, count: 1 }, { type: 'commit', txnId: a, count: 2 }],
         true,

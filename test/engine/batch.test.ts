@@ -151,6 +151,7 @@ describe('readers see all of a batch or none of it', () => {
       const { Store } = await import(workerData.storeUrl);
       const store = await Store.open(workerData.dir, { readOnly: false });
       const stop = new Int32Array(workerData.stop);
+      const written = new Int32Array(workerData.written);
       let b = 0;
       for (; b < workerData.maxBatches && Atomics.load(stop, 0) === 0; b++) {
         const n = 1 + ((b * 7) % 13);
@@ -158,7 +159,7 @@ describe('readers see all of a batch or none of it', () => {
           entity: 'e' + ((b + i) % 5), scope: 's',
           payload: JSON.stringify({ b, i, n, pad: 'x'.repeat((b * 31 + i * 17) % 300) }),
         })));
-        if (b === 0) parentPort.postMessage({ started: true });
+        Atomics.store(written, 0, b + 1);
       }
       store.close();
       parentPort.postMessage({ batches: b });
@@ -168,16 +169,16 @@ describe('readers see all of a batch or none of it', () => {
   it('a reader polling while another thread appends many batches (with rotations) only ever sees whole batches', async () => {
     const dir = freshStorePath();
     (await openStore(dir, { segmentMaxBytes: 4096, sync: 'batch' })).store.close();
+    // No timing assumptions: the writer runs until told to stop, and each poll waits until
+    // the writer has finished one more batch than at the previous poll, so the reader
+    // sees the log grow whatever the scheduler does.
     const stop = new SharedArrayBuffer(4);
-    const worker = new Worker(WORKER, { eval: true, workerData: { dir, storeUrl: pathToFileURL(storeModule).href, stop, maxBatches: 20_000 } });
+    const writtenBuf = new SharedArrayBuffer(4);
+    const written = new Int32Array(writtenBuf);
+    const worker = new Worker(WORKER, { eval: true, workerData: { dir, storeUrl: pathToFileURL(storeModule).href, stop, written: writtenBuf, maxBatches: 10_000_000 } });
     let result = null as { batches?: number; error?: string } | null;
-    let started = false;
     const finished = new Promise<void>((resolve) => {
-      worker.on('message', (m: { started?: true; batches?: number; error?: string }) => {
-        if (m.started) {
-          started = true;
-          return;
-        }
+      worker.on('message', (m: { batches?: number; error?: string }) => {
         result = m;
         resolve();
       });
@@ -190,11 +191,13 @@ describe('readers see all of a batch or none of it', () => {
     let polls = 0;
     const counts = new Set<number>();
     const violations: string[] = [];
-    while (result === null) {
-      if (!started) {
-        await new Promise((r) => setTimeout(r, 1));
+    let lastWritten = 0;
+    while (result === null && polls < MIN_POLLS) {
+      if (Atomics.load(written, 0) <= lastWritten) {
+        await new Promise((r) => setImmediate(r));
         continue;
       }
+      lastWritten = Atomics.load(written, 0);
       const { store } = await openStore(dir, { readOnly: true });
       const byBatch = new Map<number, { n: number; items: Set<number> }>();
       for (const e of store.query()) {
@@ -208,15 +211,16 @@ describe('readers see all of a batch or none of it', () => {
       const seen = [...byBatch.keys()].sort((x, y) => x - y);
       if (seen.length > 0 && seen.at(-1) !== seen.length - 1) violations.push(`poll ${polls}: visible batches are not a prefix: ${seen.join(',')}`);
       counts.add(seen.length);
+      if (seen.length < lastWritten) violations.push(`poll ${polls}: ${seen.length} batches visible, ${lastWritten} were acknowledged before the poll`);
       polls++;
-      if (polls >= MIN_POLLS) Atomics.store(new Int32Array(stop), 0, 1);
       await new Promise((r) => setImmediate(r));
     }
+    Atomics.store(new Int32Array(stop), 0, 1);
     await finished;
     await worker.terminate();
     expect(result!.error, 'the appending worker failed').toBeUndefined();
     expect(violations, 'partially visible batches (see Store.query / streamCommitted)').toEqual([]);
     expect(polls).toBeGreaterThanOrEqual(MIN_POLLS);
     expect(counts.size, 'the reader should have seen the log grow while polling').toBeGreaterThan(2);
-  }, 30_000);
+  }, 60_000);
 });

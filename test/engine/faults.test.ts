@@ -89,6 +89,20 @@ function prepareIncompleteTail(side: Side): void {
   s.close();
 }
 
+/** A cleanly closed store (its last segment sealed with a footer) with bytes appended after the footer. */
+const GARBAGE = Buffer.from('garbage appended after the footer by someone else\n');
+function prepareGarbageAfterFooter(side: Side): void {
+  withStore(side.open(SMALL), (s) => appendMany(s, 2));
+  const seg = `${side.dir}/0000000000.seg`;
+  const fd = side.fs.open(seg, 'r+');
+  try {
+    side.fs.write(fd, GARBAGE, 0, GARBAGE.length, side.fs.fstat(fd).sizeBytes);
+    side.fs.fsync(fd);
+  } finally {
+    side.fs.close(fd);
+  }
+}
+
 const CASES: FaultCase[] = [
   {
     name: 'segment write (SegmentWriter.write)',
@@ -150,6 +164,17 @@ const CASES: FaultCase[] = [
       name: `tail cut: copy into lost+found (store.ts cutTail: ${kind})`,
       fault: { kind, path: kind === 'fsyncDir' ? /lost\+found$/ : /lost\+found/ },
       prepare: prepareIncompleteTail,
+      run: (side) => {
+        side.arm();
+        withStore(side.open(), () => undefined);
+      },
+    }),
+  ),
+  ...(['mkdir', 'write', 'rename', 'fsyncDir'] as const).map(
+    (kind): FaultCase => ({
+      name: `bytes after a sealed last segment's footer: copy into lost+found before the writer cuts them (beyond-frames-copy.ts: ${kind})`,
+      fault: { kind, path: kind === 'fsyncDir' ? /lost\+found$/ : /lost\+found/ },
+      prepare: prepareGarbageAfterFooter,
       run: (side) => {
         side.arm();
         withStore(side.open(), () => undefined);
@@ -375,3 +400,32 @@ describe('control/fault pairs for repair writes (repair/executor.ts): a failed r
     });
   }
 });
+
+describe('nothing a read-write open cuts is dropped uncopied', () => {
+  it("bytes appended after the last segment's footer are in lost+found/ after the next writer's open, byte for byte; a valid footer alone is not copied", () => {
+    const real = realSide();
+    prepareGarbageAfterFooter(real);
+    withStore(real.open(), (s) => s.append({ entity: 'acct:0', scope: SCOPE }, 'next'));
+    const lf = storePaths(real.dir).lostFound;
+    const names = real.fs.readdir(lf).filter((n) => n.endsWith('.after-frames'));
+    expect(names, 'one copy, named after the segment, offset and reason (cut-tail-copy.ts)').toHaveLength(1);
+    const copy = readWholeFile(real.fs, `${lf}/${names[0]}`);
+    expect(Buffer.from(copy.subarray(copy.length - GARBAGE.length)).toString()).toBe(GARBAGE.toString());
+    // a clean close and reopen: the footer is cut again, but it is derived data: no new copy
+    withStore(real.open(), () => undefined);
+    expect(real.fs.readdir(lf).filter((n) => n.endsWith('.after-frames'))).toHaveLength(1);
+    expectVerifies(real.fs, H, real.dir);
+  });
+});
+
+function readWholeFile(fs: FileSystem, path: string): Uint8Array {
+  const size = fs.stat(path).sizeBytes;
+  const buf = new Uint8Array(size);
+  const fd = fs.open(path, 'r');
+  try {
+    fs.read(fd, buf, 0, size, 0);
+  } finally {
+    fs.close(fd);
+  }
+  return buf;
+}

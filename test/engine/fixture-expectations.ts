@@ -25,6 +25,12 @@ export interface FixtureExpectation {
   entities: number;
   batches: number;
   problems: ExpectedProblem[];
+  /**
+   * How `seglog verify` groups them (src/engine/verify-causes.ts): root problem code →
+   * codes of the problems listed under it as `causedBy`, in order. Problems in no group
+   * are top-level on their own. The engine's report (test/engine) stays flat.
+   */
+  causes?: Record<string, string[]>;
   /** `seglog verify` exit status, without and with --strict. */
   exitCode: 0 | 1;
   strictExitCode: 0 | 1;
@@ -60,6 +66,7 @@ export const FIXTURE_EXPECTATIONS: FixtureExpectation[] = [
       { code: 'crc_mismatch', severity: 'error', segment: SEG0, offset: 1232 },
       { code: 'sequence_gap', severity: 'error', segment: SEG0, offset: 1477, seq: 6, entity: 'order:0' },
     ],
+    causes: { crc_mismatch: ['sequence_gap'] },
     exitCode: 1,
     strictExitCode: 1,
   },
@@ -75,6 +82,7 @@ export const FIXTURE_EXPECTATIONS: FixtureExpectation[] = [
       { code: 'hash_mismatch', severity: 'error', segment: SEG0, offset: 1712, seq: 7, entity: 'order:1' },
       { code: 'chain_break', severity: 'error', segment: SEG0, offset: 1712, seq: 7, entity: 'order:1' },
     ],
+    causes: { hash_mismatch: ['chain_break'] },
     exitCode: 1,
     strictExitCode: 1,
   },
@@ -102,6 +110,7 @@ export const FIXTURE_EXPECTATIONS: FixtureExpectation[] = [
       { code: 'bad_frame', severity: 'error', segment: SEG0, offset: 1425 },
       { code: 'sequence_gap', severity: 'error', segment: SEG0, offset: 1624, seq: 8, entity: 'sensor:2' },
     ],
+    causes: { bad_frame: ['sequence_gap'] },
     exitCode: 1,
     strictExitCode: 1,
   },

@@ -144,11 +144,11 @@ describe('Txn: what a transaction writes', () => {
     const dir = freshStorePath();
     const { store } = await openStore(dir);
     const t1 = store.beginTxn();
-    store.appendBatch([{ entity: 'e', scope: 's', payload: 1 }]);
+    store.appendBatch([{ entity: 'e', scope: 's', payload: { n: 1 } }]);
     const t2 = store.beginTxn();
     t1.put('a', 1);
     t2.put('b', 1);
-    store.appendBatch([{ entity: 'e', scope: 's', payload: 2 }]);
+    store.appendBatch([{ entity: 'e', scope: 's', payload: { n: 2 } }]);
     t1.commit();
     t2.commit();
     store.close();

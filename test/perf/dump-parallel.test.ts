@@ -66,7 +66,10 @@ describe('dump prechecks (verify-parallel.ts precheckSegment with `dump`)', () =
 const BUILT_DUMP = join(REPO_ROOT, 'dist', 'engine', 'verify', 'dump-verdicts.js');
 const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify', 'verify-worker.js');
 
-describe.skipIf(!existsSync(BUILT_DUMP))('dump with a worker thread (built dist/)', () => {
+describe('dump with a worker thread (built dist/)', () => {
+  beforeAll(() => {
+    if (!existsSync(BUILT_DUMP)) throw new Error(`${BUILT_DUMP} is missing: run \`npm run build\` first (npm test does)`);
+  });
   it('a worker hands the walk, for every segment, CRC coverage and payload verdicts equal to the in-process ones, also past damage', () => {
     const damaged = join(tempDir('seglog-dumppar-'), 'store');
     cpSync(base, damaged, { recursive: true });

@@ -101,7 +101,7 @@ describe.skipIf(!existsSync(BUILT_WORKER))('the scan worker thread (built dist/)
     const outs: string[] = [];
     for (const workers of ['0', '1']) {
       const store = join(dir, `s${workers}`);
-      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'append', store, '--file', file, '--json'], {
+      const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'append', store, '--create', '--file', file, '--json'], {
         env: { ...process.env, NODE_ENV: 'production', SEGLOG_APPEND_WORKERS: workers },
         encoding: 'utf8',
       });

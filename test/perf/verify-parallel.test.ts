@@ -126,7 +126,10 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
 /** The worker threads themselves run the built JS: these tests need `npm run build` first. */
 const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify', 'verify-worker.js');
 
-describe.skipIf(!existsSync(BUILT_WORKER))('worker threads (built dist/)', () => {
+describe('worker threads (built dist/)', () => {
+  beforeAll(() => {
+    if (!existsSync(BUILT_WORKER)) throw new Error(`${BUILT_WORKER} is missing: run \`npm run build\` first (npm test does)`);
+  });
   it('ParallelVerdicts hands the walk the same verdicts as in-process prechecks', () => {
     const segs = listSegments(fs, base);
     const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 2, false, true);

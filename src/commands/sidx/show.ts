@@ -3,6 +3,7 @@ import { RealFs } from '../../engine/io/real-fs.js';
 import { loadCheckpoint } from '../../engine/index/checkpoint.js';
 import { type FooterReport, showFooter } from '../../tools/sidx-maintenance.js';
 import { resolveTarget } from '../../engine/segment/target.js';
+import { requireSegmentHeaders } from '../../engine/segment/segment-check.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
 import { formatBytes, formatCount, plural } from '../../ui/format.js';
@@ -28,6 +29,7 @@ export default class SidxShow extends BaseCommand<typeof SidxShow> {
   async run(): Promise<void> {
     const fs = new RealFs();
     const target = resolveTarget(fs, this.args.target);
+    requireSegmentHeaders(fs, target);
     if (target.kind === 'segment') {
       const r = showFooter(fs, target.segments[0]!, { list: this.flags.entries });
       this.emit(r, renderOne);

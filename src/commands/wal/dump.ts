@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
-import { RealFs } from '../../engine/io/real-fs.js';
-import { dumpWal, type WalTxnRow, type WalTxnStatus } from '../../engine/wal/wal-replay.js';
+import { storeSizeBytes } from '../../engine/segment/store-size.js';
+import type { WalTxnRow, WalTxnStatus } from '../../engine/wal/wal-replay.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { UsageError } from '../../ui/errors.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
@@ -29,7 +29,8 @@ export default class WalDump extends BaseCommand<typeof WalDump> {
   async run(): Promise<void> {
     const { store } = this.args;
     const wanted = parseStatuses(this.flags.status);
-    const r = dumpWal(store, { fs: new RealFs() });
+    // a job (ui/job/wal-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
+    const r = await this.runJob('walDump', { store }, { label: 'reading transactions', unit: null, sizeBytes: storeSizeBytes(store), readOnly: true });
     const summary = { committed: 0, aborted: 0, incomplete: 0, orphaned: 0, orphanedEntries: 0 };
     for (const t of r.txns) {
       summary[t.status]++;
@@ -71,9 +72,10 @@ function render(rows: WalTxnRow[], total: number, s: { committed: number; aborte
   if (rows.length > 0) {
     lines.push(
       renderTable(
-        ['txn', 'status', 'ops', 'puts', 'deletes', 'first', 'last'],
-        rows.map((t) => [t.txn, t.status, t.ops, t.puts, t.deletes, `${t.first.segment}@${t.first.offset}`, `${t.last.segment}@${t.last.offset}`]),
-        { colAligns: ['right', 'left', 'right', 'right', 'right', 'left', 'left'] },
+        // first/last frame: offsets in the segment named once (another segment is named with its offset), to fit 80 columns
+        ['txn', 'status', 'ops', 'puts', 'deletes', 'segment', 'first', 'last'],
+        rows.map((t) => [t.txn, t.status, t.ops, t.puts, t.deletes, t.first.segment, t.first.offset, t.last.segment === t.first.segment ? t.last.offset : `${t.last.segment}@${t.last.offset}`]),
+        { colAligns: ['right', 'left', 'right', 'right', 'right', 'left', 'right', 'right'] },
       ),
     );
   }

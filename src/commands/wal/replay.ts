@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { writeFileAtomic } from '../../engine/io/fs-util.js';
 import { ioError } from '../../engine/io/errors.js';
-import { type ReplayResult, replayWal, stateToJson, type WalWarning } from '../../engine/wal/wal-replay.js';
+import { storeSizeBytes } from '../../engine/segment/store-size.js';
+import type { ReplayResult, WalWarning } from '../../engine/wal/wal-replay.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 import { formatCount, plural } from '../../ui/format.js';
@@ -35,11 +36,16 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
     const { store } = this.args;
     const statePath = this.flags.state;
     const fs = new RealFs();
-    const r = replayWal(store, { fs, keepValues: statePath !== undefined, maxWarnings: this.flags['max-warnings'] });
+    // a job (ui/job/wal-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
+    const r = await this.runJob(
+      'walReplay',
+      { store, keepValues: statePath !== undefined, maxWarnings: this.flags['max-warnings'] },
+      { label: 'replaying', unit: null, sizeBytes: storeSizeBytes(store), readOnly: true },
+    );
     let written: string | null = null;
     if (statePath !== undefined && r.corruption === null) {
       try {
-        writeFileAtomic(fs, statePath, Buffer.from(stateToJson(r.state), 'utf8'));
+        writeFileAtomic(fs, statePath, Buffer.from(r.stateJson ?? '{}', 'utf8'));
       } catch (err) {
         throw ioError(err, statePath, 'write the state');
       }

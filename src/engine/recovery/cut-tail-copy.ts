@@ -20,7 +20,8 @@ import { ensureDir, readFully, writeFileAtomic } from '../io/fs-util.js';
 /** Suffix of writeFileAtomic's temp files (lost+found/ temp files of repairs share it). */
 const TEMP_SUFFIX = '.tmp';
 
-export type CutTailReason = 'torn-tail' | 'incomplete-batch';
+/** after-frames: bytes after a sealed segment's frames that are not its valid footer (beyond-frames-copy.ts). */
+export type CutTailReason = 'torn-tail' | 'incomplete-batch' | 'after-frames';
 
 /**
  * Makes sure lost+found/ holds a durable copy of `bytes`, the tail of segment `segName`

@@ -6,7 +6,8 @@
  * and was not done in issue 13's time (see its report).
  */
 import { randomFillSync } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { keepBytesBeyondFrames } from '../recovery/beyond-frames-copy.js';
 import { type Blake3, createHasher, HASH_BYTES } from '../../format/hash/blake3.js';
 import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
@@ -292,6 +293,8 @@ export class Store implements RawFrameWriter {
       if (last.frameEnd < last.fileSizeBytes) {
         // a sealed last segment with room left: its footer goes, exactly as an
         // unclean shutdown would have left it, and appends continue in it
+        // bytes there that are not that footer go to lost+found/ first (beyond-frames-copy.ts)
+        keepBytesBeyondFrames(this.fs, this.dir, last, fd, last.frameEnd, this.clock, this.warn);
         this.fs.truncate(fd, last.frameEnd);
       }
       // The segment may hold bytes a dead process wrote and never fsynced, its header
@@ -1242,7 +1245,7 @@ function prepareDirectory(fs: FileSystem, dir: string, opts: OpenOptions, readOn
   // a crash while creating the store can leave a temp file or a lock: still an empty directory
   const entries = fs.readdir(dir).filter((n) => !n.endsWith('.tmp') && n !== LOCK_FILE);
   if (readOnly || opts.create === false || entries.length > 0) {
-    throw new SeglogError('not_a_store', `not a seglog store (no ${paths.meta.slice(dir.length + 1)})`, { file: dir });
+    throw new SeglogError('not_a_store', `not a seglog store (no ${basename(paths.meta)})`, { file: dir });
   }
   const options = validateOptions({
     segmentMaxBytes: opts.segmentMaxBytes ?? DEFAULT_OPTIONS.segmentMaxBytes,

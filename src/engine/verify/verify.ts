@@ -332,7 +332,7 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
     }
     chain.advance(buf, b, head);
     this.txns.event(ev.txnId(buf, b), this.segIndex, r.frameOffset);
-    if (this.opts.onProgress && (this.eventFrames & 0xffff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
+    if (this.opts.onProgress && (this.eventFrames & 0x3fff) === 0) this.opts.onProgress(this.bytesBefore + r.pos);
   }
 
   // ------------------------------------------------------------ transaction facts (TxnFacts)

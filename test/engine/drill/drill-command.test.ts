@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import Drill from '../../../src/commands/drill.js';
 import { runCommand } from '../../ui/run-command.js';
 import { tempDir } from './sim-helpers.js';
@@ -56,7 +56,10 @@ describe('seglog drill', () => {
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUILT_WORKER = `${ROOT}dist/tools/drill/drill-worker.js`;
 
-describe.skipIf(!existsSync(BUILT_WORKER))('the built CLI (dist/, after npm run build)', () => {
+describe('the built CLI (dist/, after npm run build)', () => {
+  beforeAll(() => {
+    if (!existsSync(BUILT_WORKER)) throw new Error(`${BUILT_WORKER} is missing: run \`npm run build\` first (npm test does)`);
+  });
   const drill = (workers: number): { crashStates: number; recoveryCrashStates: number; digest: string; workers: number; violations: number } =>
     JSON.parse(
       execFileSync(process.execPath, [`${ROOT}bin/run.js`, 'drill', '--points', '50', '--seed', '6', '--recovery-points', '3', '--json', '--workers', String(workers)], {

@@ -1,0 +1,75 @@
+/**
+ * `seglog append --file`: the ingest run as a job (control.ts). A Ctrl-C is seen at the
+ * next progress call of the ingest (every PROGRESS_EVERY_LINES lines, or every batch),
+ * which is a line or batch boundary: the ingest stops there keeping what it appended,
+ * the store is closed normally (footer, checkpoint, lock released), and the result says
+ * how much was appended with `interrupted: true`.
+ */
+import { statSync } from 'node:fs';
+import { SeglogError } from '../../engine/io/errors.js';
+import { emptyIngestResult, type IngestResult, ingestJsonl } from '../../tools/ingest/ingest-file.js';
+import { Store } from '../../engine/store/store.js';
+import { JobCancelled, type JobControl } from './control.js';
+
+export interface AppendJobInput {
+  store: string;
+  file: string;
+  defaults: { entity?: string; scope?: string; kind?: { category: number; type: number } };
+  batchSize?: number;
+  create: boolean;
+}
+
+export type AppendJobOutput = IngestResult & { interrupted: boolean };
+
+/** Input size for progress percentages: a regular file's size, else 0 (unknown). */
+export function inputSizeBytes(file: string): number {
+  if (file === '-') return 0;
+  try {
+    const st = statSync(file);
+    return st.isFile() ? st.size : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function appendJob(input: AppendJobInput, ctl: JobControl): Promise<AppendJobOutput> {
+  // the lock is taken here, before any input is read
+  const store = await openForAppend(input.store, input.create, ctl);
+  ctl.setTotalBytes(inputSizeBytes(input.file));
+  const result = emptyIngestResult();
+  let interrupted = false;
+  try {
+    ingestJsonl(
+      store,
+      input.file,
+      {
+        defaults: input.defaults,
+        batchSize: input.batchSize,
+        onProgress: (n, bytes) => {
+          ctl.progress(n, bytes);
+          ctl.checkpoint();
+        },
+      },
+      result,
+    );
+  } catch (err) {
+    if (!(err instanceof JobCancelled)) {
+      store.close();
+      throw err;
+    }
+    interrupted = true;
+  }
+  store.close();
+  return { ...result, interrupted };
+}
+
+export async function openForAppend(dir: string, create: boolean, ctl: { warn(m: string): void }): Promise<Store> {
+  try {
+    return await Store.open(dir, { onWarning: (m) => ctl.warn(m), create });
+  } catch (err) {
+    if (!create && err instanceof SeglogError && (err.code === 'not_found' || err.code === 'not_a_store')) {
+      throw new SeglogError(err.code, `${err.message}; not appending to a new store without --create`, { file: err.file ?? dir });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Runs a job (jobs.ts) so that the main thread stays free: in a worker thread when the
+ * work may be long, inline otherwise. The engine is synchronous; a synchronous loop on
+ * the main thread would keep Ctrl-C's handler and the progress display from ever
+ * running until it ended (issue 15). In a worker, the main thread takes the signal,
+ * sets the shared cancel flag (control.ts) and keeps drawing progress; the job sees the
+ * flag at its next boundary. A read-only job can also just be stopped (`terminate`).
+ *
+ * Inline runs (small inputs, and vitest, which runs the .ts sources where there is no
+ * built worker file) use the same job code and the same control block.
+ */
+import { Worker } from 'node:worker_threads';
+import { JobCancelled, type JobControl } from './control.js';
+import { deserializeError, type SerializedError } from './job-errors.js';
+import { type JobInput, type JobName, type JobOutput, loadJob } from './jobs.js';
+
+/** Below this much input a job runs inline: it ends in well under a second. */
+export const JOB_WORKER_MIN_BYTES = 8 * 1024 * 1024;
+
+export interface RunningJob<O> {
+  readonly inWorker: boolean;
+  readonly done: Promise<O>;
+  /** Stops a worker at once (read-only jobs); `done` then rejects with JobCancelled. */
+  terminate(): void;
+}
+
+/**
+ * Whether to use a worker: `SEGLOG_JOB_WORKER=0` never, `=1` always; otherwise when the
+ * input is large (≥ JOB_WORKER_MIN_BYTES) or of unknown size (stdin: `sizeBytes` null).
+ * Never from the .ts sources (no built worker file).
+ */
+export function wantWorker(sizeBytes: number | null, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (!import.meta.url.endsWith('.js')) return false;
+  const forced = env.SEGLOG_JOB_WORKER;
+  if (forced === '0') return false;
+  if (forced === '1') return true;
+  return sizeBytes === null || sizeBytes >= JOB_WORKER_MIN_BYTES;
+}
+
+export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: JobControl, useWorker: boolean): RunningJob<JobOutput<N>> {
+  if (!useWorker) {
+    // a turn of the event loop first, so a caller's setup (progress, handlers) is in place
+    const done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => loadJob(name))
+      .then((job) => (job as (input: JobInput<N>, ctl: JobControl) => Promise<JobOutput<N>>)(input, ctl));
+    return { inWorker: false, done, terminate: () => ctl.cancel() };
+  }
+  const worker = new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { name, input, shared: ctl.shared } });
+  let terminated = false;
+  const done = new Promise<JobOutput<N>>((resolve, reject) => {
+    let settled = false;
+    worker.on('message', (m: { type: 'warn'; message: string } | { type: 'done'; output: JobOutput<N> } | { type: 'error'; error: SerializedError }) => {
+      if (m.type === 'warn') {
+        ctl.warn(m.message);
+        return;
+      }
+      settled = true;
+      if (m.type === 'done') resolve(m.output);
+      else reject(deserializeError(m.error));
+      void worker.terminate();
+    });
+    worker.on('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.on('exit', (code) => {
+      if (settled) return;
+      settled = true;
+      reject(terminated ? new JobCancelled() : new Error(`job worker exited with code ${code} before answering`));
+    });
+  });
+  return {
+    inWorker: true,
+    done,
+    terminate: () => {
+      terminated = true;
+      void worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `seglog verify` as a job (control.ts): the same verifySegments walk, with progress
+ * (bytes walked of the segments' total) and a cancel check at every progress call.
+ * Verify is read-only, so the runner may also simply stop its worker on Ctrl-C.
+ * With `--anchor` heads (issue 16) the same walk feeds the Merkle check (AnchorCheck, a
+ * walk tap), and its problems join the report.
+ */
+import { createHasher } from '../../format/hash/blake3.js';
+import { readHeadFile, readVerifier } from '../../engine/anchor/anchor-files.js';
+import { AnchorCheck, type AnchorOutcome, addProblems } from '../../engine/anchor/verify-anchor.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { type VerifyReport, verifySegments } from '../../engine/verify/verify.js';
+import { startParallelVerdicts } from '../../engine/verify/verify-parallel.js';
+import type { JobControl } from './control.js';
+
+export interface VerifyJobInput {
+  store: string;
+  maxErrors?: number;
+  /** Signed head files (`--anchor`) and verifier key files (`--pubkey`). */
+  anchors?: string[];
+  pubkeys?: string[];
+}
+
+export type VerifyJobOutput = VerifyReport & { anchors?: AnchorOutcome[] };
+
+export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise<VerifyJobOutput> {
+  const fs = new RealFs();
+  const target = resolveTarget(fs, input.store);
+  ctl.setTotalBytes(target.segments.reduce((sum, s) => sum + sizeOf(fs, s.path), 0));
+  const heads = (input.anchors ?? []).map(readHeadFile);
+  const verifiers = (input.pubkeys ?? []).map(readVerifier);
+  const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, target.segments, heads, verifiers) : null;
+  const hasher = await createHasher();
+  // worker threads hash sealed segments ahead of the walk; the report is the same either way
+  const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
+  let report: VerifyReport;
+  try {
+    report = verifySegments(fs, target.segments, hasher, {
+      maxErrors: input.maxErrors,
+      loneFile: target.kind === 'segment',
+      storeDir: target.kind === 'store' ? target.dir : undefined,
+      onProgress: (bytes) => {
+        ctl.progress(bytes, bytes);
+        ctl.checkpoint();
+      },
+      hashVerdicts: verdicts ?? undefined,
+      tap: anchorCheck ?? undefined,
+    });
+  } finally {
+    verdicts?.close();
+  }
+  if (!anchorCheck) return report;
+  const checked = await anchorCheck.finish(report);
+  const out: VerifyJobOutput = addProblems(report, checked.problems);
+  if (heads.length > 0) out.anchors = checked.anchors;
+  return out;
+}
+
+function sizeOf(fs: RealFs, path: string): number {
+  try {
+    return fs.stat(path).sizeBytes;
+  } catch {
+    return 0;
+  }
+}
