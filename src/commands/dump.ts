@@ -6,7 +6,7 @@ import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
-import { liveDump } from '../tools/live/live-dump.js';
+import { liveDump } from '../ui/job/live-dump.js';
 import { RealFs } from '../engine/io/real-fs.js';
 import { resolveTarget } from '../engine/segment/target.js';
 

@@ -12,7 +12,7 @@ const line = (i: number): string => `${JSON.stringify({ entity: `e${i % 2}`, sco
 function appender(dir: string, extra: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' };
   delete env.SEGLOG_DEBUG;
-  const child = spawn(process.execPath, [BIN, 'append', dir, '--file', '-', ...extra], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'append', dir, '--create', '--file', '-', ...extra], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));

@@ -59,7 +59,7 @@ describe('differential: append --file writes the same events with the scan worke
           })
           .join('\n');
         writeFileSync(file, `${text}\n`);
-        const args = (dir: string) => [dir, '--file', file, '--entity', 'default:e', '--json', ...(batch !== undefined ? ['--batch-size', String(batch)] : [])];
+        const args = (dir: string) => [dir, '--create', '--file', file, '--entity', 'default:e', '--json', ...(batch !== undefined ? ['--batch-size', String(batch)] : [])];
         const views: unknown[][] = [];
         for (const [label, Cmd, env] of [
           ['dist, workers on', distAppend, { SEGLOG_APPEND_WORKERS: '1' }],

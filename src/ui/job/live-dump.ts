@@ -14,11 +14,11 @@ import { compileRegion, type Region } from '../../engine/log/region.js';
 import type { Fault } from '../../engine/segment/walker.js';
 import type { Target } from '../../engine/segment/target.js';
 import { withWallRange } from '../../engine/index/time-locate.js';
-import { eventLine } from '../../ui/render/event-json.js';
-import { writeEventJson } from '../../ui/render/event-jsonl.js';
-import type { LiveChoice } from '../../ui/live-flags.js';
-import type { StdoutSink } from '../../ui/stdout-sink.js';
-import { liveRead } from './live-read.js';
+import { eventLine } from '../render/event-json.js';
+import { writeEventJson } from '../render/event-jsonl.js';
+import type { LiveChoice } from '../live-flags.js';
+import type { StdoutSink } from '../stdout-sink.js';
+import { liveRead } from '../../tools/live/live-read.js';
 
 export interface LiveDumpOptions {
   target: Target;
