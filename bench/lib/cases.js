@@ -415,54 +415,40 @@ export const CASES = [
     },
   },
 
-  {
-    name: 'sidx-rebuild-stripped',
-    title: 'sidx rebuild --yes of a store whose footers were stripped',
+  sidxRebuildCase('sidx-rebuild-stripped', 'a store whose footers were stripped', SIDX_REBUILD_STRIPPED_MAX_SECONDS, async (ctx, tpl) => {
+    const strip = await cli(ctx, ['sidx', 'strip', tpl, '--yes']);
+    if (strip.error) throw new Error(`sidx strip failed: ${strip.error}`);
+  }),
+  sidxRebuildCase('sidx-rebuild-intact', 'a store whose footers are intact', SIDX_REBUILD_INTACT_MAX_SECONDS, async () => {}),
+];
+
+export const CASE_ALIASES = { sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
+
+/** `sidx rebuild --yes` of a copy of the reference store that `damage` prepared (untimed), restored before each run. */
+function sidxRebuildCase(name, what, maxSeconds, damage) {
+  return {
+    name,
+    title: `sidx rebuild --yes of ${what}`,
     async prepare(ctx) {
       const store = await ensureRefStore(ctx);
-      const tpl = path.join(ctx.workDir, 'stripped-template');
-      const work = path.join(ctx.workDir, 'stripped');
+      const tpl = path.join(ctx.workDir, `${name}-template`);
+      const work = path.join(ctx.workDir, name);
       copyDir(store, tpl);
-      const strip = await cli(ctx, ['sidx', 'strip', tpl, '--yes']);
-      if (strip.error) throw new Error(`sidx strip failed: ${strip.error}`);
+      await damage(ctx, tpl);
       return {
         rows: ctx.ds.count,
         rowsUnit: 'events',
         ours: { cliArgs: ['sidx', 'rebuild', work, '--yes', '--json'], stdout: 'capture', beforeRun: () => copyDir(tpl, work) },
         peers: [],
-        target: (ours) => secondsTarget(ours, SIDX_REBUILD_STRIPPED_MAX_SECONDS, 'issue 18'),
+        target: (ours) => secondsTarget(ours, maxSeconds, 'issue 18'),
         after: () => {
           rmrf(tpl);
           rmrf(work);
         },
       };
     },
-  },
-
-  {
-    name: 'sidx-rebuild-intact',
-    title: 'sidx rebuild --yes of a store whose footers are intact',
-    async prepare(ctx) {
-      const store = await ensureRefStore(ctx);
-      const tpl = path.join(ctx.workDir, 'intact-template');
-      const work = path.join(ctx.workDir, 'intact');
-      copyDir(store, tpl);
-      return {
-        rows: ctx.ds.count,
-        rowsUnit: 'events',
-        ours: { cliArgs: ['sidx', 'rebuild', work, '--yes', '--json'], stdout: 'capture', beforeRun: pristineCopy(tpl, work) },
-        peers: [],
-        target: (ours) => secondsTarget(ours, SIDX_REBUILD_INTACT_MAX_SECONDS, 'issue 18'),
-        after: () => {
-          rmrf(tpl);
-          rmrf(work);
-        },
-      };
-    },
-  },
-];
-
-export const CASE_ALIASES = { sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
+  };
+}
 
 function secondsTarget(ours, maxSeconds, why) {
   const text = `<${maxSeconds} s (${why})`;
