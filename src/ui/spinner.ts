@@ -51,7 +51,8 @@ export function startSpinner(text: string, opts: SpinnerOptions): Spinner {
   import('ora')
     .then((mod) => {
       if (done) return;
-      ora = mod.default({ text: current, stream, discardStdin: false }).start();
+      // isEnabled: we only get here on a TTY (above); ora's own test also turns animation off whenever CI is set, even on a real terminal
+      ora = mod.default({ text: current, stream, discardStdin: false, isEnabled: true }).start();
     })
     .catch(() => {
       // No spinner is better than a failed command: progress display is optional.
