@@ -1,10 +1,6 @@
 import { Args } from '@oclif/core';
-import { commitThrough, lockCursor } from '../../tools/live/cursor-admin.js';
-import { Cursor } from '../../engine/log/cursor.js';
+import { commitThrough, openLockedCursor } from '../../tools/live/cursor-admin.js';
 import { crashPoint } from '../../engine/io/crash-point.js';
-import { RealFs } from '../../engine/io/real-fs.js';
-import { resolveTarget } from '../../engine/segment/target.js';
-import { SeglogError } from '../../engine/io/errors.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 
@@ -28,14 +24,10 @@ export default class CursorCommit extends BaseCommand<typeof CursorCommit> {
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
-    if (target.kind !== 'store') throw new SeglogError('usage', 'give a store directory, not a segment file', { file: this.args.store });
-    const cursor = Cursor.open(fs, target.dir, this.args.name);
-    const lock = lockCursor(fs, target.dir, this.args.name, (m) => this.warn(m));
+    const { fs, dir, cursor, lock } = openLockedCursor(this.args.store, this.args.name, (m) => this.warn(m));
     this.onInterrupt(() => lock.release());
     try {
-      const r = commitThrough(fs, target.dir, cursor, this.flags.through);
+      const r = commitThrough(fs, dir, cursor, this.flags.through);
       crashPoint('cursor-commit:after-commit');
       this.emit(
         { cursor: this.args.name, committedThrough: r.committedThrough, deliveredThrough: r.deliveredThrough, units: r.units, events: r.events },

@@ -1,8 +1,5 @@
 import { Args } from '@oclif/core';
-import { deleteCursor, lockCursor } from '../../tools/live/cursor-admin.js';
-import { Cursor } from '../../engine/log/cursor.js';
-import { RealFs } from '../../engine/io/real-fs.js';
-import { resolveTarget } from '../../engine/segment/target.js';
+import { deleteCursor, openLockedCursor } from '../../tools/live/cursor-admin.js';
 import { SeglogError } from '../../engine/io/errors.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
@@ -16,11 +13,7 @@ export default class CursorDelete extends BaseCommand<typeof CursorDelete> {
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
-    if (target.kind !== 'store') throw new SeglogError('usage', 'give a store directory, not a segment file', { file: this.args.store });
-    const cursor = Cursor.open(fs, target.dir, this.args.name);
-    const lock = lockCursor(fs, target.dir, this.args.name, (m) => this.warn(m));
+    const { fs, cursor, lock } = openLockedCursor(this.args.store, this.args.name, (m) => this.warn(m));
     this.onInterrupt(() => lock.release());
     try {
       if (!deleteCursor(fs, cursor)) throw new SeglogError('not_found', `no cursor named '${this.args.name}'`, { file: cursor.path });

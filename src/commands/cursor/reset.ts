@@ -1,9 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { lockCursor, resetCursor, type ResetTarget } from '../../tools/live/cursor-admin.js';
-import { Cursor } from '../../engine/log/cursor.js';
-import { RealFs } from '../../engine/io/real-fs.js';
-import { resolveTarget } from '../../engine/segment/target.js';
-import { SeglogError } from '../../engine/io/errors.js';
+import { openLockedCursor, resetCursor, type ResetTarget } from '../../tools/live/cursor-admin.js';
 import { parseTimeSpec } from '../../engine/index/time-locate.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { storeArg } from '../../ui/flags.js';
@@ -24,15 +20,11 @@ export default class CursorReset extends BaseCommand<typeof CursorReset> {
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
-    if (target.kind !== 'store') throw new SeglogError('usage', 'give a store directory, not a segment file', { file: this.args.store });
     const to = parseResetTarget(this.flags.to);
-    const cursor = Cursor.open(fs, target.dir, this.args.name);
-    const lock = lockCursor(fs, target.dir, this.args.name, (m) => this.warn(m));
+    const { fs, dir, cursor, lock } = openLockedCursor(this.args.store, this.args.name, (m) => this.warn(m));
     this.onInterrupt(() => lock.release());
     try {
-      const pos = resetCursor(fs, target.dir, cursor, to);
+      const pos = resetCursor(fs, dir, cursor, to);
       const through = pos.lastSeqPlusOne - 1;
       this.emit(
         { cursor: this.args.name, to: this.flags.to, committedThrough: through, position: pos },

@@ -11,6 +11,8 @@ import { realLockEnv, StoreLock } from '../../engine/io/lock.js';
 import { frameEndOf } from '../../engine/segment/segment-end.js';
 import { locateSeq, locateSince } from '../../engine/index/time-locate.js';
 import { listSegments } from '../../engine/segment/walker.js';
+import { RealFs } from '../../engine/io/real-fs.js';
+import { resolveTarget } from '../../engine/segment/target.js';
 
 /**
  * Everything about a named cursor besides reading it (cursor.ts): the delivered
@@ -35,6 +37,23 @@ export function lockCursor(fs: FileSystem, storeDir: string, name: string, warn:
   const dir = storePaths(storeDir).cursors;
   ensureDir(fs, dir);
   return StoreLock.acquire(fs, join(dir, `${name}.lock`), realLockEnv(), warn);
+}
+
+/** What a cursor admin command works on: a store directory (never a segment file), the cursor, and its lock (held). */
+export interface LockedCursor {
+  fs: RealFs;
+  dir: string;
+  cursor: Cursor;
+  lock: StoreLock;
+}
+
+/** Resolves `storePath` to a store, opens cursor `name` and takes its lock (the caller releases it). */
+export function openLockedCursor(storePath: string, name: string, warn: (m: string) => void): LockedCursor {
+  const fs = new RealFs();
+  const target = resolveTarget(fs, storePath);
+  if (target.kind !== 'store') throw new SeglogError('usage', 'give a store directory, not a segment file', { file: storePath });
+  const cursor = Cursor.open(fs, target.dir, name);
+  return { fs, dir: target.dir, cursor, lock: lockCursor(fs, target.dir, name, warn) };
 }
 
 export function highWaterPath(cursor: Cursor): string {
