@@ -92,6 +92,32 @@ export interface WalScanOptions {
 export interface ReplayOptions extends WalScanOptions {
   /** Keep values (for the state file); without it only keys and versions are tracked. */
   keepValues?: boolean;
+  /** Start from a snapshot's state and statistics, scanning from `resume` (engine/snapshot.ts). */
+  start?: ReplayStart;
+  /** Sees every frame first and says which ones `start` already accounts for (engine/snapshot.ts). */
+  tap?: ReplayTap;
+}
+
+/** A replay that continues from a snapshot instead of the start of the log. */
+export interface ReplayStart {
+  state: KvState;
+  stats: ReplayStats;
+  /** The first frame to scan (a frame boundary). */
+  resume: { segmentId: number; offset: number };
+}
+
+/**
+ * Hooks for replay through snapshots. Frames the tap calls `settled` are scanned (the
+ * transactions they open are tracked) but have no effect: no apply, no count, no warning.
+ */
+export interface ReplayTap {
+  attach(stats: ReplayStats, state: KvState): void;
+  onSegment(seg: SegmentFile, segIndex: number): void;
+  /** Called for every valid frame before replay handles it. */
+  onFrame(r: SegmentReader, segIndex: number): void;
+  settled(segIndex: number, offset: number): boolean;
+  /** The walk ended (before transactions still open are discarded). */
+  onEnd(): void;
 }
 
 export type WalTxnStatus = 'committed' | 'aborted' | 'incomplete' | 'orphaned';
@@ -173,7 +199,13 @@ class WalScanner {
   constructor(
     private readonly sink: WalSink,
     private readonly maxWarnings: number,
+    readonly tap: ReplayTap | null = null,
   ) {}
+
+  /** Whether a snapshot already accounted for the frame at (seg, offset). */
+  settled(seg: number, offset: number): boolean {
+    return this.tap !== null && this.tap.settled(seg, offset);
+  }
 
   warn(code: WalWarningCode, txn: number | null, seg: number, offset: number, message: string): void {
     if (this.warnings.length >= this.maxWarnings) {
@@ -186,10 +218,12 @@ class WalScanner {
   onSegment(seg: SegmentFile, segIndex: number): void {
     this.paths[segIndex] = seg.path;
     this.names[segIndex] = seg.name;
+    this.tap?.onSegment(seg, segIndex);
   }
 
   onFrame(r: SegmentReader, segIndex: number): void {
     if (this.corruption) return;
+    this.tap?.onFrame(r, segIndex);
     const buf = r.buf;
     const b = r.bodyOff;
     switch (r.type) {
@@ -242,13 +276,13 @@ class WalScanner {
         const txn = markerTxnId(buf, b);
         const t = this.take(txn);
         if (t === undefined) {
-          this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} with no open BEGIN: ignored`);
+          if (!this.settled(segIndex, r.frameOffset)) this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} with no open BEGIN: ignored`);
           return;
         }
         t.lastSeg = segIndex;
         t.lastOffset = r.frameOffset;
         const declared = markerCount(buf, b);
-        if (declared !== t.items) {
+        if (declared !== t.items && !this.settled(segIndex, r.frameOffset)) {
           this.warn('commit_count_mismatch', txn, segIndex, r.frameOffset, `COMMIT of transaction ${txn} declares ${declared} items, ${t.items} were read`);
         }
         this.sink.committed(t, segIndex, r.frameOffset);
@@ -259,7 +293,7 @@ class WalScanner {
         const txn = markerTxnId(buf, b);
         const t = this.take(txn);
         if (t === undefined) {
-          this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `ABORT of transaction ${txn} with no open BEGIN: ignored`);
+          if (!this.settled(segIndex, r.frameOffset)) this.warn('marker_without_begin', txn, segIndex, r.frameOffset, `ABORT of transaction ${txn} with no open BEGIN: ignored`);
           return;
         }
         t.lastSeg = segIndex;
@@ -398,7 +432,7 @@ function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, 
 /** Applies committed transactions to the KV state and counts everything. */
 class ReplaySink implements WalSink {
   readonly wantsOps = true;
-  readonly stats: ReplayStats = {
+  stats: ReplayStats = {
     txnsApplied: 0,
     writesApplied: 0,
     deletesApplied: 0,
@@ -408,13 +442,21 @@ class ReplaySink implements WalSink {
     finalVersion: 0,
     liveKeys: 0,
   };
-  readonly state = new KvState();
+  state = new KvState();
   scanner!: WalScanner;
 
   /** Decoded values of the transaction being applied (reused). */
   private readonly values: (string | null)[] = [];
 
-  constructor(readonly wantsValues: boolean) {}
+  constructor(
+    readonly wantsValues: boolean,
+    start?: ReplayStart,
+  ) {
+    if (start) {
+      this.stats = { ...start.stats };
+      this.state = start.state;
+    }
+  }
 
   /**
    * Decodes and checks every value of `t` before any is applied, so a damaged value
@@ -448,7 +490,8 @@ class ReplaySink implements WalSink {
     return true;
   }
 
-  committed(t: TxnRecord): void {
+  committed(t: TxnRecord, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     const s = this.stats;
     const ops = t.ops;
     const bytes = t.bytes;
@@ -474,12 +517,14 @@ class ReplaySink implements WalSink {
   }
 
   aborted(t: TxnRecord, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     this.stats.abortedTxns++;
     this.stats.discardedTxns++;
     this.scanner.warn('aborted_txn', t.id, seg, offset, `transaction ${t.id} aborted: ${describeOps(t)} discarded (BEGIN at ${this.where(t)})`);
   }
 
   incomplete(t: TxnRecord, why: 'end' | 'begun_again', seg: number, offset: number): void {
+    if (why === 'begun_again' && this.scanner.settled(seg, offset)) return;
     this.stats.discardedTxns++;
     if (why === 'end') {
       this.scanner.warn('incomplete_txn', t.id, t.firstSeg, t.firstOffset, `transaction ${t.id} never committed or aborted: ${describeOps(t)} discarded`);
@@ -489,6 +534,7 @@ class ReplaySink implements WalSink {
   }
 
   orphan(txn: number, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     this.stats.orphanedEntries++;
     this.scanner.warn(
       'orphaned_entry',
@@ -575,17 +621,18 @@ function segmentsOf(fs: FileSystem, dir: string): SegmentFile[] {
   return listSegments(fs, dir);
 }
 
-function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: WalScanOptions): { scanner: WalScanner; segments: number } {
+function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: ReplayOptions): { scanner: WalScanner; segments: number } {
   const fs = opts.fs ?? new RealFs();
   const segments = segmentsOf(fs, dir);
-  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS);
+  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS, opts.tap ?? null);
   sink.scanner = scanner;
   try {
-    walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null });
+    walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null, ...(opts.start ? { start: opts.start.resume } : {}) });
   } catch (err) {
     if (err instanceof SeglogError) throw err;
     throw ioError(err, dir, 'read the log');
   }
+  opts.tap?.onEnd();
   scanner.finish();
   return { scanner, segments: segments.length };
 }
@@ -596,7 +643,8 @@ function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: WalSca
  * state up to there; a torn tail of the active segment is the log's end (a warning).
  */
 export function replayWal(dir: string, opts: ReplayOptions = {}): ReplayResult {
-  const sink = new ReplaySink(opts.keepValues ?? false);
+  const sink = new ReplaySink(opts.keepValues ?? false, opts.start);
+  opts.tap?.attach(sink.stats, sink.state);
   const { scanner, segments } = scan(dir, sink, opts);
   sink.stats.liveKeys = sink.state.size;
   return { stats: sink.stats, warnings: scanner.warnings, warningsOmitted: scanner.warningsOmitted, corruption: scanner.corruption, state: sink.state, segments };

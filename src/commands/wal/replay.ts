@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { RealFs } from '../../engine/fs/real-fs.js';
 import { writeFileAtomic } from '../../engine/fs/util.js';
 import { ioError } from '../../engine/errors.js';
-import { type ReplayResult, replayWal, stateToJson, type WalWarning } from '../../engine/wal-replay.js';
+import { type ReplayResult, stateToJson, type WalWarning } from '../../engine/wal-replay.js';
+import { replayWithSnapshots, type SnapshotReplayResult } from '../../engine/snapshot.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 import { formatCount, plural } from '../../ui/format.js';
@@ -15,6 +16,10 @@ interface ReplayOutput {
   corruption: ReplayResult['corruption'];
   /** Where the state was written (null without --state, or when replay stopped at corruption). */
   state: string | null;
+  /** The snapshot replay started from (null: the whole log was replayed). */
+  snapshot: SnapshotReplayResult['snapshot'];
+  /** Snapshots skipped because they are damaged or do not fit the log. */
+  snapshotWarnings: string[];
 }
 
 export default class WalReplay extends BaseCommand<typeof WalReplay> {
@@ -28,6 +33,8 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
   static override args = { store: storeArg() };
   static override flags = {
     state: Flags.string({ description: 'write the final state to FILE as JSON {key: {value, version}} (atomically)', helpValue: '<file>' }),
+    snapshot: Flags.string({ description: 'start from this snapshot file (an error if it does not fit the log)', helpValue: '<file>', exclusive: ['no-snapshot'] }),
+    'no-snapshot': Flags.boolean({ description: 'replay the whole log, ignoring snapshots/', default: false }),
     'max-warnings': intFlag({ description: 'list at most N warnings (the statistics count all)', min: 0, max: 1_000_000, default: 100 }),
   };
 
@@ -35,7 +42,13 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
     const { store } = this.args;
     const statePath = this.flags.state;
     const fs = new RealFs();
-    const r = replayWal(store, { fs, keepValues: statePath !== undefined, maxWarnings: this.flags['max-warnings'] });
+    const r = await replayWithSnapshots(store, {
+      fs,
+      keepValues: statePath !== undefined,
+      maxWarnings: this.flags['max-warnings'],
+      noSnapshot: this.flags['no-snapshot'],
+      ...(this.flags.snapshot !== undefined ? { snapshotFile: this.flags.snapshot } : {}),
+    });
     let written: string | null = null;
     if (statePath !== undefined && r.corruption === null) {
       try {
@@ -45,8 +58,9 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
       }
       written = statePath;
     }
-    const out: ReplayOutput = { store, stats: r.stats, warnings: r.warnings, warningsOmitted: r.warningsOmitted, corruption: r.corruption, state: written };
+    const out: ReplayOutput = { store, stats: r.stats, warnings: r.warnings, warningsOmitted: r.warningsOmitted, corruption: r.corruption, state: written, snapshot: r.snapshot, snapshotWarnings: r.snapshotWarnings };
     if (!this.json) {
+      for (const w of r.snapshotWarnings) this.warn(w);
       for (const w of r.warnings) this.warn(`${w.file}: at byte ${w.offset}: ${w.message}`);
       if (r.warningsOmitted > 0) this.warn(`${plural(r.warningsOmitted, 'more warning')} not shown (--max-warnings)`);
       if (r.corruption) process.stderr.write(`seglog: ${r.corruption.file}: at byte ${r.corruption.offset}: ${r.corruption.message}: replay stopped here\n`);
@@ -69,6 +83,7 @@ function render(o: ReplayOutput): string {
     `finalVersion     ${s.finalVersion}`,
     `liveKeys         ${formatCount(s.liveKeys)}`,
   ];
+  if (o.snapshot !== null) lines.push(`started from snapshot ${o.snapshot.file}`);
   if (o.state !== null) lines.push(`state written to ${o.state}`);
   lines.push(
     o.corruption
