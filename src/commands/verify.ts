@@ -2,6 +2,8 @@ import { Flags } from '@oclif/core';
 import { createHasher } from '../format/blake3.js';
 import { RealFs } from '../engine/fs/real-fs.js';
 import { resolveTarget } from '../engine/target.js';
+import { logView } from '../engine/archive.js';
+import { UsageError } from '../ui/errors.js';
 import { type Problem, type VerifyReport, verifySegments } from '../engine/verify.js';
 import { startParallelVerdicts } from '../engine/verify-parallel.js';
 import { BaseCommand } from '../ui/base-command.js';
@@ -22,18 +24,23 @@ export default class Verify extends BaseCommand<typeof Verify> {
     'max-errors': intFlag({ description: 'stop after N errors', min: 1 }),
     strict: Flags.boolean({ description: 'treat warnings as errors for the exit status', default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'junit', 'github'], default: 'text' }),
+    archive: Flags.string({ description: 'check the archive of pruned segments (prune --archive) and the store together as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
     const fs = new RealFs();
     const target = resolveTarget(fs, this.args.store);
+    if (this.flags.archive !== undefined && target.kind !== 'store') throw new UsageError('--archive needs a store directory, not a segment file');
+    // a pruned store starts at its base (engine/prune-base.ts); --archive adds the pruned segments back
+    const view = target.kind === 'store' ? await logView(fs, target.dir, this.flags.archive) : { segments: target.segments, base: null };
     const hasher = await createHasher();
     const spin = this.spinner('verifying');
     // worker threads hash sealed segments ahead of the walk; the report is the same either way
-    const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
+    const verdicts = startParallelVerdicts(fs, view.segments, { loneFile: target.kind === 'segment' });
     let report: VerifyReport;
     try {
-      report = verifySegments(fs, target.segments, hasher, {
+      report = verifySegments(fs, view.segments, hasher, {
+        ...(view.base !== null ? { base: view.base } : {}),
         maxErrors: this.flags['max-errors'],
         loneFile: target.kind === 'segment',
         onProgress: (bytes) => spin.update(`verifying: ${formatBytes(bytes)}`),

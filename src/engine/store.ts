@@ -38,6 +38,7 @@ import { FooterBuilder, type FooterSeed, sealFooter } from './sidx.js';
 import { type SealHook, SegmentWriter } from './segment-writer.js';
 import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
+import { liveSegments } from './prune-base.js';
 import { MAX_MARKER_COUNT, type RawFrame, type RawEventResult, type RawWriteResult } from './raw-frames.js';
 import { Txn } from './txn.js';
 import { EntityTable } from './entity-table.js';
@@ -934,7 +935,7 @@ export class Store {
   // ----------------------------------------------------------------- reads
 
   private segmentFiles(): SegmentFile[] {
-    return listSegments(this.fs, this.dir);
+    return liveSegments(this.fs, this.dir);
   }
 
   /** Committed events matching the region, in commit order. */

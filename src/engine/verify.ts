@@ -10,6 +10,8 @@ import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from './w
 import { type FooterProblem, FooterVerifier } from './sidx.js';
 import { EntityTable } from './entity-table.js';
 import { checkCheckpoint } from './checkpoint.js';
+import { BASE_FILE, type PruneBase } from '../format/base.js';
+import { segmentFileName } from './layout.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -32,7 +34,8 @@ export type ProblemCode =
   | 'sidx_missing'
   | 'sidx_mismatch'
   | 'checkpoint_stale'
-  | 'gap_acknowledged';
+  | 'gap_acknowledged'
+  | 'pruned';
 
 export interface Problem {
   code: ProblemCode;
@@ -79,6 +82,8 @@ export interface VerifyOptions {
    * event_hash, or undefined when it was not checked (then it is hashed here).
    */
   hashVerdicts?: HashVerdicts;
+  /** A pruned store: start from the state at its cut (format/base.ts) instead of sequence 0. */
+  base?: PruneBase;
 }
 
 export interface HashVerdicts {
@@ -127,6 +132,7 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const v = new VerifyVisitor(hasher, opts);
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
+  if (opts.base) v.startFromBase(opts.base);
   walkStore(fs, segments, v, { lastIsActive: true, shouldStop: () => v.stopped });
   if (!opts.loneFile && segments.length > 0) v.checkCheckpoint(fs, dirname(segments[0]!.path), segments);
   return v.finish(segments.length);
@@ -196,6 +202,29 @@ class VerifyVisitor {
         message: `header says segment ${r.header.header.segmentId} but the file is named for segment ${seg.id}`,
       });
     }
+  }
+
+  /**
+   * A pruned store: sequences, clocks, chains and counts continue from the base, and the
+   * transactions open at the cut (none commits later) are taken as begun before it.
+   */
+  startFromBase(base: PruneBase): void {
+    this.nextSeq = base.nextSeq;
+    this.events = base.committedEvents;
+    this.batches = base.committedBatches;
+    for (const [name, h] of base.heads) {
+      const head = newHead(h.clock, h.wallMs);
+      head.hash.set(h.hash);
+      this.heads.set(name, head);
+    }
+    for (const t of base.openTxns) this.open.set(t.txnId, { offset: 0, segment: BASE_FILE, declared: 0, items: t.items, startedBefore: true });
+    this.report({
+      code: 'pruned',
+      severity: 'info',
+      segment: BASE_FILE,
+      offset: 0,
+      message: base.nextSeq > 0 ? `events 0..${base.nextSeq - 1} were pruned (segments before ${segmentFileName(base.firstSegmentId)}); the walk starts from the base` : `segments before ${segmentFileName(base.firstSegmentId)} were pruned`,
+    });
   }
 
   onDamagedFooter(d: DamagedFooter): void {
