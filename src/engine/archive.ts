@@ -147,10 +147,13 @@ export function archiveSegments(
   const existing = readManifest(fs, archiveDir);
   const first = planned[0]!;
   if (existing && existing.segments.length > 0) {
+    const firstArchived = parseSegmentFileName(existing.segments[0]!.segment)!;
     const last = parseSegmentFileName(existing.segments[existing.segments.length - 1]!.segment)!;
-    if (last + 1 !== first.id) {
-      throw new SeglogError('usage', `the archive ends at segment ${last} and this prune starts at ${first.id}: an archive holds one contiguous run of segments (use another directory)`, { file: archiveDir });
+    if (first.id > last + 1 || first.id < firstArchived) {
+      throw new SeglogError('usage', `the archive holds segments ${firstArchived} to ${last} and this prune starts at ${first.id}: an archive holds one contiguous run of segments (use another directory)`, { file: archiveDir });
     }
+    // a prune a crash interrupted after archiving: the files still in the store are copied again
+    existing.segments = existing.segments.filter((s) => parseSegmentFileName(s.segment)! < first.id);
   }
   const manifest: ArchiveManifest = existing ?? { format: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, hasBase: storeBase !== null, segments: [] };
   try {

@@ -41,9 +41,12 @@ export function streamCommitted(
     onFault?: (f: Fault) => void;
     /** At the start of each segment, before its frames are read (dump-verdicts.ts sets the reader's trusted CRCs). */
     onSegment?: (segIndex: number, r: SegmentReader) => void;
+    /** Transactions already begun where the walk starts: a pruned store's base (engine/prune-base.ts). */
+    openAtStart?: readonly number[];
   } = {},
 ): void {
   const open = new Map<number, Pending>();
+  for (const txn of opts.openAtStart ?? []) open.set(txn, { frames: [] });
   let pendingBytes = 0;
   const filter = opts.filter;
   const onSegment = opts.onSegment;

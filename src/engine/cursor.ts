@@ -9,7 +9,8 @@ import { type FileSystem, isFsError } from './fs/types.js';
 import { ensureDir, readWhole, writeFileAtomic } from './fs/util.js';
 import { storePaths } from './layout.js';
 import { compileRegion, type Region } from './region.js';
-import { listSegments, walkStore } from './walker.js';
+import { walkStore } from './walker.js';
+import { baseOpenTxnIds, liveSegments } from './prune-base.js';
 
 const START: CursorState = {
   deliveredThrough: { segmentId: 0, offset: 0 },
@@ -74,7 +75,9 @@ export class Cursor {
     let next = from;
     let more = false;
     let done = false;
-    const segments = listSegments(this.fs, this.dir);
+    const segments = liveSegments(this.fs, this.dir);
+    // from the start of a pruned store: transactions begun before its cut are open (prune-base.ts)
+    if (from.resumeFrom.offset === 0 && segments.length > 0) for (const txn of baseOpenTxnIds(this.fs, this.dir)) open.set(txn, { begin: { segmentId: segments[0]!.id, offset: 0 }, frames: [] });
     const deliver = (frames: Uint8Array[], at: FramePosition, end: FramePosition, seqPlusOne: number): void => {
       if (before(at, from.deliveredThrough)) return; // completed before the cursor: delivered already
       if (done) {

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { BASE_FILE, decodeBase, type PruneBase } from '../format/base.js';
 import { ioError, SeglogError } from './errors.js';
 import { type FileSystem, isFsError } from './fs/types.js';
-import { readWhole } from './fs/util.js';
+import { readFully, readWhole } from './fs/util.js';
+import { readU32, readU64 } from '../format/bytes.js';
+import { BASE_HEADER_BYTES, BASE_OPEN_TXN_BYTES } from '../format/base.js';
 import type { RecoveryScan } from './recovery-scan.js';
 import { listSegments, type SegmentFile } from './walker.js';
 
@@ -52,4 +54,36 @@ export function seedScanFromBase(out: RecoveryScan, base: PruneBase): void {
   out.committedEvents = base.committedEvents;
   out.committedBatches = base.committedBatches;
   for (const [name, h] of base.heads) out.heads.set(name, { clock: h.clock, wallMs: h.wallMs, hash: Uint8Array.from(h.hash) });
+  // begun before the cut: their BEGIN is gone, their later items and COMMIT are in the first segments kept
+  for (const t of base.openTxns) out.openTxns.set(t.txnId, { txnId: t.txnId, segIndex: 0, offset: 0, items: t.items });
+}
+
+/**
+ * The transactions open at the cut, read from the base's header and open-transaction
+ * table only (readers call it per scan; `loadBase` checks the whole file at open).
+ * Readers that start at the first segment kept treat them as begun: their remaining
+ * items are visible once their COMMIT is read. Empty when the store was never pruned.
+ */
+export function baseOpenTxnIds(fs: FileSystem, dir: string): number[] {
+  const path = basePath(dir);
+  let fd: number;
+  try {
+    fd = fs.open(path, 'r');
+  } catch (err) {
+    if (isFsError(err, 'ENOENT') || isFsError(err, 'ENOTDIR')) return [];
+    throw ioError(err, path, 'read the base');
+  }
+  try {
+    const head = new Uint8Array(BASE_HEADER_BYTES);
+    if (readFully(fs, fd, head, 0, head.length, 0) < head.length) throw new SeglogError('corrupt', 'base is shorter than its header', { file: path });
+    const count = readU32(head, 68);
+    if (BASE_HEADER_BYTES + count * BASE_OPEN_TXN_BYTES > readU64(head, 72)) throw new SeglogError('corrupt', 'base open-transaction count is beyond the file', { file: path });
+    const table = new Uint8Array(count * BASE_OPEN_TXN_BYTES);
+    readFully(fs, fd, table, 0, table.length, BASE_HEADER_BYTES);
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) ids.push(readU64(table, i * BASE_OPEN_TXN_BYTES));
+    return ids;
+  } finally {
+    fs.close(fd);
+  }
 }

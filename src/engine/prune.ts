@@ -6,10 +6,11 @@
  * - the candidate cut is the longest prefix of sealed segments (never the last one)
  *   whose events all lie before the cut (sequence, or wall time); the cut is a segment
  *   boundary;
- * - a transaction open at the boundary that commits later would lose its first items
- *   to the prune (and with them its visibility): the boundary moves back a segment
- *   until no such transaction is open. Transactions open there that abort or never end
- *   are invisible anyway: the base lists them, and verify takes them as begun before;
+ * - transactions open at the boundary (a batch spanning a rotation, interleaved ones)
+ *   are listed in the base: readers that start at the first segment kept take them as
+ *   begun, so their items after the cut stay visible once their COMMIT is read (the
+ *   items before the cut are pruned with their segment); verify takes them as begun
+ *   before the cut;
  * - the base is the open-time state at the boundary (cold-start.ts over the pruned
  *   segments, footers where they check out), continuing the previous base if any;
  * - refusals: damage in what is pruned (verify and repair first); a key/value log with
@@ -30,7 +31,6 @@ import { join } from 'node:path';
 import { BASE_FILE, encodeBase, type PruneBase } from '../format/base.js';
 import { ev } from '../format/event.js';
 import { FrameType } from '../format/frame.js';
-import { markerTxnId } from '../format/marker.js';
 import { CURSOR_NAME, decodeCursor } from '../format/cursor.js';
 import { comparePositions } from '../format/snapshot.js';
 import { archiveSegments, type ArchiveResult } from './archive.js';
@@ -138,15 +138,9 @@ export async function planPrune(fs: FileSystem, dir: string, cut: PruneCut, opts
   // per-segment summaries from the cheapest source (checkpoint, footers, scans)
   const whole = coldStart(fs, dir, all, { useCheckpoint: true, useFooters: true });
   refuseDamage(whole.scan, 'the store');
-  let count = qualifyingPrefix(fs, live, whole.scan, cut);
-  let scan: RecoveryScan | null = null;
-  for (; count > 0; count--) {
-    scan = coldStart(fs, dir, live.slice(0, count), { useCheckpoint: false, useFooters: true }).scan;
-    refuseDamage(scan, 'the segments to prune');
-    const committing = committingLater(fs, live.slice(count), scan);
-    if (committing === null) break;
-    notes.push(`transaction ${committing} is open at ${live[count]!.name} and commits later: the cut moves before ${live[count - 1]!.name}`);
-  }
+  const count = qualifyingPrefix(fs, live, whole.scan, cut);
+  const scan = count > 0 ? coldStart(fs, dir, live.slice(0, count), { useCheckpoint: false, useFooters: true }).scan : null;
+  if (scan) refuseDamage(scan, 'the segments to prune');
   const empty: PrunePlan = { store: dir, segments: [], leftovers, firstKept: null, base: null, bytes: 0, notes, snapshot: null, cursorsBehind: [], staleSnapshots: [] };
   if (count === 0 || scan === null) return empty;
   const firstKept = live[count]!;
@@ -241,30 +235,6 @@ function qualifyingPrefix(fs: FileSystem, live: SegmentFile[], scan: RecoverySca
     { lastIsActive: false, shouldStop: () => tooLate },
   );
   return n;
-}
-
-/** The id of a transaction open at the end of `scan` that commits in `rest`, or null. */
-function committingLater(fs: FileSystem, rest: SegmentFile[], scan: RecoveryScan): number | null {
-  if (scan.openTxns.size === 0) return null;
-  const pending = new Set(scan.openTxns.keys());
-  let found: number | null = null;
-  walkStore(
-    fs,
-    rest,
-    {
-      onFrame(r: SegmentReader): void {
-        if (r.type !== FrameType.COMMIT && r.type !== FrameType.ABORT) {
-          if (r.type === FrameType.BEGIN) pending.delete(markerTxnId(r.buf, r.bodyOff)); // a new transaction under the id
-          return;
-        }
-        const txn = markerTxnId(r.buf, r.bodyOff);
-        if (!pending.delete(txn)) return;
-        if (r.type === FrameType.COMMIT) found = txn;
-      },
-    },
-    { lastIsActive: true, shouldStop: () => found !== null || pending.size === 0 },
-  );
-  return found;
 }
 
 /** Names of durable cursors whose resume position is in a segment before `firstKeptId`. */

@@ -38,7 +38,7 @@ import { FooterBuilder, type FooterSeed, sealFooter } from './sidx.js';
 import { type SealHook, SegmentWriter } from './segment-writer.js';
 import { readMeta, writeMeta } from './store-meta.js';
 import { listSegments, type SegmentFile } from './walker.js';
-import { liveSegments } from './prune-base.js';
+import { baseOpenTxnIds, liveSegments } from './prune-base.js';
 import { MAX_MARKER_COUNT, type RawFrame, type RawEventResult, type RawWriteResult } from './raw-frames.js';
 import { Txn } from './txn.js';
 import { EntityTable } from './entity-table.js';
@@ -960,7 +960,7 @@ export class Store {
         if (stop) return;
         if (fn(decodeEvent(buf, b)) === false) stop = true;
       },
-      { filter: test, shouldStop: () => stop, lastIsActive: true },
+      { filter: test, shouldStop: () => stop, lastIsActive: true, openAtStart: baseOpenTxnIds(this.fs, this.dir) },
     );
   }
 
@@ -1006,7 +1006,7 @@ export class Store {
         ids.set(decodeEventId(buf, b), loc);
         const hs = ev.hashStart(buf, b);
         hashes.set(toHex(buf, hs, hs + 32), loc);
-      }, { filter: () => true });
+      }, { filter: () => true, openAtStart: baseOpenTxnIds(this.fs, this.dir) });
       this.idIndex = ids;
       this.hashIndex = hashes;
     }
