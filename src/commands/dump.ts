@@ -9,6 +9,7 @@ import { RealFs } from '../engine/fs/real-fs.js';
 import { DumpVerdicts } from '../engine/dump-verdicts.js';
 import { compileRegion, type Region } from '../engine/region.js';
 import { resolveTarget } from '../engine/target.js';
+import { logView } from '../engine/archive.js';
 import type { SegmentReader } from '../engine/segment-reader.js';
 import { walkStore, type Fault } from '../engine/walker.js';
 import { BaseCommand } from '../ui/base-command.js';
@@ -41,12 +42,18 @@ export default class Dump extends BaseCommand<typeof Dump> {
     hex: Flags.boolean({ description: 'include the raw frame bytes as hex', default: false }),
     system: Flags.boolean({ description: "include the engine's own kinds (category 0)", default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'jsonl'], default: 'text' }),
+    archive: Flags.string({ description: 'read the archive of pruned segments (prune --archive) and the store as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
     const f = this.flags;
     const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
+    const resolved = resolveTarget(fs, this.args.store);
+    if (f.archive !== undefined && resolved.kind !== 'store') throw new SeglogError('usage', '--archive needs a store directory, not a segment file');
+    // a pruned store starts at its base (engine/prune-base.ts); --archive adds the pruned segments back
+    const view = resolved.kind === 'store' ? await logView(fs, resolved.dir, f.archive) : { segments: resolved.segments, base: null };
+    const target = { ...resolved, segments: view.segments };
+    const openAtStart = view.base?.openTxns.map((t) => t.txnId) ?? [];
     const region: Region = {
       entity: f.entity,
       entityPrefix: f['entity-prefix'],
@@ -135,7 +142,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
             const rec = hex ? { ...eventRecord(e), hex } : eventRecord(e);
             emitRecord(rec, () => (hex ? `${eventLine(e)}\n  ${hex}` : eventLine(e)));
           },
-          { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault), onSegment },
+          { filter: test, shouldStop: stop, onFault: (fault) => faults.push(fault), onSegment, openAtStart },
         );
       }
     } finally {

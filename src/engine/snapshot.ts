@@ -51,7 +51,8 @@ import {
 import { ioError, SeglogError } from './errors.js';
 import { RealFs } from './fs/real-fs.js';
 import { type FileSystem, isFsError } from './fs/types.js';
-import { ensureDir, readFully, readWhole, writeFully } from './fs/util.js';
+import { ensureDir, exists, readFully, readWhole, writeFully } from './fs/util.js';
+import { basePath } from './prune-base.js';
 import { KvState } from './kv-state.js';
 import { segmentFileName } from './layout.js';
 import type { SegmentReader } from './segment-reader.js';
@@ -381,6 +382,7 @@ function replayTapped(dir: string, opts: SnapshotReplayOptions, h: IHasher): { o
     warnings.push(`${file}: ${why}; not used`);
   }
   const { result, tap } = replayFrom(dir, base, null);
+  if (exists(fs, basePath(dir))) warnings.push(`${basePath(dir)}: the store was pruned and no snapshot was used: this replay misses every transaction before the cut`);
   return { out: { ...result, snapshot: null, snapshotWarnings: warnings }, tap };
 }
 
@@ -424,6 +426,10 @@ export function writeSnapshotSync(dir: string, h: IHasher, opts: WriteSnapshotOp
   const { out, tap } = replayTapped(dir, { fs, keepValues: true, maxWarnings: 0, noSnapshot: opts.incremental === false }, h);
   if (out.corruption) {
     throw new SeglogError('corrupt', `replay stopped at damage (${out.corruption.message}); no snapshot written`, { file: out.corruption.file, offset: out.corruption.offset });
+  }
+  if (out.snapshot === null && exists(fs, basePath(dir))) {
+    // a full replay of a pruned store misses what was pruned: its state would be wrong
+    throw new SeglogError('corrupt', 'the store was pruned and no snapshot fits the log: the state cannot be rebuilt, no snapshot written', { file: basePath(dir) });
   }
   const c = tap.capture;
   const header: SnapshotHeader = {

@@ -92,3 +92,83 @@ describe('seglog wal snapshot / wal replay through snapshots', () => {
     CLI_TEST_TIMEOUT_MS,
   );
 });
+
+interface VerifyJson {
+  ok: boolean;
+  events: number;
+  batches: number;
+  entities: number;
+  eventFrames: number;
+  problems: { code: string; severity: string }[];
+}
+
+describe('seglog prune', () => {
+  async function prunable(): Promise<string> {
+    const store = freshStorePath();
+    const b = await runCli(['fixture', 'build', store, '--spec', spec(300), '--segment-max-bytes', '8192']);
+    expect(b.code, describeRun(b)).toBe(0);
+    return store;
+  }
+
+  it(
+    'refuses a key/value log without a snapshot (exit 2); --dry-run changes nothing; without a TTY it needs --yes; then prunes and the rest verifies clean with a `pruned` note',
+    async () => {
+      const store = await prunable();
+      const before = jsonOf<VerifyJson>(await runCli(['verify', store, '--json']));
+      expect(before.ok).toBe(true);
+      expectOneLineError(await runCli(['prune', store, '--before', '200', '--yes']), { exitCode: 2, at: 'wal snapshot' });
+      expect((await runCli(['wal', 'snapshot', store])).code).toBe(0);
+      const segs = readdirSync(store).filter((n) => n.endsWith('.seg'));
+      const dry = await runCli(['prune', store, '--before', '200', '--dry-run', '--json']);
+      expect(dry.code, describeRun(dry)).toBe(0);
+      const plan = jsonOf<{ done: boolean; segments: { name: string; lastSeq: number }[] }>(dry);
+      expect(plan.done).toBe(false);
+      expect(plan.segments.length).toBeGreaterThan(2);
+      for (const s of plan.segments) expect(s.lastSeq).toBeLessThan(200);
+      expect(readdirSync(store).filter((n) => n.endsWith('.seg')), 'a dry run changes nothing').toEqual(segs);
+      expectOneLineError(await runCli(['prune', store, '--before', '200']), { exitCode: 2, at: '--yes' });
+      const done = await runCli(['prune', store, '--before', '200', '--yes']);
+      expect(done.code, describeRun(done)).toBe(0);
+      expect(done.stdout).toMatch(/^pruned: /m);
+      expect(readdirSync(store).filter((n) => n.endsWith('.seg')).length).toBe(segs.length - plan.segments.length);
+      const after = jsonOf<VerifyJson>(await runCli(['verify', store, '--json']));
+      expect(after.ok).toBe(true);
+      expect({ events: after.events, batches: after.batches, entities: after.entities }).toEqual({ events: before.events, batches: before.batches, entities: before.entities });
+      expect(after.problems.map((p) => `${p.code} ${p.severity}`)).toEqual(['pruned info']);
+      const r = await runCli(['verify', store]);
+      expect(r.stdout).toMatch(/no problems found \(1 note\)/);
+      const replay = await runCli(['wal', 'replay', store, '--json']);
+      expect(jsonOf<ReplayJson>(replay).snapshot).not.toBeNull();
+      const append = await runCli(['append', store, '--entity', 'e:1', '--scope', 's', '--payload', '{"a":1}']);
+      expect(append.code, describeRun(append)).toBe(0);
+      expect(jsonOf<VerifyJson>(await runCli(['verify', store, '--json'])).ok).toBe(true);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
+  );
+
+  it(
+    '--archive: verify --archive gives the result of before the prune; dump --archive prints every event; a tampered archive file is an error naming it',
+    async () => {
+      const store = await prunable();
+      expect((await runCli(['wal', 'snapshot', store])).code).toBe(0);
+      const before = jsonOf<VerifyJson>(await runCli(['verify', store, '--json']));
+      const dumpBefore = await runCli(['dump', store, '--format', 'jsonl', '--system']);
+      const archive = join(tempDir(), 'arch');
+      const p = await runCli(['prune', store, '--before', '250', '--yes', '--archive', archive, '--json']);
+      expect(p.code, describeRun(p)).toBe(0);
+      const manifest = JSON.parse(readFileSync(join(archive, 'manifest.json'), 'utf8')) as { segments: { segment: string; blake3: string; sizeBytes: number }[] };
+      expect(manifest.segments.length).toBeGreaterThan(2);
+      const both = jsonOf<VerifyJson>(await runCli(['verify', store, '--archive', archive, '--json']));
+      expect(both).toEqual(before);
+      const dumpBoth = await runCli(['dump', store, '--archive', archive, '--format', 'jsonl', '--system']);
+      expect(dumpBoth.stdout).toBe(dumpBefore.stdout);
+      const victim = join(archive, manifest.segments[1]!.segment);
+      const bytes = readFileSync(victim);
+      bytes[bytes.length - 100] ^= 1;
+      writeFileSync(victim, bytes);
+      expectOneLineError(await runCli(['verify', store, '--archive', archive]), { exitCode: 1, file: victim, at: 'BLAKE3' });
+      expectOneLineError(await runCli(['dump', store, '--archive', archive]), { exitCode: 1, file: victim });
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
+  );
+});
