@@ -96,13 +96,29 @@ export function listSnapshots(fs: FileSystem, dir: string): SnapshotFile[] {
 }
 
 let hasherPromise: Promise<IHasher> | undefined;
+let hasherReady: IHasher | null = null;
+// made when the module loads (top-level await), so synchronous writers and the drill's
+// checks can use it without an await of their own
+await snapshotHasher();
+/**
+ * Writing keeps its hash state across file system calls; a drill checks crash states
+ * from inside those calls (crash-explorer's PointFs), and that check loads snapshots. So
+ * the writer has a hasher of its own, never the one loads use.
+ */
+const writeHasher = await createBLAKE3();
 /**
  * One incremental BLAKE3 per thread (hash-wasm compiles its module asynchronously, so it
  * is made once and then used synchronously: the *Sync functions take it).
  */
 export async function snapshotHasher(): Promise<IHasher> {
-  hasherPromise ??= createBLAKE3();
+  hasherPromise ??= createBLAKE3().then((h) => (hasherReady = h));
   return hasherPromise;
+}
+
+/** The hasher `snapshotHasher()` made; for synchronous callers that awaited it once before. */
+export function snapshotHasherSync(): IHasher {
+  if (hasherReady === null) throw new Error('snapshotHasherSync: await snapshotHasher() once first');
+  return hasherReady;
 }
 
 export interface LoadedSnapshot {
@@ -354,6 +370,11 @@ export async function replayWithSnapshots(dir: string, opts: SnapshotReplayOptio
   return replayTapped(dir, opts, await snapshotHasher()).out;
 }
 
+/** replayWithSnapshots with a hasher made beforehand (`snapshotHasher()`). */
+export function replayWithSnapshotsSync(dir: string, h: IHasher, opts: SnapshotReplayOptions = {}): SnapshotReplayResult {
+  return replayTapped(dir, opts, h).out;
+}
+
 function replayTapped(dir: string, opts: SnapshotReplayOptions, h: IHasher): { out: SnapshotReplayResult; tap: SnapshotTap } {
   const fs = opts.fs ?? new RealFs();
   const base: ReplayOptions = { ...opts, fs };
@@ -450,7 +471,7 @@ export function writeSnapshotSync(dir: string, h: IHasher, opts: WriteSnapshotOp
     throw ioError(err, sdir, 'create the snapshots directory');
   }
   const path = join(sdir, snapshotFileName(c.position));
-  const bytes = writeSnapshotFile(fs, path, header, out.state, h);
+  const bytes = writeSnapshotFile(fs, path, header, out.state, writeHasher);
   const removed: string[] = [];
   const keep = opts.keep ?? DEFAULT_SNAPSHOTS_KEPT;
   if (keep > 0) {
