@@ -163,7 +163,7 @@ export async function planPrune(fs: FileSystem, dir: string, cut: PruneCut, opts
   for (const s of listSnapshots(fs, dir)) {
     let resume;
     try {
-      const h = (await loadSnapshot(fs, s.path, false)).header;
+      const h = (await loadSnapshot(fs, s.path, false, true)).header;
       if (checkSnapshotAgainstLog(fs, dir, h) !== null) continue;
       resume = h.resume ?? h.position;
     } catch (err) {

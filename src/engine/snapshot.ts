@@ -131,11 +131,12 @@ export interface LoadedSnapshot {
  * Reads and checks a snapshot: header, BLAKE3 of the whole, entries that add up
  * exactly. Throws SeglogError 'corrupt' naming the file when it is not usable.
  */
-export async function loadSnapshot(fs: FileSystem, path: string, keepValues: boolean): Promise<LoadedSnapshot> {
-  return loadSnapshotSync(fs, path, keepValues, await snapshotHasher());
+export async function loadSnapshot(fs: FileSystem, path: string, keepValues: boolean, headerOnly = false): Promise<LoadedSnapshot> {
+  return loadSnapshotSync(fs, path, keepValues, await snapshotHasher(), headerOnly);
 }
 
-export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boolean, h: IHasher): LoadedSnapshot {
+/** `headerOnly`: check the whole file's BLAKE3 and the header, but build no state (an empty one). */
+export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boolean, h: IHasher, headerOnly = false): LoadedSnapshot {
   let bytes: Uint8Array;
   try {
     bytes = readWhole(fs, path, SNAPSHOT_MAX_BYTES);
@@ -152,6 +153,7 @@ export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boole
   for (let i = 0; i < SNAPSHOT_HASH_BYTES; i++) if (digest[i] !== bytes[bodyEnd + i]) throw bad('BLAKE3 of the file does not match');
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const state = new KvState();
+  if (headerOnly) return { file: path, header, state };
   let at = SNAPSHOT_HEADER_BYTES;
   for (let n = 0; n < header.entryCount; n++) {
     if (at + SNAPSHOT_ENTRY_FIXED_BYTES > bodyEnd) throw bad(`entry ${n} runs past the end`);
