@@ -2,6 +2,8 @@ import { Flags } from '@oclif/core';
 import { type Fault, parseKindFilter } from '../tools/dump-read.js';
 import type { Region } from '../engine/log/region.js';
 import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
+import { SeglogError } from '../engine/io/errors.js';
+import { liveSegments } from '../engine/segment/prune-base.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
@@ -35,6 +37,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
     system: Flags.boolean({ description: "include the engine's own kinds (category 0)", default: false }),
     format: Flags.string({ description: 'output format', options: ['text', 'json', 'jsonl'], default: 'text' }),
     ...liveFlags(),
+    archive: Flags.string({ description: 'read the archive of pruned segments (prune --archive) and the store as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
@@ -53,9 +56,13 @@ export default class Dump extends BaseCommand<typeof Dump> {
     const checked = checkedTarget(this.args.store);
     // --since/--until/--last/--follow (tools/live/live-dump.ts): checked before any output, read in this thread
     const fs = new RealFs();
-    const target = resolveTarget(fs, this.args.store);
+    const resolved = resolveTarget(fs, this.args.store);
+    if (f.archive !== undefined && resolved.kind !== 'store') throw new SeglogError('usage', '--archive needs a store directory, not a segment file');
+    // a pruned store starts at its base (segment/prune-base.ts)
+    const target = resolved.kind === 'store' ? { ...resolved, segments: liveSegments(fs, resolved.dir) } : resolved;
     const live = parseLiveFlags(f, { markers: f.markers, format, store: target.kind === 'store' });
     if (live) {
+      if (f.archive !== undefined) throw new SeglogError('usage', '--archive reads the pruned history with the store; it does not combine with --follow, --since, --until or --last');
       let damaged = false;
       await liveDump(fs, {
         target,
@@ -78,7 +85,7 @@ export default class Dump extends BaseCommand<typeof Dump> {
     // a job (ui/job/dump-job.ts) writes the records: in a worker thread for large stores, so Ctrl-C works
     const r = await this.runJob(
       'dump',
-      { store: this.args.store, region, markers: f.markers, hex: f.hex, format, limit: f.limit ?? Number.MAX_SAFE_INTEGER },
+      { store: this.args.store, archive: f.archive, region, markers: f.markers, hex: f.hex, format, limit: f.limit ?? Number.MAX_SAFE_INTEGER },
       { label: 'dumping', unit: 'records', sizeBytes, readOnly: false },
     );
     if (format === 'json') this.closeJsonStream(r.interrupted ? { error: { code: 'interrupted', message: 'interrupted' } } : {});

@@ -23,6 +23,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     verbose: Flags.boolean({ char: 'v', description: 'also list the problems that follow from a root cause', default: false }),
     anchor: Flags.string({ description: 'a signed head (seglog head): the store\'s first SIZE events must give its root (repeatable)', multiple: true }),
     pubkey: Flags.string({ description: 'a verifier key (NAME.pub from seglog keygen): every --anchor must carry its valid signature (repeatable)', multiple: true }),
+    archive: Flags.string({ description: 'check the archive of pruned segments (prune --archive) and the store together as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
@@ -36,7 +37,7 @@ export default class Verify extends BaseCommand<typeof Verify> {
     // a job (ui/job/verify-job.ts): in a worker thread for large stores, so Ctrl-C and progress work
     const report = await this.runJob(
       'verify',
-      { store: this.args.store, maxErrors: this.flags['max-errors'], anchors, pubkeys },
+      { store: this.args.store, maxErrors: this.flags['max-errors'], anchors, pubkeys, archive: this.flags.archive },
       { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
     );
     // consequences of one damaged range are grouped under it (causedBy): engine/verify/verify-causes.ts

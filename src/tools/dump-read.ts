@@ -87,6 +87,8 @@ export interface DumpReadOptions {
   hex: boolean;
   /** Ask dump-verdicts for the payload test too (JSON output). */
   canonical: boolean;
+  /** Transactions begun before the first segment (a pruned store's base): their items show at their COMMIT. */
+  openAtStart?: readonly number[];
   /** Checked before every record: true ends the walk. */
   shouldStop: () => boolean;
   onEvent(e: DumpEvent): void;
@@ -179,7 +181,7 @@ export function readForDump(fs: FileSystem, target: Target, opts: DumpReadOption
           if (opts.shouldStop()) return;
           opts.onEvent(view.set(buf, b, n, loc.segIndex, loc.path, loc.offset));
         },
-        { filter: test, shouldStop: opts.shouldStop, onFault: (fault) => faults.push(fault), onSegment },
+        { filter: test, shouldStop: opts.shouldStop, onFault: (fault) => faults.push(fault), onSegment, openAtStart: opts.openAtStart },
       );
     }
   } finally {

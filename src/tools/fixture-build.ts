@@ -16,6 +16,7 @@ import type { FileSystem } from '../engine/io/fs-types.js';
 import { RealFs } from '../engine/io/real-fs.js';
 import { MAX_MARKER_COUNT, type RawFrame } from '../engine/store/raw-frames.js';
 import { type OpenOptions, Store } from '../engine/store/store.js';
+import { SnapshotScheduler } from '../engine/wal/snapshot.js';
 
 /**
  * `seglog fixture build`: writes frames exactly as a JSONL spec says, one frame per line,
@@ -48,6 +49,8 @@ export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes'
   seed?: number;
   /** Fixed wall time in ms for every event (deterministic fixtures); overrides `clock`. */
   wallMs?: number;
+  /** Write a key/value snapshot after every N COMMIT lines (engine/snapshot.ts). */
+  snapshotEvery?: number;
 }
 
 export interface FixtureBuildResult {
@@ -55,6 +58,8 @@ export interface FixtureBuildResult {
   frames: number;
   events: number;
   markers: number;
+  /** Snapshots written (with `snapshotEvery`). */
+  snapshots?: number;
 }
 
 /** Longest spec line accepted (a 16 MiB payload as JSON text, escaped, fits). */
@@ -155,7 +160,10 @@ export class FixtureWriter {
   private pendingBytes = 0;
   readonly result: FixtureBuildResult = { lines: 0, frames: 0, events: 0, markers: 0 };
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly snapshots: SnapshotScheduler | null = null,
+  ) {}
 
   add(op: FixtureOp): void {
     this.result.lines++;
@@ -163,6 +171,11 @@ export class FixtureWriter {
     this.pending.push(frame);
     this.pendingBytes += frame.type === 'event' ? frame.payload.length + 200 : 24;
     if (this.pendingBytes >= WRITE_GROUP_BYTES || this.pending.length >= WRITE_GROUP_FRAMES) this.flush();
+    if (op.type === 'commit' && this.snapshots !== null) {
+      // the snapshot reads the log: the COMMIT must be written first
+      if (this.snapshots.due) this.flush();
+      if (this.snapshots.committed() !== null) this.result.snapshots = (this.result.snapshots ?? 0) + 1;
+    }
   }
 
   flush(): void {
@@ -309,9 +322,10 @@ export async function buildFixture(dir: string, specPath: string, opts: FixtureB
   forEachSpecLine(fs, specPath, (text) => {
     parseSpecLine(text);
   });
+  const snapshots = opts.snapshotEvery !== undefined ? await SnapshotScheduler.create(dir, opts.snapshotEvery, { fs }) : null;
   const store = await Store.open(dir, storeOptions(opts, fs));
   try {
-    const w = new FixtureWriter(store);
+    const w = new FixtureWriter(store, snapshots);
     forEachSpecLine(fs, specPath, (text) => w.add(parseSpecLine(text)));
     w.flush();
     return w.result;
@@ -329,9 +343,10 @@ export async function buildFixtureFromOps(dir: string, ops: readonly FixtureOp[]
       throw new SeglogError('bad_input', `op ${i}: ${(err as Error).message}`);
     }
   });
+  const snapshots = opts.snapshotEvery !== undefined ? await SnapshotScheduler.create(dir, opts.snapshotEvery, opts.fs ? { fs: opts.fs } : {}) : null;
   const store = await Store.open(dir, storeOptions(opts, opts.fs));
   try {
-    const w = new FixtureWriter(store);
+    const w = new FixtureWriter(store, snapshots);
     for (const op of ops) w.add(op);
     w.flush();
     return w.result;

@@ -4,6 +4,7 @@ import { writeFileAtomic } from '../../engine/io/fs-util.js';
 import { ioError } from '../../engine/io/errors.js';
 import { storeSizeBytes } from '../../engine/segment/store-size.js';
 import type { ReplayResult, WalWarning } from '../../engine/wal/wal-replay.js';
+import type { SnapshotReplayResult } from '../../engine/wal/snapshot.js';
 import { BaseCommand } from '../../ui/base-command.js';
 import { intFlag, storeArg } from '../../ui/flags.js';
 import { formatCount, plural } from '../../ui/format.js';
@@ -16,6 +17,10 @@ interface ReplayOutput {
   corruption: ReplayResult['corruption'];
   /** Where the state was written (null without --state, or when replay stopped at corruption). */
   state: string | null;
+  /** The snapshot replay started from (null: the whole log was replayed). */
+  snapshot: SnapshotReplayResult['snapshot'];
+  /** Snapshots skipped because they are damaged or do not fit the log. */
+  snapshotWarnings: string[];
 }
 
 export default class WalReplay extends BaseCommand<typeof WalReplay> {
@@ -29,6 +34,8 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
   static override args = { store: storeArg() };
   static override flags = {
     state: Flags.string({ description: 'write the final state to FILE as JSON {key: {value, version}} (atomically)', helpValue: '<file>' }),
+    snapshot: Flags.string({ description: 'start from this snapshot file (an error if it does not fit the log)', helpValue: '<file>', exclusive: ['no-snapshot'] }),
+    'no-snapshot': Flags.boolean({ description: 'replay the whole log, ignoring snapshots/', default: false }),
     'max-warnings': intFlag({ description: 'list at most N warnings (the statistics count all)', min: 0, max: 1_000_000, default: 100 }),
   };
 
@@ -39,7 +46,13 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
     // a job (ui/job/wal-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
     const r = await this.runJob(
       'walReplay',
-      { store, keepValues: statePath !== undefined, maxWarnings: this.flags['max-warnings'] },
+      {
+        store,
+        keepValues: statePath !== undefined,
+        maxWarnings: this.flags['max-warnings'],
+        noSnapshot: this.flags['no-snapshot'],
+        ...(this.flags.snapshot !== undefined ? { snapshotFile: this.flags.snapshot } : {}),
+      },
       { label: 'replaying', unit: null, sizeBytes: storeSizeBytes(store), readOnly: true },
     );
     let written: string | null = null;
@@ -51,8 +64,9 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
       }
       written = statePath;
     }
-    const out: ReplayOutput = { store, stats: r.stats, warnings: r.warnings, warningsOmitted: r.warningsOmitted, corruption: r.corruption, state: written };
+    const out: ReplayOutput = { store, stats: r.stats, warnings: r.warnings, warningsOmitted: r.warningsOmitted, corruption: r.corruption, state: written, snapshot: r.snapshot, snapshotWarnings: r.snapshotWarnings };
     if (!this.json) {
+      for (const w of r.snapshotWarnings) this.warn(w);
       for (const w of r.warnings) this.warn(`${w.file}: at byte ${w.offset}: ${w.message}`);
       if (r.warningsOmitted > 0) this.warn(`${plural(r.warningsOmitted, 'more warning')} not shown (--max-warnings)`);
       if (r.corruption) process.stderr.write(`seglog: ${r.corruption.file}: at byte ${r.corruption.offset}: ${r.corruption.message}: replay stopped here\n`);
@@ -75,6 +89,7 @@ function render(o: ReplayOutput): string {
     `finalVersion     ${s.finalVersion}`,
     `liveKeys         ${formatCount(s.liveKeys)}`,
   ];
+  if (o.snapshot !== null) lines.push(`started from snapshot ${o.snapshot.file}`);
   if (o.state !== null) lines.push(`state written to ${o.state}`);
   lines.push(
     o.corruption

@@ -16,6 +16,8 @@ import type { FileSystem } from '../io/fs-types.js';
 import { type FooterState, footerStateOf, loadCheckpoint, scanFromCheckpoint } from './checkpoint.js';
 import { replayTables } from './footer-replay.js';
 import { type RecoveryScan, ScanVisitor } from '../recovery/recovery-scan.js';
+import { loadBase, segmentsFromBase } from '../segment/prune-base.js';
+import { seedScanFromBase } from './base-seed.js';
 import { entryAt, FooterBuilder, type FooterSeed, markerAt, readFooterWithHeader } from './sidx.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
 import type { SidxFooter } from '../../format/sidx.js';
@@ -62,7 +64,10 @@ export interface ColdStart {
   seed: FooterSeed | null;
 }
 
-export function coldStart(fs: FileSystem, dir: string, segments: SegmentFile[], opts: ColdStartOptions = {}): ColdStart {
+export function coldStart(fs: FileSystem, dir: string, allSegments: SegmentFile[], opts: ColdStartOptions = {}): ColdStart {
+  // a pruned store starts at its base (prune-base.ts); files below it are already pruned
+  const base = loadBase(fs, dir);
+  const segments = segmentsFromBase(allSegments, base);
   const warn = opts.warn ?? ((): void => {});
   const info: ColdStartInfo = { checkpoint: 'disabled', checkpointMessage: null, segments: [] };
   if (opts.useCheckpoint ?? true) {
@@ -92,6 +97,7 @@ export function coldStart(fs: FileSystem, dir: string, segments: SegmentFile[], 
   }
   const useFooters = opts.useFooters ?? true;
   const v = new ScanVisitor(segments.length);
+  if (base !== null) seedScanFromBase(v, base);
   let seed: FooterSeed | null = null;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i]!;

@@ -44,6 +44,8 @@ export function streamCommitted(
     onFault?: (f: Fault) => void;
     /** At the start of each segment, before its frames are read (dump-verdicts.ts sets the reader's trusted CRCs). */
     onSegment?: (segIndex: number, r: SegmentReader) => void;
+    /** Transactions already begun where the walk starts: a pruned store's base (engine/prune-base.ts). */
+    openAtStart?: readonly number[];
   } = {},
 ): void {
   let pendingBytes = 0;
@@ -68,7 +70,7 @@ export function streamCommitted(
     },
     aborted: drop,
     incomplete: drop,
-  });
+  }, beganBefore(opts.openAtStart));
   walkStore(
     fs,
     segments,
@@ -110,4 +112,11 @@ export function streamCommitted(
     },
     opts,
   );
+}
+
+/** The transactions a pruned store's base says were begun before its first segment (their BEGINs are gone). */
+function beganBefore(txnIds: readonly number[] = []): Map<number, Pending> {
+  const open = new Map<number, Pending>();
+  for (const txnId of txnIds) open.set(txnId, { txnId, segIndex: 0, offset: 0, items: 0, declared: 0, frames: [], bytes: 0 });
+  return open;
 }

@@ -10,7 +10,11 @@ import { type FileSystem, isFsError } from '../io/fs-types.js';
 import { ensureDir, readWhole, writeFileAtomic } from '../io/fs-util.js';
 import { storePaths } from '../io/layout.js';
 import { compileRegion, type Region } from './region.js';
-import { listSegments, walkStore } from '../segment/walker.js';
+import { walkStore } from '../segment/walker.js';
+import { baseOpenTxnIds, liveSegments } from '../segment/prune-base.js';
+
+/** A transaction the cursor holds until its COMMIT: its items, and where its BEGIN is (the resume point). */
+type CursorTxn = OpenTxn & { begin: FramePosition; frames: Uint8Array[] };
 
 const START: CursorState = {
   deliveredThrough: { segmentId: 0, offset: 0 },
@@ -72,7 +76,13 @@ export class Cursor {
     const test = compileRegion(region);
     const events: DecodedEvent[] = [];
     // the log's transaction rules (log/txn-fold.ts); a cursor delivers a transaction at its COMMIT, whole
-    const fold = new TxnFold<OpenTxn & { begin: FramePosition; frames: Uint8Array[] }>({
+    const segments = liveSegments(this.fs, this.dir);
+    // from the start of a pruned store: transactions begun before its cut are open (prune-base.ts)
+    const began = new Map<number, CursorTxn>();
+    if (from.resumeFrom.offset === 0 && segments.length > 0) {
+      for (const txnId of baseOpenTxnIds(this.fs, this.dir)) began.set(txnId, { txnId, segIndex: 0, offset: 0, items: 0, declared: 0, begin: { segmentId: segments[0]!.id, offset: 0 }, frames: [] });
+    }
+    const fold = new TxnFold<CursorTxn>({
       create: (txnId, declared, segIndex, offset) => ({ txnId, segIndex, offset, items: 0, declared, begin: { segmentId: segments[segIndex]!.id, offset }, frames: [] }),
       begunAgain: () => true,
       orphan: () => false,
@@ -85,12 +95,11 @@ export class Cursor {
       },
       aborted: () => {},
       incomplete: () => {},
-    });
+    }, began);
     let commitEnd: FramePosition = { segmentId: 0, offset: 0 };
     let next = from;
     let more = false;
     let done = false;
-    const segments = listSegments(this.fs, this.dir);
     const deliver = (frames: Uint8Array[], at: FramePosition, end: FramePosition, seqPlusOne: number): void => {
       if (before(at, from.deliveredThrough)) return; // completed before the cursor: delivered already
       if (done) {

@@ -48,6 +48,7 @@ import { type SealHook, SegmentWriter } from '../segment/segment-writer.js';
 import { readMeta, writeMeta } from '../io/store-meta.js';
 import { listSegments, type SegmentFile } from '../segment/walker.js';
 import { MAX_MARKER_COUNT, type RawFrame, type RawFrameWriter, type RawEventResult, type RawWriteResult } from './raw-frames.js';
+import { baseOpenTxnIds, liveSegments } from '../segment/prune-base.js';
 import { Txn } from './txn.js';
 import { EntityTable } from '../log/entity-table.js';
 
@@ -945,7 +946,7 @@ export class Store implements RawFrameWriter {
   // ----------------------------------------------------------------- reads
 
   private segmentFiles(): SegmentFile[] {
-    return listSegments(this.fs, this.dir);
+    return liveSegments(this.fs, this.dir);
   }
 
   /** Committed events matching the region, in commit order. */
@@ -970,7 +971,7 @@ export class Store implements RawFrameWriter {
         if (stop) return;
         if (fn(decodeEvent(buf, b)) === false) stop = true;
       },
-      { filter: test, shouldStop: () => stop, lastIsActive: true },
+      { filter: test, shouldStop: () => stop, lastIsActive: true, openAtStart: baseOpenTxnIds(this.fs, this.dir) },
     );
   }
 
@@ -1016,7 +1017,7 @@ export class Store implements RawFrameWriter {
         ids.set(decodeEventId(buf, b), loc);
         const hs = ev.hashStart(buf, b);
         hashes.set(toHex(buf, hs, hs + HASH_BYTES), loc);
-      }, { filter: () => true });
+      }, { filter: () => true, openAtStart: baseOpenTxnIds(this.fs, this.dir) });
       this.idIndex = ids;
       this.hashIndex = hashes;
     }

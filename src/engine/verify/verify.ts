@@ -11,6 +11,8 @@ import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
 import { type ChainFacts, ChainFold, newWordHead, type WordHead } from '../log/chain-fold.js';
 import { checkCheckpoint } from '../index/checkpoint.js';
 import { type Adoption, type OpenTxn, type TxnFacts, TxnFold } from '../log/txn-fold.js';
+import { BASE_FILE, type PruneBase } from '../../format/base.js';
+import { segmentFileName } from '../io/layout.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -39,7 +41,9 @@ export type ProblemCode =
   | 'anchor_signature'
   | 'anchor_ok'
   | 'merkle_stale'
-  | 'merkle_mismatch';
+  | 'merkle_mismatch'
+  // a pruned store (issue 17, segment/prune-base.ts)
+  | 'pruned';
 
 export interface Problem {
   code: ProblemCode;
@@ -95,6 +99,8 @@ export interface VerifyOptions {
    * events (found by the differential damage suite, test/differential/regressions.ts).
    */
   storeDir?: string;
+  /** A pruned store: start from the state at its cut (format/base.ts) instead of sequence 0. */
+  base?: PruneBase;
 }
 
 export interface HashVerdicts {
@@ -127,6 +133,7 @@ export function verifySegments(fs: FileSystem, segments: SegmentFile[], hasher: 
   const v = new VerifyVisitor(hasher, opts);
   const footers = new FooterVerifier(fs, segments.length, opts.loneFile ?? false);
   v.footers = opts.hashVerdicts?.footerChecks?.(footers) ?? footers;
+  if (opts.base) v.startFromBase(opts.base);
   walkStore(fs, segments, opts.tap ? tee(v, opts.tap) : v, { lastIsActive: true, shouldStop: () => v.stopped });
   const storeDir = opts.storeDir ?? (segments.length > 0 ? dirname(segments[0]!.path) : undefined);
   if (!opts.loneFile && storeDir !== undefined) v.checkCheckpoint(fs, storeDir, segments);
@@ -147,7 +154,7 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
   /** The frame being checked (for the chain facts' problems). */
   private frameOffset = 0;
   /** The log's transaction rules (log/txn-fold.ts); this class is their `TxnFacts`: it reports. */
-  private readonly txns: TxnFold<VerifyTxn> = new TxnFold<VerifyTxn>(this);
+  private txns: TxnFold<VerifyTxn> = new TxnFold<VerifyTxn>(this);
   private readonly problems: Problem[] = [];
   private segName = '';
   private segIndex = 0;
@@ -203,6 +210,29 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
         message: `header says segment ${r.header.header.segmentId} but the file is named for segment ${seg.id}`,
       });
     }
+  }
+
+  /**
+   * A pruned store: sequences, clocks, chains and counts continue from the base, and the
+   * transactions open at the cut (none commits later) are taken as begun before it.
+   */
+  startFromBase(base: PruneBase): void {
+    this.chain.nextSeq = base.nextSeq;
+    for (const [name, h] of base.heads) {
+      const head = newWordHead(h.clock, h.wallMs);
+      head.hash.set(h.hash); // `words` views the same bytes
+      this.chain.heads.set(name, head);
+    }
+    const open = new Map<number, VerifyTxn>();
+    for (const t of base.openTxns) open.set(t.txnId, { txnId: t.txnId, segIndex: 0, offset: 0, items: t.items, declared: 0, segment: BASE_FILE, startedBefore: true });
+    this.txns = new TxnFold<VerifyTxn>(this, open, base.nextTxnId, base.committedEvents, base.committedBatches);
+    this.report({
+      code: 'pruned',
+      severity: 'info',
+      segment: BASE_FILE,
+      offset: 0,
+      message: base.nextSeq > 0 ? `events 0..${base.nextSeq - 1} were pruned (segments before ${segmentFileName(base.firstSegmentId)}); the walk starts from the base` : `segments before ${segmentFileName(base.firstSegmentId)} were pruned`,
+    });
   }
 
   onDamagedFooter(d: DamagedFooter): void {

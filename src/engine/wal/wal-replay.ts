@@ -97,6 +97,32 @@ export interface WalScanOptions {
 export interface ReplayOptions extends WalScanOptions {
   /** Keep values (for the state file); without it only keys and versions are tracked. */
   keepValues?: boolean;
+  /** Start from a snapshot's state and statistics, scanning from `resume` (engine/snapshot.ts). */
+  start?: ReplayStart;
+  /** Sees every frame first and says which ones `start` already accounts for (engine/snapshot.ts). */
+  tap?: ReplayTap;
+}
+
+/** A replay that continues from a snapshot instead of the start of the log. */
+export interface ReplayStart {
+  state: KvState;
+  stats: ReplayStats;
+  /** The first frame to scan (a frame boundary). */
+  resume: { segmentId: number; offset: number };
+}
+
+/**
+ * Hooks for replay through snapshots. Frames the tap calls `settled` are scanned (the
+ * transactions they open are tracked) but have no effect: no apply, no count, no warning.
+ */
+export interface ReplayTap {
+  attach(stats: ReplayStats, state: KvState): void;
+  onSegment(seg: SegmentFile, segIndex: number): void;
+  /** Called for every valid frame before replay handles it. */
+  onFrame(r: SegmentReader, segIndex: number): void;
+  settled(segIndex: number, offset: number): boolean;
+  /** The walk ended (before transactions still open are discarded). */
+  onEnd(): void;
 }
 
 export type WalTxnStatus = 'committed' | 'aborted' | 'incomplete' | 'orphaned';
@@ -173,7 +199,13 @@ class WalScanner implements TxnFacts<TxnRecord> {
   constructor(
     private readonly sink: WalSink,
     private readonly maxWarnings: number,
+    readonly tap: ReplayTap | null = null,
   ) {}
+
+  /** Whether a snapshot already accounted for the frame at (seg, offset). */
+  settled(seg: number, offset: number): boolean {
+    return this.tap !== null && this.tap.settled(seg, offset);
+  }
 
   warn(code: WalWarningCode, txn: number | null, seg: number, offset: number, message: string): void {
     if (this.warnings.length >= this.maxWarnings) {
@@ -186,10 +218,12 @@ class WalScanner implements TxnFacts<TxnRecord> {
   onSegment(seg: SegmentFile, segIndex: number): void {
     this.paths[segIndex] = seg.path;
     this.names[segIndex] = seg.name;
+    this.tap?.onSegment(seg, segIndex);
   }
 
   onFrame(r: SegmentReader, segIndex: number): void {
     if (this.corruption) return;
+    this.tap?.onFrame(r, segIndex);
     const buf = r.buf;
     const b = r.bodyOff;
     switch (r.type) {
@@ -251,13 +285,13 @@ class WalScanner implements TxnFacts<TxnRecord> {
 
   endWithoutBegin(type: number, txnId: number, segIndex: number, offset: number): boolean {
     const what = type === FrameType.COMMIT ? 'COMMIT' : 'ABORT';
-    this.warn('marker_without_begin', txnId, segIndex, offset, `${what} of transaction ${txnId} with no open BEGIN: ignored`);
+    if (!this.settled(segIndex, offset)) this.warn('marker_without_begin', txnId, segIndex, offset, `${what} of transaction ${txnId} with no open BEGIN: ignored`);
     return false;
   }
 
   countMismatch(t: TxnRecord, commitCount: number, segIndex: number, offset: number): void {
     // only the COMMIT's count is checked here (a BEGIN's count alone differing is verify's batch_mismatch)
-    if (commitCount !== t.items) {
+    if (commitCount !== t.items && !this.settled(segIndex, offset)) {
       this.warn('commit_count_mismatch', t.txnId, segIndex, offset, `COMMIT of transaction ${t.txnId} declares ${commitCount} items, ${t.items} were read`);
     }
   }
@@ -381,7 +415,7 @@ function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, 
 /** Applies committed transactions to the KV state and counts everything. */
 class ReplaySink implements WalSink {
   readonly wantsOps = true;
-  readonly stats: ReplayStats = {
+  stats: ReplayStats = {
     txnsApplied: 0,
     writesApplied: 0,
     deletesApplied: 0,
@@ -391,13 +425,21 @@ class ReplaySink implements WalSink {
     finalVersion: 0,
     liveKeys: 0,
   };
-  readonly state = new KvState();
+  state = new KvState();
   scanner!: WalScanner;
 
   /** Decoded values of the transaction being applied (reused). */
   private readonly values: (string | null)[] = [];
 
-  constructor(readonly wantsValues: boolean) {}
+  constructor(
+    readonly wantsValues: boolean,
+    start?: ReplayStart,
+  ) {
+    if (start) {
+      this.stats = { ...start.stats };
+      this.state = start.state;
+    }
+  }
 
   /**
    * Decodes and checks every value of `t` before any is applied, so a damaged value
@@ -431,7 +473,8 @@ class ReplaySink implements WalSink {
     return true;
   }
 
-  committed(t: TxnRecord): void {
+  committed(t: TxnRecord, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     const s = this.stats;
     const ops = t.ops;
     const bytes = t.bytes;
@@ -457,12 +500,14 @@ class ReplaySink implements WalSink {
   }
 
   aborted(t: TxnRecord, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     this.stats.abortedTxns++;
     this.stats.discardedTxns++;
     this.scanner.warn('aborted_txn', t.txnId, seg, offset, `transaction ${t.txnId} aborted: ${describeOps(t)} discarded (BEGIN at ${this.where(t)})`);
   }
 
   incomplete(t: TxnRecord, why: 'end' | 'begun_again', seg: number, offset: number): void {
+    if (why === 'begun_again' && this.scanner.settled(seg, offset)) return;
     this.stats.discardedTxns++;
     if (why === 'end') {
       this.scanner.warn('incomplete_txn', t.txnId, t.segIndex, t.offset, `transaction ${t.txnId} never committed or aborted: ${describeOps(t)} discarded`);
@@ -472,6 +517,7 @@ class ReplaySink implements WalSink {
   }
 
   orphan(txn: number, seg: number, offset: number): void {
+    if (this.scanner.settled(seg, offset)) return;
     this.stats.orphanedEntries++;
     this.scanner.warn(
       'orphaned_entry',
@@ -558,18 +604,19 @@ function segmentsOf(fs: FileSystem, dir: string): SegmentFile[] {
   return listSegments(fs, dir);
 }
 
-function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: WalScanOptions): { scanner: WalScanner; segments: number } {
+function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: ReplayOptions): { scanner: WalScanner; segments: number } {
   const fs = opts.fs ?? new RealFs();
   const segments = segmentsOf(fs, dir);
-  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS);
+  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS, opts.tap ?? null);
   sink.scanner = scanner;
   try {
-    walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null });
+    walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null, ...(opts.start ? { start: opts.start.resume } : {}) });
   } catch (err) {
     if (err instanceof SeglogError) throw err;
     const file = (err as { path?: unknown }).path;
     throw ioError(err, typeof file === 'string' ? file : dir, 'read the log');
   }
+  opts.tap?.onEnd();
   scanner.finish();
   return { scanner, segments: segments.length };
 }
@@ -580,7 +627,8 @@ function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: WalSca
  * state up to there; a torn tail of the active segment is the log's end (a warning).
  */
 export function replayWal(dir: string, opts: ReplayOptions = {}): ReplayResult {
-  const sink = new ReplaySink(opts.keepValues ?? false);
+  const sink = new ReplaySink(opts.keepValues ?? false, opts.start);
+  opts.tap?.attach(sink.stats, sink.state);
   const { scanner, segments } = scan(dir, sink, opts);
   sink.stats.liveKeys = sink.state.size;
   return { stats: sink.stats, warnings: scanner.warnings, warningsOmitted: scanner.warningsOmitted, corruption: scanner.corruption, state: sink.state, segments };

@@ -19,6 +19,8 @@ import type { EntityHead } from '../../engine/recovery/recovery-scan.js';
 import type { Store } from '../../engine/store/store.js';
 import { type Problem, verifySegments } from '../../engine/verify/verify.js';
 import { listSegments } from '../../engine/segment/walker.js';
+import { listSnapshots, replayWithSnapshotsSync, snapshotHasherSync } from '../../engine/wal/snapshot.js';
+import { stateToJson } from '../../engine/wal/wal-replay.js';
 import type { AckRecorder } from './ack-recorder.js';
 import { checkVisible, type Violation, ViolationList } from './invariants.js';
 import { SIM_STORE_DIR, type SimMachine } from './sim-env.js';
@@ -103,6 +105,7 @@ export function recoverCrashedStore(fs: FileSystem, env: RecoveryEnv): RecoveryO
     const visible = first.query(ALL_EVENTS);
     const state = first.snapshotState();
     checkVerify(fs, env.hasher, out, env.knownProblems);
+    checkSnapshotReplay(fs, out);
     first.close();
     checkLostFound(fs, out);
     checkSecondOpen(fs, env, visible, state, out);
@@ -128,6 +131,23 @@ function checkVerify(fs: FileSystem, hasher: Blake3, out: ViolationList, known: 
     out.add('chain-verifies', `verify after recovery: ${p.code} in ${p.segment} at byte ${p.offset}${p.seq !== undefined ? ` (seq ${p.seq})` : ''}: ${p.message}`);
   }
   if (listed > MAX_VERIFY_DETAILS) out.add('chain-verifies', `verify after recovery: ${listed - MAX_VERIFY_DETAILS} more problems`);
+}
+
+/**
+ * snapshot-replay: whatever snapshots a crash left (a stale one, one whose position the
+ * crash took away), replay through them equals a full replay. A snapshot that does not fit
+ * is skipped with a warning, never used.
+ */
+function checkSnapshotReplay(fs: FileSystem, out: ViolationList): void {
+  if (listSnapshots(fs, SIM_STORE_DIR).length === 0) return;
+  const h = snapshotHasherSync();
+  const via = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0 });
+  const full = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0, noSnapshot: true });
+  if (via.corruption || full.corruption) return; // damage is chain-verifies' finding
+  const a = JSON.stringify(via.stats);
+  const b = JSON.stringify(full.stats);
+  if (a !== b) out.add('snapshot-replay', `replay through ${via.snapshot?.file ?? 'no snapshot'} gives ${a}, a full replay ${b}`);
+  else if (stateToJson(via.state) !== stateToJson(full.state)) out.add('snapshot-replay', `replay through ${via.snapshot?.file ?? 'no snapshot'} gives another state than a full replay`);
 }
 
 /** Recovery's name for a cut tail: `<segment>.<offset>.<ms>.<reason>` (store.ts, cutTail). */

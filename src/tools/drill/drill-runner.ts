@@ -4,6 +4,7 @@
  * this thread otherwise, e.g. under vitest), and merges the results into one report
  * whose digest does not depend on how the work was split.
  */
+import { snapshotHasher } from '../../engine/wal/snapshot.js';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const startedMs = performance.now();
   const spec: DrillSpec = { seed: opts.seed, workload: opts.workload, fromStore: opts.fromStore, modes: opts.modes, canary: opts.canary, canaryKind: opts.canaryKind };
   const hasher = await createHasher();
+  await snapshotHasher(); // the workloads' snapshot steps and the snapshot-replay check use it synchronously
   const start = prepareStart(spec, hasher);
   const opsPerEpisode = countCrashPoints(start, spec, hasher);
   const operations = opsPerEpisode.reduce((a, b) => a + b, 0);

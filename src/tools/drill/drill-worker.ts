@@ -2,6 +2,7 @@
  * Worker-thread entry of the drill: explores the crash points it is given and posts the
  * result. Loaded from dist/ only (drill-runner.ts falls back to one thread otherwise).
  */
+import { snapshotHasher } from '../../engine/wal/snapshot.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHasher } from '../../format/hash/blake3.js';
 import { explorePoints, prepareStart } from './crash-explorer.js';
@@ -15,6 +16,7 @@ const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
 
 try {
   const hasher = await createHasher();
+  await snapshotHasher();
   const start = prepareStart(job.spec, hasher);
   const result = explorePoints(
     start,

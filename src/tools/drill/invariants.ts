@@ -29,7 +29,9 @@ export type InvariantId =
    * recovery that crashed after copying a tail and before cutting it must not leave the
    * next one to copy it again, nor its temp file behind (crash-check.ts, checkLostFound).
    */
-  | 'lost-found-clean';
+  | 'lost-found-clean'
+  /** Key/value replay through the newest usable snapshot gives the state and statistics of a full replay. */
+  | 'snapshot-replay';
 
 export const INVARIANT_IDS: readonly InvariantId[] = [
   'durable-survives',
@@ -40,6 +42,7 @@ export const INVARIANT_IDS: readonly InvariantId[] = [
   'idempotent',
   'failed-no-trace',
   'lost-found-clean',
+  'snapshot-replay',
 ];
 
 export interface Violation {

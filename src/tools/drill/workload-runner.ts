@@ -7,7 +7,8 @@ import type { FileSystem } from '../../engine/io/fs-types.js';
 import type { Store } from '../../engine/store/store.js';
 import type { Txn } from '../../engine/store/txn.js';
 import type { AckRecorder, UnitRecord } from './ack-recorder.js';
-import type { SimMachine } from './sim-env.js';
+import { SIM_STORE_DIR, type SimMachine } from './sim-env.js';
+import { snapshotHasherSync, writeSnapshotSync } from '../../engine/wal/snapshot.js';
 import type { ItemSpec, Step, Workload } from './workload.js';
 
 /**
@@ -79,6 +80,15 @@ export class WorkloadRunner {
       }
       case 'txnOp':
         this.txnOp(step.txn, step.item);
+        return;
+      case 'snapshot':
+        // read-only of the log; it writes only snapshots/ (temp file, fsync, rename, directory fsync)
+        try {
+          writeSnapshotSync(SIM_STORE_DIR, snapshotHasherSync(), { fs: this.fs, nowMs: this.machine.clock });
+        } catch (err) {
+          // a damaged log (a drill from a damaged fixture) has no state to snapshot: the writes go on, and fail as they would
+          if ((err as { code?: string }).code !== 'corrupt') throw err;
+        }
         return;
       case 'txnCommit':
       case 'txnAbort': {

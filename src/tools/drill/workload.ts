@@ -30,7 +30,9 @@ export type Step =
   /** An operation of the interactive transaction that step `txn` started (its first op begins it). */
   | { kind: 'txnOp'; txn: number; item: ItemSpec }
   | { kind: 'txnCommit'; txn: number }
-  | { kind: 'txnAbort'; txn: number };
+  | { kind: 'txnAbort'; txn: number }
+  /** A key/value snapshot at the current commit position (engine/snapshot.ts), as a writer takes one. */
+  | { kind: 'snapshot' };
 
 export interface Workload {
   name: WorkloadName;
@@ -173,10 +175,13 @@ export function buildWorkload(name: WorkloadName, seed: number, episode = 0): Wo
       else steps.push(batch(s, 1 + rng.nextInt(6), () => 10 + rng.nextInt(200)));
     } else if (name === 'txn') {
       if (r < 4) closeAndReopen();
+      else if (r < 8) steps.push({ kind: 'snapshot' });
       else if (r < 20) steps.push({ kind: 'append', item: item(s, 0, 10 + rng.nextInt(300)) });
       else txnStep(s);
     } else if (r < 6) {
       closeAndReopen();
+    } else if (r < 9) {
+      steps.push({ kind: 'snapshot' });
     } else if (r < 40) {
       steps.push({ kind: 'append', item: item(s, 0, 10 + rng.nextInt(300)) });
     } else if (r < 65) {

@@ -10,6 +10,7 @@ import { type Fault, readForDump } from '../../tools/dump-read.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import type { Region } from '../../engine/log/region.js';
 import { resolveTarget } from '../../engine/segment/target.js';
+import { logView } from '../../tools/archive.js';
 import { eventLine } from '../render/event-json.js';
 import { writeEventJson } from '../render/event-jsonl.js';
 import { JsonStream } from '../json-stream.js';
@@ -18,6 +19,8 @@ import type { JobControl } from './control.js';
 
 export interface DumpJobInput {
   store: string;
+  /** `--archive DIR`: the pruned segments (prune --archive) and the store as one log. */
+  archive?: string;
   region: Region;
   markers: boolean;
   hex: boolean;
@@ -34,7 +37,10 @@ export interface DumpJobOutput {
 
 export async function dumpJob(input: DumpJobInput, ctl: JobControl): Promise<DumpJobOutput> {
   const fs = new RealFs();
-  const target = resolveTarget(fs, input.store);
+  const resolved = resolveTarget(fs, input.store);
+  // a pruned store starts at its base (segment/prune-base.ts); --archive adds the pruned segments back
+  const view = resolved.kind === 'store' ? await logView(fs, resolved.dir, input.archive) : { segments: resolved.segments, base: null };
+  const target = { ...resolved, segments: view.segments };
   ctl.setTotalBytes(0);
   const { format, markers, hex, limit } = input;
   const out = new StdoutSink();
@@ -54,6 +60,7 @@ export async function dumpJob(input: DumpJobInput, ctl: JobControl): Promise<Dum
       markers,
       hex,
       canonical: format !== 'text',
+      openAtStart: view.base?.openTxns.map((t) => t.txnId) ?? [],
       shouldStop,
       onEvent: (e) => {
         count++;

@@ -12,6 +12,8 @@ import { RealFs } from '../../engine/io/real-fs.js';
 import { resolveTarget } from '../../engine/segment/target.js';
 import { type VerifyReport, verifySegments } from '../../engine/verify/verify.js';
 import { startParallelVerdicts } from '../../engine/verify/verify-parallel.js';
+import { logView } from '../../tools/archive.js';
+import { UsageError } from '../errors.js';
 import type { JobControl } from './control.js';
 
 export interface VerifyJobInput {
@@ -20,6 +22,8 @@ export interface VerifyJobInput {
   /** Signed head files (`--anchor`) and verifier key files (`--pubkey`). */
   anchors?: string[];
   pubkeys?: string[];
+  /** `--archive DIR`: the pruned segments (prune --archive) and the store, checked as one log. */
+  archive?: string;
 }
 
 export type VerifyJobOutput = VerifyReport & { anchors?: AnchorOutcome[] };
@@ -27,16 +31,25 @@ export type VerifyJobOutput = VerifyReport & { anchors?: AnchorOutcome[] };
 export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise<VerifyJobOutput> {
   const fs = new RealFs();
   const target = resolveTarget(fs, input.store);
-  ctl.setTotalBytes(target.segments.reduce((sum, s) => sum + sizeOf(fs, s.path), 0));
+  if (input.archive !== undefined && target.kind !== 'store') throw new UsageError('--archive needs a store directory, not a segment file');
+  // a pruned store starts at its base (segment/prune-base.ts); --archive adds the pruned segments back
+  const view = target.kind === 'store' ? await logView(fs, target.dir, input.archive) : { segments: target.segments, base: null };
+  const segments = view.segments;
+  ctl.setTotalBytes(segments.reduce((sum, s) => sum + sizeOf(fs, s.path), 0));
   const heads = (input.anchors ?? []).map(readHeadFile);
   const verifiers = (input.pubkeys ?? []).map(readVerifier);
-  const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, target.segments, heads, verifiers) : null;
+  if (heads.length > 0 && view.base !== null) {
+    // the tree's leaves start at event 0: a head can only be checked against the whole history
+    throw new UsageError(`--anchor needs the whole log, but events 0..${view.base.nextSeq - 1} were pruned: give the archive they were moved to with --archive DIR`);
+  }
+  const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, segments, heads, verifiers) : null;
   const hasher = await createHasher();
   // worker threads hash sealed segments ahead of the walk; the report is the same either way
-  const verdicts = startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment' });
+  const verdicts = startParallelVerdicts(fs, segments, { loneFile: target.kind === 'segment' });
   let report: VerifyReport;
   try {
-    report = verifySegments(fs, target.segments, hasher, {
+    report = verifySegments(fs, segments, hasher, {
+      ...(view.base !== null ? { base: view.base } : {}),
       maxErrors: input.maxErrors,
       loneFile: target.kind === 'segment',
       storeDir: target.kind === 'store' ? target.dir : undefined,

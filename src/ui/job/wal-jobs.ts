@@ -4,11 +4,29 @@
  * the command after the job returned, never by a job that may be stopped mid-way.
  */
 import { RealFs } from '../../engine/io/real-fs.js';
-import { dumpWal, replayWal, stateToJson } from '../../engine/wal/wal-replay.js';
+import { dumpWal, stateToJson } from '../../engine/wal/wal-replay.js';
+import { replayWithSnapshots } from '../../engine/wal/snapshot.js';
 import type { JobControl } from './control.js';
 
-export async function walReplayJob(input: { store: string; keepValues: boolean; maxWarnings: number }, _ctl: JobControl) {
-  const r = replayWal(input.store, { fs: new RealFs(), keepValues: input.keepValues, maxWarnings: input.maxWarnings });
+export interface WalReplayJobInput {
+  store: string;
+  keepValues: boolean;
+  maxWarnings: number;
+  /** Replay the whole log, ignoring snapshots/ (`--no-snapshot`). */
+  noSnapshot: boolean;
+  /** Start from this snapshot file (`--snapshot FILE`). */
+  snapshotFile?: string;
+}
+
+/** Replays from the newest snapshot that fits the log (engine/wal/snapshot.ts), or the whole log. */
+export async function walReplayJob(input: WalReplayJobInput, _ctl: JobControl) {
+  const r = await replayWithSnapshots(input.store, {
+    fs: new RealFs(),
+    keepValues: input.keepValues,
+    maxWarnings: input.maxWarnings,
+    noSnapshot: input.noSnapshot,
+    ...(input.snapshotFile !== undefined ? { snapshotFile: input.snapshotFile } : {}),
+  });
   const { state, ...rest } = r;
   return { ...rest, stateJson: input.keepValues && r.corruption === null ? stateToJson(state) : null };
 }
