@@ -10,7 +10,6 @@ import type { FooterBuilder } from '../index/sidx.js';
 import { EntityTable } from '../log/entity-table.js';
 import type { SegmentWriter } from '../segment/segment-writer.js';
 import type { BatchItem } from './api.js';
-import type { Store } from './store.js';
 
 /** The bulk path reads the real wall clock once per this many events (Store.bulkNow). */
 export const BULK_CLOCK_EVERY = 64;
@@ -47,13 +46,22 @@ export interface BulkChunk {
   frames: number;
 }
 
+/** What a bulk session needs of its store (Store implements it: it owns heads, sequence, clock and writer). */
+export interface BulkEncoder {
+  bulkEncode(w: SegmentWriter, chunk: BulkChunk, item: BatchItem): void;
+  /** False (nothing done) when the item breaks a limit. */
+  bulkEncodeRaw(w: SegmentWriter, chunk: BulkChunk, raw: RawBulkItem): boolean;
+  /** Writes what is pending; returns whether the events were fsynced. */
+  bulkFinish(w: SegmentWriter, chunk: BulkChunk): boolean;
+}
+
 /** Bulk append session; see Store.bulk(). */
 export class BulkAppender {
   private chunk: BulkChunk;
   count = 0;
   firstSeq = -1;
   constructor(
-    private readonly store: Store,
+    private readonly store: BulkEncoder,
     private readonly w: SegmentWriter,
   ) {
     this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0, now: 0, clockReads: 0 };

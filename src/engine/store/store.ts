@@ -44,7 +44,7 @@ import { type SealHook, SegmentWriter } from '../segment/segment-writer.js';
 import { MAX_MARKER_COUNT, type RawFrame, type RawFrameWriter, type RawEventResult, type RawWriteResult } from './raw-frames.js';
 import type { BatchItem, Coordinate, AppendOptions, InjectionHooks, OpenOptions, Receipt, Subscriber } from './api.js';
 import { prepareItem, type PreparedItem } from './event-input.js';
-import { addChunkToFooter, BULK_CLOCK_EVERY, BulkAppender, type BulkChunk, copyInto, type RawBulkItem } from './bulk.js';
+import { addChunkToFooter, BULK_CLOCK_EVERY, BulkAppender, type BulkChunk, type BulkEncoder, copyInto, type RawBulkItem } from './bulk.js';
 import { ReadView } from './read-view.js';
 import { prepareDirectory, recoverForOpen } from './store-open.js';
 import { Txn } from './txn.js';
@@ -60,7 +60,7 @@ const ID_RANDOM_BYTES = 10;
  * One process writes (it holds the LOCK); readers open read-only and see whole
  * committed batches only.
  */
-export class Store implements RawFrameWriter {
+export class Store implements RawFrameWriter, BulkEncoder {
   readonly dir: string;
   readonly options: StoreOptions;
   readonly readOnly: boolean;
