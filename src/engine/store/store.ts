@@ -619,7 +619,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
     return new BulkAppender(this, this.checkWritable());
   }
 
-  /** @internal used by BulkAppender */
+  /** BulkEncoder (bulk.ts): checks and encodes one item into the chunk, advancing heads and sequence. */
   bulkEncode(w: SegmentWriter, chunk: BulkChunk, item: BatchItem): void {
     const p = prepareItem(item, 0, false);
     if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > this.options.segmentMaxBytes) {
@@ -668,7 +668,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
   }
 
   /**
-   * @internal used by BulkAppender.addRaw: the same event as `bulkEncode` of the item
+   * BulkEncoder (bulk.ts, BulkAppender.addRaw): the same event as `bulkEncode` of the item
    * {entity, scope, kind, payload} given as byte ranges, encoded straight into the chunk
    * (no strings, no intermediate arrays, the CRC computed in place). Returns false,
    * having done nothing, when a limit is exceeded: `bulkEncode` then gives the error.
@@ -759,8 +759,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
     }
   }
 
-  /** @internal */
-  bulkFlush(w: SegmentWriter, chunk: BulkChunk): void {
+  /** Writes the chunk's frames to the active segment (used by bulkEncode* when the chunk is full, and bulkFinish). */
+  private bulkFlush(w: SegmentWriter, chunk: BulkChunk): void {
     if (chunk.len === 0) return;
     // a failed store never gets a chunk written again (BulkAppender.finish after a failure)
     this.checkWritable();
@@ -798,7 +798,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
     return this.footerSeed;
   }
 
-  /** @internal */
+  /** BulkEncoder (bulk.ts): writes what is pending; returns whether the events were fsynced. */
   bulkFinish(w: SegmentWriter, chunk: BulkChunk): boolean {
     this.bulkFlush(w, chunk);
     this.checkWritable();
