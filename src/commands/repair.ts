@@ -4,7 +4,7 @@ import { createHasher } from '../format/hash/blake3.js';
 import { RealFs } from '../engine/io/real-fs.js';
 import { startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 import type { HashVerdicts } from '../engine/verify/verify.js';
-import { listSegments } from '../engine/segment/walker.js';
+import { liveSegments } from '../engine/segment/prune-base.js';
 import type { RepairResult } from '../tools/repair/executor.js';
 import type { PlanAction, RepairPlan } from '../tools/repair/plan-types.js';
 import { planRepair } from '../tools/repair/planner.js';
@@ -166,7 +166,8 @@ export default class Repair extends BaseCommand<typeof Repair> {
 
 /** Runs `fn` with worker threads hashing segments ahead of the plan's walk (as verify does). */
 function withVerdicts<T>(fs: RealFs, dir: string, fn: (v: HashVerdicts | undefined) => T): T {
-  const verdicts = startParallelVerdicts(fs, listSegments(fs, dir));
+  // the segments the plan walks (a pruned store's from its base): verdicts are by segment index
+  const verdicts = startParallelVerdicts(fs, liveSegments(fs, dir));
   try {
     return fn(verdicts ?? undefined);
   } finally {

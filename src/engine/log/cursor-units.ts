@@ -2,9 +2,12 @@ import { copyBytes } from '../../format/bytes.js';
 import type { CursorState, FramePosition } from '../../format/cursor.js';
 import { ev } from '../../format/event.js';
 import { FRAME_PREFIX_BYTES, FrameType } from '../../format/frame.js';
-import { markerTxnId } from '../../format/marker.js';
+import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
+import { markerCount, markerTxnId } from '../../format/marker.js';
 import type { FileSystem } from '../io/fs-types.js';
-import { type Fault, type SegmentFile, listSegments, walkStore } from '../segment/walker.js';
+import { type Fault, type SegmentFile, walkStore } from '../segment/walker.js';
+import { baseOpening, liveSegments } from '../segment/prune-base.js';
+import { type OpenTxn, TxnFold } from './txn-fold.js';
 
 /**
  * Delivery units seen from a cursor position: the same rules as `Cursor.read`
@@ -76,10 +79,10 @@ export interface UnitWalkResult {
   units: number;
 }
 
-interface OpenTxn {
+/** A transaction being read: its BEGIN's position (a resume point), its items that passed the filter, and what a unit reports. */
+interface UnitTxn extends OpenTxn {
   begin: FramePosition;
   frames: { bytes: Uint8Array; segIndex: number; offset: number }[];
-  events: number;
   firstSeq: number;
   lastSeq: number;
   maxWallMs: number;
@@ -90,10 +93,10 @@ export const MAX_UNIT_PENDING_BYTES = 512 * 1024 * 1024;
 
 /** Walks the units that complete at or after `from.deliveredThrough`, in commit order. */
 export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visitor: UnitVisitor, opts: UnitWalkOptions = {}): UnitWalkResult {
-  const segments = opts.segments ?? listSegments(fs, dir);
+  // a pruned store starts at its base (segment/prune-base.ts)
+  const segments = opts.segments ?? liveSegments(fs, dir);
   const filter = opts.filter;
   const countPassedOnly = opts.countPassedOnly ?? true;
-  const open = new Map<number, OpenTxn>();
   let pendingBytes = 0;
   // the position after the last delivered unit, kept as plain fields (no allocation per event)
   let dSeg = from.deliveredThrough.segmentId;
@@ -114,7 +117,7 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
     dOff = end;
     rSeg = segId;
     rOff = end;
-    for (const t of open.values()) {
+    for (const t of fold.open.values()) {
       if (t.begin.segmentId < rSeg || (t.begin.segmentId === rSeg && t.begin.offset < rOff)) {
         rSeg = t.begin.segmentId;
         rOff = t.begin.offset;
@@ -124,6 +127,58 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
     if (seqPlusOne > 0) lastSeqPlusOne = seqPlusOne;
     units++;
   };
+  const release = (t: UnitTxn): void => {
+    for (const f of t.frames) pendingBytes -= f.bytes.length;
+  };
+  /** A unit completes: deliver it unless it completed before `from`. */
+  const complete = (t: UnitTxn, segIndex: number, frameOffset: number, end: number): void => {
+    release(t);
+    const segId = segments[segIndex]!.id;
+    if (alreadyDelivered(segId, frameOffset)) return;
+    info.events = t.items;
+    info.passed = t.frames.length;
+    info.firstSeq = t.firstSeq;
+    info.lastSeq = t.lastSeq;
+    info.maxWallMs = t.maxWallMs;
+    info.at.segmentId = segId;
+    info.at.offset = frameOffset;
+    if (visitor.beforeUnit?.(info, state)) {
+      stopped = true; // not delivered: the position stays before it (its BEGIN is still a resume point there)
+      return;
+    }
+    if (visitor.onEvent) for (const f of t.frames) visitor.onEvent(f.bytes, FRAME_PREFIX_BYTES, f.bytes.length - FRAME_PREFIX_BYTES, f.segIndex, f.offset);
+    advance(segId, end, t.lastSeq >= 0 ? t.lastSeq + 1 : 0, countPassedOnly ? info.passed : info.events);
+    if (visitor.onUnit?.(info, state)) stopped = true;
+  };
+  /** The end of the COMMIT being folded (the fold's `committed` fact needs it). */
+  let frameEnd = 0;
+  // the log's transaction rules (log/txn-fold.ts); a unit is a transaction at its COMMIT, whole
+  const newTxn = (txnId: number, segIndex: number, begin: FramePosition): UnitTxn => ({ txnId, segIndex, offset: begin.offset, items: 0, declared: 0, begin, frames: [], firstSeq: -1, lastSeq: -1, maxWallMs: -1 });
+  const began = new Map<number, UnitTxn>();
+  const base = segments.length > 0 ? baseOpening(fs, dir) : null;
+  // the walk starts at the base when it starts before the first frame of the base's first segment
+  const r = from.resumeFrom;
+  const startsAtBase = base !== null && segments[0]!.id === base.firstSegmentId && (r.segmentId < base.firstSegmentId || (r.segmentId === base.firstSegmentId && r.offset <= SEGMENT_HEADER_BYTES));
+  if (startsAtBase) {
+    // from the start of a pruned store: transactions begun before its cut are open
+    for (const txnId of base!.txnIds) began.set(txnId, newTxn(txnId, 0, { segmentId: segments[0]!.id, offset: 0 }));
+  }
+  const fold = new TxnFold<UnitTxn>(
+    {
+      create: (txnId, _declared, segIndex, offset) => newTxn(txnId, segIndex, { segmentId: segments[segIndex]!.id, offset }),
+      begunAgain: (prev) => {
+        release(prev);
+        return true;
+      },
+      orphan: () => false, // never visible
+      endWithoutBegin: () => false,
+      countMismatch: () => {}, // delivered whole, as a read-write open counts it (docs/FORMAT.md 4.1)
+      committed: (t, _count, segIndex, offset) => complete(t, segIndex, offset, frameEnd),
+      aborted: release,
+      incomplete: () => {},
+    },
+    began,
+  );
   walkStore(
     fs,
     segments,
@@ -137,14 +192,13 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
           case FrameType.EVENT: {
             const txn = ev.txnId(buf, b);
             if (txn !== 0) {
-              const t = open.get(txn);
-              if (!t) return; // orphan: never visible
+              const t = fold.event(txn, segIndex, r.frameOffset);
+              if (t === null) return; // orphan: never visible
               const seq = ev.seq(buf, b);
               if (t.firstSeq < 0 || seq < t.firstSeq) t.firstSeq = seq;
               if (seq > t.lastSeq) t.lastSeq = seq;
               const wall = ev.wallMs(buf, b);
               if (wall > t.maxWallMs) t.maxWallMs = wall;
-              t.events++;
               if (filter && !filter(buf, b)) return;
               const bytes = copyBytes(buf, b - FRAME_PREFIX_BYTES, b + r.bodyBytes);
               pendingBytes += bytes.length;
@@ -172,38 +226,11 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
             return;
           }
           case FrameType.BEGIN:
-            open.set(markerTxnId(buf, b), { begin: { segmentId: segId, offset: r.frameOffset }, frames: [], events: 0, firstSeq: -1, lastSeq: -1, maxWallMs: -1 });
+          case FrameType.COMMIT:
+          case FrameType.ABORT:
+            frameEnd = r.pos;
+            fold.marker(r.type, markerTxnId(buf, b), markerCount(buf, b), segIndex, r.frameOffset);
             return;
-          case FrameType.COMMIT: {
-            const id = markerTxnId(buf, b);
-            const t = open.get(id);
-            if (!t) return;
-            open.delete(id);
-            for (const f of t.frames) pendingBytes -= f.bytes.length;
-            if (alreadyDelivered(segId, r.frameOffset)) return;
-            info.events = t.events;
-            info.passed = t.frames.length;
-            info.firstSeq = t.firstSeq;
-            info.lastSeq = t.lastSeq;
-            info.maxWallMs = t.maxWallMs;
-            info.at.segmentId = segId;
-            info.at.offset = r.frameOffset;
-            if (visitor.beforeUnit?.(info, state)) {
-              open.set(id, t); // not delivered: the position before it still has it open
-              stopped = true;
-              return;
-            }
-            if (visitor.onEvent) for (const f of t.frames) visitor.onEvent(f.bytes, FRAME_PREFIX_BYTES, f.bytes.length - FRAME_PREFIX_BYTES, f.segIndex, f.offset);
-            advance(segId, r.pos, t.lastSeq >= 0 ? t.lastSeq + 1 : 0, countPassedOnly ? info.passed : info.events);
-            if (visitor.onUnit?.(info, state)) stopped = true;
-            return;
-          }
-          case FrameType.ABORT: {
-            const t = open.get(markerTxnId(buf, b));
-            if (t) for (const f of t.frames) pendingBytes -= f.bytes.length;
-            open.delete(markerTxnId(buf, b));
-            return;
-          }
           default:
             return; // GAP records carry no event
         }

@@ -52,12 +52,17 @@ export function liveSegments(fs: FileSystem, dir: string): SegmentFile[] {
  * items are visible once their COMMIT is read. Empty when the store was never pruned.
  */
 export function baseOpenTxnIds(fs: FileSystem, dir: string): number[] {
+  return baseOpening(fs, dir)?.txnIds ?? [];
+}
+
+/** The base's first segment and the transactions open at the cut (header and table only), or null: never pruned. */
+export function baseOpening(fs: FileSystem, dir: string): { firstSegmentId: number; txnIds: number[] } | null {
   const path = basePath(dir);
   let fd: number;
   try {
     fd = fs.open(path, 'r');
   } catch (err) {
-    if (isFsError(err, 'ENOENT') || isFsError(err, 'ENOTDIR')) return [];
+    if (isFsError(err, 'ENOENT') || isFsError(err, 'ENOTDIR')) return null;
     throw ioError(err, path, 'read the base');
   }
   try {
@@ -69,7 +74,7 @@ export function baseOpenTxnIds(fs: FileSystem, dir: string): number[] {
     readFully(fs, fd, table, 0, table.length, BASE_HEADER_BYTES);
     const ids: number[] = [];
     for (let i = 0; i < count; i++) ids.push(readU64(table, i * BASE_OPEN_TXN_BYTES));
-    return ids;
+    return { firstSegmentId: readU64(head, 8), txnIds: ids };
   } finally {
     fs.close(fd);
   }

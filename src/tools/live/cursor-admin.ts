@@ -10,7 +10,7 @@ import { storePaths } from '../../engine/io/layout.js';
 import { realLockEnv, StoreLock } from '../../engine/io/lock.js';
 import { frameEndOf } from '../../engine/segment/segment-end.js';
 import { locateSeq, locateSince } from '../../engine/index/time-locate.js';
-import { listSegments } from '../../engine/segment/walker.js';
+import { liveSegments } from '../../engine/segment/prune-base.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { resolveTarget } from '../../engine/segment/target.js';
 
@@ -151,7 +151,7 @@ export type ResetTarget = { to: 'start' } | { to: 'end' } | { to: 'seq'; seq: nu
  * after the new position counts as delivered. Hold the cursor lock.
  */
 export function resetCursor(fs: FileSystem, storeDir: string, cursor: Cursor, target: ResetTarget): CursorState {
-  const segments = listSegments(fs, storeDir);
+  const segments = liveSegments(fs, storeDir);
   let pos: CursorState;
   if (target.to === 'start') {
     pos = START_POSITION;
@@ -225,7 +225,7 @@ export function listCursors(fs: FileSystem, storeDir: string, nextSeq: number): 
     const m = /^(.+)\.(cur|hw)$/.exec(n);
     if (m && CURSOR_NAME.test(m[1]!)) cursorNames.add(m[1]!);
   }
-  const segments = listSegments(fs, storeDir);
+  const segments = liveSegments(fs, storeDir);
   const frameBytes = segments.map((s) => {
     const fd = fs.open(s.path, 'r');
     try {

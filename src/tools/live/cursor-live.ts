@@ -4,7 +4,7 @@ import { readUnits, type UnitsRead } from '../../engine/log/follow.js';
 import type { FileSystem } from '../../engine/io/fs-types.js';
 import { compileRegion, type Region } from '../../engine/log/region.js';
 import { locateSince, withWallRange } from '../../engine/index/time-locate.js';
-import { listSegments } from '../../engine/segment/walker.js';
+import { liveSegments } from '../../engine/segment/prune-base.js';
 
 /**
  * `cursor read --since/--until/--follow`: a cursor read through the unit walker.
@@ -22,7 +22,7 @@ export async function readLive(
 ): Promise<UnitsRead> {
   let start = from;
   if (live.sinceMs !== undefined) {
-    const located = locateSince(fs, listSegments(fs, dir), live.sinceMs).start;
+    const located = locateSince(fs, liveSegments(fs, dir), live.sinceMs).start;
     if (positionBefore(from.deliveredThrough, located.deliveredThrough)) {
       start = { ...located, delivered: from.delivered, lastSeqPlusOne: from.lastSeqPlusOne };
     }

@@ -2,7 +2,8 @@ import { START_POSITION } from '../../engine/log/cursor-units.js';
 import { followUnits } from '../../engine/log/follow.js';
 import type { FileSystem } from '../../engine/io/fs-types.js';
 import { locateLast, locateSince, withWallRange } from '../../engine/index/time-locate.js';
-import { type Fault, listSegments } from '../../engine/segment/walker.js';
+import type { Fault } from '../../engine/segment/walker.js';
+import { liveSegments } from '../../engine/segment/prune-base.js';
 
 /**
  * `dump --since/--until/--last/--follow` on a store: where to start (time-locate.ts),
@@ -32,7 +33,7 @@ export interface LiveReadStats {
 }
 
 export async function liveRead(fs: FileSystem, dir: string, o: LiveReadOptions): Promise<LiveReadStats> {
-  const segments = listSegments(fs, dir);
+  const segments = liveSegments(fs, dir);
   const filter = withWallRange(o.filter, o.sinceMs, o.untilMs);
   let start = START_POSITION;
   let skip = 0;

@@ -18,7 +18,8 @@
  */
 import { assert } from '../../format/assert.js';
 import type { Blake3 } from '../../format/hash/blake3.js';
-import { equalBytes, toHex } from '../../format/bytes.js';
+import { copyBytes, equalBytes, toHex } from '../../format/bytes.js';
+import type { PruneBase } from '../../format/base.js';
 import { checkEventLayout, EV, ev, ZERO_HASH } from '../../format/event.js';
 import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameStatus, FrameType } from '../../format/frame.js';
 import { gap, GapKind, GapReason, type GapReasonCode } from '../../format/gap.js';
@@ -159,9 +160,9 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
    * its TxnFacts): a transaction met without a BEGIN is adopted (a BEGIN is inserted).
    * Fed the events that survive (layout and hash intact).
    */
-  private readonly txns: TxnFold<TxnState> = new TxnFold<TxnState>(this);
+  private txns: TxnFold<TxnState> = new TxnFold<TxnState>(this);
   /** The same rules as the recovery scan sees them, for its tail rule (recovery-scan.ts): every event whose layout is intact. */
-  private readonly recoveryTxns = new TxnFold(SILENT_FACTS);
+  private recoveryTxns = new TxnFold(SILENT_FACTS);
   private nextSeq = 0;
   /** Damaged ranges since the last surviving event. */
   private pending: DamagedRange[] = [];
@@ -194,6 +195,25 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
     this.lastIndex = segments.length - 1;
     const local = new FooterVerifier(fs, segments.length, false);
     this.footers = opts.hashVerdicts?.footerChecks?.(local) ?? local;
+  }
+
+  /**
+   * A pruned store (docs/FORMAT.md section 11): sequences, clocks, chains and
+   * transactions continue from its base, exactly as verify and the open-time scan
+   * start there. Without this, everything before the cut looks lost.
+   */
+  startFromBase(base: PruneBase): void {
+    this.nextSeq = base.nextSeq;
+    this.claimSeqNext = base.nextSeq;
+    for (const [name, h] of base.heads) this.heads.set(name, { clock: h.clock, hash: copyBytes(h.hash), wallMs: h.wallMs, rangeOrdinal: 0 });
+    const open = new Map<number, TxnState>();
+    const book = new Map<number, OpenTxn>();
+    for (const t of base.openTxns) {
+      open.set(t.txnId, { txnId: t.txnId, segIndex: 0, offset: 0, items: t.items, declared: 0, synthetic: false, itemNums: [], itemKeys: [], lastEndEarlier: null, endsInLast: [] });
+      book.set(t.txnId, { txnId: t.txnId, segIndex: 0, offset: 0, items: t.items, declared: 0 });
+    }
+    this.txns = new TxnFold<TxnState>(this, open, base.nextTxnId, base.committedEvents, base.committedBatches);
+    this.recoveryTxns = new TxnFold(SILENT_FACTS, book, base.nextTxnId, base.committedEvents, base.committedBatches);
   }
 
   // ------------------------------------------------------------------ walk visitor

@@ -10,6 +10,7 @@ import type { FileSystem } from '../../engine/io/fs-types.js';
 import type { HashVerdicts } from '../../engine/verify/verify.js';
 import { readFully } from '../../engine/io/fs-util.js';
 import { listSegments, type SegmentFile, walkStore } from '../../engine/segment/walker.js';
+import { loadBase, segmentsFromBase } from '../../engine/segment/prune-base.js';
 import { type DamagedRange, RepairAnalyzer, type SegmentFacts } from './analyzer.js';
 import { cursorImpacts } from './cursor-check.js';
 import { validEventsIn } from './damaged-range.js';
@@ -31,8 +32,11 @@ export interface PlanOptions {
 type Cut = { segIndex: number; offset: number; reason: 'torn_tail' | 'incomplete_batch' } | null;
 
 export function planRepair(fs: FileSystem, dir: string, opts: PlanOptions): RepairPlan {
-  const segments = listSegments(fs, dir);
+  // a pruned store is repaired from its base (segment/prune-base.ts): what was pruned is not lost
+  const base = loadBase(fs, dir);
+  const segments = segmentsFromBase(listSegments(fs, dir), base);
   const a = new RepairAnalyzer(fs, segments, { hasher: opts.hasher, checkHashes: opts.checkHashes ?? true, onProgress: opts.onProgress, hashVerdicts: opts.hashVerdicts });
+  if (base !== null) a.startFromBase(base);
   walkStore(fs, segments, a, { lastIsActive: true });
   const end = a.finish();
   const cut = end.cut;
