@@ -16,9 +16,10 @@ import type { FileSystem } from '../engine/io/fs-types.js';
 import { exists, readFully, writeFully } from '../engine/io/fs-util.js';
 import { storePaths } from '../engine/io/layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
-import { buildFooterFromFrames, readFooterWithHeader } from '../engine/index/sidx.js';
+import { buildFooterFromFrames, type FooterProblem, FooterVerifier, readFooterWithHeader } from '../engine/index/sidx.js';
 import type { Target } from '../engine/segment/target.js';
-import type { SegmentFile } from '../engine/segment/walker.js';
+import { type SegmentFile, walkSegment } from '../engine/segment/walker.js';
+import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 
 /** Copy buffer for rewriting a segment (frames are copied, never re-encoded). */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -143,6 +144,8 @@ export interface SidxMaintenanceOptions {
   onWarning?: (message: string) => void;
   /** Called after each segment (progress). */
   onSegment?: (r: SidxSegmentResult) => void;
+  /** Worker threads check stored footers ahead (default on; `SEGLOG_SIDX_WORKERS=0` also turns them off). */
+  parallel?: boolean;
 }
 
 /** The store directory a target belongs to, if any (a lone segment may sit in one). */
@@ -221,8 +224,20 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
     const pending = new SegmentReplacements(fs);
     let changed = false;
+    // worker threads check sealed segments' stored footers ahead of this loop (footers only, no hashes)
+    const ahead = opts.parallel === false ? null : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true });
     try {
-      for (const seg of target.segments) {
+      const n = target.segments.length;
+      for (let k = 0; k < n; k++) {
+        const seg = target.segments[k]!;
+        const exact = storedFooterIsExact(fs, seg, k, n, ahead);
+        if (exact !== null) {
+          // the common case of an intact store: nothing built, nothing written (a 1 MiB window, not the whole footer)
+          const res: SidxSegmentResult = { segment: seg.name, path: seg.path, action: 'unchanged', sizeBeforeBytes: exact.fileSize, sizeAfterBytes: exact.fileSize, frameEnd: exact.frameEnd, entries: exact.entries, reason: 'footer already matches the frames' };
+          result.segments.push(res);
+          opts.onSegment?.(res);
+          continue;
+        }
         const built = buildFooterFromFrames(fs, seg);
         const res: SidxSegmentResult = {
           segment: seg.name,
@@ -248,6 +263,8 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
           } else {
             res.action = 'rebuilt';
             changed = true;
+            // through a copy, never in place: a crash leaves each segment old or new, never a torn
+            // footer (writing it after the frames as a seal does was measured and rejected: docs/DECISIONS.md)
             if (!result.dryRun) pending.write(seg.path, built.frameEnd, footer);
           }
         }
@@ -257,6 +274,8 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
     } catch (err) {
       pending.abandon();
       throw err;
+    } finally {
+      ahead?.close();
     }
     const dir = storeDirOf(fs, target);
     if (changed && dir !== null) {
@@ -267,6 +286,41 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
     pending.commit();
     return result;
   });
+}
+
+/**
+ * Whether segment k's stored footer (its trailer checks out) is byte for byte the footer
+ * its intact frames call for, checked by the streaming FooterVerifier (engine/index/sidx.ts)
+ * in a worker when one has it, else here. Null: no such footer, damaged frames, or a
+ * difference (the caller builds the footer and decides).
+ */
+function storedFooterIsExact(fs: FileSystem, seg: SegmentFile, k: number, n: number, ahead: ParallelVerdicts | null): { fileSize: number; frameEnd: number; entries: number } | null {
+  const stored = readFooterWithHeader(fs, seg.path);
+  if (stored.status !== 'valid' || !stored.header.ok) return null;
+  // workers check sealed segments only (every one but the last)
+  const p = k < n - 1 && ahead !== null && ahead.footersComing(k) ? ahead.precheck(k) : null;
+  let problems: FooterProblem[] | null = null;
+  let intact = true;
+  if (p !== null && p.footerProblems !== null && p.fileSizeBytes === stored.fileSize) {
+    problems = p.footerProblems;
+    intact = p.framesIntact;
+  } else {
+    const v = new FooterVerifier(fs, n, false);
+    walkSegment(fs, seg, k, false, {
+      onSegment: (_s, _i, r) => v.onSegment(r),
+      onFrame: (r) => v.onFrame(r),
+      onFault: () => {
+        intact = false;
+        v.onFault();
+      },
+      onDamagedFooter: (d) => v.onDamagedFooter(d.offset),
+      onSegmentEnd: (s, i, r) => {
+        problems = v.onSegmentEnd(s, i, r);
+      },
+    });
+  }
+  if (!intact || problems === null || (problems as FooterProblem[]).length > 0) return null;
+  return { fileSize: stored.fileSize, frameEnd: stored.footer.footerStart, entries: stored.footer.entryCount };
 }
 
 /**
@@ -295,7 +349,6 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
  */
 class SegmentReplacements {
   private readonly temps: { tmp: string; path: string }[] = [];
-
   constructor(private readonly fs: FileSystem) {}
 
   write(path: string, frameEnd: number, footer: Uint8Array | null): void {

@@ -2,7 +2,7 @@
  * `seglog sidx show|strip|rebuild` end to end (the built CLI): JSON shapes, exit codes,
  * the --yes rule without a terminal, and strip → rebuild giving back the same bytes.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, expectOneLineError, freshStorePath, jsonOf, removeTempDirs, runCli } from './cli-helpers.js';
@@ -124,6 +124,38 @@ describe('seglog sidx', () => {
       expect(readdirSync(store)).toContain('index.ckpt');
       const missing = await runCli(['sidx', 'show', join(store, 'nope.seg')]);
       expectOneLineError(missing, { exitCode: 2, file: 'nope.seg' });
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'rebuild gives the same answer with the footer-checking workers on and off (SEGLOG_SIDX_WORKERS): intact, wrong, stripped and damaged footers',
+    async () => {
+      // the fast path of issue 18: stored footers checked streaming, in a worker thread, instead of
+      // built and compared; if the two disagree, look at storedFooterIsExact (tools/sidx-maintenance.ts)
+      const base = await makeStore();
+      const names = [...segmentsOf(base).keys()];
+      expect(names.length).toBeGreaterThanOrEqual(4);
+      const strip = await runCli(['sidx', 'strip', join(base, names[1]!), '--yes', '--json']);
+      expect(strip.code, describeRun(strip)).toBe(0);
+      const wrong = readFileSync(join(base, names[2]!));
+      wrong[wrong.length - 60] ^= 0x01; // inside the footer: its checksum fails
+      writeFileSync(join(base, names[2]!), wrong);
+      const answers: string[] = [];
+      for (const workers of ['1', '0']) {
+        const copy = freshStorePath();
+        cpSync(base, copy, { recursive: true });
+        const dry = await runCli(['sidx', 'rebuild', copy, '--dry-run', '--json'], { env: { SEGLOG_SIDX_WORKERS: workers } });
+        expect(dry.code, describeRun(dry)).toBe(0);
+        const r = await runCli(['sidx', 'rebuild', copy, '--yes', '--json'], { env: { SEGLOG_SIDX_WORKERS: workers } });
+        expect(r.code, describeRun(r)).toBe(0);
+        const actions = jsonOf<{ segments: { segment: string; action: string; entries: number; frameEnd: number }[] }>(r).segments;
+        expect(actions.map((a) => a.action).filter((a) => a === 'rebuilt').length, 'the stripped and the damaged footer').toBe(2);
+        const v = await runCli(['verify', copy, '--json']);
+        expect(v.code, describeRun(v)).toBe(0);
+        answers.push(JSON.stringify({ dry: jsonOf<{ segments: unknown[] }>(dry).segments.map((x) => ({ ...(x as object), path: '' })), actions: actions.map((a) => ({ ...a, path: '' })), files: [...segmentsOf(copy).values()].map((b) => b.toString('base64')) }));
+      }
+      expect(answers[0], 'workers on and off: same actions, same files').toBe(answers[1]);
     },
     CLI_TEST_TIMEOUT_MS,
   );

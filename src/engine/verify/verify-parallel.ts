@@ -52,6 +52,8 @@ export interface SegmentPrecheck {
    * whose payload is not canonical JSON (the check ui/render/event-jsonl.ts makes); else null.
    */
   nonCanonical: number[] | null;
+  /** No frame of the segment is damaged (no fault met by the walk). */
+  framesIntact: boolean;
 }
 
 /**
@@ -170,7 +172,7 @@ export function precheckSegment(
     },
   });
   flush();
-  return { segIndex, path, checkedEnd: hasher || dump ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems, fileSizeBytes, nonCanonical };
+  return { segIndex, path, checkedEnd: hasher || dump ? checkedEnd : SEGMENT_HEADER_BYTES, mismatches, footerProblems, fileSizeBytes, nonCanonical, framesIntact: contiguous };
 }
 
 /** Where the walk gets prechecks from: in hand (tests) or from workers. */
@@ -243,6 +245,8 @@ export interface WorkerJob {
   footers: boolean;
   /** Dump's precheck (no hashes, no footers) instead of verify's. */
   dump?: DumpPrecheck;
+  /** Footer checks only, no event hashes (sidx rebuild, sidx-maintenance.ts). */
+  footersOnly?: boolean;
   control: SharedArrayBuffer;
   port: MessagePort;
 }
@@ -285,12 +289,13 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     private readonly mainClaims = true,
     private readonly footers = FOOTERS_IN_WORKERS,
     dump?: DumpPrecheck,
+    footersOnly = false,
   ) {
     this.pathIndex = new Map(paths.map((p, i) => [p, i]));
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + paths.length)));
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
-      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump };
+      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly };
       const w = new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
       // a failing worker only means the walk does more itself
@@ -428,13 +433,17 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
  * walk does everything itself. `SEGLOG_VERIFY_WORKERS` (with `dump`: `SEGLOG_DUMP_WORKERS`)
  * overrides the worker count (0 turns the workers off).
  */
-export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], opts: { loneFile?: boolean; dump?: DumpPrecheck } = {}): ParallelVerdicts | null {
+export function startParallelVerdicts(
+  fs: FileSystem,
+  segments: SegmentFile[],
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean } = {},
+): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
   const url = new URL('./verify-worker.js', import.meta.url);
   // under vitest the sources are .ts: no worker file to load, the walk does all the work
   if (!import.meta.url.endsWith('.js')) return null;
-  const env = opts.dump ? process.env.SEGLOG_DUMP_WORKERS : process.env.SEGLOG_VERIFY_WORKERS;
+  const env = opts.dump ? process.env.SEGLOG_DUMP_WORKERS : opts.footersOnly ? process.env.SEGLOG_SIDX_WORKERS : process.env.SEGLOG_VERIFY_WORKERS;
   // one core stays with the walk (frame and chain checks: the critical path); on two
   // cores one worker beat two: 2.21-2.31 s vs 2.72-3.01 s wall, 3.4 vs 4.1-4.5 s CPU, 112 vs
   // 140 MB on the 1M-event store (docs/DECISIONS.md, Performance log)
@@ -451,7 +460,7 @@ export function startParallelVerdicts(fs: FileSystem, segments: SegmentFile[], o
   }
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, true, FOOTERS_IN_WORKERS, opts.dump);
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, true, opts.footersOnly ? true : FOOTERS_IN_WORKERS, opts.dump, opts.footersOnly ?? false);
   } catch {
     return null;
   }

@@ -9,5 +9,5 @@ import { RealFs } from '../io/real-fs.js';
 import { runPrecheckWorker, type WorkerJob } from './verify-parallel.js';
 
 const job = workerData as WorkerJob;
-// dump's precheck hashes nothing (verify-parallel.ts DumpPrecheck)
-runPrecheckWorker(job, new RealFs(), job.dump ? null : await createHasher());
+// dump's precheck and sidx rebuild's footer check hash nothing (verify-parallel.ts)
+runPrecheckWorker(job, new RealFs(), job.dump || job.footersOnly ? null : await createHasher());
