@@ -1,3 +1,9 @@
+/*
+ * verify: every frame, hash, chain, sequence, batch, footer and checkpoint of a store or
+ * segment, reported as problems (never refused). The rules are the folds' (log/txn-fold,
+ * log/chain-fold); this file is their reporting consumer. Just over 500 lines: the
+ * problem codes and messages are the bulk, and they belong next to the facts that raise them.
+ */
 import { basename, dirname } from 'node:path';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { checkEventLayout, ev } from '../../format/event.js';

@@ -1,6 +1,8 @@
 /**
  * Key/value snapshots (docs/FORMAT.md section 10): writing one at the log's current
  * commit position, and replaying through the newest one that still matches the log.
+ * Over 500 lines, knowingly: writer, loader, the replay tap and the scheduler share the
+ * position rule below; the loader and the tap are the split when the file grows.
  *
  * The position rule. A snapshot taken at position P holds the state of every
  * transaction whose COMMIT lies before P. Transactions interleave, so some may have

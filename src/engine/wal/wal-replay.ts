@@ -1,3 +1,10 @@
+/*
+ * WAL replay and WAL dump: the scanner (WalScanner, the TxnFold's facts for key/value
+ * transactions), the two sinks (replay applies, dump lists) and their result types.
+ * Over 500 lines, knowingly: the scanner's pooled transaction records and op buffers are
+ * shared by both sinks and kept in one file so the hot path stays one module; the sinks
+ * are the natural split (wal/replay-sink, wal/dump-sink) when either grows.
+ */
 import { readU16, readU32, readU64 } from '../../format/bytes.js';
 import { EV } from '../../format/event.js';
 import { FrameType } from '../../format/frame.js';

@@ -1,6 +1,9 @@
 /**
  * The repair planner's walk: one pass over every segment, in file order, deciding what
- * each problem needs. It keeps what verify keeps (expected sequence, entity heads,
+ * each problem needs. (Over 500 lines, knowingly: the transaction rules are the TxnFold's,
+ * but the chain and sequence rules stay here, not on log/chain-fold.ts, because repair
+ * must plan around what the fold only reports: how many links a damaged range lost,
+ * where credible claims put them, the resume hash of each entity gap record.) It keeps what verify keeps (expected sequence, entity heads,
  * open transactions) plus the damaged ranges met so far, and resolves each range when
  * the log itself says what was lost there:
  * - the next surviving event's sequence says which sequences a range lost (a sequence
