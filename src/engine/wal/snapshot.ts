@@ -58,7 +58,8 @@ import { segmentFileName } from '../io/layout.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import type { SegmentFile } from '../segment/walker.js';
 import { type ReplayOptions, type ReplayResult, type ReplayStats, type ReplayTap, replayWal } from './wal-replay.js';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { decodeTrailer, SIDX_TRAILER_BYTES } from '../../format/sidx.js';
 
 /** Snapshots kept by `writeSnapshot` (older ones are removed after a new one is durable). */
 export const DEFAULT_SNAPSHOTS_KEPT = 3;
@@ -93,6 +94,42 @@ export function listSnapshots(fs: FileSystem, dir: string): SnapshotFile[] {
     if (position) out.push({ path: join(sdir, name), name, position });
   }
   return out.sort((a, b) => comparePositions(b.position, a.position));
+}
+
+/**
+ * Segment bytes a replay of `dir` reads: from the newest snapshot's position (or the
+ * given snapshot file's, by its name), or all of them. For choosing a worker thread and
+ * for progress; a snapshot that turns out not to fit makes the replay read more. 0 when
+ * it cannot tell.
+ */
+export function replayInputBytes(fs: FileSystem, dir: string, segments: readonly SegmentFile[], opts: { noSnapshot?: boolean; snapshotFile?: string } = {}): number {
+  try {
+    const from = opts.noSnapshot ? null : opts.snapshotFile !== undefined ? parseSnapshotFileName(basename(opts.snapshotFile)) : (listSnapshots(fs, dir)[0]?.position ?? null);
+    let total = 0;
+    for (const s of segments) {
+      if (from && s.id < from.segmentId) continue;
+      const size = fs.stat(s.path).sizeBytes;
+      // a sealed segment's footer is not read by a replay: its frames end where the footer starts
+      total += from && s.id === from.segmentId ? Math.max(0, framesEndOf(fs, s.path, size) - from.offset) : size;
+    }
+    return total;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where the frames of a segment end: its footer's start when its SIDX trailer checks out, else its size. */
+function framesEndOf(fs: FileSystem, path: string, size: number): number {
+  if (size < SIDX_TRAILER_BYTES) return size;
+  const t = new Uint8Array(SIDX_TRAILER_BYTES);
+  const fd = fs.open(path, 'r');
+  try {
+    if (readFully(fs, fd, t, 0, t.length, size - SIDX_TRAILER_BYTES) < t.length) return size;
+  } finally {
+    fs.close(fd);
+  }
+  const r = decodeTrailer(t, size);
+  return r.ok ? r.trailer.footerStart : size;
 }
 
 let hasherPromise: Promise<IHasher> | undefined;
