@@ -417,10 +417,12 @@ export const CASES = [
 
   {
     name: 'snapshot',
-    title: 'wal snapshot of a store with 1M live keys (no snapshot before: a full replay, then the write)',
+    title: 'wal snapshot of a store with 1M live keys, from the snapshot before it (as a writer takes them), and the first one (a full replay)',
     async prepare(ctx) {
       const keys = ctx.ds.txns; // 1,000,000 (quick: 100,000)
       const store = path.join(ctx.workDir, 'kvstore');
+      const snapshots = path.join(store, 'snapshots');
+      const saved = path.join(ctx.workDir, 'kvstore-snapshots');
       rmrf(store);
       const spec = path.join(ctx.workDir, 'kv-keys.jsonl');
       writeLiveKeysSpec(spec, keys);
@@ -429,24 +431,30 @@ export const CASES = [
       const r = await cli(ctx, ['fixture', 'build', store, '--spec', spec]);
       if (r.error) throw new Error(`seglog fixture build failed: ${r.error}`);
       rmrf(spec);
+      const first = await cli(ctx, ['wal', 'snapshot', store]);
+      if (first.error) throw new Error(`seglog wal snapshot failed: ${first.error}`);
+      copyDir(snapshots, saved);
       log(`  built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${fmtBytes(dirBytes(store))}`);
+      // every run starts from the one snapshot the store had: it loads it (1M entries) and writes the new one
+      const restore = () => copyDir(saved, snapshots);
+      const entriesCheck = (who) => (res) => {
+        const j = parseJson(res.stdout);
+        if (!j) return [`${who} --json did not print JSON`];
+        return j.entries === keys ? [] : [`${who}: the snapshot holds ${j.entries} keys, expected ${keys}`];
+      };
       return {
         rows: keys,
         rowsUnit: 'keys',
-        ours: {
-          cliArgs: ['wal', 'snapshot', store, '--json'],
-          stdout: 'capture',
-          // each run writes the snapshot from the log alone, as the first one of a store is
-          beforeRun: () => rmrf(path.join(store, 'snapshots')),
-          check: (res) => {
-            const j = parseJson(res.stdout);
-            if (!j) return ['wal snapshot --json did not print JSON'];
-            return j.entries === keys ? [] : [`the snapshot holds ${j.entries} keys, expected ${keys}`];
-          },
-        },
-        peers: [],
+        notes: ['ours: from the previous snapshot (load its entries, replay what follows: nothing here, write the new one); the reference: `--full`, a replay of the whole log, as for a store\'s first snapshot'],
+        ours: { cliArgs: ['wal', 'snapshot', store, '--json'], stdout: 'capture', beforeRun: restore, check: entriesCheck('wal snapshot') },
+        peers: [
+          { name: 'wal snapshot --full', info: true, cmd: process.execPath, args: [CLI_PATH, 'wal', 'snapshot', store, '--full', '--json'], env: cliEnv(), stdout: 'capture', beforeRun: restore, check: entriesCheck('wal snapshot --full') },
+        ],
         target: (ours) => secondsTarget(ours, SNAPSHOT_MAX_SECONDS, `issue 17, and RSS <${RSS_LIMIT_MIB} MiB`),
-        after: () => rmrf(store),
+        after: () => {
+          rmrf(store);
+          rmrf(saved);
+        },
       };
     },
   },
