@@ -17,7 +17,7 @@ function arg(name, fallback) {
 }
 
 const seeds = arg('seeds', '1,2,3').split(',').map(Number);
-const workloads = arg('workloads', 'default,batches,singles,txn').split(',');
+const workloads = arg('workloads', 'default,batches,singles,txn,bounded').split(',');
 const recoveryPoints = arg('recovery-points', '64');
 
 function drill(args) {

@@ -7,7 +7,7 @@
 // prepare may throw: the case is then reported as an error with that message.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI_PATH, log, rmrf, mkdirp, copyDir, dirFingerprint, walkFiles, dirBytes, fmtBytes } from './util.js';
+import { CLI_PATH, log, rmrf, mkdirp, copyDir, dirFingerprint, walkFiles, dirBytes, fmtBytes, which } from './util.js';
 import { runQuiet } from './proc.js';
 
 export const RSS_LIMIT_MIB = 200;
@@ -20,6 +20,16 @@ export const SIDX_REBUILD_INTACT_MAX_SECONDS = 1; // issue 18
 export const STARTUP_MAX_RATIO = 3;
 export const OPEN_CKPT_MAX_SECONDS = 0.5; // issue 3, for a 1,000,000-event store
 export const OPEN_SCAN_MIN_EVENTS_PER_SEC = 1_500_000; // issue 3
+export const SNAPSHOT_MAX_SECONDS = 2; // issue 17: 1M live keys (and under RSS_LIMIT_MIB)
+export const SNAPSHOT_REPLAY_MAX_SECONDS = 0.3; // issue 17: a snapshot plus 10,000 transactions
+export const SNAPSHOT_REPLAY_TAIL_TXNS = 10_000;
+export const PRUNE_MAX_SECONDS = 1; // issue 17: 100 segments
+export const PRUNE_SEGMENTS = 100;
+export const VERIFY_ARCHIVE_MAX_RATIO = 1.1; // issue 17: verify --archive of a store pruned in half vs verify of the unpruned one
+/** Puts per transaction in the live-keys spec (one BEGIN/COMMIT pair per chunk keeps the spec close to the keys). */
+const KV_PUTS_PER_TXN = 1000;
+/** The prune case's segments: small, so 100 of them are a small store. */
+const PRUNE_SEGMENT_BYTES = 256 * 1024;
 
 /** Environment for our CLI: production mode, so bin/run.js never loads src/ (see STACK-NOTES). */
 export function cliEnv() {
@@ -290,19 +300,9 @@ export const CASES = [
     name: 'wal-replay',
     title: `wal replay of one-write transactions vs the seed target (${SEED_TARGET_TXN_PER_SEC} txn/s)`,
     async prepare(ctx) {
-      const tpl = path.join(ctx.workDir, 'walstore-template');
+      const tpl = await ensureWalTemplate(ctx);
       const work = path.join(ctx.workDir, 'walstore');
       const txns = ctx.ds.txns;
-      if (!fs.existsSync(tpl) || !ctx.walBuilt) {
-        rmrf(tpl);
-        rmrf(work);
-        log(`building the WAL store (${txns} transactions) with seglog fixture build ...`);
-        const t0 = Date.now();
-        const r = await cli(ctx, ['fixture', 'build', tpl, '--spec', ctx.ds.walSpec]);
-        if (r.error) throw new Error(`seglog fixture build failed: ${r.error}`);
-        log(`  built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${fmtBytes(dirBytes(tpl))}`);
-        ctx.walBuilt = true;
-      }
       return {
         rows: txns,
         rowsUnit: 'txns',
@@ -415,6 +415,171 @@ export const CASES = [
     },
   },
 
+  {
+    name: 'snapshot',
+    title: 'wal snapshot of a store with 1M live keys, from the snapshot before it (as a writer takes them), and the first one (a full replay)',
+    async prepare(ctx) {
+      const keys = ctx.ds.txns; // 1,000,000 (quick: 100,000)
+      const store = path.join(ctx.workDir, 'kvstore');
+      const snapshots = path.join(store, 'snapshots');
+      const saved = path.join(ctx.workDir, 'kvstore-snapshots');
+      rmrf(store);
+      const spec = path.join(ctx.workDir, 'kv-keys.jsonl');
+      writeLiveKeysSpec(spec, keys);
+      log(`building the live-keys store (${keys} keys in transactions of ${KV_PUTS_PER_TXN}) with seglog fixture build ...`);
+      const t0 = Date.now();
+      const r = await cli(ctx, ['fixture', 'build', store, '--spec', spec]);
+      if (r.error) throw new Error(`seglog fixture build failed: ${r.error}`);
+      rmrf(spec);
+      const first = await cli(ctx, ['wal', 'snapshot', store]);
+      if (first.error) throw new Error(`seglog wal snapshot failed: ${first.error}`);
+      copyDir(snapshots, saved);
+      log(`  built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${fmtBytes(dirBytes(store))}`);
+      // every run starts from the one snapshot the store had: it loads it (1M entries) and writes the new one
+      const restore = () => copyDir(saved, snapshots);
+      const entriesCheck = (who) => (res) => {
+        const j = parseJson(res.stdout);
+        if (!j) return [`${who} --json did not print JSON`];
+        return j.entries === keys ? [] : [`${who}: the snapshot holds ${j.entries} keys, expected ${keys}`];
+      };
+      return {
+        rows: keys,
+        rowsUnit: 'keys',
+        notes: ['ours: from the previous snapshot (load its entries, replay what follows: nothing here, write the new one); the reference: `--full`, a replay of the whole log, as for a store\'s first snapshot'],
+        ours: { cliArgs: ['wal', 'snapshot', store, '--json'], stdout: 'capture', beforeRun: restore, check: entriesCheck('wal snapshot') },
+        peers: [
+          { name: 'wal snapshot --full', info: true, cmd: process.execPath, args: [CLI_PATH, 'wal', 'snapshot', store, '--full', '--json'], env: cliEnv(), stdout: 'capture', beforeRun: restore, check: entriesCheck('wal snapshot --full') },
+        ],
+        target: (ours) => secondsTarget(ours, SNAPSHOT_MAX_SECONDS, `issue 17, and RSS <${RSS_LIMIT_MIB} MiB`),
+        after: () => {
+          rmrf(store);
+          rmrf(saved);
+        },
+      };
+    },
+  },
+
+  {
+    name: 'snapshot-replay',
+    title: `wal replay through a snapshot plus ${SNAPSHOT_REPLAY_TAIL_TXNS.toLocaleString('en-US')} one-write transactions after it (the WAL store)`,
+    async prepare(ctx) {
+      const tpl = await ensureWalTemplate(ctx);
+      const store = path.join(ctx.workDir, 'snapreplay');
+      copyDir(tpl, store);
+      const snap = await cli(ctx, ['wal', 'snapshot', store]);
+      if (snap.error) throw new Error(`seglog wal snapshot failed: ${snap.error}`);
+      const tail = path.join(ctx.workDir, 'tail-spec.jsonl');
+      writeTailSpec(tail, ctx.ds.txns, SNAPSHOT_REPLAY_TAIL_TXNS);
+      const more = await cli(ctx, ['fixture', 'build', store, '--spec', tail]);
+      if (more.error) throw new Error(`seglog fixture build (the ${SNAPSHOT_REPLAY_TAIL_TXNS} transactions after the snapshot) failed: ${more.error}`);
+      rmrf(tail);
+      const total = ctx.ds.txns + SNAPSHOT_REPLAY_TAIL_TXNS;
+      return {
+        rows: SNAPSHOT_REPLAY_TAIL_TXNS,
+        rowsUnit: 'txns',
+        notes: [`the snapshot holds the state after ${ctx.ds.txns.toLocaleString('en-US')} transactions; the full replay (--no-snapshot) is the reference`],
+        ours: {
+          cliArgs: ['wal', 'replay', store, '--json'],
+          stdout: 'capture',
+          check: (r) => {
+            const j = parseJson(r.stdout);
+            if (!j) return ['wal replay --json did not print JSON'];
+            const out = [];
+            if (!j.snapshot) out.push('wal replay used no snapshot');
+            if (j.stats?.txnsApplied !== total) out.push(`wal replay applied ${j.stats?.txnsApplied} transactions, expected ${total}`);
+            return out;
+          },
+        },
+        peers: [{ name: 'wal replay --no-snapshot', info: true, cmd: process.execPath, args: [CLI_PATH, 'wal', 'replay', store, '--json', '--no-snapshot'], env: cliEnv(), stdout: 'ignore' }],
+        target: (ours) => secondsTarget(ours, SNAPSHOT_REPLAY_MAX_SECONDS, 'issue 17'),
+        after: () => rmrf(store),
+      };
+    },
+  },
+
+  {
+    name: 'prune',
+    title: `prune --yes of ${PRUNE_SEGMENTS} segments (${PRUNE_SEGMENT_BYTES / 1024} KiB each) of an events store`,
+    async prepare(ctx) {
+      const tpl = path.join(ctx.workDir, 'prune-template');
+      const work = path.join(ctx.workDir, 'prune-store');
+      const cut = await buildPruneStore(ctx, tpl);
+      const notes = [`cut: --before ${cut} (the first event of segment ${PRUNE_SEGMENTS})`];
+      notes.push(...(await pruneSyscalls(ctx, tpl, work)));
+      return {
+        rows: PRUNE_SEGMENTS,
+        rowsUnit: 'segments',
+        notes,
+        ours: {
+          cliArgs: ['prune', work, '--before', String(cut), '--yes', '--json'],
+          stdout: 'capture',
+          beforeRun: () => copyDir(tpl, work),
+          check: (r) => {
+            const j = parseJson(r.stdout);
+            if (!j) return ['prune --json did not print JSON'];
+            return j.done && j.segments?.length === PRUNE_SEGMENTS ? [] : [`prune removed ${j.segments?.length} segments (done: ${j.done}), expected ${PRUNE_SEGMENTS}`];
+          },
+        },
+        peers: [],
+        target: (ours) => secondsTarget(ours, PRUNE_MAX_SECONDS, 'issue 17'),
+        after: () => {
+          rmrf(tpl);
+          rmrf(work);
+        },
+      };
+    },
+  },
+
+  {
+    name: 'verify-archive',
+    title: 'verify --archive of a store pruned in half (prune --archive) vs verify of the same store unpruned',
+    async prepare(ctx) {
+      const whole = path.join(ctx.workDir, 'varch-whole');
+      const pruned = path.join(ctx.workDir, 'varch-pruned');
+      const archive = path.join(ctx.workDir, 'varch-archive');
+      // enough segments that half of them can go (the reference store's 80 MiB segments are 6, quick 1)
+      const segmentBytes = Math.max(1 << 20, 2 ** Math.floor(Math.log2((ctx.ds.bytes['events.jsonl'] ?? fs.statSync(ctx.ds.events).size) / 24)));
+      rmrf(whole);
+      const init = await cli(ctx, ['init', whole, '--sync', 'batch', '--segment-max-bytes', String(segmentBytes)]);
+      if (init.error) throw new Error(`seglog init failed: ${init.error}`);
+      const app = await cli(ctx, ['append', whole, '--file', ctx.ds.events]);
+      if (app.error) throw new Error(`seglog append failed: ${app.error}`);
+      copyDir(whole, pruned);
+      rmrf(archive);
+      const p = await cli(ctx, ['prune', pruned, '--before', String(Math.floor(ctx.ds.count / 2)), '--yes', '--archive', archive, '--json']);
+      if (p.error) throw new Error(`seglog prune --archive failed: ${p.error}`);
+      const plan = parseJson(p.stdout);
+      const segs = (dir) => fs.readdirSync(dir).filter((n) => n.endsWith('.seg')).length;
+      const notes = [`${segs(whole)} segments of ${fmtBytes(segmentBytes)}; ${plan?.segments?.length} archived, ${segs(pruned)} left in the store (first kept: ${plan?.firstKept})`];
+      const verifyCheck = (who) => (r) => {
+        const j = parseJson(r.stdout);
+        if (!j) return [`${who} --json did not print JSON`];
+        const out = [];
+        if (j.ok !== true) out.push(`${who} reported ok=${j.ok}`);
+        if (j.events !== ctx.ds.count) out.push(`${who} counted ${j.events} events, expected ${ctx.ds.count}`);
+        return out;
+      };
+      return {
+        rows: ctx.ds.count,
+        rowsUnit: 'events',
+        notes,
+        ours: { cliArgs: ['verify', pruned, '--archive', archive, '--json'], stdout: 'capture', check: verifyCheck('verify --archive') },
+        peers: [{ name: 'verify (unpruned)', cmd: process.execPath, args: [CLI_PATH, 'verify', whole, '--json'], env: cliEnv(), stdout: 'capture', check: verifyCheck('verify') }],
+        target: (ours, peers) => {
+          const q = peers[0]?.summary;
+          const text = `≤${VERIFY_ARCHIVE_MAX_RATIO}x verify of the unpruned store (issue 17)`;
+          if (!ours || !q) return { text, met: null };
+          return { text, met: ours.median <= VERIFY_ARCHIVE_MAX_RATIO * q.median };
+        },
+        after: () => {
+          rmrf(whole);
+          rmrf(pruned);
+          rmrf(archive);
+        },
+      };
+    },
+  },
+
   sidxRebuildCase('sidx-rebuild-stripped', 'a store whose footers were stripped', SIDX_REBUILD_STRIPPED_MAX_SECONDS, async (ctx, tpl) => {
     const strip = await cli(ctx, ['sidx', 'strip', tpl, '--yes']);
     if (strip.error) throw new Error(`sidx strip failed: ${strip.error}`);
@@ -422,7 +587,99 @@ export const CASES = [
   sidxRebuildCase('sidx-rebuild-intact', 'a store whose footers are intact', SIDX_REBUILD_INTACT_MAX_SECONDS, async () => {}),
 ];
 
-export const CASE_ALIASES = { sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
+export const CASE_ALIASES = { sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], bounded: ['snapshot', 'snapshot-replay', 'prune', 'verify-archive'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
+
+/** The WAL store (ds.walSpec, one-write transactions), built once per run and shared by the WAL cases. */
+async function ensureWalTemplate(ctx) {
+  const tpl = path.join(ctx.workDir, 'walstore-template');
+  if (fs.existsSync(tpl) && ctx.walBuilt) return tpl;
+  rmrf(tpl);
+  rmrf(path.join(ctx.workDir, 'walstore'));
+  log(`building the WAL store (${ctx.ds.txns} transactions) with seglog fixture build ...`);
+  const t0 = Date.now();
+  const r = await cli(ctx, ['fixture', 'build', tpl, '--spec', ctx.ds.walSpec]);
+  if (r.error) throw new Error(`seglog fixture build failed: ${r.error}`);
+  log(`  built in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${fmtBytes(dirBytes(tpl))}`);
+  ctx.walBuilt = true;
+  return tpl;
+}
+
+/** `keys` distinct keys, each put once, in transactions of KV_PUTS_PER_TXN: that many live keys at the end. */
+function writeLiveKeysSpec(file, keys) {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let t = 0; t * KV_PUTS_PER_TXN < keys; t++) {
+      const lines = [`{"type":"begin","txn":${t + 1}}`];
+      for (let k = t * KV_PUTS_PER_TXN; k < Math.min(keys, (t + 1) * KV_PUTS_PER_TXN); k++) lines.push(`{"type":"put","txn":${t + 1},"key":"key-${k}","value":{"n":${k}}}`);
+      lines.push(`{"type":"commit","txn":${t + 1}}`);
+      fs.writeSync(fd, `${lines.join('\n')}\n`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `n` one-write transactions over the WAL keys, numbered (and versioned) after the WAL spec's `after`. */
+function writeTailSpec(file, after, n) {
+  const lines = [];
+  for (let i = 1; i <= n; i++) {
+    const t = after + i;
+    lines.push(`{"type":"begin","txn":${t}}`, `{"type":"put","txn":${t},"key":"k${i % 10_000}","value":"tail-${t}","version":${t}}`, `{"type":"commit","txn":${t}}`);
+  }
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/**
+ * An events store of at least PRUNE_SEGMENTS + 10 small segments (the first events of
+ * ds.events); returns the sequence that cuts exactly PRUNE_SEGMENTS of them.
+ */
+async function buildPruneStore(ctx, dir) {
+  rmrf(dir);
+  const wantBytes = (PRUNE_SEGMENTS + 12) * PRUNE_SEGMENT_BYTES;
+  const events = path.join(ctx.workDir, 'prune-events.jsonl');
+  const src = fs.readFileSync(ctx.ds.events, 'utf8');
+  let end = 0;
+  // the store's frames are a little larger than the JSON lines: the byte count errs on the safe side
+  while (end < src.length && end < wantBytes) end = src.indexOf('\n', end) + 1 || src.length;
+  fs.writeFileSync(events, src.slice(0, end));
+  const init = await cli(ctx, ['init', dir, '--sync', 'batch', '--segment-max-bytes', String(PRUNE_SEGMENT_BYTES)]);
+  if (init.error) throw new Error(`seglog init failed: ${init.error}`);
+  const app = await cli(ctx, ['append', dir, '--file', events]);
+  if (app.error) throw new Error(`seglog append failed: ${app.error}`);
+  rmrf(events);
+  const st = await cli(ctx, ['stats', dir, '--json']);
+  const segs = parseJson(st.stdout)?.segments ?? [];
+  if (segs.length <= PRUNE_SEGMENTS) throw new Error(`the prune store has ${segs.length} segments, ${PRUNE_SEGMENTS} + 1 needed (the events file is too small)`);
+  return segs[PRUNE_SEGMENTS].firstSeq;
+}
+
+/**
+ * File system calls of a prune of 10 segments and of PRUNE_SEGMENTS (strace -c, untimed):
+ * they should grow with the segments removed, not with the store. A note, or nothing
+ * without strace.
+ */
+async function pruneSyscalls(ctx, tpl, work) {
+  const strace = which('strace');
+  if (!strace) return ['strace not installed: file operations not counted'];
+  const st = parseJson((await cli(ctx, ['stats', tpl, '--json'])).stdout);
+  const count = async (n) => {
+    copyDir(tpl, work);
+    const out = path.join(ctx.workDir, `strace-${n}.txt`);
+    const calls = 'openat,unlinkat,unlink,rename,renameat,renameat2,fsync,fdatasync,pread64,read,pwrite64,write';
+    const r = await runQuiet(strace, ['-f', '-c', '-o', out, '-e', `trace=${calls}`, process.execPath, CLI_PATH, 'prune', work, '--before', String(st.segments[n].firstSeq), '--yes', '--json'], { env: cliEnv(), timeoutMs: ctx.timeoutMs });
+    const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+    rmrf(out);
+    if (r.error) return null;
+    const per = {};
+    for (const m of text.matchAll(/^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$/gm)) per[m[2]] = Number(m[1]);
+    return per;
+  };
+  const small = await count(10);
+  const big = await count(PRUNE_SEGMENTS);
+  if (!small || !big) return ['strace of prune failed: file operations not counted'];
+  const kinds = ['openat', 'unlink', 'unlinkat', 'fsync', 'fdatasync', 'pread64', 'read', 'write', 'pwrite64', 'rename'].filter((k) => small[k] || big[k]);
+  return [`syscalls (strace -f -c, node start-up included), 10 vs ${PRUNE_SEGMENTS} segments pruned: ${kinds.map((k) => `${k} ${small[k] ?? 0}/${big[k] ?? 0}`).join(', ')}`];
+}
 
 /** `sidx rebuild --yes` of a copy of the reference store that `damage` prepared (untimed), restored before each run. */
 function sidxRebuildCase(name, what, maxSeconds, damage) {

@@ -63,7 +63,8 @@ export function measure(cmd, args, opts = {}) {
     if (rssMethod === 'time') {
       rssFile = path.join(tmpDir, `rss-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.txt`);
       file = GNU_TIME;
-      argv = ['-f', '%M', '-o', rssFile, cmd, ...args];
+      // user and system CPU seconds, then peak RSS in KiB: on a shared machine CPU time says more than wall time
+      argv = ['-f', '%U %S %M', '-o', rssFile, cmd, ...args];
     }
     try {
       if (stdin) stdinFd = fs.openSync(stdin, 'r');
@@ -151,13 +152,18 @@ export function measure(cmd, args, opts = {}) {
       const seconds = Number(t1 - t0) / 1e9;
 
       let rssKB = pollHwmKB;
+      let cpuSeconds = null;
       let timeNote = null;
       if (rssFile) {
         try {
           const text = fs.readFileSync(rssFile, 'utf8');
           const lines = text.trim().split('\n');
           const last = lines[lines.length - 1].trim();
-          if (/^\d+$/.test(last)) rssKB = Number(last);
+          const m = /^(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)$/.exec(last);
+          if (m) {
+            cpuSeconds = Number(m[1]) + Number(m[2]);
+            rssKB = Number(m[3]);
+          }
           if (lines.length > 1) timeNote = lines[0].trim(); // e.g. "Command exited with non-zero status 1"
         } catch {
           /* time could not run the command */
@@ -170,6 +176,7 @@ export function measure(cmd, args, opts = {}) {
         exitCode: code,
         signal: signal ?? null,
         rssKB,
+        cpuSeconds,
         stdoutBytes,
       };
       if (stdout === 'count') result.stdoutLines = stdoutLines;

@@ -16,7 +16,7 @@ function fmtRatio(r) {
 
 function oursCell(c) {
   const s = c.ours?.summary;
-  if (s) return `${fmtSec(s.median)} (${fmtSec(s.min)}–${fmtSec(s.max)})${c.status === 'error' ? ' (some runs failed)' : ''}`;
+  if (s) return `${fmtSec(s.median)} (${fmtSec(s.min)}–${fmtSec(s.max)})${s.cpuMedian != null ? `, CPU ${fmtSec(s.cpuMedian)}` : ''}${c.status === 'error' ? ' (some runs failed)' : ''}`;
   const err = c.error || c.ours?.error || 'no result';
   return `error: ${clip(err)}`;
 }
@@ -38,7 +38,8 @@ function ratesCell(c, p) {
 }
 
 function targetCell(c, p) {
-  if (p?.info) return '— (reference only)';
+  // a reference row; the target is on the row of the primary peer, or here when there is none
+  if (p?.info && c.peers.some((x) => !x.info)) return '— (reference only)';
   const t = c.target ? `${yesNo(c.target.met)} (${c.target.text})` : 'n/a';
   const rss = c.rss ? `RSS<${c.rss.limitMiB} MiB: ${yesNo(c.rss.met)}` : '';
   return [t, rss].filter(Boolean).join('; ');

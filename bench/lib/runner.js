@@ -38,7 +38,8 @@ async function runSide(ctx, caseName, side, isOurs) {
   }
   const cmd = isOurs ? process.execPath : side.cmd;
   const args = isOurs ? [CLI_PATH, ...side.cliArgs] : side.args;
-  const env = isOurs ? cliEnv() : process.env;
+  // a peer that is our CLI too (another command as the reference) runs as ours does
+  const env = isOurs ? cliEnv() : (side.env ?? process.env);
   out.command = commandLine(isOurs ? 'node' : cmd, isOurs ? [path.relative(process.cwd(), CLI_PATH) || CLI_PATH, ...side.cliArgs] : args, side.stdin, side.stdout);
 
   const total = ctx.warmup + ctx.runs;
@@ -68,7 +69,7 @@ async function runSide(ctx, caseName, side, isOurs) {
       rssMethod: ctx.rssMethod,
       tmpDir: ctx.workDir,
     });
-    const run = { warmup: warm, seconds: r.seconds, rssKB: r.rssKB, exitCode: r.exitCode };
+    const run = { warmup: warm, seconds: r.seconds, cpuSeconds: r.cpuSeconds ?? null, rssKB: r.rssKB, exitCode: r.exitCode };
     if (r.signal) run.signal = r.signal;
     if (stdoutMode === 'count') run.stdoutLines = r.stdoutLines;
     if (r.error) {
@@ -82,6 +83,7 @@ async function runSide(ctx, caseName, side, isOurs) {
     out.runs.push(run);
     log(
       `  [${caseName}] ${side.name} ${label}: ${fmtSec(r.seconds)}` +
+        (r.cpuSeconds != null ? `, CPU ${fmtSec(r.cpuSeconds)}` : '') +
         (r.rssKB != null ? `, peak RSS ${(r.rssKB / 1024).toFixed(1)} MiB` : '') +
         (warm ? ' (not counted)' : ''),
     );

@@ -106,10 +106,12 @@ export function summarize(runs) {
   const ok = runs.filter((r) => !r.error && !r.warmup);
   const secs = ok.map((r) => r.seconds);
   const rss = ok.map((r) => r.rssKB).filter((x) => typeof x === 'number');
+  const cpu = ok.map((r) => r.cpuSeconds).filter((x) => typeof x === 'number');
   if (secs.length === 0) return null;
   return {
     runs: secs.length,
     median: median(secs),
+    cpuMedian: cpu.length ? median(cpu) : null,
     min: Math.min(...secs),
     max: Math.max(...secs),
     peakRssMiB: rss.length ? Math.max(...rss) / 1024 : null,

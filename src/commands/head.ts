@@ -9,6 +9,7 @@ import { resolveTarget } from '../engine/segment/target.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
 import { intFlag, storeArg } from '../ui/flags.js';
+import { wholeLogSegments } from '../ui/whole-log.js';
 
 export default class Head extends BaseCommand<typeof Head> {
   static override summary = 'Print the Merkle tree head of a store as a signed checkpoint (C2SP signed note)';
@@ -25,6 +26,7 @@ export default class Head extends BaseCommand<typeof Head> {
     origin: Flags.string({ description: "the log's name, the note's first line (default: seglog/<store directory name>)" }),
     at: intFlag({ description: 'the head of the prefix ending with the committed event of this sequence', min: 0 }),
     size: intFlag({ description: 'the head of the first N committed events', min: 0 }),
+    archive: Flags.string({ description: 'a pruned store: the archive its segments were moved to (prune --archive); the tree covers both as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
@@ -34,7 +36,10 @@ export default class Head extends BaseCommand<typeof Head> {
     if (this.flags.at !== undefined && this.flags.size !== undefined) throw new UsageError('give --at or --size, not both');
     const signers = (this.flags.key ?? []).map((k) => readSigner(k));
     const origin = this.flags.origin ?? `seglog/${basename(target.dir)}`;
-    const tree = loadLogTree(fs, target.dir, target.segments);
+    // the tree starts at event 0: a pruned store needs its archive (ui/whole-log.ts)
+    const segments = await wholeLogSegments(fs, target.dir, this.flags.archive, 'head');
+    // merkle.idx in the store describes the store's own segments: a view with archived ones never rewrites it
+    const tree = loadLogTree(fs, target.dir, segments, { writeCache: this.flags.archive === undefined });
     if (tree.faults.some((f) => f.kind !== 'torn')) this.warn(`${this.args.store}: damaged frames were skipped (see seglog verify); the head covers what readers see`);
     let size = tree.size;
     if (this.flags.size !== undefined) {

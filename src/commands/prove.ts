@@ -10,6 +10,7 @@ import { sameHash } from '../format/merkle.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
 import { intFlag, storeArg } from '../ui/flags.js';
+import { wholeLogSegments } from '../ui/whole-log.js';
 
 /** The store's root at the head's size must be the head's root: otherwise a proof against it would be a lie. */
 function checkHeadAgainstStore(tree: LogTree, h: HeadFile): void {
@@ -34,6 +35,7 @@ export default class Prove extends BaseCommand<typeof Prove> {
     from: Flags.string({ description: 'consistency: the older signed head' }),
     to: Flags.string({ description: 'consistency: the newer signed head (default: the current tree)' }),
     origin: Flags.string({ description: 'origin recorded in the proof when no head gives one (default: seglog/<store directory name>)' }),
+    archive: Flags.string({ description: 'a pruned store: the archive its segments were moved to (prune --archive); proofs are in the tree of both as one log', helpValue: '<dir>' }),
   };
 
   async run(): Promise<void> {
@@ -48,7 +50,9 @@ export default class Prove extends BaseCommand<typeof Prove> {
     const heads = [head, from, to].filter((x): x is string => x !== undefined).map(readHeadFile);
     // with heads on both ends (or the one a --seq proof is against), the cached tree may suffice
     const upTo = (seq !== undefined ? head !== undefined : to !== undefined) ? Math.max(...heads.map((h) => h.note.head.size)) : undefined;
-    const tree = loadLogTree(fs, target.dir, target.segments, { upTo });
+    // the tree starts at event 0: a pruned store needs its archive (ui/whole-log.ts)
+    const segments = await wholeLogSegments(fs, target.dir, this.flags.archive, 'prove');
+    const tree = loadLogTree(fs, target.dir, segments, { upTo, writeCache: this.flags.archive === undefined });
     for (const h of heads) checkHeadAgainstStore(tree, h);
     let proof: Proof;
     if (seq !== undefined) {
@@ -58,7 +62,7 @@ export default class Prove extends BaseCommand<typeof Prove> {
       if (leaf < 0 && upTo !== undefined) throw new SeglogError('validation', `event ${seq} is not among the head's ${size} committed events`, { file: h!.path });
       if (leaf < 0) throw new SeglogError('validation', `no committed event has sequence ${seq}`, { file: this.args.store });
       if (leaf >= size) throw new SeglogError('validation', `event ${seq} was committed after the head (it is committed event ${leaf}; the head covers ${size})`, { file: h?.path ?? this.args.store });
-      const found = findEventBody(fs, target.segments, seq);
+      const found = findEventBody(fs, segments, seq);
       if (!found) throw new SeglogError('corrupt', `event ${seq} is in the tree but its frame cannot be read`, { file: this.args.store });
       const hashOff = found.body.length - 32;
       if (!sameHash(found.body.subarray(hashOff), tree.eventHashAt(leaf))) {

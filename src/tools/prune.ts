@@ -44,7 +44,7 @@ import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
 import { basePath, loadBase, segmentsFromBase } from '../engine/segment/prune-base.js';
 import type { RecoveryScan } from '../engine/recovery/recovery-scan.js';
 import type { SegmentReader } from '../engine/segment/segment-reader.js';
-import { checkSnapshotAgainstLog, listSnapshots, loadSnapshot, snapshotHasher } from '../engine/wal/snapshot.js';
+import { checkSnapshotAgainstLog, listSnapshots, loadSnapshotSync, snapshotHasher } from '../engine/wal/snapshot.js';
 import type { IHasher } from 'hash-wasm';
 import { listSegments, type SegmentFile, walkStore } from '../engine/segment/walker.js';
 
@@ -110,26 +110,64 @@ export function parseCut(text: string): PruneCut {
 }
 
 export async function prune(dir: string, cut: PruneCut, opts: PruneOptions = {}): Promise<PruneResult> {
+  const h = await snapshotHasher();
   const fs = opts.fs ?? new RealFs();
-  const paths = storePaths(dir);
-  if (!exists(fs, paths.meta)) {
-    if (!exists(fs, dir)) throw new SeglogError('not_found', 'no such store directory', { file: dir });
-    throw new SeglogError('not_a_store', 'not a seglog store (no seglog.json)', { file: dir });
-  }
-  const lock = StoreLock.acquire(fs, paths.lock, opts.lockEnv ?? realLockEnv(), opts.onWarning ?? ((): void => {}));
+  const lock = lockStore(fs, dir, opts);
   try {
-    const plan = await planPrune(fs, dir, cut, opts);
+    const plan = planPruneSync(fs, dir, cut, h, opts);
     if (opts.dryRun || (plan.segments.length === 0 && plan.leftovers.length === 0)) return { ...plan, done: false, dryRun: opts.dryRun ?? false, archive: null };
     if (opts.confirm && !(await opts.confirm(plan))) return { ...plan, done: false, dryRun: false, archive: null };
-    const archive = executePrune(fs, dir, plan, opts, await snapshotHasher());
+    const archive = executePrune(fs, dir, plan, opts, h);
     return { ...plan, done: true, dryRun: false, archive };
   } finally {
     lock.release();
   }
 }
 
+/** What planning and executing read of the options (confirming is the caller's). */
+type PruneStepOptions = Omit<PruneOptions, 'confirm'>;
+
+export interface PruneSyncOptions extends PruneStepOptions {
+  /** Called with the plan before anything changes; return false to stop (nothing is changed). */
+  confirm?: (plan: PrunePlan) => boolean;
+}
+
+/**
+ * `prune` for synchronous callers (the drill runs it between the simulated disk's
+ * operations). `h` is a BLAKE3 of the caller's own: archiving hashes each file across
+ * file system calls, so it must not be one a crash check running inside those calls
+ * also uses (snapshotHasherSync()'s).
+ */
+export function pruneSync(dir: string, cut: PruneCut, h: IHasher, opts: PruneSyncOptions = {}): PruneResult {
+  const fs = opts.fs ?? new RealFs();
+  const lock = lockStore(fs, dir, opts);
+  try {
+    const plan = planPruneSync(fs, dir, cut, h, opts);
+    if (opts.dryRun || (plan.segments.length === 0 && plan.leftovers.length === 0)) return { ...plan, done: false, dryRun: opts.dryRun ?? false, archive: null };
+    if (opts.confirm && !opts.confirm(plan)) return { ...plan, done: false, dryRun: false, archive: null };
+    const archive = executePrune(fs, dir, plan, opts, h);
+    return { ...plan, done: true, dryRun: false, archive };
+  } finally {
+    lock.release();
+  }
+}
+
+function lockStore(fs: FileSystem, dir: string, opts: PruneStepOptions): StoreLock {
+  const paths = storePaths(dir);
+  if (!exists(fs, paths.meta)) {
+    if (!exists(fs, dir)) throw new SeglogError('not_found', 'no such store directory', { file: dir });
+    throw new SeglogError('not_a_store', 'not a seglog store (no seglog.json)', { file: dir });
+  }
+  return StoreLock.acquire(fs, paths.lock, opts.lockEnv ?? realLockEnv(), opts.onWarning ?? ((): void => {}));
+}
+
 /** What a prune would do; changes nothing. Throws when it must refuse. */
-export async function planPrune(fs: FileSystem, dir: string, cut: PruneCut, opts: PruneOptions = {}): Promise<PrunePlan> {
+export async function planPrune(fs: FileSystem, dir: string, cut: PruneCut, opts: PruneStepOptions = {}): Promise<PrunePlan> {
+  return planPruneSync(fs, dir, cut, await snapshotHasher(), opts);
+}
+
+/** planPrune with a hasher made beforehand (it checks the snapshots' BLAKE3). */
+export function planPruneSync(fs: FileSystem, dir: string, cut: PruneCut, h: IHasher, opts: PruneStepOptions = {}): PrunePlan {
   const oldBase = loadBase(fs, dir);
   const all = listSegments(fs, dir);
   const live = segmentsFromBase(all, oldBase);
@@ -163,9 +201,9 @@ export async function planPrune(fs: FileSystem, dir: string, cut: PruneCut, opts
   for (const s of listSnapshots(fs, dir)) {
     let resume;
     try {
-      const h = (await loadSnapshot(fs, s.path, false, true)).header;
-      if (checkSnapshotAgainstLog(fs, dir, h) !== null) continue;
-      resume = h.resume ?? h.position;
+      const hdr = loadSnapshotSync(fs, s.path, false, h, true).header;
+      if (checkSnapshotAgainstLog(fs, dir, hdr) !== null) continue;
+      resume = hdr.resume ?? hdr.position;
     } catch (err) {
       if (err instanceof SeglogError && err.code === 'corrupt') continue;
       throw err;
@@ -260,7 +298,7 @@ function cursorsBefore(fs: FileSystem, dir: string, firstKeptId: number): string
   return out;
 }
 
-function executePrune(fs: FileSystem, dir: string, plan: PrunePlan, opts: PruneOptions, hasher: IHasher): ArchiveResult | null {
+function executePrune(fs: FileSystem, dir: string, plan: PrunePlan, opts: PruneStepOptions, hasher: IHasher): ArchiveResult | null {
   const byName = new Map(listSegments(fs, dir).map((s) => [s.name, s]));
   const files = plan.segments.map((s) => byName.get(s.name)!);
   // (1) the archive holds every byte before anything is removed

@@ -172,3 +172,80 @@ describe('seglog prune', () => {
     CLI_TEST_TIMEOUT_MS * 2,
   );
 });
+
+/**
+ * Issue 16 item 5 ("repair and prune are honest about anchors") for prune: the Merkle
+ * tree starts at event 0, so `head`, `prove` and `verify --anchor` on a pruned store
+ * either read the archive with the store as one log (and give exactly the heads and
+ * proofs of before the prune) or refuse with exit 2 naming --archive; never a tree over
+ * the remaining events that looks like the log's. If this fails, read src/ui/whole-log.ts
+ * and where head.ts, prove.ts and ui/job/verify-job.ts call it.
+ */
+describe('anchors on a pruned store: head, prove and verify --anchor', () => {
+  interface HeadJson {
+    size: number;
+    root: string;
+  }
+
+  it(
+    'without --archive they refuse (exit 2, naming --archive); with it they give the head and proofs of before the prune, and verify --anchor holds',
+    async () => {
+      const store = freshStorePath();
+      expect((await runCli(['fixture', 'build', store, '--spec', spec(300), '--segment-max-bytes', '8192'])).code).toBe(0);
+      expect((await runCli(['wal', 'snapshot', store])).code).toBe(0);
+      const dir = tempDir();
+      const headFile = join(dir, 'head.txt');
+      const h = await runCli(['head', store, '--json']);
+      expect(h.code, describeRun(h)).toBe(0);
+      const before = jsonOf<HeadJson & { note: string }>(h);
+      writeFileSync(headFile, before.note);
+      const proofBefore = await runCli(['prove', store, '--seq', '40', '--head', headFile, '--json']);
+      expect(proofBefore.code, describeRun(proofBefore)).toBe(0);
+      const archive = join(dir, 'arch');
+      expect((await runCli(['prune', store, '--before', '250', '--yes', '--archive', archive])).code).toBe(0);
+
+      expectOneLineError(await runCli(['head', store]), { exitCode: 2, at: '--archive' });
+      expectOneLineError(await runCli(['head', store, '--json']), { exitCode: 2, at: '--archive' });
+      expectOneLineError(await runCli(['prove', store, '--seq', '280']), { exitCode: 2, at: '--archive' });
+      expectOneLineError(await runCli(['prove', store, '--from', headFile]), { exitCode: 2, at: '--archive' });
+      expectOneLineError(await runCli(['verify', store, '--anchor', headFile]), { exitCode: 2, at: '--archive' });
+
+      const after = jsonOf<HeadJson>(await runCli(['head', store, '--archive', archive, '--json']));
+      expect({ size: after.size, root: after.root }, 'head --archive is the head of before the prune').toEqual({ size: before.size, root: before.root });
+      const proofAfter = await runCli(['prove', store, '--seq', '40', '--head', headFile, '--archive', archive, '--json']);
+      expect(proofAfter.code, describeRun(proofAfter)).toBe(0);
+      expect(proofAfter.stdout, 'an inclusion proof of a pruned event, through the archive: the proof of before').toBe(proofBefore.stdout);
+      const v = await runCli(['verify', store, '--anchor', headFile, '--archive', archive, '--json']);
+      expect(v.code, describeRun(v)).toBe(0);
+      expect(jsonOf<{ anchors: { ok: boolean }[] }>(v).anchors.map((a) => a.ok)).toEqual([true]);
+      // the log goes on: a consistency proof from the old head to the new tree, through the archive
+      expect((await runCli(['append', store, '--entity', 'e:1', '--scope', 's', '--payload', '{"a":1}'])).code).toBe(0);
+      const c = await runCli(['prove', store, '--from', headFile, '--archive', archive, '--json']);
+      expect(c.code, describeRun(c)).toBe(0);
+      const proofFile = join(dir, 'c.json');
+      writeFileSync(proofFile, c.stdout);
+      const newHead = join(dir, 'head2.txt');
+      writeFileSync(newHead, jsonOf<{ note: string }>(await runCli(['head', store, '--archive', archive, '--json'])).note);
+      const check = await runCli(['check-proof', proofFile, '--head', headFile, '--head', newHead]);
+      expect(check.code, describeRun(check)).toBe(0);
+    },
+    CLI_TEST_TIMEOUT_MS * 3,
+  );
+
+  it(
+    'an archive that starts after an earlier prune without --archive cannot give the tree: exit 2 saying so',
+    async () => {
+      const store = freshStorePath();
+      expect((await runCli(['fixture', 'build', store, '--spec', spec(300), '--segment-max-bytes', '8192'])).code).toBe(0);
+      expect((await runCli(['wal', 'snapshot', store])).code).toBe(0);
+      expect((await runCli(['prune', store, '--before', '100', '--yes'])).code).toBe(0);
+      const archive = join(tempDir(), 'arch');
+      expect((await runCli(['prune', store, '--before', '250', '--yes', '--archive', archive])).code).toBe(0);
+      expectOneLineError(await runCli(['head', store, '--archive', archive]), { exitCode: 2, at: 'pruned without --archive' });
+      expectOneLineError(await runCli(['prove', store, '--seq', '280', '--archive', archive]), { exitCode: 2, at: 'pruned without --archive' });
+      // plain verify --archive still checks what is left (from the archive's base)
+      expect((await runCli(['verify', store, '--archive', archive])).code).toBe(0);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
+  );
+});

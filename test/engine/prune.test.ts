@@ -23,7 +23,10 @@ import { replayWithSnapshots, snapshotHasher, writeSnapshot } from '../../src/en
 import { Store } from '../../src/engine/store/store.js';
 import { type VerifyReport, verifySegments } from '../../src/engine/verify/verify.js';
 import { listSegments } from '../../src/engine/segment/walker.js';
-import { hasher } from './drill/sim-helpers.js';
+import { hasher, tempDir } from './drill/sim-helpers.js';
+import { arm, isCleanFailure, pairsOf, recordOps } from './fault-pairs.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
+import { join } from 'node:path';
 import { abort, begin, commit, event, model, put, type State } from './wal-model.js';
 
 const H = await hasher();
@@ -257,6 +260,63 @@ describe('prune: crash after every mutating operation, failure of each', () => {
       }
     }
   });
+});
+
+describe('control/fault pairs for prune, generated from a recorded run (fault-pairs.ts): every crash-sensitive operation fails cleanly', () => {
+  const ops: FixtureOp[] = [];
+  for (let t = 1; t <= 30; t++) ops.push(begin(t), put(t, `k${t % 4}`, { t, pad: 'y'.repeat(250) }, t), commit(t), event());
+  const cut: PruneCut = { kind: 'seq', seq: 70 };
+
+  for (const withArchive of [false, true]) {
+    const archive = (dir: string): { archiveDir?: string } => (withArchive ? { archiveDir: dir } : {});
+
+    test(`${withArchive ? 'with' : 'without'} an archive: the control on the real disk prunes, each recorded operation failing on SimFs leaves the old store or the pruned one, and prune again finishes`, async () => {
+      // control: the same store and prune on the real disk
+      const root = tempDir('seglog-prune-pairs-');
+      const realDir = join(root, 'store');
+      const real = new RealFs();
+      const rm = machine(970);
+      const rs = Store.openSync(realDir, { create: true, fs: real, segmentMaxBytes: SEGMENT_MAX_BYTES, lockEnv: rm.newProcess(), clock: rm.clock, random: rm.random }, H);
+      const rw = new FixtureWriter(rs);
+      for (const op of ops) rw.add(op);
+      rw.flush();
+      rs.close();
+      await writeSnapshot(realDir, { fs: real, nowMs: () => 1 });
+      const control = await prune(realDir, cut, { fs: real, lockEnv: rm.newProcess(), ...archive(join(root, 'archive')) });
+      expect(control.done && control.segments.length > 1, 'control: the prune removes several segments on the real disk').toBe(true);
+      expect(real.readdir(realDir).filter((n) => n.endsWith('.tmp') || n === 'LOCK'), 'control: temp files or the lock left behind').toEqual([]);
+
+      const { fs } = await build(ops, 971);
+      const start = fs.snapshot();
+      const want = model(ops);
+      const before = await verifyLog(fs);
+      const probe = SimFs.fromSnapshot(start, 1);
+      const recorded = await recordOps(probe, () => prune(DIR, cut, { fs: probe, lockEnv: machine(972).newProcess(), ...archive(ARCHIVE) }));
+      const pairs = pairsOf(recorded);
+      expect(pairs.length, 'classes of operation (lock, checkpoint removal, base, unlinks, archive copies and manifest)').toBeGreaterThan(withArchive ? 14 : 8);
+      const kinds = new Set(recorded.map((o) => o.kind));
+      for (const k of ['write', 'fsync', 'rename', 'unlink', 'fsyncDir'] as const) expect(kinds.has(k), `a prune ${k}s`).toBe(true);
+      if (withArchive) expect(recorded.some((o) => o.path.startsWith(ARCHIVE)), 'the archive is written through the FileSystem interface').toBe(true);
+      for (const [i, { name, op }] of pairs.entries()) {
+        const fs2 = SimFs.fromSnapshot(start, 10 + i);
+        arm(fs2, op);
+        const m = machine(300 + i);
+        let failed: unknown;
+        try {
+          await prune(DIR, cut, { fs: fs2, lockEnv: m.newProcess(), ...archive(ARCHIVE) });
+        } catch (err) {
+          failed = err;
+        }
+        if (failed !== undefined) expect(isCleanFailure(failed), `${name}: a failing operation must give a SeglogError or FsError, got ${String(failed)}`).toBe(true);
+        fs2.clearFaults();
+        // prune again, on a copy: the segments the control kept, no more, no fewer
+        const again = SimFs.fromSnapshot(fs2.snapshot(), 1);
+        await prune(DIR, cut, { fs: again, lockEnv: m.newProcess(), ...archive(ARCHIVE) });
+        expect(listSegments(again, DIR).map((s) => s.name), `${name}: prune again keeps what the control kept`).toEqual(listSegments(real, realDir).map((s) => s.name));
+        await expectWhole(fs2, m, before, want, `${name} failing`, withArchive);
+      }
+    });
+  }
 });
 
 /** Verifies, replays to the model, and (archive) nothing is lost; then prune again finishes and the store reopens. */

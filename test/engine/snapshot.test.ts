@@ -8,7 +8,9 @@ import type { FileSystem } from '../../src/engine/io/fs-types.js';
 import { ensureDir, readWhole, writeFileAtomic } from '../../src/engine/io/fs-util.js';
 import { replayWal } from '../../src/engine/wal/wal-replay.js';
 import { arbChaos, arbLog, begin, commit, model, put, type State } from './wal-model.js';
-import { removeTempDirs, seededRandom, steppingClock } from './test-store.js';
+import { freshStorePath, removeTempDirs, seededRandom, steppingClock } from './test-store.js';
+import { arm, isCleanFailure, pairsOf, recordOps } from './fault-pairs.js';
+import { RealFs } from '../../src/engine/io/real-fs.js';
 
 afterAll(removeTempDirs);
 
@@ -173,5 +175,53 @@ describe('writeSnapshot', () => {
     expect(loaded.header.entryCount).toBe(11);
     expect(loaded.state.toMap()).toEqual(fullLoaded.state.toMap());
     expect(loaded.state.toMap()).toEqual(replayWal(dir, { fs, keepValues: true }).state.toMap());
+  });
+});
+
+describe('control/fault pairs for writeSnapshot, generated from a recorded run (fault-pairs.ts)', () => {
+  const ops: FixtureOp[] = [];
+  for (let t = 1; t <= 30; t++) ops.push(begin(t), put(t, `key-${t % 9}`, { t, pad: 'z'.repeat(120) }, t), commit(t));
+  const snapAt = [30, 60];
+
+  test('the control on the real disk writes a snapshot; each recorded operation failing on SimFs fails cleanly, leaves only whole snapshots that replay to the model, and a retry writes it', async () => {
+    const want = model(ops);
+    // control: the same log on the real disk
+    const realDir = freshStorePath();
+    const real = new RealFs();
+    const rs = await Store.open(realDir, { create: true, fs: real, lockEnv: LOCK_ENV, clock: steppingClock(), random: seededRandom(1), segmentMaxBytes: SMALL_SEGMENT_BYTES });
+    const rw = new FixtureWriter(rs);
+    for (const op of ops) rw.add(op);
+    rw.flush();
+    rs.close();
+    const control = await writeSnapshot(realDir, { fs: real, keep: 2, nowMs: () => 7 });
+    expect(control.entries, 'control: the snapshot holds every live key').toBe(9);
+    expect(real.readdir(`${realDir}/snapshots`).filter((n) => n.endsWith('.tmp')), 'control: no temp file left').toEqual([]);
+
+    // on SimFs: two older snapshots, so the write also removes one beyond keep=2
+    const { fs, dir } = await buildWithSnapshots(ops, snapAt, 9300, true);
+    const start = fs.snapshot();
+    const probe = SimFs.fromSnapshot(start, 1);
+    const recorded = await recordOps(probe, () => writeSnapshot(dir, { fs: probe, keep: 2, nowMs: () => 7 }));
+    const pairs = pairsOf(recorded);
+    for (const k of ['write', 'fsync', 'rename', 'fsyncDir', 'unlink'] as const) expect(recorded.some((o) => o.kind === k), `a snapshot write ${k}s`).toBe(true);
+    for (const [i, { name, op }] of pairs.entries()) {
+      const fs2 = SimFs.fromSnapshot(start, 20 + i);
+      arm(fs2, op);
+      let failed: unknown;
+      try {
+        await writeSnapshot(dir, { fs: fs2, keep: 2, nowMs: () => 7 });
+      } catch (err) {
+        failed = err;
+      }
+      if (failed !== undefined) expect(isCleanFailure(failed), `${name}: a failing operation must give a SeglogError or FsError, got ${String(failed)}`).toBe(true);
+      fs2.clearFaults();
+      for (const s of listSnapshots(fs2, dir)) await expect(loadSnapshot(fs2, s.path, true), `${name}: ${s.name} is listed, so it must be whole`).resolves.toBeDefined();
+      const r = await replayWithSnapshots(dir, { fs: fs2, keepValues: true });
+      expect(r.snapshotWarnings, `${name}: every snapshot left fits the log`).toEqual([]);
+      expect({ stats: r.stats, state: stateOf(r) }, `${name}: replay through what the failure left`).toEqual({ stats: want.stats, state: want.state });
+      const retry = await writeSnapshot(dir, { fs: fs2, keep: 2, nowMs: () => 7 });
+      expect(retry.entries, `${name}: the retry writes the snapshot`).toBe(control.entries);
+      expect(listSnapshots(fs2, dir).length, `${name}: keep=2 holds after the retry`).toBe(2);
+    }
   });
 });

@@ -3,6 +3,8 @@ import { RealFs } from '../../engine/io/real-fs.js';
 import { writeFileAtomic } from '../../engine/io/fs-util.js';
 import { ioError } from '../../engine/io/errors.js';
 import { storeSizeBytes } from '../../engine/segment/store-size.js';
+import { resolveTarget } from '../../engine/segment/target.js';
+import { replayInputBytes } from '../../engine/wal/snapshot.js';
 import type { ReplayResult, WalWarning } from '../../engine/wal/wal-replay.js';
 import type { SnapshotReplayResult } from '../../engine/wal/snapshot.js';
 import { BaseCommand } from '../../ui/base-command.js';
@@ -53,7 +55,8 @@ export default class WalReplay extends BaseCommand<typeof WalReplay> {
         noSnapshot: this.flags['no-snapshot'],
         ...(this.flags.snapshot !== undefined ? { snapshotFile: this.flags.snapshot } : {}),
       },
-      { label: 'replaying', unit: null, sizeBytes: storeSizeBytes(store), readOnly: true },
+      // what the replay reads: from the snapshot on (a worker costs more than a short tail)
+      { label: 'replaying', unit: null, sizeBytes: replaySize(store, this.flags['no-snapshot'], this.flags.snapshot), readOnly: true },
     );
     let written: string | null = null;
     if (statePath !== undefined && r.corruption === null) {
@@ -97,4 +100,16 @@ function render(o: ReplayOutput): string {
       : `replayed ${o.store}: ${plural(s.txnsApplied, 'transaction')} applied, ${formatCount(s.discardedTxns)} discarded, ${plural(s.orphanedEntries, 'orphaned entry', 'orphaned entries')}`,
   );
   return lines.join('\n');
+}
+
+/** Segment bytes the replay reads (engine/wal/snapshot.ts replayInputBytes); the whole store when it cannot tell. */
+function replaySize(store: string, noSnapshot: boolean, snapshotFile: string | undefined): number {
+  const fs = new RealFs();
+  try {
+    const t = resolveTarget(fs, store);
+    if (t.kind !== 'store') return storeSizeBytes(store);
+    return replayInputBytes(fs, t.dir, t.segments, { noSnapshot, ...(snapshotFile !== undefined ? { snapshotFile } : {}) });
+  } catch {
+    return storeSizeBytes(store);
+  }
 }

@@ -106,6 +106,20 @@ export class KvState {
     }
   }
 
+  /**
+   * Live entries as the bytes they are kept in, for writers that copy keys out as they
+   * are (a snapshot): `arena[keyOffset, keyOffset + keyLength)` is the key's UTF-8, valid
+   * during the call only. No string is made per key.
+   */
+  forEachRaw(fn: (arena: Buffer, keyOffset: number, keyLength: number, value: string | null, version: number) => void): void {
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]!;
+      if (s === 0) continue;
+      const e = s - 1;
+      fn(this.arena, this.keyOffsets[e]!, this.keyLengths[e]!, this.values[e] ?? null, this.versions[e]!);
+    }
+  }
+
   /** A plain Map copy (tests, small states). */
   toMap(): Map<string, KvEntry> {
     return new Map(this.entries());

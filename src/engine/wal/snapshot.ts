@@ -60,7 +60,8 @@ import { segmentFileName } from '../io/layout.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import type { SegmentFile } from '../segment/walker.js';
 import { type ReplayOptions, type ReplayResult, type ReplayStats, type ReplayTap, replayWal } from './wal-replay.js';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { decodeTrailer, SIDX_TRAILER_BYTES } from '../../format/sidx.js';
 
 /** Snapshots kept by `writeSnapshot` (older ones are removed after a new one is durable). */
 export const DEFAULT_SNAPSHOTS_KEPT = 3;
@@ -95,6 +96,42 @@ export function listSnapshots(fs: FileSystem, dir: string): SnapshotFile[] {
     if (position) out.push({ path: join(sdir, name), name, position });
   }
   return out.sort((a, b) => comparePositions(b.position, a.position));
+}
+
+/**
+ * Segment bytes a replay of `dir` reads: from the newest snapshot's position (or the
+ * given snapshot file's, by its name), or all of them. For choosing a worker thread and
+ * for progress; a snapshot that turns out not to fit makes the replay read more. 0 when
+ * it cannot tell.
+ */
+export function replayInputBytes(fs: FileSystem, dir: string, segments: readonly SegmentFile[], opts: { noSnapshot?: boolean; snapshotFile?: string } = {}): number {
+  try {
+    const from = opts.noSnapshot ? null : opts.snapshotFile !== undefined ? parseSnapshotFileName(basename(opts.snapshotFile)) : (listSnapshots(fs, dir)[0]?.position ?? null);
+    let total = 0;
+    for (const s of segments) {
+      if (from && s.id < from.segmentId) continue;
+      const size = fs.stat(s.path).sizeBytes;
+      // a sealed segment's footer is not read by a replay: its frames end where the footer starts
+      total += from && s.id === from.segmentId ? Math.max(0, framesEndOf(fs, s.path, size) - from.offset) : size;
+    }
+    return total;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where the frames of a segment end: its footer's start when its SIDX trailer checks out, else its size. */
+function framesEndOf(fs: FileSystem, path: string, size: number): number {
+  if (size < SIDX_TRAILER_BYTES) return size;
+  const t = new Uint8Array(SIDX_TRAILER_BYTES);
+  const fd = fs.open(path, 'r');
+  try {
+    if (readFully(fs, fd, t, 0, t.length, size - SIDX_TRAILER_BYTES) < t.length) return size;
+  } finally {
+    fs.close(fd);
+  }
+  const r = decodeTrailer(t, size);
+  return r.ok ? r.trailer.footerStart : size;
 }
 
 let hasherPromise: Promise<IHasher> | undefined;
@@ -535,19 +572,20 @@ function writeSnapshotFile(fs: FileSystem, path: string, header: SnapshotHeader,
     put(encodeSnapshotHeader(header), SNAPSHOT_HEADER_BYTES);
     let chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
     let used = 0;
-    for (const [key, e] of state.entries()) {
-      if (e.value === null) throw new SeglogError('usage', 'snapshot needs values: replay with keepValues');
-      const need = SNAPSHOT_ENTRY_FIXED_BYTES + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(e.value, 'utf8');
+    // keys are copied from the state's own bytes (no string per key: 1M keys made 1M strings)
+    state.forEachRaw((arena, keyOff, keyLen, value, version) => {
+      if (value === null) throw new SeglogError('usage', 'snapshot needs values: replay with keepValues');
+      const need = SNAPSHOT_ENTRY_FIXED_BYTES + keyLen + Buffer.byteLength(value, 'utf8');
       if (used + need > chunk.length) {
         put(chunk, used);
         used = 0;
         if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
       }
-      const k = chunk.write(key, used + SNAPSHOT_ENTRY_FIXED_BYTES, 'utf8');
-      const v = chunk.write(e.value, used + SNAPSHOT_ENTRY_FIXED_BYTES + k, 'utf8');
-      writeEntryFixed(chunk, used, k, v, e.version);
-      used += SNAPSHOT_ENTRY_FIXED_BYTES + k + v;
-    }
+      arena.copy(chunk, used + SNAPSHOT_ENTRY_FIXED_BYTES, keyOff, keyOff + keyLen);
+      const v = chunk.write(value, used + SNAPSHOT_ENTRY_FIXED_BYTES + keyLen, 'utf8');
+      writeEntryFixed(chunk, used, keyLen, v, version);
+      used += SNAPSHOT_ENTRY_FIXED_BYTES + keyLen + v;
+    });
     if (used > 0) put(chunk, used);
     const digest = h.digest('binary');
     writeFully(fs, fd, digest, 0, digest.length, pos);

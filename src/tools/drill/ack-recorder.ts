@@ -56,6 +56,11 @@ export class AckRecorder {
   readonly baseline = new Map<string, BaselineEvent>();
   /** Interactive transactions by id, to attribute their key/value events. */
   readonly txns = new Map<number, UnitRecord>();
+  /**
+   * The largest base a prune was allowed to write (its plan's next sequence): events
+   * below it may be gone from the store on purpose. 0 while nothing was pruned.
+   */
+  pruneAllowedSeq = 0;
   private inflightUnit: UnitRecord | null = null;
   private acks = 0;
 
@@ -130,6 +135,11 @@ export class AckRecorder {
   fail(unit: UnitRecord, mayAppear: boolean): void {
     this.finish(unit);
     unit.status = mayAppear ? 'maybe' : 'failed';
+  }
+
+  /** A prune is about to remove the events below `baseNextSeq` (its plan's base). */
+  pruneStarted(baseNextSeq: number): void {
+    this.pruneAllowedSeq = Math.max(this.pruneAllowedSeq, baseNextSeq);
   }
 
   /** A clean close returned: every acknowledged unit is durable. */

@@ -19,7 +19,11 @@ import type { EntityHead } from '../../engine/recovery/recovery-scan.js';
 import type { Store } from '../../engine/store/store.js';
 import { type Problem, verifySegments } from '../../engine/verify/verify.js';
 import { listSegments } from '../../engine/segment/walker.js';
-import { listSnapshots, replayWithSnapshotsSync, snapshotHasherSync } from '../../engine/wal/snapshot.js';
+import { listSnapshots, replayWithSnapshotsSync, type SnapshotReplayResult, snapshotHasherSync } from '../../engine/wal/snapshot.js';
+import { loadBase, segmentsFromBase } from '../../engine/segment/prune-base.js';
+import type { PruneBase } from '../../format/base.js';
+import { ARCHIVE_MANIFEST, archiveView } from '../archive.js';
+import { SIM_ARCHIVE_DIR } from './workload.js';
 import { stateToJson } from '../../engine/wal/wal-replay.js';
 import type { AckRecorder } from './ack-recorder.js';
 import { checkVisible, type Violation, ViolationList } from './invariants.js';
@@ -57,6 +61,8 @@ export interface RecoveryOutcome {
   /** Committed events after recovery, in commit order; null when the store did not reopen. */
   visible: DecodedEvent[] | null;
   nextSeq: number;
+  /** The recovered store's base: events below this sequence were pruned (0: none). */
+  prunedBelowSeq: number;
 }
 
 export interface CrashCheckResult {
@@ -84,7 +90,7 @@ export function checkCrashedStore(fs: FileSystem, env: CrashCheckEnv): CrashChec
 /** Invariants 1-3 of a recovery outcome against what was acknowledged at the crash. */
 export function judge(outcome: RecoveryOutcome, recorder: AckRecorder, processOnly: boolean): CrashCheckResult {
   if (!outcome.visible) return { violations: outcome.violations, visibleSteps: new Set(), visibleCount: -1, nextSeq: -1 };
-  const vis = checkVisible(outcome.visible, recorder, { processOnly });
+  const vis = checkVisible(outcome.visible, recorder, { processOnly, prunedBelowSeq: outcome.prunedBelowSeq });
   const out = new ViolationList();
   out.addAll(vis.violations);
   out.addAll(outcome.violations);
@@ -99,17 +105,19 @@ export function recoverCrashedStore(fs: FileSystem, env: RecoveryEnv): RecoveryO
     first = env.recover(fs, env.machine, env.hasher, env.storeOptions);
   } catch (err) {
     out.add('reopen-appends', `the store does not reopen after the crash: ${describe(err)}`);
-    return { violations: out.list(), visible: null, nextSeq: -1 };
+    return { violations: out.list(), visible: null, nextSeq: -1, prunedBelowSeq: 0 };
   }
   try {
     const visible = first.query(ALL_EVENTS);
     const state = first.snapshotState();
+    const base = loadBase(fs, SIM_STORE_DIR);
     checkVerify(fs, env.hasher, out, env.knownProblems);
-    checkSnapshotReplay(fs, out);
+    checkSnapshotReplay(fs, out, base);
+    checkArchive(fs, env.hasher, out);
     first.close();
     checkLostFound(fs, out);
     checkSecondOpen(fs, env, visible, state, out);
-    return { violations: out.list(), visible, nextSeq: state.nextSeq };
+    return { violations: out.list(), visible, nextSeq: state.nextSeq, prunedBelowSeq: base?.nextSeq ?? 0 };
   } catch (err) {
     try {
       first.close();
@@ -117,13 +125,22 @@ export function recoverCrashedStore(fs: FileSystem, env: RecoveryEnv): RecoveryO
       // already failing; the first error is the one to report
     }
     out.add('reopen-appends', `the recovered store failed: ${describe(err)}`);
-    return { violations: out.list(), visible: null, nextSeq: -1 };
+    return { violations: out.list(), visible: null, nextSeq: -1, prunedBelowSeq: 0 };
   }
 }
 
-/** Invariant 4: no verify error, and recovery left no torn tail behind. */
+/**
+ * The store as every reader sees it: its segments from its base (a pruned store's),
+ * files an interrupted prune left below the base ignored (FORMAT.md 11, rule 1).
+ */
+function verifyStore(fs: FileSystem, hasher: Blake3): ReturnType<typeof verifySegments> {
+  const base = loadBase(fs, SIM_STORE_DIR);
+  return verifySegments(fs, segmentsFromBase(listSegments(fs, SIM_STORE_DIR), base), hasher, base ? { base } : {});
+}
+
+/** Invariant 4: no verify error (from the base, if pruned), and recovery left no torn tail behind. */
 function checkVerify(fs: FileSystem, hasher: Blake3, out: ViolationList, known: ReadonlySet<string> = new Set()): void {
-  const report = verifySegments(fs, listSegments(fs, SIM_STORE_DIR), hasher);
+  const report = verifyStore(fs, hasher);
   let listed = 0;
   for (const p of report.problems) {
     if ((p.severity !== 'error' && p.code !== 'torn_tail') || known.has(problemKey(p))) continue;
@@ -137,17 +154,69 @@ function checkVerify(fs: FileSystem, hasher: Blake3, out: ViolationList, known: 
  * snapshot-replay: whatever snapshots a crash left (a stale one, one whose position the
  * crash took away), replay through them equals a full replay. A snapshot that does not fit
  * is skipped with a warning, never used.
+ *
+ * A pruned store has no full replay to compare with (the transactions before the cut
+ * are gone, or in the archive). What must hold there: when the pruned part held
+ * key/value operations (the base's version counter), replay finds a snapshot that fits
+ * (a crash in a prune must never leave the store without one: its state would be
+ * silently missing the pruned transactions); and every snapshot that fits gives the same
+ * state and statistics as the newest one (they describe one log).
  */
-function checkSnapshotReplay(fs: FileSystem, out: ViolationList): void {
-  if (listSnapshots(fs, SIM_STORE_DIR).length === 0) return;
+function checkSnapshotReplay(fs: FileSystem, out: ViolationList, base: PruneBase | null): void {
+  const snapshots = listSnapshots(fs, SIM_STORE_DIR);
+  if (snapshots.length === 0 && base === null) return;
   const h = snapshotHasherSync();
   const via = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0 });
-  const full = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0, noSnapshot: true });
-  if (via.corruption || full.corruption) return; // damage is chain-verifies' finding
+  if (via.corruption) return; // damage is chain-verifies' finding
+  if (base === null) {
+    const full = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0, noSnapshot: true });
+    if (!full.corruption) compareReplays(via, full, 'a full replay', out);
+    return;
+  }
+  if (via.snapshot === null) {
+    if (base.maxKvVersion > 0) out.add('snapshot-replay', `the store was pruned (base at seq ${base.nextSeq}, key/value versions up to ${base.maxKvVersion}) and no snapshot fits: replay misses the pruned transactions (${via.snapshotWarnings.join('; ') || 'no snapshot left'})`);
+    return;
+  }
+  for (const s of snapshots) {
+    if (s.path === via.snapshot.file) continue;
+    let other: SnapshotReplayResult;
+    try {
+      other = replayWithSnapshotsSync(SIM_STORE_DIR, h, { fs, keepValues: true, maxWarnings: 0, snapshotFile: s.path });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'corrupt') continue; // does not fit: never used
+      throw err;
+    }
+    if (!other.corruption) compareReplays(via, other, `replay through ${s.path}`, out);
+  }
+}
+
+function compareReplays(via: SnapshotReplayResult, other: SnapshotReplayResult, otherName: string, out: ViolationList): void {
   const a = JSON.stringify(via.stats);
-  const b = JSON.stringify(full.stats);
-  if (a !== b) out.add('snapshot-replay', `replay through ${via.snapshot?.file ?? 'no snapshot'} gives ${a}, a full replay ${b}`);
-  else if (stateToJson(via.state) !== stateToJson(full.state)) out.add('snapshot-replay', `replay through ${via.snapshot?.file ?? 'no snapshot'} gives another state than a full replay`);
+  const b = JSON.stringify(other.stats);
+  const name = `replay through ${via.snapshot?.file ?? 'no snapshot'}`;
+  if (a !== b) out.add('snapshot-replay', `${name} gives ${a}, ${otherName} ${b}`);
+  else if (stateToJson(via.state) !== stateToJson(other.state)) out.add('snapshot-replay', `${name} gives another state than ${otherName}`);
+}
+
+/**
+ * archive-parity: once a prune archived segments (its manifest exists), every archived
+ * file matches the manifest and the archive and the live store verify as one log, from
+ * sequence 0, without a hole (what `verify --archive` checks). A crash between the copy
+ * and the base leaves segments both archived and live: the view takes the live ones
+ * from after the archive's last.
+ */
+function checkArchive(fs: FileSystem, hasher: Blake3, out: ViolationList): void {
+  if (!exists(fs, `${SIM_ARCHIVE_DIR}/${ARCHIVE_MANIFEST}`)) return;
+  let view;
+  try {
+    view = archiveView(fs, SIM_ARCHIVE_DIR, SIM_STORE_DIR, snapshotHasherSync());
+  } catch (err) {
+    out.add('archive-parity', `archive and store do not make one log: ${describe(err)}`);
+    return;
+  }
+  const report = verifySegments(fs, view.segments, hasher, view.base ? { base: view.base } : {});
+  const errors = report.problems.filter((p) => p.severity === 'error');
+  for (const p of errors.slice(0, MAX_VERIFY_DETAILS)) out.add('archive-parity', `verify --archive: ${p.code} in ${p.segment} at byte ${p.offset}: ${p.message}`);
 }
 
 /** Recovery's name for a cut tail: `<segment>.<offset>.<ms>.<reason>` (store.ts, cutTail). */
@@ -201,7 +270,7 @@ function problemKey(p: Problem): string {
 
 /** Errors (and torn tails) verify reports for the store on `fs`, as comparable keys. */
 export function verifyProblemKeys(fs: FileSystem, hasher: Blake3): Set<string> {
-  const report = verifySegments(fs, listSegments(fs, SIM_STORE_DIR), hasher);
+  const report = verifyStore(fs, hasher);
   return new Set(report.problems.filter((p) => p.severity === 'error' || p.code === 'torn_tail').map(problemKey));
 }
 

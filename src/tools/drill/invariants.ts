@@ -31,7 +31,12 @@ export type InvariantId =
    */
   | 'lost-found-clean'
   /** Key/value replay through the newest usable snapshot gives the state and statistics of a full replay. */
-  | 'snapshot-replay';
+  | 'snapshot-replay'
+  /**
+   * A pruned store's archive (prune --archive) matches its manifest and, with the live
+   * store, verifies as one log without a hole (crash-check.ts, checkArchive).
+   */
+  | 'archive-parity';
 
 export const INVARIANT_IDS: readonly InvariantId[] = [
   'durable-survives',
@@ -43,6 +48,7 @@ export const INVARIANT_IDS: readonly InvariantId[] = [
   'failed-no-trace',
   'lost-found-clean',
   'snapshot-replay',
+  'archive-parity',
 ];
 
 export interface Violation {
@@ -56,6 +62,11 @@ const MAX_DETAILS_PER_STATE = 4;
 export interface VisibleCheckOptions {
   /** The process died but the machine did not lose power: every acknowledged unit must survive. */
   processOnly?: boolean;
+  /**
+   * The recovered store's base (prune): events with a smaller sequence were pruned on
+   * purpose and count as present. 0: nothing pruned.
+   */
+  prunedBelowSeq?: number;
 }
 
 export interface VisibleCheck {
@@ -71,7 +82,12 @@ export interface VisibleCheck {
  */
 export function checkVisible(visible: readonly DecodedEvent[], rec: AckRecorder, opts: VisibleCheckOptions = {}): VisibleCheck {
   const out = new ViolationList();
-  const seen = new Map<number, Set<number>>();
+  const prunedBelow = opts.prunedBelowSeq ?? 0;
+  if (prunedBelow > rec.pruneAllowedSeq) {
+    out.add('durable-survives', `the store's base starts at seq ${prunedBelow}, but no prune was ever allowed past seq ${rec.pruneAllowedSeq}: events were removed that nobody pruned`);
+  }
+  // step -> item -> the sequence it is visible at
+  const seen = new Map<number, Map<number, number>>();
   const baselineSeen = new Set<string>();
   for (const e of visible) {
     if (rec.baseline.has(e.eventHash)) {
@@ -91,25 +107,46 @@ export function checkVisible(visible: readonly DecodedEvent[], rec: AckRecorder,
     if (unit.status === 'failed') out.add('failed-no-trace', `${where}: it failed (rolled back, aborted or abandoned), yet it is visible`);
     if (unit.status === 'lost') out.add('no-phantom', `${where}: lost in an earlier crash, yet visible again`);
     if (unit.status === 'txn-open') out.add('no-phantom', `${where}: its transaction never committed, yet it is visible`);
+    if (e.seq < prunedBelow) out.add('no-phantom', `${where}: visible below the store's base (seq ${prunedBelow}), which every reader skips`);
     const r = unit.receipts?.[item];
     if (r && (r.seq !== e.seq || (r.eventHash !== undefined && r.eventHash !== e.eventHash) || (r.eventId !== undefined && r.eventId !== e.eventId))) {
       out.add('durable-survives', `${where}: acknowledged as seq ${r.seq} hash ${(r.eventHash ?? '?').slice(0, 16)}, found hash ${e.eventHash.slice(0, 16)}`);
     }
     let items = seen.get(unit.step);
-    if (!items) seen.set(unit.step, (items = new Set()));
+    if (!items) seen.set(unit.step, (items = new Map()));
     if (items.has(item)) out.add('no-phantom', `${where}: visible twice`);
-    items.add(item);
+    items.set(item, e.seq);
   }
   for (const b of rec.baseline.values()) {
-    if (!baselineSeen.has(b.eventHash)) out.add('durable-survives', `seq ${b.seq}: an event of the starting store is gone`);
+    if (!baselineSeen.has(b.eventHash) && b.seq >= prunedBelow) out.add('durable-survives', `seq ${b.seq}: an event of the starting store is gone`);
   }
+  /**
+   * Items visible, plus, of a unit that committed or may have, those a prune removed
+   * (their sequence is below the base). An aborted transaction's pruned items are not
+   * "present": nothing of it ever shows.
+   */
+  const present = (unit: UnitRecord): number => {
+    const items = seen.get(unit.step);
+    const count = items?.size ?? 0;
+    const mayShow = unit.status === 'acked' || unit.status === 'inflight' || unit.status === 'maybe';
+    if (prunedBelow === 0 || count === unit.items.length || !mayShow) return count;
+    let pruned = 0;
+    for (let i = 0; i < unit.items.length; i++) {
+      if (items?.has(i)) continue;
+      const seq = seqOf(unit, i, items);
+      if (seq !== undefined && seq < prunedBelow) pruned++;
+    }
+    return count + pruned;
+  };
   const acked: UnitRecord[] = [];
   const unacked: UnitRecord[] = [];
+  const counts = new Map<number, number>();
   for (const unit of rec.units.values()) {
-    const count = seen.get(unit.step)?.size ?? 0;
+    const count = present(unit);
+    counts.set(unit.step, count);
     const total = unit.items.length;
     if (count > 0 && count < total) {
-      out.add('batch-atomic', `step ${unit.step}: ${count} of the ${unit.txnId !== undefined ? 'transaction' : 'batch'}'s ${total} items are visible`);
+      out.add('batch-atomic', `step ${unit.step}: ${count} of the ${unit.txnId !== undefined ? 'transaction' : 'batch'}'s ${total} items are visible${prunedBelow > 0 ? ` or pruned (base at seq ${prunedBelow})` : ''}`);
     }
     if (unit.status === 'acked') {
       acked.push(unit);
@@ -130,8 +167,7 @@ export function checkVisible(visible: readonly DecodedEvent[], rec: AckRecorder,
   for (const unit of [...acked, ...unacked]) {
     // a transaction that wrote nothing (its operations failed) commits nothing to find
     if (unit.items.length === 0) continue;
-    const count = seen.get(unit.step)?.size ?? 0;
-    const whole = count === unit.items.length;
+    const whole = counts.get(unit.step) === unit.items.length;
     if (!whole && unit.status === 'acked' && !firstMissing) firstMissing = unit;
     if (whole && firstMissing) {
       out.add('durable-survives', `step ${unit.step} survived but the acknowledged step ${firstMissing.step} before it is gone: acknowledged events must survive as a prefix`);
@@ -139,6 +175,19 @@ export function checkVisible(visible: readonly DecodedEvent[], rec: AckRecorder,
     }
   }
   return { violations: out.list(), visibleSteps: new Set(seen.keys()) };
+}
+
+/**
+ * The sequence item `i` of a unit was written at: its receipt's, or, for an append or a
+ * batch (consecutive sequences) whose receipts are unknown (it survived a crash
+ * unacknowledged), counted from a visible item of it. Undefined when nothing tells.
+ */
+function seqOf(unit: UnitRecord, i: number, visible: ReadonlyMap<number, number> | undefined): number | undefined {
+  const r = unit.receipts?.[i];
+  if (r) return r.seq;
+  if (unit.txnId !== undefined || !visible) return undefined;
+  for (const [j, seq] of visible) return seq - j + i;
+  return undefined;
 }
 
 /** Which unit and item wrote a visible event, or why none did (text for the violation). */

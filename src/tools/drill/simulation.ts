@@ -19,7 +19,7 @@ import { checkCrashedStore, describe, engineRecovery } from './crash-check.js';
 import type { InvariantId } from './invariants.js';
 import { mixSeed, SIM_EPOCH_MS, SIM_STORE_DIR, SimMachine } from './sim-env.js';
 import { isPoisoned, WorkloadRunner } from './workload-runner.js';
-import { buildWorkload, WORKLOAD_NAMES } from './workload.js';
+import { buildWorkload, SIMULATION_WORKLOADS } from './workload.js';
 
 export interface SimulationFailure {
   seed: number;
@@ -72,7 +72,7 @@ export interface SimulationOptions {
 
 export function simulateSeed(seed: number, hasher: Blake3, opts: SimulationOptions = {}): SimulationResult {
   const rng = new Prng(mixSeed(seed, 0x51a1));
-  const name = WORKLOAD_NAMES[rng.nextInt(WORKLOAD_NAMES.length)]!;
+  const name = SIMULATION_WORKLOADS[rng.nextInt(SIMULATION_WORKLOADS.length)]!;
   const base = buildWorkload(name, seed, 0);
   const options: Partial<StoreOptions> = {
     segmentMaxBytes: SEGMENT_SIZES_BYTES[rng.nextInt(SEGMENT_SIZES_BYTES.length)]!,

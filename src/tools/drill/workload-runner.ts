@@ -8,8 +8,17 @@ import type { Store } from '../../engine/store/store.js';
 import type { Txn } from '../../engine/store/txn.js';
 import type { AckRecorder, UnitRecord } from './ack-recorder.js';
 import { SIM_STORE_DIR, type SimMachine } from './sim-env.js';
+import { createBLAKE3 } from 'hash-wasm';
+import { SeglogError } from '../../engine/io/errors.js';
 import { snapshotHasherSync, writeSnapshotSync } from '../../engine/wal/snapshot.js';
-import type { ItemSpec, Step, Workload } from './workload.js';
+import { pruneSync } from '../prune.js';
+import { type ItemSpec, SIM_ARCHIVE_DIR, type Step, type Workload } from './workload.js';
+
+/**
+ * The prune's own BLAKE3: archiving hashes each segment across file system calls, and
+ * the drill checks crash states from inside those calls with snapshotHasherSync()'s.
+ */
+const pruneHasher = await createBLAKE3();
 
 /**
  * Whether the store refuses writes because an earlier failure could not be undone.
@@ -90,6 +99,9 @@ export class WorkloadRunner {
           if ((err as { code?: string }).code !== 'corrupt') throw err;
         }
         return;
+      case 'prune':
+        this.prune(step.fraction, step.archive);
+        return;
       case 'txnCommit':
       case 'txnAbort': {
         const t = this.txns.get(step.txn);
@@ -140,6 +152,31 @@ export class WorkloadRunner {
     const kv = item.kv!;
     const r = kv.op === 'put' ? t.txn.put(kv.key, JSON.parse(Buffer.from(item.payload).toString('utf8'))) : t.txn.delete(kv.key);
     this.recorder.txnOpWritten(t.unit, item, { seq: r.seq, kvVersion: r.version });
+  }
+
+  /**
+   * The writer closes cleanly (prune takes the store lock), then prune runs as a process
+   * of its own, cutting at `fraction` of the next sequence. Its plan tells the recorder
+   * how far events may disappear before anything is removed. A refusal (no snapshot at
+   * the cut, damage to repair first) changes nothing and the workload goes on.
+   */
+  private prune(fraction: number, archive: boolean): void {
+    const nextSeq = this.ensureOpen().snapshotState().nextSeq;
+    this.close();
+    try {
+      pruneSync(SIM_STORE_DIR, { kind: 'seq', seq: Math.floor(nextSeq * fraction) }, pruneHasher, {
+        fs: this.fs,
+        lockEnv: this.machine.newProcess(),
+        nowMs: this.machine.clock,
+        ...(archive ? { archiveDir: SIM_ARCHIVE_DIR } : {}),
+        confirm: (plan) => {
+          if (plan.base) this.recorder.pruneStarted(plan.base.nextSeq);
+          return true;
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof SeglogError && (err.code === 'usage' || err.code === 'needs_repair'))) throw err;
+    }
   }
 
   /** Transactions of a store that is going away can never commit. */

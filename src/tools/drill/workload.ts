@@ -8,8 +8,15 @@ import { Prng } from '../../sim/sim-fs.js';
 import type { StoreOptions } from '../../engine/io/options.js';
 import { mixSeed } from './sim-env.js';
 
-export type WorkloadName = 'default' | 'batches' | 'singles' | 'txn';
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ['default', 'batches', 'singles', 'txn'];
+export type WorkloadName = 'default' | 'batches' | 'singles' | 'txn' | 'bounded';
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['default', 'batches', 'singles', 'txn', 'bounded'];
+/**
+ * The workloads the seeded simulation (simulation.ts) picks from by seed: the list it
+ * had when its regression seeds were found, so each seed keeps its workload.
+ */
+export const SIMULATION_WORKLOADS: readonly WorkloadName[] = ['default', 'batches', 'singles', 'txn'];
+/** Where the `bounded` workload's prunes archive their segments, on the simulated disk. */
+export const SIM_ARCHIVE_DIR = '/archive';
 
 export interface ItemSpec {
   entity: string;
@@ -32,7 +39,13 @@ export type Step =
   | { kind: 'txnCommit'; txn: number }
   | { kind: 'txnAbort'; txn: number }
   /** A key/value snapshot at the current commit position (engine/snapshot.ts), as a writer takes one. */
-  | { kind: 'snapshot' };
+  | { kind: 'snapshot' }
+  /**
+   * The writer stops (clean close) and `seglog prune` runs as its own process
+   * (tools/prune.ts, through the engine API): cut at `fraction` of the next sequence, the
+   * segments moved to SIM_ARCHIVE_DIR when `archive`. The next write reopens the store.
+   */
+  | { kind: 'prune'; fraction: number; archive: boolean };
 
 export interface Workload {
   name: WorkloadName;
@@ -66,7 +79,11 @@ const EPISODES: Record<WorkloadName, { count: number; steps: number }> = {
   batches: { count: 6, steps: 30 },
   singles: { count: 6, steps: 150 },
   txn: { count: 6, steps: 90 },
+  bounded: { count: 4, steps: 80 },
 };
+/** `bounded`: chance (percent) of a prune at a step, and the cut's range as a fraction of the log. */
+const PRUNE_PERCENT = 7;
+const PRUNE_MIN_FRACTION = 0.3;
 /** Interactive transactions open at once (their frames interleave in the log). */
 const MAX_OPEN_TXNS = 3;
 const KV_KEYS = 8;
@@ -126,7 +143,8 @@ function entityName(i: number): string {
  * Builds one episode of a workload. `default` mixes single appends, small batches, batches
  * that span segments, interleaved interactive transactions (key/value puts and deletes,
  * committed or aborted, some abandoned at a close), and clean close/reopen cycles;
- * `batches`, `singles` and `txn` stress one path.
+ * `batches`, `singles` and `txn` stress one path; `bounded` mixes the writes with
+ * snapshots and prunes (issue 17), archiving in every other episode.
  */
 export function buildWorkload(name: WorkloadName, seed: number, episode = 0): Workload {
   const rng = new Prng(mixSeed(seed, 0x3017, episode));
@@ -162,10 +180,38 @@ export function buildWorkload(name: WorkloadName, seed: number, episode = 0): Wo
     steps.push({ kind: 'txnOp', txn: t.txn, item: { entity: `kv:${key}`, scope: '', payload, kv: { op: del ? 'delete' : 'put', key } } });
     t.ops++;
   };
+  /**
+   * Finishes every open transaction (commit or abort): a transaction abandoned at a close
+   * stays open in the log for ever, and its BEGIN holds every later snapshot's resume
+   * point, so no prune could pass it (`bounded` abandons none).
+   */
+  const finishOpen = (): void => {
+    while (open.length > 0) {
+      const t = open.shift()!;
+      steps.push(rng.nextInt(100) < 75 ? { kind: 'txnCommit', txn: t.txn } : { kind: 'txnAbort', txn: t.txn });
+    }
+  };
+  // every other episode of `bounded` archives what it prunes (one archive, one contiguous run)
+  const archive = episode % 2 === 1;
   const total = EPISODES[name].steps;
   while (steps.length < total) {
     const s = steps.length;
     const r = rng.nextInt(100);
+    if (name === 'bounded') {
+      if (r < 3) {
+        finishOpen();
+        steps.push({ kind: 'close' }, { kind: 'open' });
+      } else if (r < 3 + PRUNE_PERCENT) {
+        // a snapshot at the end of the log, then the prune that needs it
+        finishOpen();
+        steps.push({ kind: 'snapshot' }, { kind: 'prune', fraction: PRUNE_MIN_FRACTION + (1 - PRUNE_MIN_FRACTION) * (rng.nextInt(1000) / 1000), archive });
+      } else if (r < 14) steps.push({ kind: 'snapshot' });
+      else if (r < 35) steps.push({ kind: 'append', item: item(s, 0, 10 + rng.nextInt(300)) });
+      else if (r < 50) steps.push(batch(s, 1 + rng.nextInt(6), () => 10 + rng.nextInt(200)));
+      else if (r < 56) steps.push(batch(s, 10 + rng.nextInt(6), () => SPANNING_ITEM_PAD_BYTES + rng.nextInt(80)));
+      else txnStep(s);
+      continue;
+    }
     if (name === 'singles') {
       if (r < 4) closeAndReopen();
       else steps.push({ kind: 'append', item: item(s, 0, 10 + rng.nextInt(300)) });
@@ -192,6 +238,7 @@ export function buildWorkload(name: WorkloadName, seed: number, episode = 0): Wo
       txnStep(s);
     }
   }
+  if (name === 'bounded') finishOpen();
   steps.push({ kind: 'close' });
   const storeOptions: Partial<StoreOptions> =
     name === 'singles'

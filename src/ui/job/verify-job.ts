@@ -13,6 +13,7 @@ import { resolveTarget } from '../../engine/segment/target.js';
 import { type VerifyReport, verifySegments } from '../../engine/verify/verify.js';
 import { startParallelVerdicts } from '../../engine/verify/verify-parallel.js';
 import { logView } from '../../tools/archive.js';
+import { requireWholeLog } from '../whole-log.js';
 import { UsageError } from '../errors.js';
 import type { JobControl } from './control.js';
 
@@ -38,10 +39,8 @@ export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise
   ctl.setTotalBytes(segments.reduce((sum, s) => sum + sizeOf(fs, s.path), 0));
   const heads = (input.anchors ?? []).map(readHeadFile);
   const verifiers = (input.pubkeys ?? []).map(readVerifier);
-  if (heads.length > 0 && view.base !== null) {
-    // the tree's leaves start at event 0: a head can only be checked against the whole history
-    throw new UsageError(`--anchor needs the whole log, but events 0..${view.base.nextSeq - 1} were pruned: give the archive they were moved to with --archive DIR`);
-  }
+  // the tree's leaves start at event 0: a head can only be checked against the whole history
+  if (heads.length > 0) requireWholeLog(view, input.archive, '--anchor');
   const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, segments, heads, verifiers) : null;
   const hasher = await createHasher();
   // worker threads hash sealed segments ahead of the walk; the report is the same either way
