@@ -27,7 +27,7 @@ import { hasher, tempDir } from './drill/sim-helpers.js';
 import { arm, isCleanFailure, pairsOf, recordOps } from './fault-pairs.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { join } from 'node:path';
-import { abort, begin, commit, event, model, put, type State } from './wal-model.js';
+import { abort, begin, commit, event, interleave, model, put, type State } from './wal-model.js';
 
 const H = await hasher();
 const SH = await snapshotHasher();
@@ -102,13 +102,7 @@ const arbStore: fc.Arbitrary<FixtureOp[]> = fc
       else if (t.fate === 'abort') seq.push(abort(id));
       return seq;
     });
-    const out: FixtureOp[] = [];
-    let k = 0;
-    for (;;) {
-      const live = steps.filter((s) => s.length > 0);
-      if (live.length === 0) break;
-      out.push(live[schedule[k++ % schedule.length]! % live.length]!.shift()!);
-    }
+    const out = interleave(steps, schedule);
     for (const at of events) out.splice(at % (out.length + 1), 0, event());
     out.push(event());
     return out;

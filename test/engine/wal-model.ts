@@ -116,13 +116,7 @@ export const arbLog: fc.Arbitrary<FixtureOp[]> = fc
       else if (t.fate === 'abort') seq.push(abort(id));
       return seq;
     });
-    const out: FixtureOp[] = [];
-    let k = 0;
-    for (;;) {
-      const live = steps.filter((s) => s.length > 0);
-      if (live.length === 0) break;
-      out.push(live[schedule[k++ % schedule.length]! % live.length]!.shift()!);
-    }
+    const out = interleave(steps, schedule);
     for (const n of noise) out.splice(n.at % (out.length + 1), 0, n.op);
     return out;
   });
@@ -139,3 +133,14 @@ export const arbChaos: fc.Arbitrary<FixtureOp[]> = fc.array(
   { minLength: 10, maxLength: 120 },
 );
 
+/** The transactions' ops (each in order) interleaved by `schedule`: each entry picks which live transaction goes next. */
+export function interleave(steps: FixtureOp[][], schedule: number[]): FixtureOp[] {
+  const out: FixtureOp[] = [];
+  let k = 0;
+  for (;;) {
+    const live = steps.filter((s) => s.length > 0);
+    if (live.length === 0) break;
+    out.push(live[schedule[k++ % schedule.length]! % live.length]!.shift()!);
+  }
+  return out;
+}

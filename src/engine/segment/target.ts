@@ -1,4 +1,4 @@
-import { basename, dirname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { SeglogError } from '../io/errors.js';
 import { type FileSystem, isFsError } from '../io/fs-types.js';
 import { exists } from '../io/fs-util.js';

@@ -102,21 +102,27 @@ export class ReadView {
   }
 
   private readAt(loc: FrameLocation): DecodedEvent {
-    const fd = this.fs.open(loc.path, 'r');
-    try {
-      const head = new Uint8Array(FRAME_PREFIX_BYTES);
-      readFully(this.fs, fd, head, 0, head.length, loc.offset);
-      const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
-      const frame = new Uint8Array(FRAME_HEADER_BYTES + Math.min(length >>> 0, MAX_FRAME_LENGTH));
-      readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
-      return decodeEvent(frame, FRAME_PREFIX_BYTES);
-    } finally {
-      this.fs.close(fd);
-    }
+    return decodeEvent(readFrameAt(this.fs, loc), FRAME_PREFIX_BYTES);
   }
+
 }
 
 function decodeEventId(buf: Uint8Array, b: number): string {
   const h = toHex(buf, b + EV.ID, b + EV.ID + 16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** The whole frame at `loc` (its length field read first, capped at the largest frame). */
+export function readFrameAt(fs: FileSystem, loc: FrameLocation): Uint8Array {
+  const fd = fs.open(loc.path, 'r');
+  try {
+    const head = new Uint8Array(FRAME_PREFIX_BYTES);
+    readFully(fs, fd, head, 0, head.length, loc.offset);
+    const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
+    const frame = new Uint8Array(FRAME_HEADER_BYTES + Math.min(length >>> 0, MAX_FRAME_LENGTH));
+    readFully(fs, fd, frame, 0, frame.length, loc.offset);
+    return frame;
+  } finally {
+    fs.close(fd);
+  }
 }

@@ -31,7 +31,6 @@ import type { FrameLocation } from '../log/committed-stream.js';
 import { ioError, SeglogError } from '../io/errors.js';
 import { type FileSystem, isCrash, isFsError } from '../io/fs-types.js';
 import { RealFs } from '../io/real-fs.js';
-import { readFully } from '../io/fs-util.js';
 import { storePaths } from '../io/layout.js';
 import { realLockEnv, StoreLock } from '../io/lock.js';
 import type { StoreOptions } from '../io/options.js';
@@ -45,7 +44,7 @@ import { MAX_MARKER_COUNT, type RawFrame, type RawFrameWriter, type RawEventResu
 import type { BatchItem, Coordinate, AppendOptions, InjectionHooks, OpenOptions, Receipt, Subscriber } from './api.js';
 import { prepareItem, type PreparedItem } from './event-input.js';
 import { addChunkToFooter, BULK_CLOCK_EVERY, BulkAppender, type BulkChunk, type BulkEncoder, copyInto, type RawBulkItem } from './bulk.js';
-import { ReadView } from './read-view.js';
+import { ReadView, readFrameAt } from './read-view.js';
 import { prepareDirectory, recoverForOpen } from './store-open.js';
 import { Txn } from './txn.js';
 
@@ -411,22 +410,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
     this.committedBatches++;
     if (this.subscribers.size === 0) return;
     for (const loc of items) {
-      const frame = this.readFrameBytes(loc);
+      const frame = readFrameAt(this.fs, loc);
       for (const sub of this.subscribers) if (sub.test(frame, FRAME_PREFIX_BYTES)) sub.fn(decodeEvent(frame, FRAME_PREFIX_BYTES));
-    }
-  }
-
-  private readFrameBytes(loc: FrameLocation): Uint8Array {
-    const fd = this.fs.open(loc.path, 'r');
-    try {
-      const head = new Uint8Array(FRAME_PREFIX_BYTES);
-      readFully(this.fs, fd, head, 0, head.length, loc.offset);
-      const length = head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24);
-      const frame = new Uint8Array(FRAME_HEADER_BYTES + Math.min(length >>> 0, MAX_FRAME_LENGTH));
-      readFully(this.fs, fd, frame, 0, frame.length, loc.offset);
-      return frame;
-    } finally {
-      this.fs.close(fd);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { readU16, readU32, readU64 } from '../../format/bytes.js';
 import { EV } from '../../format/event.js';
+import type { SnapshotStats } from '../../format/snapshot.js';
 import { FrameType } from '../../format/frame.js';
 import { checkKvEvent, KV_ENTITY_PREFIX_BYTES, KV_KIND_CATEGORY, KV_VERSION_BYTES, KvKind } from '../../format/kv.js';
 import { markerCount, markerTxnId } from '../../format/marker.js';
@@ -45,13 +46,8 @@ import { type Fault, listSegments, type SegmentFile, walkStore } from '../segmen
  * its two sinks (replay, dump) share the pooled transaction record and its op layout.
  */
 
-export interface ReplayStats {
-  txnsApplied: number;
-  writesApplied: number;
-  deletesApplied: number;
-  discardedTxns: number;
-  abortedTxns: number;
-  orphanedEntries: number;
+/** The statistics a snapshot also records (format/snapshot.ts), plus what only a replay knows. */
+export interface ReplayStats extends SnapshotStats {
   finalVersion: number;
   /** Keys in the final state. */
   liveKeys: number;
