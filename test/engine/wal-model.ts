@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { FixtureOp } from '../../src/tools/fixture-build.js';
-import type { ReplayStats } from '../../src/engine/wal/wal-replay.js';
+import { type ReplayStats, zeroReplayStats } from '../../src/engine/wal/wal-replay.js';
 
 /**
  * The independent model of replay and the log generators of test/engine/wal-replay.test.ts,
@@ -9,17 +9,7 @@ import type { ReplayStats } from '../../src/engine/wal/wal-replay.js';
  */
 export type State = Record<string, { value: unknown; version: number }>;
 
-export const stats = (s: Partial<ReplayStats>): ReplayStats => ({
-  txnsApplied: 0,
-  writesApplied: 0,
-  deletesApplied: 0,
-  discardedTxns: 0,
-  abortedTxns: 0,
-  orphanedEntries: 0,
-  finalVersion: 0,
-  liveKeys: 0,
-  ...s,
-});
+export const stats = (s: Partial<ReplayStats>): ReplayStats => ({ ...zeroReplayStats(), ...s });
 
 export const begin = (txn: number): FixtureOp => ({ type: 'begin', txn });
 export const commit = (txn: number): FixtureOp => ({ type: 'commit', txn });

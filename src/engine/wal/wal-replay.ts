@@ -415,19 +415,15 @@ function copyBytes(src: Uint8Array, from: number, len: number, dst: Uint8Array, 
   for (let i = 0; i < len; i++) dst[to + i] = src[from + i]!;
 }
 
+/** Statistics of a replay that has applied nothing yet. */
+export function zeroReplayStats(): ReplayStats {
+  return { txnsApplied: 0, writesApplied: 0, deletesApplied: 0, discardedTxns: 0, abortedTxns: 0, orphanedEntries: 0, finalVersion: 0, liveKeys: 0 };
+}
+
 /** Applies committed transactions to the KV state and counts everything. */
 class ReplaySink implements WalSink {
   readonly wantsOps = true;
-  stats: ReplayStats = {
-    txnsApplied: 0,
-    writesApplied: 0,
-    deletesApplied: 0,
-    discardedTxns: 0,
-    abortedTxns: 0,
-    orphanedEntries: 0,
-    finalVersion: 0,
-    liveKeys: 0,
-  };
+  stats: ReplayStats = zeroReplayStats();
   state = new KvState();
   scanner!: WalScanner;
 
