@@ -65,6 +65,8 @@ describe('differential: append --file writes the same events with the scan worke
           ['dist, workers on', distAppend, { SEGLOG_APPEND_WORKERS: '1' }],
           ['dist, workers off', distAppend, { SEGLOG_APPEND_WORKERS: '0' }],
           ['src', Append, { SEGLOG_APPEND_WORKERS: '0' }],
+          // the byte-level line scan and raw encoder off: JSON.parse and the item encoder for every line
+          ['dist, fast path off', distAppend, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_APPEND_FAST: '0' }],
         ] as const) {
           const dir = join(scratch, `s${n}-${views.length}`);
           const r = await run(Cmd, args(dir), env);

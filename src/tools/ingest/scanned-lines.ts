@@ -38,13 +38,20 @@ export class ScannedLines {
     this.scopeDefault = defaults.scope !== undefined ? Buffer.from(defaults.scope, 'utf8') : null;
   }
 
+  /**
+   * `SEGLOG_APPEND_FAST=0` turns the byte-level path off: every line goes through
+   * JSON.parse (parseLine) and the store's item encoder (the differential suite runs both).
+   */
+  private readonly fast = process.env.SEGLOG_APPEND_FAST !== '0';
+
   /** The line as a bulk item over its own bytes (valid until the buffer changes), or null. */
   raw(buf: Buffer, start: number, end: number): RawBulkItem | null {
-    return this.scan.scan(buf, start, end) ? this.fromSpans(buf, this.scan) : null;
+    return this.fast && this.scan.scan(buf, start, end) ? this.fromSpans(buf, this.scan) : null;
   }
 
   /** `raw` for a line already scanned (by a scan worker: scan-pool.ts); its spans are in `buf`. */
   fromSpans(buf: Buffer, s: ScannedSpans): RawBulkItem | null {
+    if (!this.fast) return null;
     const o = this.out;
     if (s.entityStart >= 0) {
       o.entity = buf;
