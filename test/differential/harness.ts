@@ -424,6 +424,9 @@ async function checkWorkers(c: CheckContext, jsonlOff: string, jsonOff: string, 
   ] as const) {
     const on = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_WORKERS: '1' });
     if (on.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_WORKERS=1 (dist) differs from the walk alone`, firstDiff(on.stdout, off));
+    // the byte-level JSON writer off
+    const slow = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_FAST: '0' });
+    if (slow.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_FAST=0 (JSON.stringify per record) differs from the byte-level writer`, firstDiff(slow.stdout, off));
   }
   for (const extra of [{}, { SEGLOG_BLAKE3_SIMD: '0' }]) {
     const on = await run(d.Verify, [c.dir, '--json'], { ...c.env, SEGLOG_VERIFY_WORKERS: '1', ...extra });

@@ -12,7 +12,7 @@ import type { Region } from '../../engine/log/region.js';
 import { resolveTarget } from '../../engine/segment/target.js';
 import { logView } from '../../tools/archive.js';
 import { eventLine } from '../render/event-json.js';
-import { writeEventJson } from '../render/event-jsonl.js';
+import { readDumpFastSwitch, writeEventJson } from '../render/event-jsonl.js';
 import { JsonStream } from '../json-stream.js';
 import { StdoutSink } from '../stdout-sink.js';
 import type { JobControl } from './control.js';
@@ -43,6 +43,7 @@ export async function dumpJob(input: DumpJobInput, ctl: JobControl): Promise<Dum
   const target = { ...resolved, segments: view.segments };
   ctl.setTotalBytes(0);
   const { format, markers, hex, limit } = input;
+  readDumpFastSwitch();
   const out = new StdoutSink();
   // separators only: the head and the close are the main thread's (see above)
   const items = format === 'json' ? new JsonStream(out, 'events') : undefined;

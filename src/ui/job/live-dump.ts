@@ -15,7 +15,7 @@ import type { Fault } from '../../engine/segment/walker.js';
 import type { Target } from '../../engine/segment/target.js';
 import { withWallRange } from '../../engine/index/time-locate.js';
 import { eventLine } from '../render/event-json.js';
-import { writeEventJson } from '../render/event-jsonl.js';
+import { readDumpFastSwitch, writeEventJson } from '../render/event-jsonl.js';
 import type { LiveChoice } from '../live-flags.js';
 import type { StdoutSink } from '../stdout-sink.js';
 import { liveRead } from '../../tools/live/live-read.js';
@@ -35,6 +35,7 @@ export interface LiveDumpOptions {
 /** Writes the records; returns how many. JSON output is `{"events":[...]}`, written here. */
 export async function liveDump(fs: FileSystem, o: LiveDumpOptions): Promise<number> {
   const { out, format } = o;
+  readDumpFastSwitch();
   let count = 0;
   let first = true;
   const stop = (): boolean => count >= o.limit || out.closed;

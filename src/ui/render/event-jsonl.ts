@@ -102,7 +102,19 @@ let outputOf: Uint8Array | null = null;
 let output: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
 /** Writes the record, a terminator-free `{...}`, to `out`. */
+/** `SEGLOG_DUMP_FAST=0`: every record through JSON.stringify (the differential suite compares both). */
+let FAST = true;
+
+/** Reads the switch above (once per dump, not per record: process.env is slow to read). */
+export function readDumpFastSwitch(): void {
+  FAST = process.env.SEGLOG_DUMP_FAST !== '0';
+}
+
 export function writeEventJson(out: StdoutSink, buf: Uint8Array, b: number, bodyBytes: number, opts: EventJsonOptions = {}): void {
+  if (!FAST) {
+    slowPath(out, buf, b, bodyBytes, opts);
+    return;
+  }
   if (buf !== sourceOf) {
     sourceOf = buf;
     source = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
