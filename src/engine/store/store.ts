@@ -5,6 +5,12 @@
  * api.ts (public types), store-open.ts (directory, recovery at open), event-input.ts
  * (checking and encoding an item), bulk.ts (the bulk session), read-view.ts (reads),
  * txn.ts (interactive transactions), raw-frames.ts (the raw frame interface).
+ *
+ * One event encoder, `encodeNext` (appends, batches, raw frames, bulk items), plus the
+ * byte-level bulk path `bulkEncodeRaw` (JSONL lines encoded from their bytes, CRC in
+ * place; `SEGLOG_APPEND_FAST=0` turns it off and the differential suite runs both).
+ * Over 500 lines, knowingly: the write path's methods share the writer state above; the
+ * next split is a WriteState object the bulk session can own (bulk.ts).
  */
 import { randomFillSync } from 'node:crypto';
 import { keepBytesBeyondFrames } from '../recovery/beyond-frames-copy.js';
@@ -612,31 +618,11 @@ export class Store implements RawFrameWriter, BulkEncoder {
       chunk.arena.grow(p.frameBytes);
     }
     const head = this.heads.get(p.entityText);
-    const wallMs = Math.max(this.clock(), head ? head.wallMs : 0);
-    const id = new Uint8Array(16);
-    makeUuidV7(id, 0, wallMs, this.randomBytes(ID_RANDOM_BYTES), this.randomPos - ID_RANDOM_BYTES);
     const off = chunk.len;
     this.bulkRoom(w, chunk.len + p.frameBytes);
-    const size = encodeEventFrame(
-      chunk.arena.buf,
-      off,
-      {
-        id,
-        seq: this.nextSeq,
-        clock: head ? head.clock + 1 : 0,
-        wallMs,
-        txnId: 0,
-        kindCategory: p.kind.category,
-        kindType: p.kind.type,
-        correlationId: p.correlation,
-        causationId: p.causation,
-        prevHash: head ? head.hash : ZERO_HASH,
-        entity: p.entity,
-        scope: p.scope,
-        payload: p.payload,
-      },
-      this.hasher,
-    );
+    // the one encoder of single appends and batches (encodeNext), into the chunk
+    const size = this.encodeNext(chunk.arena.buf, off, head, this.clock(), this.nextSeq, 0, p.kind, p.correlation, p.causation, p.entity, p.scope, p.payload, new Uint8Array(16));
+    const wallMs = this.encoded.wallMs;
     const hashAt = off + size - HASH_BYTES;
     const buf = chunk.arena.buf;
     if (head) {
