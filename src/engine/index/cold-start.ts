@@ -10,6 +10,7 @@
  * What the fast ways do not re-check is the sealed frames themselves (their CRCs and
  * chains): that is verify's job, as it is for a scan.
  */
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { copyBytes } from '../../format/bytes.js';
 import { storePaths } from '../io/layout.js';
 import type { FileSystem } from '../io/fs-types.js';
@@ -224,9 +225,9 @@ function applyFooter(
     if (h) {
       h.clock = clock[s]!;
       if (maxWall[s]! > h.wallMs) h.wallMs = maxWall[s]!;
-      h.hash.set(f.entries.subarray(hashAt, hashAt + 32));
+      h.hash.set(f.entries.subarray(hashAt, hashAt + HASH_BYTES));
     } else {
-      out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: copyBytes(f.entries, hashAt, hashAt + 32) });
+      out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: copyBytes(f.entries, hashAt, hashAt + HASH_BYTES) });
     }
   }
   v.adoptTxns(book);

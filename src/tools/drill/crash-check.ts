@@ -8,6 +8,7 @@
  *    the entity clocks (5).
  * The crashed file system is consumed (recovery writes to it); callers pass a fork.
  */
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { equalBytes } from '../../format/bytes.js';
 import type { DecodedEvent } from '../../format/event.js';
@@ -339,7 +340,7 @@ function diffStates(a: ReturnType<Store['snapshotState']>, b: ReturnType<Store['
 }
 
 function sameHead(a: EntityHead, b: EntityHead): boolean {
-  return a.clock === b.clock && a.wallMs === b.wallMs && equalBytes(a.hash, 0, b.hash, 0, 32);
+  return a.clock === b.clock && a.wallMs === b.wallMs && equalBytes(a.hash, 0, b.hash, 0, HASH_BYTES);
 }
 
 function diffEvents(a: readonly DecodedEvent[], b: readonly DecodedEvent[]): string | null {

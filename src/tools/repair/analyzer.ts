@@ -19,6 +19,7 @@
  * Over 500 lines, knowingly: the walk, the damaged ranges and the resolution of what
  * they lost are one pass over shared state (heads, claims, pending ranges).
  */
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { assert } from '../../format/assert.js';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { copyBytes, equalBytes, toHex } from '../../format/bytes.js';
@@ -372,17 +373,17 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
     const wall = ev.wallMs(buf, b);
     const expected = head ? head.clock + 1 : 0;
     if (clock > expected) {
-      this.lostLinksBefore(key, head, expected, clock - expected, buf.subarray(b + EV.PREV_HASH, b + EV.PREV_HASH + 32), v.offset);
+      this.lostLinksBefore(key, head, expected, clock - expected, buf.subarray(b + EV.PREV_HASH, b + EV.PREV_HASH + HASH_BYTES), v.offset);
       head = this.heads.get(key);
     } else if (clock < expected) {
       this.unfix('clock_gap', v.offset, `entity clock ${clock} where ${expected} was expected (a duplicated or reordered event)`, seq, key);
-    } else if (!equalBytes(buf, b + EV.PREV_HASH, head ? head.hash : ZERO_HASH, 0, 32)) {
+    } else if (!equalBytes(buf, b + EV.PREV_HASH, head ? head.hash : ZERO_HASH, 0, HASH_BYTES)) {
       this.unfix('chain_break', v.offset, "prev_hash is not the entity's previous event_hash, and no link of its chain is missing", seq, key);
     }
     if (head && wall < head.wallMs) this.unfix('wall_regression', v.offset, `wall time ${wall} is before the entity's previous ${head.wallMs}`, seq, key);
     if (this.claimHeads.size > 0) this.claimHeads.delete(key);
     if (!head) {
-      head = { clock, hash: new Uint8Array(32), wallMs: wall, rangeOrdinal: this.ranges.length };
+      head = { clock, hash: new Uint8Array(HASH_BYTES), wallMs: wall, rangeOrdinal: this.ranges.length };
       this.heads.set(key, head);
     }
     head.clock = clock;
@@ -478,11 +479,11 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
     }
     this.claimHeads.delete(key);
     if (!head) {
-      head = { clock: 0, hash: new Uint8Array(32), wallMs: 0, rangeOrdinal: 0 };
+      head = { clock: 0, hash: new Uint8Array(HASH_BYTES), wallMs: 0, rangeOrdinal: 0 };
       this.heads.set(key, head);
     }
     head.clock = first + count - 1;
-    head.hash.set(buf.subarray(gap.resumeHashOffset(b), gap.resumeHashOffset(b) + 32));
+    head.hash.set(buf.subarray(gap.resumeHashOffset(b), gap.resumeHashOffset(b) + HASH_BYTES));
     head.wallMs = Math.max(head.wallMs, gap.wallFloorMs(buf, b));
     head.rangeOrdinal = this.ranges.length;
   }
@@ -585,7 +586,7 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
       entityHex: entityHex(key),
       fromClock,
       count,
-      resumeHash: toHex(resume, 0, 32),
+      resumeHash: toHex(resume, 0, HASH_BYTES),
       wallFloorMs: head ? head.wallMs : 0,
       reason: target ? target.gapReason : GapReason.MISSING,
     };
@@ -602,9 +603,9 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
       rangeOrdinal: target ? target.ordinal : null,
       segIndex: target ? target.segIndex : this.segIndex,
     });
-    const h = head ?? { clock: 0, hash: new Uint8Array(32), wallMs: 0, rangeOrdinal: 0 };
+    const h = head ?? { clock: 0, hash: new Uint8Array(HASH_BYTES), wallMs: 0, rangeOrdinal: 0 };
     h.clock = fromClock + count - 1;
-    h.hash.set(resume.subarray(0, 32));
+    h.hash.set(resume.subarray(0, HASH_BYTES));
     if (!head) this.heads.set(key, h);
   }
 

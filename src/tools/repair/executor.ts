@@ -13,6 +13,7 @@
  * running the repair again finishes the job. All I/O goes through `fs`.
  */
 import { join } from 'node:path';
+import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import { SeglogError, ioError } from '../../engine/io/errors.js';
 import { type FileSystem, isCrash, isFsError } from '../../engine/io/fs-types.js';
 import { exists } from '../../engine/io/fs-util.js';
@@ -143,7 +144,7 @@ function quarantine(fs: FileSystem, lf: LostFoundWriter, s: SegmentPlan): void {
       return;
     }
     if (s.header && s.header.reason === 'bad_header' && s.fileSizeBytes > 0) {
-      lf.add(fd, s.name, 0, Math.min(s.fileSizeBytes, 32), 'bad_header', 'a damaged segment header (rewritten)', null);
+      lf.add(fd, s.name, 0, Math.min(s.fileSizeBytes, SEGMENT_HEADER_BYTES), 'bad_header', 'a damaged segment header (rewritten)', null);
     }
     for (const e of s.edits) {
       if (!e.quarantine || e.end <= e.start) continue;
