@@ -48,6 +48,14 @@ export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes'
   seed?: number;
   /** Fixed wall time in ms for every event (deterministic fixtures); overrides `clock`. */
   wallMs?: number;
+  /**
+   * Asked every STOP_CHECK_EVERY_LINES spec lines, in both passes (Ctrl-C): once true the
+   * build stops there: the lines read so far are written (none if still checking), the
+   * store is closed normally and the result says what was written, with `stopped: true`.
+   */
+  shouldStop?: () => boolean;
+  /** Spec lines done, in the check pass then in the write pass, every STOP_CHECK_EVERY_LINES lines. */
+  onProgress?: (pass: 'check' | 'write', lines: number, bytes: number) => void;
 }
 
 export interface FixtureBuildResult {
@@ -55,7 +63,15 @@ export interface FixtureBuildResult {
   frames: number;
   events: number;
   markers: number;
+  /** Set when `shouldStop` stopped the build: the counts are of what was written. */
+  stopped?: boolean;
 }
+
+/** How often a build asks `shouldStop` and reports progress: a few milliseconds of lines. */
+export const STOP_CHECK_EVERY_LINES = 1024;
+
+/** Thrown out of the line loop when `shouldStop` says so; never leaves buildFixture. */
+class BuildStopped extends Error {}
 
 /** Longest spec line accepted (a 16 MiB payload as JSON text, escaped, fits). */
 export const MAX_SPEC_LINE_BYTES = 64 * 1024 * 1024;
@@ -306,15 +322,37 @@ export function forEachSpecLine(fs: FileSystem, path: string, fn: (text: string,
  */
 export async function buildFixture(dir: string, specPath: string, opts: FixtureBuildOptions = {}): Promise<FixtureBuildResult> {
   const fs = opts.fs ?? new RealFs();
-  forEachSpecLine(fs, specPath, (text) => {
-    parseSpecLine(text);
-  });
-  const store = await Store.open(dir, storeOptions(opts, fs));
+  let bytes = 0;
+  const boundary = (pass: 'check' | 'write', text: string, lineNo: number): void => {
+    bytes += Buffer.byteLength(text) + 1;
+    if (lineNo % STOP_CHECK_EVERY_LINES !== 0) return;
+    opts.onProgress?.(pass, lineNo, bytes);
+    if (opts.shouldStop?.()) throw new BuildStopped();
+  };
   try {
-    const w = new FixtureWriter(store);
-    forEachSpecLine(fs, specPath, (text) => w.add(parseSpecLine(text)));
+    forEachSpecLine(fs, specPath, (text, lineNo) => {
+      parseSpecLine(text);
+      boundary('check', text, lineNo);
+    });
+  } catch (err) {
+    if (err instanceof BuildStopped) return { lines: 0, frames: 0, events: 0, markers: 0, stopped: true };
+    throw err;
+  }
+  const store = await Store.open(dir, storeOptions(opts, fs));
+  const w = new FixtureWriter(store);
+  try {
+    bytes = 0;
+    forEachSpecLine(fs, specPath, (text, lineNo) => {
+      w.add(parseSpecLine(text));
+      boundary('write', text, lineNo);
+    });
     w.flush();
     return w.result;
+  } catch (err) {
+    if (!(err instanceof BuildStopped)) throw err;
+    // the lines read so far are written whole (one more write group at most), then the store closes normally
+    w.flush();
+    return { ...w.result, stopped: true };
   } finally {
     store.close();
   }

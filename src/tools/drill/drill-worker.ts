@@ -26,6 +26,7 @@ try {
       if (done % PROGRESS_EVERY_STATES === 0) post({ type: 'progress', statesDone: done });
     },
     job.recoveryPoints,
+    job.stop ? () => Atomics.load(job.stop!, 0) !== 0 : undefined,
   );
   post({ type: 'progress', statesDone: result.crashStates + result.recoveryCrashStates });
   post({ type: 'done', result });

@@ -49,9 +49,13 @@ export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: Jo
   let terminated = false;
   const done = new Promise<JobOutput<N>>((resolve, reject) => {
     let settled = false;
-    worker.on('message', (m: { type: 'warn'; message: string } | { type: 'done'; output: JobOutput<N> } | { type: 'error'; error: SerializedError }) => {
+    worker.on('message', (m: { type: 'warn'; message: string } | { type: 'step'; text: string } | { type: 'done'; output: JobOutput<N> } | { type: 'error'; error: SerializedError }) => {
       if (m.type === 'warn') {
         ctl.warn(m.message);
+        return;
+      }
+      if (m.type === 'step') {
+        ctl.step(m.text);
         return;
       }
       settled = true;
