@@ -5,7 +5,8 @@ Usage: pty-run.py COLS ROWS INTERRUPT STDOUT [OPTION...] -- CMD ARGS...
 INTERRUPT: "none", "after:<text>": once <text> appeared in the terminal output (e.g. a
 progress frame), "afterbytes:<n>": once the STDOUT file holds n bytes, or
 "afterfile:<path>": once <path> exists (a store's LOCK: the command is ready), or
-"aftergrow:<path>": once <path> is larger than when first seen (a segment got a frame), type
+"aftergrow:<path>": once <path> is larger than when first seen (a segment got a frame),
+or "afterms:<n>": n ms after the start (where nothing else shows progress, e.g. --json), type
 Ctrl-C (byte 0x03: the terminal sends SIGINT to the foreground process group, as a real
 keypress does). STDOUT: "-" (the terminal) or a file the command's stdout goes to.
 OPTION: "type:<json string>": typed at the terminal at the start, as keys are (the
@@ -25,6 +26,7 @@ def main():
     wait_file = interrupt[len('afterfile:'):] if interrupt.startswith('afterfile:') else None
     grow_file = interrupt[len('aftergrow:'):] if interrupt.startswith('aftergrow:') else None
     first_size = None
+    after_ms = int(interrupt[len('afterms:'):]) if interrupt.startswith('afterms:') else None
     trigger = interrupt[len('after:'):].encode() if interrupt.startswith('after:') else None
     min_bytes = int(interrupt[len('afterbytes:'):]) if interrupt.startswith('afterbytes:') else None
     pid, fd = pty.fork()
@@ -54,7 +56,8 @@ def main():
         if grow_file is not None and first_size is None and os.path.exists(grow_file):
             first_size = os.path.getsize(grow_file)
         grown = first_size is not None and os.path.getsize(grow_file) > first_size
-        ready = grown or (trigger is not None and trigger in out) or (min_bytes is not None and os.path.exists(stdout) and os.path.getsize(stdout) >= min_bytes) or (wait_file is not None and os.path.exists(wait_file))
+        timed = after_ms is not None and (time.monotonic() - start) * 1000 >= after_ms
+        ready = grown or timed or (trigger is not None and trigger in out) or (min_bytes is not None and os.path.exists(stdout) and os.path.getsize(stdout) >= min_bytes) or (wait_file is not None and os.path.exists(wait_file))
         if ready and interrupted_at is None:
             os.write(fd, b'\x03')
             interrupted_at = time.monotonic()

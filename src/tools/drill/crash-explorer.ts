@@ -235,17 +235,8 @@ export function recoveryOf(spec: DrillSpec): RecoverFn {
  * the spec, and the recovery crash states of those at `recoveryPoints` (any points of
  * the workload, ascending). `onProgress` is called with the number of states done so far.
  */
-export function explorePoints(
-  start: StartState,
-  spec: DrillSpec,
-  opsPerEpisode: readonly number[],
-  points: readonly number[],
-  hasher: Blake3,
-  onProgress?: (statesDone: number) => void,
-  recoveryPoints: readonly number[] = [],
-  /** Checked before each crash state: once true, the rest is skipped (Ctrl-C) and the result holds what was explored. */
-  shouldStop: () => boolean = () => false,
-): ShardResult {
+/** A shard that explored nothing (also what a drill stopped before it began reports). */
+export function emptyShardResult(spec: DrillSpec): ShardResult {
   const result: ShardResult = {
     crashStates: 0,
     recoveryCrashStates: 0,
@@ -258,6 +249,21 @@ export function explorePoints(
     states: [],
   };
   for (const mode of spec.modes) result.byMode[mode] = emptyTally();
+  return result;
+}
+
+export function explorePoints(
+  start: StartState,
+  spec: DrillSpec,
+  opsPerEpisode: readonly number[],
+  points: readonly number[],
+  hasher: Blake3,
+  onProgress?: (statesDone: number) => void,
+  recoveryPoints: readonly number[] = [],
+  /** Checked before each crash state: once true, the rest is skipped (Ctrl-C) and the result holds what was explored. */
+  shouldStop: () => boolean = () => false,
+): ShardResult {
+  const result = emptyShardResult(spec);
   const offsets = episodeOffsets(opsPerEpisode);
   const recover = recoveryOf(spec);
   const knownProblems = new Set(start.baselineProblems);

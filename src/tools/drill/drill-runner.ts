@@ -16,6 +16,7 @@ import {
   digestStates,
   type DrillFailure,
   type DrillSpec,
+  emptyShardResult,
   emptyTally,
   explorePoints,
   MAX_FAILURES_KEPT,
@@ -101,8 +102,24 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const stop = opts.stop;
   const stopped = (): boolean => stop !== undefined && Atomics.load(stop, 0) !== 0;
   const spec: DrillSpec = { seed: opts.seed, workload: opts.workload, fromStore: opts.fromStore, modes: opts.modes, canary: opts.canary, canaryKind: opts.canaryKind };
+  const report = (shards: readonly ShardResult[], operations: number, points: number, recoveryPoints: number, workers: number): DrillReport => ({
+    ...merge(shards, spec),
+    recoveryPoints,
+    seed: spec.seed,
+    workload: spec.workload,
+    modes: [...spec.modes],
+    canary: spec.canary,
+    operations,
+    points,
+    workers,
+    elapsedMs: Math.round(performance.now() - startedMs),
+    interrupted: stopped(),
+  });
+  // each preparing step takes ~0.1 s (more from a large store): a Ctrl-C is looked at between them
+  if (stopped()) return report([emptyShardResult(spec)], 0, 0, 0, 0);
   const hasher = await createHasher();
   const start = prepareStart(spec, hasher);
+  if (stopped()) return report([emptyShardResult(spec)], 0, 0, 0, 0);
   const opsPerEpisode = countCrashPoints(start, spec, hasher);
   const operations = opsPerEpisode.reduce((a, b) => a + b, 0);
   let points: number[];
@@ -120,7 +137,9 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const workers = wantWorkers > 1 && total + recoveryPoints.length * spec.modes.length >= MIN_STATES_FOR_WORKERS && existsSync(fileURLToPath(workerUrl)) ? wantWorkers : 1;
 
   let shards: ShardResult[];
-  if (workers === 1) {
+  if (stopped()) {
+    shards = [emptyShardResult(spec)];
+  } else if (workers === 1) {
     shards = [explorePoints(start, spec, opsPerEpisode, points, hasher, (done) => opts.onProgress?.(done, total), recoveryPoints, stopped)];
   } else {
     const done = new Array<number>(workers).fill(0);
@@ -140,7 +159,7 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
       ),
     );
   }
-  return { ...merge(shards, spec), recoveryPoints: recoveryPoints.length, seed: spec.seed, workload: spec.workload, modes: [...spec.modes], canary: spec.canary, operations, points: points.length, workers, elapsedMs: Math.round(performance.now() - startedMs), interrupted: stopped() };
+  return report(shards, operations, points.length, recoveryPoints.length, workers);
 }
 
 function runWorker(url: URL, job: WorkerJob, onProgress: (statesDone: number) => void): Promise<ShardResult> {
