@@ -55,7 +55,8 @@ export default class Append extends BaseCommand<typeof Append> {
     if (f.file === '-') {
       // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts), so `tail -F log | seglog append st --file -` works
       const store = await openForAppend(this.args.store, f.create, this);
-      this.onInterrupt(() => store.close());
+      // unsealed: a Ctrl-C answers at once (Store.close)
+      this.onInterrupt(() => store.close({ seal: false }));
       try {
         const result = await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] });
         store.close();

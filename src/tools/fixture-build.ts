@@ -51,7 +51,8 @@ export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes'
   /**
    * Asked every STOP_CHECK_EVERY_LINES spec lines, in both passes (Ctrl-C): once true the
    * build stops there: the lines read so far are written (none if still checking), the
-   * store is closed normally and the result says what was written, with `stopped: true`.
+   * store is closed without sealing (fsync, lock released) and the result says what
+   * was written, with `stopped: true`.
    */
   shouldStop?: () => boolean;
   /** Spec lines done, in the check pass then in the write pass, every STOP_CHECK_EVERY_LINES lines. */
@@ -340,6 +341,7 @@ export async function buildFixture(dir: string, specPath: string, opts: FixtureB
   }
   const store = await Store.open(dir, storeOptions(opts, fs));
   const w = new FixtureWriter(store);
+  let stopped = false;
   try {
     bytes = 0;
     forEachSpecLine(fs, specPath, (text, lineNo) => {
@@ -350,11 +352,13 @@ export async function buildFixture(dir: string, specPath: string, opts: FixtureB
     return w.result;
   } catch (err) {
     if (!(err instanceof BuildStopped)) throw err;
-    // the lines read so far are written whole (one more write group at most), then the store closes normally
+    // the lines read so far are written whole (one more write group at most); the store
+    // is then closed unsealed (fsync, lock released; Store.close says why)
+    stopped = true;
     w.flush();
     return { ...w.result, stopped: true };
   } finally {
-    store.close();
+    store.close({ seal: !stopped });
   }
 }
 

@@ -61,6 +61,9 @@ export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: Jo
       settled = true;
       if (m.type === 'done') resolve(m.output);
       else reject(deserializeError(m.error));
+      // unref: the process may end while the worker is still being torn down (measured
+      // 15-60 ms of a Ctrl-C's exit waiting for it)
+      worker.unref();
       void worker.terminate();
     });
     worker.on('error', (err) => {
@@ -78,6 +81,7 @@ export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: Jo
     done,
     terminate: () => {
       terminated = true;
+      worker.unref();
       void worker.terminate();
     },
   };
