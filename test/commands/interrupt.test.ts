@@ -248,6 +248,7 @@ describe('append --file - typed at a terminal', () => {
     const r = ptyRun(seglog('append', store, '--file', '-'), `aftergrow:${join(store, '0000000000.seg')}`, '-', 80, typed);
     expectPromptExit(r, 'append --file - at a terminal');
     expect(r.exit, r.output.slice(-2000)).toBe(130);
+    expect(r.output, 'what was done is said').toContain('appended 1 event before the interrupt');
     expect(existsSync(join(store, 'LOCK')), 'the lock is released').toBe(false);
     const dump = await runCli(['dump', store, '--format', 'jsonl']);
     const entities = dump.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { entity: string }).entity);
