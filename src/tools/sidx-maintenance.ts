@@ -143,6 +143,11 @@ export interface SidxMaintenanceOptions {
   onWarning?: (message: string) => void;
   /** Called after each segment (progress). */
   onSegment?: (r: SidxSegmentResult) => void;
+  /**
+   * Called within a segment's work (every few thousand frames of a scan, every chunk of
+   * a copy); may throw to stop (Ctrl-C): the temp files are abandoned, nothing changes.
+   */
+  cancelPoint?: () => void;
 }
 
 /** The store directory a target belongs to, if any (a lone segment may sit in one). */
@@ -171,7 +176,7 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
 export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint);
     try {
       for (const seg of target.segments) {
         const r = readFooterWithHeader(fs, seg.path);
@@ -180,7 +185,7 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
           frameEnd = r.probe.frameEnd;
         } else {
           // no trailer that checks out: a footer may still be there with its trailer damaged
-          const built = buildFooterFromFrames(fs, seg);
+          const built = buildFooterFromFrames(fs, seg, opts.cancelPoint);
           if (built.damagedFooterAt !== null) frameEnd = built.damagedFooterAt;
         }
         const res: SidxSegmentResult = {
@@ -219,11 +224,11 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
 export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint);
     let changed = false;
     try {
       for (const seg of target.segments) {
-        const built = buildFooterFromFrames(fs, seg);
+        const built = buildFooterFromFrames(fs, seg, opts.cancelPoint);
         const res: SidxSegmentResult = {
           segment: seg.name,
           path: seg.path,
@@ -296,7 +301,10 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
 class SegmentReplacements {
   private readonly temps: { tmp: string; path: string }[] = [];
 
-  constructor(private readonly fs: FileSystem) {}
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly cancelPoint: () => void = () => {},
+  ) {}
 
   write(path: string, frameEnd: number, footer: Uint8Array | null): void {
     const fs = this.fs;
@@ -314,6 +322,7 @@ class SegmentReplacements {
       const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
       let pos = 0;
       while (pos < frameEnd) {
+        this.cancelPoint();
         const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
         if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
         writeFully(fs, dst, buf, 0, n, pos);
