@@ -4,7 +4,6 @@ import { RealFs } from '../engine/io/real-fs.js';
 import { storeSizeBytes } from '../engine/segment/store-size.js';
 import type { RepairResult } from '../tools/repair/executor.js';
 import type { PlanAction, RepairPlan } from '../tools/repair/plan-types.js';
-import { copyStoreForRepair } from '../tools/repair/copy-store.js';
 import { backupRootOf, liveLockHolder, RepairSession, requireStore } from '../tools/repair/session.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
@@ -97,7 +96,12 @@ export default class Repair extends BaseCommand<typeof Repair> {
     if (output !== undefined) {
       // the repair runs on a copy (tools/repair/copy-store.ts): the original is the backup
       if (!yes && (this.json || process.stdin.isTTY !== true)) throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${this.args.store} --dry-run shows the plan)`);
-      copyStoreForRepair(fs, resolve(this.args.store), resolve(output));
+      // a job (ui/job/repair-jobs.ts): a Ctrl-C mid-copy removes the partial copy
+      const copy = await this.runJob('repairCopy', { dir: resolve(this.args.store), output: resolve(output) }, { label: `copying ${this.args.store} to ${output}`, unit: null, sizeBytes: storeSizeBytes(resolve(this.args.store)), readOnly: false });
+      if (copy.interrupted) {
+        this.emit({ store: this.args.store, output, interrupted: true }, () => `${output}: copy interrupted and removed; ${this.args.store} was only read, nothing changed`);
+        return;
+      }
     }
     const store = output ?? this.args.store;
     const dir = resolve(store);

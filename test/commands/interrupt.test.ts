@@ -203,6 +203,17 @@ describe('Ctrl-C stops maintenance, repair, drills and builds at a safe point wi
     await expectCleanStore(store);
   }, CLI_TEST_TIMEOUT_MS * 3);
 
+  it('repair --output: interrupted while copying, the partial copy is removed, the original only read, exit 130', () => {
+    const before = segmentDigests(bigStore);
+    const out = join(dir, 'repair-out');
+    const r = ptyRun(seglog('repair', bigStore, '--output', out, '--yes'), 'after:copying');
+    expectPromptExit(r, 'repair --output');
+    expect(r.exit, r.output.slice(-2000)).toBe(130);
+    expect(r.output).toContain('copy interrupted and removed');
+    expect(existsSync(out), 'a partial copy must not be left to be mistaken for a store (tools/repair/copy-store.ts)').toBe(false);
+    expect(segmentDigests(bigStore), 'the original is only read').toEqual(before);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('drill: stops between crash states, prints its report of what it explored, exit 130', () => {
     const r = ptyRun(seglog('drill'), 'after:crash states');
     expectPromptExit(r, 'drill');

@@ -7,6 +7,7 @@ type Jobs = {
   drill: typeof import('./drill-job.js').drillJob;
   dump: typeof import('./dump-job.js').dumpJob;
   fixtureBuild: typeof import('./fixture-build-job.js').fixtureBuildJob;
+  repairCopy: typeof import('./repair-jobs.js').repairCopyJob;
   repairPlan: typeof import('./repair-jobs.js').repairPlanJob;
   repairExecute: typeof import('./repair-jobs.js').repairExecuteJob;
   sidx: typeof import('./sidx-job.js').sidxJob;
@@ -24,6 +25,7 @@ const LOADERS: { [N in JobName]: () => Promise<Jobs[N]> } = {
   drill: async () => (await import('./drill-job.js')).drillJob,
   dump: async () => (await import('./dump-job.js')).dumpJob,
   fixtureBuild: async () => (await import('./fixture-build-job.js')).fixtureBuildJob,
+  repairCopy: async () => (await import('./repair-jobs.js')).repairCopyJob,
   repairPlan: async () => (await import('./repair-jobs.js')).repairPlanJob,
   repairExecute: async () => (await import('./repair-jobs.js')).repairExecuteJob,
   sidx: async () => (await import('./sidx-job.js')).sidxJob,

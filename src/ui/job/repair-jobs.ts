@@ -13,10 +13,25 @@ import { createHasher } from '../../format/hash/blake3.js';
 import { RealFs } from '../../engine/io/real-fs.js';
 import { listSegments } from '../../engine/segment/walker.js';
 import { startParallelVerdicts } from '../../engine/verify/verify-parallel.js';
+import { copyStoreForRepair } from '../../tools/repair/copy-store.js';
 import { emptyRepairResult, executeRepair, type RepairResult } from '../../tools/repair/executor.js';
 import type { RepairPlan } from '../../tools/repair/plan-types.js';
 import { planRepair } from '../../tools/repair/planner.js';
 import { JobCancelled, type JobControl } from './control.js';
+
+/**
+ * `repair --output DIR`'s copy of the store: a Ctrl-C between chunks removes the partial
+ * copy (copy-store.ts) and returns `interrupted: true`; the original was only read.
+ */
+export async function repairCopyJob(input: { dir: string; output: string }, ctl: JobControl): Promise<{ interrupted: boolean }> {
+  try {
+    copyStoreForRepair(new RealFs(), input.dir, input.output, () => ctl.checkpoint());
+  } catch (err) {
+    if (!(err instanceof JobCancelled)) throw err;
+    return { interrupted: true };
+  }
+  return { interrupted: false };
+}
 
 export async function repairPlanJob(input: { dir: string }, ctl: JobControl): Promise<RepairPlan> {
   const fs = new RealFs();
