@@ -43,6 +43,9 @@ writeFileSync(seg0, bytes);
 const small = join(dir, 'small');
 seglog('init', small, '--segment-max-bytes', String(2 * 1024 * 1024));
 seglog('append', small, '--file', input);
+const stripped = join(dir, 'stripped');
+cpSync(big, stripped, { recursive: true });
+seglog('sidx', 'strip', stripped, '--yes');
 const spec = join(dir, 'spec.jsonl');
 writeFileSync(spec, `${lines.map((_, i) => JSON.stringify({ type: 'event', entity: `e:${i % 300}`, scope: 's', payload: { i, pad: 'y'.repeat(60) } })).join('\n')}\n`);
 
@@ -63,6 +66,8 @@ const cases = [
   { name: 'sidx strip', trigger: 'after:stripping footers', setup: (d) => cpSync(small, join(d, 's'), { recursive: true }), cmd: (d) => ['sidx', 'strip', join(d, 's'), '--yes'] },
   { name: 'repair --dry-run (plan)', trigger: 'after:planning', cmd: () => ['repair', damaged, '--dry-run'] },
   { name: 'repair --yes (writing)', trigger: 'after:repairing: writing', setup: (d) => cpSync(damaged, join(d, 'r'), { recursive: true }), cmd: (d) => ['repair', join(d, 'r'), '--yes'] },
+  { name: 'repair --output (copying)', trigger: 'after:copying', cmd: (d) => ['repair', damaged, '--output', join(d, 'o'), '--yes'] },
+  { name: 'sidx rebuild (90 MB segment)', trigger: 'after:rebuilding footers', setup: (d) => cpSync(stripped, join(d, 'b'), { recursive: true }), cmd: (d) => ['sidx', 'rebuild', join(d, 'b'), '--yes'] },
   { name: 'drill', trigger: 'after:crash states', cmd: () => ['drill'] },
   { name: 'fixture build', trigger: 'after:writing frames', cmd: (d) => ['fixture', 'build', join(d, 'f'), '--spec', spec] },
 ];
