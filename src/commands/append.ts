@@ -7,6 +7,7 @@ import { intFlag, storeArg } from '../ui/flags.js';
 import { plural } from '../ui/format.js';
 import { inputSizeBytes, openForAppend } from '../ui/job/append-job.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
+import { emptyIngestResult } from '../tools/ingest/ingest-file.js';
 
 type AppendOutput = AppendResult & { interrupted?: boolean };
 
@@ -55,9 +56,15 @@ export default class Append extends BaseCommand<typeof Append> {
     if (f.file === '-') {
       // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts), so `tail -F log | seglog append st --file -` works
       const store = await openForAppend(this.args.store, f.create, this);
-      this.onInterrupt(() => store.close());
+      const progress = emptyIngestResult();
+      // unsealed: a Ctrl-C answers at once (Store.close); what was committed is said in text
+      // (under --json the interrupt's error document is already on stdout)
+      this.onInterrupt(() => {
+        store.close({ seal: false });
+        if (!this.json) process.stdout.write(`${render({ ...progress, interrupted: true })}\n`);
+      });
       try {
-        const result = await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] });
+        const result = await ingestStream(store, process.stdin, { defaults: { entity: f.entity, scope: f.scope, kind: defaultKind }, batchSize: f['batch-size'], flushIntervalMs: f['flush-interval'] }, progress);
         store.close();
         this.emit(result, render);
       } catch (err) {

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { type DrillReport, runDrill } from '../tools/drill/drill-runner.js';
+import type { DrillReport } from '../tools/drill/drill-runner.js';
 import { INVARIANT_IDS } from '../tools/drill/invariants.js';
 import { WORKLOAD_NAMES, type WorkloadName } from '../tools/drill/workload.js';
 import { SeglogError } from '../engine/io/errors.js';
@@ -61,25 +61,29 @@ export default class Drill extends BaseCommand<typeof Drill> {
     if (store !== undefined && !exists(new RealFs(), storePaths(resolve(store)).meta)) {
       throw new SeglogError('not_a_store', 'not a seglog store (no seglog.json)', { file: store });
     }
-    const spin = this.spinner('drill: preparing');
-    const report = await runDrill({
-      seed: this.flags.seed,
-      workload: this.flags.workload as WorkloadName,
-      fromStore: store === undefined ? undefined : resolve(store),
-      modes,
-      canary: this.flags.canary,
-      points,
-      onlyPoint: this.flags.point,
-      recoveryPoints: this.flags['recovery-points'],
-      workers: this.flags.workers,
-      onProgress: (done, total) => spin.update(`drill: ${formatCount(done)} states explored (${formatCount(total)} crash states, plus crashes during recovery)`),
-    });
-    spin.stop();
+    // a job (ui/job/drill-job.ts): in a worker thread, so Ctrl-C stops it between crash states with a report
+    const report = await this.runJob(
+      'drill',
+      {
+        seed: this.flags.seed,
+        workload: this.flags.workload as WorkloadName,
+        fromStore: store === undefined ? undefined : resolve(store),
+        modes,
+        canary: this.flags.canary,
+        points,
+        onlyPoint: this.flags.point,
+        recoveryPoints: this.flags['recovery-points'],
+        workers: this.flags.workers,
+      },
+      { label: 'drilling', unit: 'crash states', sizeBytes: null, readOnly: false },
+    );
     const first = report.failures[0];
     const reproduce = first ? reproduceCommand(store, this.flags.workload, first.seed, first.point, first.mode, this.flags.canary, first.recoveryOp !== undefined) : null;
     const out: DrillOutput = { ...report, store: store ?? null, reproduce };
     if (this.flags.canary) out.canaryCaught = report.violations > 0;
     this.emit(out, render);
+    // interrupted (exit 130, set by runJob): a partial run proves nothing either way
+    if (report.interrupted) return;
     if (this.flags.canary) {
       if (report.violations === 0) {
         process.stderr.write('seglog: the canary was not caught: this drill cannot tell the broken recovery from a sound one\n');
@@ -143,7 +147,8 @@ function render(r: DrillOutput): string {
     `${plural(r.crashStates, 'crash state')} + ${plural(r.recoveryCrashStates, 'recovery crash state')} (recoveries of ${plural(r.recoveryPoints, 'point')} crashed at every operation; ` +
       `${plural(r.distinctStates, 'distinct disk')}) in ${(r.elapsedMs / 1000).toFixed(1)} s on ${plural(r.workers, 'thread')}; digest ${r.digest}`,
   );
-  if (r.canary) lines.push(r.violations > 0 ? `canary caught: ${plural(r.violations, 'crash state')} flagged` : 'canary NOT caught');
+  if (r.interrupted) lines.push(`interrupted: ${r.violations === 0 ? 'no invariant violated in the states explored' : `${plural(r.violations, 'crash state')} violated an invariant; reproduce: ${r.reproduce}`}`);
+  else if (r.canary) lines.push(r.violations > 0 ? `canary caught: ${plural(r.violations, 'crash state')} flagged` : 'canary NOT caught');
   else lines.push(r.violations === 0 ? 'no invariant violated' : `${plural(r.violations, 'crash state')} violated an invariant; reproduce: ${r.reproduce}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,15 +1,10 @@
 import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
-import { createHasher } from '../format/hash/blake3.js';
 import { RealFs } from '../engine/io/real-fs.js';
-import { startParallelVerdicts } from '../engine/verify/verify-parallel.js';
-import type { HashVerdicts } from '../engine/verify/verify.js';
-import { liveSegments } from '../engine/segment/prune-base.js';
+import { storeSizeBytes } from '../engine/segment/store-size.js';
 import type { RepairResult } from '../tools/repair/executor.js';
 import type { PlanAction, RepairPlan } from '../tools/repair/plan-types.js';
-import { planRepair } from '../tools/repair/planner.js';
-import { copyStoreForRepair } from '../tools/repair/copy-store.js';
-import { liveLockHolder, RepairSession, requireStore } from '../tools/repair/session.js';
+import { backupRootOf, liveLockHolder, RepairSession, requireStore } from '../tools/repair/session.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { UsageError } from '../ui/errors.js';
 import { dryRunFlag, storeArg, yesFlag } from '../ui/flags.js';
@@ -42,6 +37,8 @@ export interface RepairOutput {
   /** What was done (absent for a dry run, a refusal or nothing to do). */
   result?: RepairResult;
   declined?: boolean;
+  /** Ctrl-C stopped the repair before it replaced any segment: the store is unchanged (exit 130). */
+  interrupted?: boolean;
 }
 
 function outputOf(store: string, plan: RepairPlan, dryRun: boolean): RepairOutput {
@@ -99,15 +96,22 @@ export default class Repair extends BaseCommand<typeof Repair> {
     if (output !== undefined) {
       // the repair runs on a copy (tools/repair/copy-store.ts): the original is the backup
       if (!yes && (this.json || process.stdin.isTTY !== true)) throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${this.args.store} --dry-run shows the plan)`);
-      copyStoreForRepair(fs, resolve(this.args.store), resolve(output));
+      // a job (ui/job/repair-jobs.ts): a Ctrl-C mid-copy removes the partial copy
+      const copy = await this.runJob('repairCopy', { dir: resolve(this.args.store), output: resolve(output) }, { label: `copying ${this.args.store} to ${output}`, unit: null, sizeBytes: storeSizeBytes(resolve(this.args.store)), readOnly: false });
+      if (copy.interrupted) {
+        this.emit({ store: this.args.store, output, interrupted: true }, () => `${output}: copy interrupted and removed; ${this.args.store} was only read, nothing changed`);
+        return;
+      }
     }
     const store = output ?? this.args.store;
     const dir = resolve(store);
     const noBackup = this.flags['no-backup'] || output !== undefined;
-    const hasher = await createHasher();
+    // jobs (ui/job/repair-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
+    const sizeBytes = storeSizeBytes(dir);
+    const makePlan = (): Promise<RepairPlan> => this.runJob('repairPlan', { dir }, { label: 'planning', unit: null, sizeBytes, readOnly: true });
 
     if (dryRun) {
-      const plan = this.withSpinner('planning', (progress) => withVerdicts(fs, dir, (hashVerdicts) => planRepair(fs, dir, { hasher, onProgress: progress, hashVerdicts })));
+      const plan = await makePlan();
       const out = outputOf(store, plan, true);
       const holder = liveLockHolder(fs, dir);
       if (holder) out.lockHeldBy = holder;
@@ -122,7 +126,7 @@ export default class Repair extends BaseCommand<typeof Repair> {
     const session = RepairSession.open(fs, dir, { onWarning: (m) => void this.warn(m) });
     this.onInterrupt(() => session.close());
     try {
-      const plan = this.withSpinner('planning', (progress) => withVerdicts(fs, dir, (hashVerdicts) => session.plan(hasher, { onProgress: progress, hashVerdicts })));
+      const plan = await makePlan();
       const out = outputOf(store, plan, false);
       if (plan.actions.length === 0) {
         this.emit(out, renderOutput);
@@ -141,37 +145,16 @@ export default class Repair extends BaseCommand<typeof Repair> {
           return;
         }
       }
-      const spin = this.spinner('repairing');
-      try {
-        out.result = session.execute(plan, { backupDir: backupDir === undefined ? undefined : resolve(backupDir), noBackup, nowMs: Date.now(), onStep: (m) => spin.update(m) });
-      } finally {
-        spin.stop();
-      }
+      session.requireLock();
+      const backupRoot = backupRootOf(dir, { backupDir: backupDir === undefined ? undefined : resolve(backupDir), noBackup });
+      const done = await this.runJob('repairExecute', { plan, backupRoot, nowMs: Date.now() }, { label: 'repairing', unit: 'steps', sizeBytes, readOnly: false });
+      out.result = done.result;
+      if (done.interrupted) out.interrupted = true;
       this.emit(out, renderOutput);
       if (!out.ok) this.markDataProblems();
     } finally {
       session.close();
     }
-  }
-
-  private withSpinner<T>(text: string, fn: (progress: (bytes: number) => void) => T): T {
-    const spin = this.spinner(text);
-    try {
-      return fn((bytes) => spin.update(`${text}: ${formatBytes(bytes)} read`));
-    } finally {
-      spin.stop();
-    }
-  }
-}
-
-/** Runs `fn` with worker threads hashing segments ahead of the plan's walk (as verify does). */
-function withVerdicts<T>(fs: RealFs, dir: string, fn: (v: HashVerdicts | undefined) => T): T {
-  // the segments the plan walks (a pruned store's from its base): verdicts are by segment index
-  const verdicts = startParallelVerdicts(fs, liveSegments(fs, dir));
-  try {
-    return fn(verdicts ?? undefined);
-  } finally {
-    verdicts?.close();
   }
 }
 
@@ -217,7 +200,11 @@ function renderOutput(o: RepairOutput): string {
   const lost = o.lostEvents.length > 0 ? `, ${plural(o.lostEvents.length, 'event')} lost` : '';
   if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${plural(o.eventFrames, 'event frame')}, ${formatBytes(o.bytes)})`);
   else if (o.dryRun) lines.push(`${o.store}: ${plural(o.actions.length, 'change')} planned${lost}; nothing changed (dry run)`);
-  else if (o.result) {
+  else if (o.interrupted && o.result) {
+    const r = o.result;
+    const kept = [r.backupDir ? `backup in ${r.backupDir}` : null, r.lostFound.length > 0 ? `${plural(r.lostFound.length, 'copy', 'copies')} in lost+found/` : null].filter((s) => s !== null);
+    lines.push(`${o.store}: repair interrupted before any segment was replaced: the store is unchanged${kept.length > 0 ? ` (made so far: ${kept.join(', ')})` : ''}; run the repair again to finish`);
+  } else if (o.result) {
     const r = o.result;
     const parts = [`${plural(r.rewritten.length, 'segment')} rewritten`];
     if (r.removed.length > 0) parts.push(`${plural(r.removed.length, 'segment')} removed`);

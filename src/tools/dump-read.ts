@@ -171,7 +171,7 @@ export function readForDump(fs: FileSystem, target: Target, opts: DumpReadOption
           },
           onFault: (fault) => faults.push(fault),
         },
-        { shouldStop: opts.shouldStop },
+        { shouldStop: opts.shouldStop, cancelled: opts.shouldStop },
       );
     } else {
       streamCommitted(
@@ -181,7 +181,7 @@ export function readForDump(fs: FileSystem, target: Target, opts: DumpReadOption
           if (opts.shouldStop()) return;
           opts.onEvent(view.set(buf, b, n, loc.segIndex, loc.path, loc.offset));
         },
-        { filter: test, shouldStop: opts.shouldStop, onFault: (fault) => faults.push(fault), onSegment, openAtStart: opts.openAtStart },
+        { filter: test, shouldStop: opts.shouldStop, cancelled: opts.shouldStop, onFault: (fault) => faults.push(fault), onSegment, openAtStart: opts.openAtStart },
       );
     }
   } finally {

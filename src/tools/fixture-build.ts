@@ -51,6 +51,15 @@ export interface FixtureBuildOptions extends Pick<OpenOptions, 'segmentMaxBytes'
   wallMs?: number;
   /** Write a key/value snapshot after every N COMMIT lines (engine/snapshot.ts). */
   snapshotEvery?: number;
+  /**
+   * Asked every STOP_CHECK_EVERY_LINES spec lines, in both passes (Ctrl-C): once true the
+   * build stops there: the lines read so far are written (none if still checking), the
+   * store is closed without sealing (fsync, lock released) and the result says what
+   * was written, with `stopped: true`.
+   */
+  shouldStop?: () => boolean;
+  /** Spec lines done, in the check pass then in the write pass, every STOP_CHECK_EVERY_LINES lines. */
+  onProgress?: (pass: 'check' | 'write', lines: number, bytes: number) => void;
 }
 
 export interface FixtureBuildResult {
@@ -60,7 +69,15 @@ export interface FixtureBuildResult {
   markers: number;
   /** Snapshots written (with `snapshotEvery`). */
   snapshots?: number;
+  /** Set when `shouldStop` stopped the build: the counts are of what was written. */
+  stopped?: boolean;
 }
+
+/** How often a build asks `shouldStop` and reports progress: a few milliseconds of lines. */
+export const STOP_CHECK_EVERY_LINES = 1024;
+
+/** Thrown out of the line loop when `shouldStop` says so; never leaves buildFixture. */
+class BuildStopped extends Error {}
 
 /** Longest spec line accepted (a 16 MiB payload as JSON text, escaped, fits). */
 export const MAX_SPEC_LINE_BYTES = 64 * 1024 * 1024;
@@ -319,18 +336,43 @@ export function forEachSpecLine(fs: FileSystem, path: string, fn: (text: string,
  */
 export async function buildFixture(dir: string, specPath: string, opts: FixtureBuildOptions = {}): Promise<FixtureBuildResult> {
   const fs = opts.fs ?? new RealFs();
-  forEachSpecLine(fs, specPath, (text) => {
-    parseSpecLine(text);
-  });
+  let bytes = 0;
+  const boundary = (pass: 'check' | 'write', text: string, lineNo: number): void => {
+    bytes += Buffer.byteLength(text) + 1;
+    if (lineNo % STOP_CHECK_EVERY_LINES !== 0) return;
+    opts.onProgress?.(pass, lineNo, bytes);
+    if (opts.shouldStop?.()) throw new BuildStopped();
+  };
+  try {
+    forEachSpecLine(fs, specPath, (text, lineNo) => {
+      parseSpecLine(text);
+      boundary('check', text, lineNo);
+    });
+  } catch (err) {
+    if (err instanceof BuildStopped) return { lines: 0, frames: 0, events: 0, markers: 0, stopped: true };
+    throw err;
+  }
   const snapshots = opts.snapshotEvery !== undefined ? await SnapshotScheduler.create(dir, opts.snapshotEvery, { fs }) : null;
   const store = await Store.open(dir, storeOptions(opts, fs));
+  const w = new FixtureWriter(store, snapshots);
+  let stopped = false;
   try {
-    const w = new FixtureWriter(store, snapshots);
-    forEachSpecLine(fs, specPath, (text) => w.add(parseSpecLine(text)));
+    bytes = 0;
+    forEachSpecLine(fs, specPath, (text, lineNo) => {
+      w.add(parseSpecLine(text));
+      boundary('write', text, lineNo);
+    });
     w.flush();
     return w.result;
+  } catch (err) {
+    if (!(err instanceof BuildStopped)) throw err;
+    // the lines read so far are written whole (one more write group at most); the store
+    // is then closed unsealed (fsync, lock released; Store.close says why)
+    stopped = true;
+    w.flush();
+    return { ...w.result, stopped: true };
   } finally {
-    store.close();
+    store.close({ seal: !stopped });
   }
 }
 

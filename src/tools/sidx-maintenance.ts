@@ -146,6 +146,11 @@ export interface SidxMaintenanceOptions {
   onSegment?: (r: SidxSegmentResult) => void;
   /** Worker threads check stored footers ahead (default on; `SEGLOG_SIDX_WORKERS=0` also turns them off). */
   parallel?: boolean;
+  /**
+   * Called within a segment's work (every few thousand frames of a scan, every chunk of
+   * a copy); may throw to stop (Ctrl-C): the temp files are abandoned, nothing changes.
+   */
+  cancelPoint?: () => void;
 }
 
 /** The store directory a target belongs to, if any (a lone segment may sit in one). */
@@ -174,7 +179,7 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
 export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint);
     try {
       for (const seg of target.segments) {
         const r = readFooterWithHeader(fs, seg.path);
@@ -183,7 +188,7 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
           frameEnd = r.probe.frameEnd;
         } else {
           // no trailer that checks out: a footer may still be there with its trailer damaged
-          const built = buildFooterFromFrames(fs, seg);
+          const built = buildFooterFromFrames(fs, seg, opts.cancelPoint);
           if (built.damagedFooterAt !== null) frameEnd = built.damagedFooterAt;
         }
         const res: SidxSegmentResult = {
@@ -222,7 +227,7 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
 export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint);
     let changed = false;
     // worker threads check sealed segments' stored footers ahead of this loop (footers only, no hashes)
     const ahead = opts.parallel === false ? null : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true });
@@ -230,7 +235,7 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
       const n = target.segments.length;
       for (let k = 0; k < n; k++) {
         const seg = target.segments[k]!;
-        const exact = storedFooterIsExact(fs, seg, k, n, ahead);
+        const exact = storedFooterIsExact(fs, seg, k, n, ahead, opts.cancelPoint);
         if (exact !== null) {
           // the common case of an intact store: nothing built, nothing written (a 1 MiB window, not the whole footer)
           const res: SidxSegmentResult = { segment: seg.name, path: seg.path, action: 'unchanged', sizeBeforeBytes: exact.fileSize, sizeAfterBytes: exact.fileSize, frameEnd: exact.frameEnd, entries: exact.entries, reason: 'footer already matches the frames' };
@@ -238,7 +243,7 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
           opts.onSegment?.(res);
           continue;
         }
-        const built = buildFooterFromFrames(fs, seg);
+        const built = buildFooterFromFrames(fs, seg, opts.cancelPoint);
         const res: SidxSegmentResult = {
           segment: seg.name,
           path: seg.path,
@@ -294,7 +299,14 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
  * in a worker when one has it, else here. Null: no such footer, damaged frames, or a
  * difference (the caller builds the footer and decides).
  */
-function storedFooterIsExact(fs: FileSystem, seg: SegmentFile, k: number, n: number, ahead: ParallelVerdicts | null): { fileSize: number; frameEnd: number; entries: number } | null {
+function storedFooterIsExact(
+  fs: FileSystem,
+  seg: SegmentFile,
+  k: number,
+  n: number,
+  ahead: ParallelVerdicts | null,
+  cancelPoint?: () => void,
+): { fileSize: number; frameEnd: number; entries: number } | null {
   const stored = readFooterWithHeader(fs, seg.path);
   if (stored.status !== 'valid' || !stored.header.ok) return null;
   // workers check sealed segments only (every one but the last)
@@ -316,6 +328,11 @@ function storedFooterIsExact(fs: FileSystem, seg: SegmentFile, k: number, n: num
       onDamagedFooter: (d) => v.onDamagedFooter(d.offset),
       onSegmentEnd: (s, i, r) => {
         problems = v.onSegmentEnd(s, i, r);
+      },
+    }, cancelPoint === undefined ? {} : {
+      cancelled: () => {
+        cancelPoint();
+        return false;
       },
     });
   }
@@ -349,7 +366,11 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
  */
 class SegmentReplacements {
   private readonly temps: { tmp: string; path: string }[] = [];
-  constructor(private readonly fs: FileSystem) {}
+
+  constructor(
+    private readonly fs: FileSystem,
+    private readonly cancelPoint: () => void = () => {},
+  ) {}
 
   write(path: string, frameEnd: number, footer: Uint8Array | null): void {
     const fs = this.fs;
@@ -367,6 +388,7 @@ class SegmentReplacements {
       const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
       let pos = 0;
       while (pos < frameEnd) {
+        this.cancelPoint();
         const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
         if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
         writeFully(fs, dst, buf, 0, n, pos);

@@ -175,11 +175,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     ]);
     const ctl = new JobControl();
     ctl.warn = (m) => this.warn(m);
+    let label = display.label;
+    ctl.step = (text) => {
+      label = text;
+    };
     const job = startJob(name, input, ctl, wantWorker(display.sizeBytes));
     this.activeJob = { ctl, readOnly: display.readOnly && job.inWorker, terminate: () => job.terminate() };
     const spin = this.spinner(display.label);
     const started = Date.now();
-    const timer = setInterval(() => spin.update(formatProgress(display.label, display.unit, ctl.snapshot(), Date.now() - started)), PROGRESS_INTERVAL_MS);
+    const timer = setInterval(() => spin.update(formatProgress(label, display.unit, ctl.snapshot(), Date.now() - started)), PROGRESS_INTERVAL_MS);
     try {
       const output = await job.done;
       if (ctl.cancelled) this.markInterrupted();

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -94,6 +94,28 @@ describe('Store: sequences, clocks, options', () => {
     expect(firstSeqs[0]).toBe(0);
     expect(firstSeqs).toEqual([...firstSeqs].sort((a, b) => a - b));
     expect((await verifyDir(dir)).problems).toEqual([]);
+  });
+});
+
+describe('Store: close({ seal: false }), the close of an interrupted writer (issue 15)', () => {
+  it('fsyncs and releases the lock without a footer or checkpoint; the store verifies clean, reopens with every event, and appends continue', async () => {
+    const dir = freshStorePath();
+    const { store } = await openStore(dir);
+    for (let i = 0; i < 50; i++) store.append({ entity: `e:${i % 3}`, scope: 's' }, { i });
+    const size = statSync(join(dir, '0000000000.seg')).size;
+    store.close({ seal: false });
+    const where = 'an unsealed close (Store.close) must leave what a clean crash leaves, minus the lock';
+    expect(existsSync(join(dir, 'LOCK')), `${where}: the lock is released`).toBe(false);
+    expect(existsSync(join(dir, 'index.ckpt')), `${where}: no checkpoint is written`).toBe(false);
+    expect(statSync(join(dir, '0000000000.seg')).size, `${where}: no footer after the frames`).toBe(size);
+    expect(frameEndOfFile(join(dir, '0000000000.seg'))).toBe(size);
+    const report = await verifyDir(dir);
+    expect({ errors: report.errors, warnings: report.warnings }, `${where}: verify finds nothing`).toEqual({ errors: 0, warnings: 0 });
+    const again = await openStore(dir);
+    expect(again.store.snapshotState().nextSeq, 'every event is there after the reopen').toBe(50);
+    expect(again.store.append({ entity: 'e:0', scope: 's' }, 'next').seq).toBe(50);
+    again.store.close();
+    expect((await verifyDir(dir)).errors).toBe(0);
   });
 });
 

@@ -208,7 +208,8 @@ export interface BuiltFooter {
  * footer's start when its trailer checks out, at a damaged footer's head, or at the
  * end of the file.
  */
-export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile): BuiltFooter {
+/** `cancelPoint` is called every CANCEL_CHECK_EVERY_FRAMES frames and may throw to stop (Ctrl-C). */
+export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile, cancelPoint?: () => void): BuiltFooter {
   let builder = new FooterBuilder(seg.id < 0 ? 0 : seg.id);
   const out: BuiltFooter = { frameEnd: 0, builder, fault: null, damagedFooterAt: null, headerOk: true, fileSize: 0 };
   walkSegment(fs, seg, 0, false, {
@@ -228,6 +229,11 @@ export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile): BuiltFo
     onDamagedFooter(d) {
       out.damagedFooterAt = d.offset;
       out.frameEnd = d.offset;
+    },
+  }, cancelPoint === undefined ? {} : {
+    cancelled: () => {
+      cancelPoint();
+      return false;
     },
   });
   return out;

@@ -235,15 +235,8 @@ export function recoveryOf(spec: DrillSpec): RecoverFn {
  * the spec, and the recovery crash states of those at `recoveryPoints` (any points of
  * the workload, ascending). `onProgress` is called with the number of states done so far.
  */
-export function explorePoints(
-  start: StartState,
-  spec: DrillSpec,
-  opsPerEpisode: readonly number[],
-  points: readonly number[],
-  hasher: Blake3,
-  onProgress?: (statesDone: number) => void,
-  recoveryPoints: readonly number[] = [],
-): ShardResult {
+/** A shard that explored nothing (also what a drill stopped before it began reports). */
+export function emptyShardResult(spec: DrillSpec): ShardResult {
   const result: ShardResult = {
     crashStates: 0,
     recoveryCrashStates: 0,
@@ -256,6 +249,21 @@ export function explorePoints(
     states: [],
   };
   for (const mode of spec.modes) result.byMode[mode] = emptyTally();
+  return result;
+}
+
+export function explorePoints(
+  start: StartState,
+  spec: DrillSpec,
+  opsPerEpisode: readonly number[],
+  points: readonly number[],
+  hasher: Blake3,
+  onProgress?: (statesDone: number) => void,
+  recoveryPoints: readonly number[] = [],
+  /** Checked before each crash state: once true, the rest is skipped (Ctrl-C) and the result holds what was explored. */
+  shouldStop: () => boolean = () => false,
+): ShardResult {
+  const result = emptyShardResult(spec);
   const offsets = episodeOffsets(opsPerEpisode);
   const recover = recoveryOf(spec);
   const knownProblems = new Set(start.baselineProblems);
@@ -286,9 +294,11 @@ export function explorePoints(
       const plain = wanted.has(local);
       const withRecovery = wantedRecovery.has(local);
       if (!plain && !withRecovery) return;
+      if (shouldStop()) return;
       const point = offsets[e]! + local;
       const snapshot = sim.snapshot();
       for (const mode of spec.modes) {
+        if (shouldStop()) return;
         const crashSeed = mixSeed(spec.seed, point, CRASH_MODES.indexOf(mode));
         const fork = SimFs.fromSnapshot(snapshot, crashSeed);
         fork.crash(mode, crashSeed);
@@ -304,6 +314,7 @@ export function explorePoints(
           result.recoveryPointStates++;
           const ops = countRecoveryOps(crashed, crashSeed, run);
           for (let k = 0; k < ops; k++) {
+            if (shouldStop()) return;
             const again = crashDuringRecovery(crashed, crashSeed, k, mode, run);
             // the checker's clock runs after the crashed recovery's (lost+found names, wall times)
             const { digest, check } = checkDisk(again, mixSeed(crashSeed, k), 2 * CHECKER_CLOCK_OFFSET_MS);
@@ -316,6 +327,7 @@ export function explorePoints(
     };
     const fs = new PointFs(sim, start.baseOps, checkPoint);
     new WorkloadRunner(fs, workload, new SimMachine(mixSeed(spec.seed, e)), hasher, recorder).runAll();
+    if (shouldStop()) break;
   }
   return result;
 }

@@ -17,6 +17,7 @@ import {
   digestStates,
   type DrillFailure,
   type DrillSpec,
+  emptyShardResult,
   emptyTally,
   explorePoints,
   MAX_FAILURES_KEPT,
@@ -43,6 +44,12 @@ export interface DrillOptions extends DrillSpec {
   workers?: number;
   /** statesTotal counts crash states only: recovery crash states are known as they are explored. */
   onProgress?: (statesDone: number, statesTotal: number) => void;
+  /**
+   * Stop flag (Ctrl-C): the drill stops once `stop[0]` is non-zero, before its next crash
+   * state, and reports what it explored (`interrupted: true`). Shared memory, so the
+   * drill's own worker threads see it too.
+   */
+  stop?: Int32Array;
 }
 
 export interface DrillReport {
@@ -69,6 +76,8 @@ export interface DrillReport {
   points: number;
   workers: number;
   elapsedMs: number;
+  /** Stopped by `stop` before every point was explored: the counts are of what was. */
+  interrupted: boolean;
 }
 
 /** Messages a drill worker posts. */
@@ -80,6 +89,7 @@ export interface WorkerJob {
   opsPerEpisode: number[];
   points: number[];
   recoveryPoints: number[];
+  stop?: Int32Array;
 }
 
 const DEFAULT_MAX_WORKERS = 2;
@@ -90,10 +100,28 @@ const RECOVERY_SAMPLE_TAG = 0x7ec;
 
 export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const startedMs = performance.now();
+  const stop = opts.stop;
+  const stopped = (): boolean => stop !== undefined && Atomics.load(stop, 0) !== 0;
   const spec: DrillSpec = { seed: opts.seed, workload: opts.workload, fromStore: opts.fromStore, modes: opts.modes, canary: opts.canary, canaryKind: opts.canaryKind };
+  const report = (shards: readonly ShardResult[], operations: number, points: number, recoveryPoints: number, workers: number): DrillReport => ({
+    ...merge(shards, spec),
+    recoveryPoints,
+    seed: spec.seed,
+    workload: spec.workload,
+    modes: [...spec.modes],
+    canary: spec.canary,
+    operations,
+    points,
+    workers,
+    elapsedMs: Math.round(performance.now() - startedMs),
+    interrupted: stopped(),
+  });
+  // each preparing step takes ~0.1 s (more from a large store): a Ctrl-C is looked at between them
+  if (stopped()) return report([emptyShardResult(spec)], 0, 0, 0, 0);
   const hasher = await createHasher();
   await snapshotHasher(); // the workloads' snapshot steps and the snapshot-replay check use it synchronously
   const start = prepareStart(spec, hasher);
+  if (stopped()) return report([emptyShardResult(spec)], 0, 0, 0, 0);
   const opsPerEpisode = countCrashPoints(start, spec, hasher);
   const operations = opsPerEpisode.reduce((a, b) => a + b, 0);
   let points: number[];
@@ -111,8 +139,10 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
   const workers = wantWorkers > 1 && total + recoveryPoints.length * spec.modes.length >= MIN_STATES_FOR_WORKERS && existsSync(fileURLToPath(workerUrl)) ? wantWorkers : 1;
 
   let shards: ShardResult[];
-  if (workers === 1) {
-    shards = [explorePoints(start, spec, opsPerEpisode, points, hasher, (done) => opts.onProgress?.(done, total), recoveryPoints)];
+  if (stopped()) {
+    shards = [emptyShardResult(spec)];
+  } else if (workers === 1) {
+    shards = [explorePoints(start, spec, opsPerEpisode, points, hasher, (done) => opts.onProgress?.(done, total), recoveryPoints, stopped)];
   } else {
     const done = new Array<number>(workers).fill(0);
     // Interleaved split: later points cost more (the store has grown), so each worker
@@ -124,14 +154,14 @@ export async function runDrill(opts: DrillOptions): Promise<DrillReport> {
     }));
     shards = await Promise.all(
       jobs.map((job, w) =>
-        runWorker(workerUrl, { spec, opsPerEpisode, ...job }, (n) => {
+        runWorker(workerUrl, { spec, opsPerEpisode, ...job, ...(opts.stop ? { stop: opts.stop } : {}) }, (n) => {
           done[w] = n;
           opts.onProgress?.(done.reduce((a, b) => a + b, 0), total);
         }),
       ),
     );
   }
-  return { ...merge(shards, spec), recoveryPoints: recoveryPoints.length, seed: spec.seed, workload: spec.workload, modes: [...spec.modes], canary: spec.canary, operations, points: points.length, workers, elapsedMs: Math.round(performance.now() - startedMs) };
+  return report(shards, operations, points.length, recoveryPoints.length, workers);
 }
 
 function runWorker(url: URL, job: WorkerJob, onProgress: (statesDone: number) => void): Promise<ShardResult> {

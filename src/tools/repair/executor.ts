@@ -31,6 +31,13 @@ export interface ExecuteOptions {
   nowMs: number;
   /** Progress lines (stderr in the CLI). */
   onStep?: (message: string) => void;
+  /**
+   * Called at the points where stopping leaves the store untouched (between the steps
+   * before the renames, and between chunks of a segment's copy); it may throw to stop
+   * there (Ctrl-C): the temp files are removed and the error propagates. Backups and
+   * lost+found/ copies already made stay (copies of bytes still in the store).
+   */
+  cancelPoint?: () => void;
 }
 
 export interface RepairResult {
@@ -66,14 +73,20 @@ function checkUnchanged(fs: FileSystem, plan: RepairPlan): void {
   }
 }
 
-export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOptions): RepairResult {
+export function emptyRepairResult(): RepairResult {
+  return { backupDir: null, backupFiles: [], lostFound: [], rewritten: [], removed: [], checkpointRemoved: false, tempsRemoved: [] };
+}
+
+/** `result` is filled in as steps complete, so a caller still knows what was done when this throws. */
+export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOptions, result: RepairResult = emptyRepairResult()): RepairResult {
   const step = opts.onStep ?? ((): void => {});
-  const result: RepairResult = { backupDir: null, backupFiles: [], lostFound: [], rewritten: [], removed: [], checkpointRemoved: false, tempsRemoved: [] };
+  const cancelPoint = opts.cancelPoint ?? ((): void => {});
   if (plan.actions.length === 0) return result;
   const changed = plan.segments.filter((s) => s.changed);
   const temps: string[] = [];
   try {
     checkUnchanged(fs, plan);
+    cancelPoint();
     const backup = filesToBackUp(plan).filter((p) => exists(fs, p));
     if (opts.backupRoot !== null && backup.length > 0) {
       step(`backing up ${backup.length} file(s)`);
@@ -81,17 +94,23 @@ export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOpt
       result.backupDir = b.dir;
       result.backupFiles = b.manifest.files.map((f) => join(b.dir, f.name));
     }
+    cancelPoint();
     step('keeping quarantined bytes in lost+found/');
     const lf = new LostFoundWriter(fs, plan.store, opts.nowMs);
     for (const s of changed) quarantine(fs, lf, s);
     lf.finish();
     result.lostFound = lf.written;
+    cancelPoint();
 
     for (const s of changed) {
       if (s.remove) continue;
       step(`writing the repaired ${s.name}`);
-      temps.push(writeRepairedSegment(fs, s, opts.nowMs));
+      // pushed before the write: a cancel inside it leaves a temp file to remove
+      temps.push(`${s.path}${REPAIR_TEMP_SUFFIX}`);
+      writeRepairedSegment(fs, s, opts.nowMs, cancelPoint);
     }
+    // the last point to stop: from here on the store changes (renames, one directory fsync)
+    cancelPoint();
     step('replacing segments');
     for (const s of changed) {
       if (s.remove) {

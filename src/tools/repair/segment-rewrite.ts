@@ -78,6 +78,8 @@ class ChunkWriter {
   constructor(
     private readonly fs: FileSystem,
     private readonly fd: number,
+    /** Called before each chunk of a copy; may throw to stop (an interrupt: the temp file is abandoned). */
+    private readonly cancelPoint: () => void = () => {},
   ) {}
   write(bytes: Uint8Array): void {
     if (this.len + bytes.length > this.buf.length) this.flush();
@@ -92,6 +94,7 @@ class ChunkWriter {
   /** Copies [start, end) of `src` through the buffer. */
   copy(src: number, start: number, end: number): void {
     for (let pos = start; pos < end; ) {
+      this.cancelPoint();
       if (this.len === this.buf.length) this.flush();
       const n = Math.min(this.buf.length - this.len, end - pos);
       const got = readFully(this.fs, src, this.buf, this.len, n, pos);
@@ -130,14 +133,18 @@ function readBack(fs: FileSystem, seg: SegmentPlan, tmp: string): { headerOk: bo
 }
 
 /** Writes and checks the repaired segment; returns the temp file's path. */
-export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedAtMs: number): string {
+/**
+ * `cancelPoint` is called between chunks of the copy and between its steps (copy, fsync,
+ * read-back, footer); it may throw to stop there. The caller removes the temp file.
+ */
+export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedAtMs: number, cancelPoint: () => void = () => {}): string {
   const tmp = `${seg.path}${REPAIR_TEMP_SUFFIX}`;
   const src = fs.open(seg.path, 'r');
   let frameBytes: number;
   try {
     const out = fs.open(tmp, 'w');
     try {
-      const w = new ChunkWriter(fs, out);
+      const w = new ChunkWriter(fs, out, cancelPoint);
       if (seg.header) w.write(encodeSegmentHeader({ formatVersion: SEGMENT_FORMAT_VERSION, segmentId: seg.id, firstSeq: seg.header.firstSeq }));
       else w.copy(src, 0, SEGMENT_HEADER_BYTES);
       const end = seg.cutAt ? seg.cutAt.offset : seg.frameEnd;
@@ -150,6 +157,7 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
       if (end > pos) w.copy(src, pos, end);
       w.flush();
       frameBytes = w.size;
+      cancelPoint();
       fs.fsync(out);
     } finally {
       fs.close(out);
@@ -157,6 +165,7 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
   } finally {
     fs.close(src);
   }
+  cancelPoint();
   // read the copy back: nothing is renamed unless it checks out (and a sealed segment's footer is built from it)
   const built = seg.footerAfter === 'build' ? buildFooterFromFrames(fs, { id: seg.id, path: tmp, name: seg.name }) : null;
   const check = built ? { headerOk: built.headerOk, fault: built.fault, frameEnd: built.frameEnd, events: built.builder.entryCount } : readBack(fs, seg, tmp);
@@ -173,6 +182,7 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
   if (problem !== null) {
     throw new SeglogError('io', `the repaired copy of ${seg.name} does not check out (${problem}); nothing was renamed, the store is unchanged`, { file: tmp });
   }
+  cancelPoint();
   if (built) {
     const footer = built.builder.encode(frameBytes);
     const fd = fs.open(tmp, 'r+');

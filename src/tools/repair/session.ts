@@ -38,6 +38,11 @@ export function liveLockHolder(fs: FileSystem, dir: string, env: LockEnv = realL
   return o;
 }
 
+/** Where a repair's backups go: --backup-dir, else <store>/backups; null with --no-backup. */
+export function backupRootOf(dir: string, opts: { backupDir?: string | null; noBackup?: boolean }): string | null {
+  return opts.noBackup ? null : (opts.backupDir ?? join(dir, BACKUPS_DIR));
+}
+
 export interface SessionOptions {
   lockEnv?: LockEnv;
   onWarning?: (message: string) => void;
@@ -66,9 +71,13 @@ export class RepairSession {
   }
 
   execute(plan: RepairPlan, opts: { backupDir?: string | null; noBackup?: boolean; nowMs: number; onStep?: (m: string) => void }): RepairResult {
+    this.requireLock();
+    return executeRepair(this.fs, plan, { backupRoot: backupRootOf(this.dir, opts), nowMs: opts.nowMs, onStep: opts.onStep });
+  }
+
+  /** Throws unless the lock is still held: the plan may only be carried out under it. */
+  requireLock(): void {
     if (!this.lock) throw new SeglogError('closed', 'repair session is closed', { file: this.dir });
-    const backupRoot = opts.noBackup ? null : (opts.backupDir ?? join(this.dir, BACKUPS_DIR));
-    return executeRepair(this.fs, plan, { backupRoot, nowMs: opts.nowMs, onStep: opts.onStep });
   }
 
   /** Releases the lock. */

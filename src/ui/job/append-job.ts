@@ -2,8 +2,9 @@
  * `seglog append --file`: the ingest run as a job (control.ts). A Ctrl-C is seen at the
  * next progress call of the ingest (every PROGRESS_EVERY_LINES lines, or every batch),
  * which is a line or batch boundary: the ingest stops there keeping what it appended,
- * the store is closed normally (footer, checkpoint, lock released), and the result says
- * how much was appended with `interrupted: true`.
+ * the store is closed without sealing (fsync, lock released; no footer or checkpoint:
+ * Store.close says why), and the result says how much was appended with
+ * `interrupted: true`.
  */
 import { statSync } from 'node:fs';
 import { SeglogError } from '../../engine/io/errors.js';
@@ -59,7 +60,7 @@ export async function appendJob(input: AppendJobInput, ctl: JobControl): Promise
     }
     interrupted = true;
   }
-  store.close();
+  store.close({ seal: !interrupted });
   return { ...result, interrupted };
 }
 

@@ -40,6 +40,8 @@ export class JobControl {
   private readonly nums: Float64Array;
   /** Set by the runner: warnings go to the command's stderr. */
   warn: (message: string) => void = (m) => process.stderr.write(`seglog: warning: ${m}\n`);
+  /** Set by the runner: the job's current step ('writing the repaired 0000000001.seg') becomes the progress label. */
+  step: (text: string) => void = () => {};
 
   constructor(shared?: JobShared) {
     this.shared = shared ?? { flags: new SharedArrayBuffer(4 * 4), nums: new SharedArrayBuffer(8 * 4) };
@@ -53,6 +55,14 @@ export class JobControl {
 
   cancel(): void {
     Atomics.store(this.flags, CANCEL, 1);
+  }
+
+  /**
+   * The cancel flag itself (non-zero at index 0 once cancelled), for a job that hands it
+   * on to worker threads of its own (the drill's): shared memory, seen by all at once.
+   */
+  get cancelFlag(): Int32Array {
+    return this.flags;
   }
 
   /** Throws JobCancelled when the command was interrupted: call at a boundary. */

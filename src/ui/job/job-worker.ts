@@ -11,6 +11,7 @@ const data = workerData as { name: JobName; input: unknown; shared: JobShared };
 const port = parentPort!;
 const ctl = new JobControl(data.shared);
 ctl.warn = (message) => port.postMessage({ type: 'warn', message });
+ctl.step = (text) => port.postMessage({ type: 'step', text });
 loadJob(data.name)
   .then((job) => (job as (input: unknown, ctl: JobControl) => Promise<unknown>)(data.input, ctl))
   .then(

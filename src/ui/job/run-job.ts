@@ -49,14 +49,21 @@ export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: Jo
   let terminated = false;
   const done = new Promise<JobOutput<N>>((resolve, reject) => {
     let settled = false;
-    worker.on('message', (m: { type: 'warn'; message: string } | { type: 'done'; output: JobOutput<N> } | { type: 'error'; error: SerializedError }) => {
+    worker.on('message', (m: { type: 'warn'; message: string } | { type: 'step'; text: string } | { type: 'done'; output: JobOutput<N> } | { type: 'error'; error: SerializedError }) => {
       if (m.type === 'warn') {
         ctl.warn(m.message);
+        return;
+      }
+      if (m.type === 'step') {
+        ctl.step(m.text);
         return;
       }
       settled = true;
       if (m.type === 'done') resolve(m.output);
       else reject(deserializeError(m.error));
+      // unref: the process may end while the worker is still being torn down (measured
+      // 15-60 ms of a Ctrl-C's exit waiting for it)
+      worker.unref();
       void worker.terminate();
     });
     worker.on('error', (err) => {
@@ -74,6 +81,7 @@ export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: Jo
     done,
     terminate: () => {
       terminated = true;
+      worker.unref();
       void worker.terminate();
     },
   };

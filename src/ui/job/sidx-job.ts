@@ -1,7 +1,8 @@
 /**
  * `seglog sidx strip|rebuild` as a job (control.ts). Both write every replacement to a
  * temp file first and rename them all at the end (sidx-maintenance.ts), so a Ctrl-C
- * seen after a segment (onSegment) abandons the temp files: nothing changes, the lock is
+ * seen after a segment (onSegment), or within one (cancelPoint: every 64 frames of a
+ * scan, every chunk of a copy), abandons the temp files: nothing changes, the lock is
  * released, and the command exits 130.
  */
 import { RealFs } from '../../engine/io/real-fs.js';
@@ -21,5 +22,7 @@ export async function sidxJob(input: { verb: 'strip' | 'rebuild'; target: string
       ctl.progress(++done);
       ctl.checkpoint();
     },
+    // within a segment too: a 64 MiB segment's scan or copy took 0.3-0.8 s
+    cancelPoint: () => ctl.checkpoint(),
   });
 }
