@@ -1,0 +1,266 @@
+/**
+ * SHA-256 of the Merkle tree's two shapes, four at a time: a hand-assembled WebAssembly
+ * SIMD kernel, one message per i32x4 lane (as blake3-multi.ts does for BLAKE3).
+ *
+ * Why: `verify --anchor` hashes ~3 SHA-256 blocks per event (a leaf is one block, an
+ * interior node two); in JavaScript (sha256.ts, ~0.3 µs a block) that was ~1 s of CPU
+ * per million events, 40-50% on top of verify. SHA-256 is 32-bit additions, xors,
+ * shifts and selects: each SIMD instruction does it for four independent messages, and
+ * a chunk's 256 leaves, and then each level's nodes, are independent.
+ *
+ * The kernel works in place on BUF (hashes of 32 bytes, back to back):
+ *   run(0, n): leaves. hash i = SHA-256(0x00 ‖ hash i), i < n (one block:
+ *     W0..W7 = the 33 bytes shifted by one, W8 = last byte ‖ 0x80, W15 = 264 bits).
+ *   run(1, n): nodes. hash i = SHA-256(0x01 ‖ hash 2i ‖ hash 2i+1), i < n (two blocks:
+ *     W0..W15 = the first 64 bytes; then last byte ‖ 0x80, zeros, W15 = 520 bits).
+ * n is rounded up to a multiple of 4; the extra lanes hash whatever follows and write
+ * past n (callers keep BUF big enough and ignore it). Per group of four:
+ *
+ *   load each lane's 16-byte rows (at its offset − 1: the prefix byte's place), 4x4
+ *   transpose with the bytes of each word reversed (big-endian words) by two stages of
+ *   i8x16.shuffle, mask/set the prefix byte; state = IV; per block: 64 rounds
+ *     T1 = h + Σ1(e) + Ch(e,f,g) + K[t] + W[t]; T2 = Σ0(a) + Maj(a,b,c)
+ *     Ch = bitselect(f, g, e); Maj = bitselect(c, b, a ^ b); rotations = shr | shl
+ *     W[t] (t ≥ 16) = σ1(W[t−2]) + W[t−7] + σ0(W[t−15]) + W[t−16] in a 16-word ring
+ *   (the 8 variables renamed at emit time: no moves at run time); state += variables;
+ *   the digests transposed back (same shuffles) and stored over the group's first
+ *   four slots, after all of its inputs were read.
+ *
+ * Self-tested against sha256.ts (itself checked against node:crypto) when created;
+ * `Sha256x4.create()` returns null without WebAssembly SIMD, when the self-test fails,
+ * or with SEGLOG_SHA256_SIMD=0 (the JavaScript path, for comparison and the tests).
+ */
+import { section, sleb, uleb, vec, WASM_HEADER, wasmName } from './wasm-emit.js';
+import { wasmApi, type WasmMemory } from './wasm-api.js';
+import { sha256LeafInto, sha256NodeInto } from '../sha256.js';
+
+const HASH = 32;
+const LANES = 4;
+/** Where BUF starts: the leaves' rows are loaded from one byte before each hash. */
+export const SHA_MULTI_BUF_BASE = 64;
+/** Hashes BUF holds: a node level reads two per output, so 256 outputs at most per run. */
+export const SHA_MULTI_CAPACITY = 512;
+/** Most outputs of one run (nodes read 2n hashes). */
+export const SHA_MULTI_MAX_RUN = SHA_MULTI_CAPACITY / 2;
+const MEMORY_PAGES = 1; // 64 + 512 × 32 + the last group's overrun < 64 KiB
+
+const K = [
+  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
+  0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+  0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+  0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
+  0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+];
+const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+
+function kernelBytes(): Uint8Array {
+  const I32 = 0x7f;
+  const V128 = 0x7b;
+  // locals: params 0 mode, 1 n; i32 2 gi, 3 p (input offset of the group), 4 b (block), 5 nb
+  const [MODE, N, GI, P, B, NB] = [0, 1, 2, 3, 4, 5];
+  const I32_LOCALS = 4;
+  let next = 2 + I32_LOCALS;
+  const alloc = (k: number): number[] => Array.from({ length: k }, () => next++);
+  const S = alloc(8);
+  const V = alloc(8);
+  const W = alloc(16);
+  const T = alloc(4);
+  const [T1, T2] = alloc(2) as [number, number];
+  const v128Locals = next - 2 - I32_LOCALS;
+
+  const get = (i: number): number[] => [0x20, ...uleb(i)];
+  const set = (i: number): number[] => [0x21, ...uleb(i)];
+  const i32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
+  const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+  const vload = (offset: number): number[] => [...simd(0x00), 0, ...uleb(offset)];
+  const vstore = (offset: number): number[] => [...simd(0x0b), 0, ...uleb(offset)];
+  const vconst32 = (w: number): number[] => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff])];
+  const replaceLane = (l: number): number[] => [...simd(0x1c), l];
+  const load8 = (offset: number): number[] => [0x2d, 0, ...uleb(offset)];
+  const [ADD32, MUL32, SHL32, OR32, LT_U32, EQZ] = [0x6a, 0x6c, 0x74, 0x72, 0x49, 0x45];
+  const [BLOCK, LOOP, IF, ELSE, VOID, BR, BR_IF, END] = [0x02, 0x03, 0x04, 0x05, 0x40, 0x0c, 0x0d, 0x0b];
+  const [V_AND, V_OR, V_XOR, V_SELECT] = [0x4e, 0x50, 0x51, 0x52].map(simd) as [number[], number[], number[], number[]];
+  const [SHL, SHR_U, ADD] = [0xab, 0xad, 0xae].map(simd) as [number[], number[], number[]];
+  /** i8x16.shuffle picking 32-bit lanes (0-3 first operand, 4-7 second), bytes of each reversed when `swap`. */
+  const shuffle32 = (lanes: number[], swap: boolean): number[] => [
+    ...simd(0x0d),
+    ...lanes.flatMap((l) => (swap ? [4 * l + 3, 4 * l + 2, 4 * l + 1, 4 * l] : [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
+  ];
+  /** 4x4 transpose of 32-bit words with every word byte-reversed: rows pushed by row(l), columns into dst. */
+  const transpose = (row: (l: number) => number[], dst: number[]): number[] => [
+    ...row(0), ...row(1), ...shuffle32([0, 4, 1, 5], true), ...set(T[0]!),
+    ...row(0), ...row(1), ...shuffle32([2, 6, 3, 7], true), ...set(T[1]!),
+    ...row(2), ...row(3), ...shuffle32([0, 4, 1, 5], true), ...set(T[2]!),
+    ...row(2), ...row(3), ...shuffle32([2, 6, 3, 7], true), ...set(T[3]!),
+    ...get(T[0]!), ...get(T[2]!), ...shuffle32([0, 1, 4, 5], false), ...set(dst[0]!),
+    ...get(T[0]!), ...get(T[2]!), ...shuffle32([2, 3, 6, 7], false), ...set(dst[1]!),
+    ...get(T[1]!), ...get(T[3]!), ...shuffle32([0, 1, 4, 5], false), ...set(dst[2]!),
+    ...get(T[1]!), ...get(T[3]!), ...shuffle32([2, 3, 6, 7], false), ...set(dst[3]!),
+  ];
+  const rotr = (x: number, n: number): number[] => [...get(x), ...i32(n), ...SHR_U, ...get(x), ...i32(32 - n), ...SHL, ...V_OR];
+  const big = (x: number, r1: number, r2: number, r3: number): number[] => [...rotr(x, r1), ...rotr(x, r2), ...V_XOR, ...rotr(x, r3), ...V_XOR];
+  const small = (x: number, r1: number, r2: number, s: number): number[] => [...rotr(x, r1), ...rotr(x, r2), ...V_XOR, ...get(x), ...i32(s), ...SHR_U, ...V_XOR];
+  /** W[k] = lane-wise (byte at p + offset(l)) << 24 | 0x800000: a block's last message byte and the 0x80 after it. */
+  const lastByteWord = (k: number, offset: (l: number) => number): number[] => {
+    const out = [...vconst32(0), ...set(W[k]!)];
+    for (let l = 0; l < LANES; l++) {
+      out.push(...get(W[k]!), ...get(P), ...load8(offset(l)), ...i32(24), SHL32, ...i32(0x800000), OR32, ...replaceLane(l), ...set(W[k]!));
+    }
+    return out;
+  };
+  const zeroWords = (from: number, to: number): number[] => W.slice(from, to).flatMap((w) => [...vconst32(0), ...set(w)]);
+
+  // one block's 64 rounds over V, the variables renamed instead of moved
+  const rounds: number[] = [];
+  let names = [...V];
+  for (let t = 0; t < 64; t++) {
+    const [a, b, c, d, e, f, g, h] = names as [number, number, number, number, number, number, number, number];
+    const w = W[t % 16]!;
+    if (t >= 16) {
+      rounds.push(...small(W[(t - 2) % 16]!, 17, 19, 10), ...get(W[(t - 7) % 16]!), ...ADD, ...small(W[(t - 15) % 16]!, 7, 18, 3), ...ADD, ...get(w), ...ADD, ...set(w));
+    }
+    rounds.push(
+      ...get(h), ...big(e, 6, 11, 25), ...ADD, ...get(f), ...get(g), ...get(e), ...V_SELECT, ...ADD, ...vconst32(K[t]!), ...ADD, ...get(w), ...ADD, ...set(T1),
+      ...big(a, 2, 13, 22), ...get(c), ...get(b), ...get(a), ...get(b), ...V_XOR, ...V_SELECT, ...ADD, ...set(T2),
+      ...get(d), ...get(T1), ...ADD, ...set(d),
+      ...get(T1), ...get(T2), ...ADD, ...set(h),
+    );
+    names = [h, a, b, c, d, e, f, g];
+  }
+  // 64 renamings by one: the names are back where they started
+
+  const B0 = SHA_MULTI_BUF_BASE;
+  const leafPrep: number[] = [
+    ...transpose((l) => [...get(P), ...vload(B0 + HASH * l - 1)], W.slice(0, 4)),
+    ...transpose((l) => [...get(P), ...vload(B0 + HASH * l + 15)], W.slice(4, 8)),
+    ...get(W[0]!), ...vconst32(0x00ffffff), ...V_AND, ...set(W[0]!),
+    ...lastByteWord(8, (l) => B0 + HASH * l + 31),
+    ...zeroWords(9, 15),
+    ...vconst32(33 * 8), ...set(W[15]!),
+  ];
+  const nodePrep1: number[] = [];
+  for (let q = 0; q < 4; q++) nodePrep1.push(...transpose((l) => [...get(P), ...vload(B0 + 2 * HASH * l - 1 + 16 * q)], W.slice(4 * q, 4 * q + 4)));
+  nodePrep1.push(...get(W[0]!), ...vconst32(0x00ffffff), ...V_AND, ...vconst32(0x01000000), ...V_OR, ...set(W[0]!));
+  const nodePrep2: number[] = [...lastByteWord(0, (l) => B0 + 2 * HASH * l + 63), ...zeroWords(1, 15), ...vconst32(65 * 8), ...set(W[15]!)];
+
+  const lo = W.slice(0, 4); // the message words are dead when the digests are stored
+  const hi = W.slice(4, 8);
+  const storeDigests: number[] = [...transpose((l) => get(S[l]!), lo), ...transpose((l) => get(S[4 + l]!), hi)];
+  for (let l = 0; l < LANES; l++) {
+    const q = (): number[] => [...get(GI), ...i32(LANES * HASH), MUL32];
+    storeDigests.push(...q(), ...get(lo[l]!), ...vstore(B0 + HASH * l), ...q(), ...get(hi[l]!), ...vstore(B0 + HASH * l + 16));
+  }
+
+  const body = [
+    ...i32(0), ...set(GI),
+    ...get(MODE), ...i32(1), ADD32, ...set(NB),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(GI), ...i32(LANES), MUL32, ...get(N), LT_U32, EQZ, BR_IF, 1,
+    // p = gi × (4 × 32) for leaves, gi × (4 × 64) for nodes
+    ...get(GI), ...i32(LANES * HASH), MUL32, ...get(MODE), ...i32(1), ADD32, MUL32, ...set(P),
+    ...IV.flatMap((w, i) => [...vconst32(w), ...set(S[i]!)]),
+    ...i32(0), ...set(B),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(B), ...get(NB), LT_U32, EQZ, BR_IF, 1,
+    ...get(MODE), EQZ, IF, VOID, ...leafPrep, ELSE, ...get(B), EQZ, IF, VOID, ...nodePrep1, ELSE, ...nodePrep2, END, END,
+    ...S.flatMap((s, i) => [...get(s), ...set(V[i]!)]),
+    ...rounds,
+    ...S.flatMap((s, i) => [...get(s), ...get(V[i]!), ...ADD, ...set(s)]),
+    ...get(B), ...i32(1), ADD32, ...set(B),
+    BR, 0, END, END,
+    ...storeDigests,
+    ...get(GI), ...i32(1), ADD32, ...set(GI),
+    BR, 0, END, END,
+    END,
+  ];
+  const fn = [...vec([[I32_LOCALS, I32], [...uleb(v128Locals), V128]]), ...body];
+  return new Uint8Array([
+    ...WASM_HEADER,
+    ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([])]])), // type: (i32, i32) -> ()
+    ...section(3, vec([[0]])),
+    ...section(5, vec([[0x00, ...uleb(MEMORY_PAGES)]])),
+    ...section(7, vec([[...wasmName('run'), 0x00, 0], [...wasmName('memory'), 0x02, 0]])),
+    ...section(10, vec([[...uleb(fn.length), ...fn]])),
+  ]);
+}
+
+type RunFn = (mode: number, n: number) => void;
+
+let compiled: { module: unknown } | null | undefined;
+
+function compiledKernel(): { module: unknown } | null {
+  if (compiled === undefined) {
+    compiled = null;
+    try {
+      const bytes = kernelBytes();
+      const api = wasmApi as (typeof wasmApi & { validate?: (b: Uint8Array) => boolean }) | null;
+      if (api && (api.validate?.(bytes) ?? true)) compiled = { module: new api.Module(bytes) };
+    } catch {
+      compiled = null; // no SIMD here: the JavaScript path
+    }
+  }
+  return compiled;
+}
+
+export class Sha256x4 {
+  /** BUF: hash i at [SHA_MULTI_BUF_BASE + 32 i, +32). */
+  readonly mem: Uint8Array;
+
+  private constructor(private readonly fn: RunFn, memory: WasmMemory) {
+    this.mem = new Uint8Array(memory.buffer);
+  }
+
+  /** The kernel, or null (no WebAssembly SIMD, SEGLOG_SHA256_SIMD=0, or a failed self-test). */
+  static create(env: NodeJS.ProcessEnv = process.env): Sha256x4 | null {
+    if (env.SEGLOG_SHA256_SIMD === '0') return null;
+    const k = compiledKernel();
+    if (!k || !wasmApi) return null;
+    try {
+      const inst = new wasmApi.Instance(k.module as never, {});
+      const { run, memory } = inst.exports as { run: RunFn; memory: WasmMemory };
+      const m = new Sha256x4(run, memory);
+      return m.selfTest() ? m : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Hashes i < n in BUF become SHA-256(0x00 ‖ hash i). n ≤ SHA_MULTI_CAPACITY − 3. */
+  leaves(n: number): void {
+    if (!(n >= 0 && n + LANES - 1 <= SHA_MULTI_CAPACITY)) throw new RangeError(`Sha256x4.leaves: ${n} hashes do not fit`);
+    this.fn(0, n);
+  }
+
+  /** Hash i < n in BUF becomes SHA-256(0x01 ‖ hash 2i ‖ hash 2i+1). n ≤ SHA_MULTI_MAX_RUN. */
+  nodes(n: number): void {
+    if (!(n >= 0 && n <= SHA_MULTI_MAX_RUN)) throw new RangeError(`Sha256x4.nodes: ${n} nodes do not fit`);
+    this.fn(1, n);
+  }
+
+  /** BUF's hashes [0, n) (n a power of two ≤ SHA_MULTI_MAX_RUN × 2) reduced level by level to their MTH, left in hash 0. */
+  reduce(n: number): void {
+    for (let k = n / 2; k >= 1; k /= 2) this.nodes(k);
+  }
+
+  /** Both shapes against sha256.ts on varied inputs (every lane, both levels). */
+  private selfTest(): boolean {
+    const count = 16;
+    const inputs = new Uint8Array(count * HASH).map((_, i) => (i * 89 + 13) & 0xff);
+    const base = SHA_MULTI_BUF_BASE;
+    this.mem.set(inputs, base);
+    this.leaves(count);
+    const want = new Uint8Array(HASH);
+    for (let i = 0; i < count; i++) {
+      sha256LeafInto(inputs, i * HASH, want, 0);
+      for (let k = 0; k < HASH; k++) if (this.mem[base + i * HASH + k] !== want[k]) return false;
+    }
+    const leaves = this.mem.slice(base, base + count * HASH);
+    this.nodes(count / 2);
+    for (let i = 0; i < count / 2; i++) {
+      sha256NodeInto(leaves, 2 * i * HASH, leaves, (2 * i + 1) * HASH, want, 0);
+      for (let k = 0; k < HASH; k++) if (this.mem[base + i * HASH + k] !== want[k]) return false;
+    }
+    return true;
+  }
+}
