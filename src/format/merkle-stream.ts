@@ -25,11 +25,24 @@ export function chunkRoot(leafHashes: Uint8Array): Uint8Array {
 
 const chunkScratch = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);
 
-/** The SIMD kernel (hash/sha256-multi.ts), made on first use; null: the JavaScript path. */
+/**
+ * Chunks hashed in JavaScript before the SIMD kernel is made: emitting and compiling it
+ * costs ~30-40 ms of CPU, what ~150 chunks cost in JavaScript, so a command that hashes a
+ * few (`head` and `prove` over an unsealed tail of ~60 k events: ~230 chunks) never pays
+ * for it, and `verify --anchor` over a large store pays ~30 ms more than with it at once.
+ */
+export const KERNEL_AFTER_CHUNKS = 256;
+let chunksInJs = 0;
+/** The SIMD kernel (hash/sha256-multi.ts), made when first worth it; null: the JavaScript path. */
 let kernel: Sha256x4 | null | undefined;
 
 function simdKernel(): Sha256x4 | null {
-  if (kernel === undefined) kernel = Sha256x4.create();
+  if (kernel !== undefined) return kernel;
+  if (chunksInJs < KERNEL_AFTER_CHUNKS) {
+    chunksInJs++;
+    return null;
+  }
+  kernel = Sha256x4.create();
   return kernel;
 }
 

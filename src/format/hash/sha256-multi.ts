@@ -54,7 +54,12 @@ const K = [
 ];
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-function kernelBytes(): Uint8Array {
+/**
+ * The module's bytes. Written into one growing array by small emitting functions (no
+ * intermediate arrays: emitting the ~20 KB this way takes a few ms where composing
+ * arrays by spreading took ~80 ms, all of it start-up for `head` and `prove`).
+ */
+export function kernelBytes(): Uint8Array {
   const I32 = 0x7f;
   const V128 = 0x7b;
   // locals: params 0 mode, 1 n; i32 2 gi, 3 p (input offset of the group), 4 b (block), 5 nb
@@ -69,120 +74,161 @@ function kernelBytes(): Uint8Array {
   const [T1, T2] = alloc(2) as [number, number];
   const v128Locals = next - 2 - I32_LOCALS;
 
-  const get = (i: number): number[] => [0x20, ...uleb(i)];
-  const set = (i: number): number[] => [0x21, ...uleb(i)];
-  const i32 = (v: number): number[] => [0x41, ...sleb(v | 0)];
-  const simd = (op: number): number[] => [0xfd, ...uleb(op)];
-  const vload = (offset: number): number[] => [...simd(0x00), 0, ...uleb(offset)];
-  const vstore = (offset: number): number[] => [...simd(0x0b), 0, ...uleb(offset)];
-  const vconst32 = (w: number): number[] => [...simd(0x0c), ...[0, 1, 2, 3].flatMap(() => [w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff])];
-  const replaceLane = (l: number): number[] => [...simd(0x1c), l];
-  const load8 = (offset: number): number[] => [0x2d, 0, ...uleb(offset)];
+  const c: number[] = [];
+  const op = (...bytes: number[]): void => {
+    for (const x of bytes) c.push(x);
+  };
+  const ulebTo = (n: number): void => {
+    for (const x of uleb(n)) c.push(x);
+  };
+  const get = (i: number): void => (c.push(0x20), ulebTo(i));
+  const set = (i: number): void => (c.push(0x21), ulebTo(i));
+  const i32 = (v: number): void => {
+    c.push(0x41);
+    for (const x of sleb(v | 0)) c.push(x);
+  };
+  const simd = (code: number): void => (c.push(0xfd), ulebTo(code));
+  const vload = (offset: number): void => (simd(0x00), c.push(0), ulebTo(offset));
+  const vstore = (offset: number): void => (simd(0x0b), c.push(0), ulebTo(offset));
+  const vconst32 = (w: number): void => {
+    simd(0x0c);
+    for (let l = 0; l < 4; l++) c.push(w & 0xff, (w >>> 8) & 0xff, (w >>> 16) & 0xff, (w >>> 24) & 0xff);
+  };
+  const replaceLane = (l: number): void => (simd(0x1c), op(l));
+  const load8 = (offset: number): void => (c.push(0x2d, 0), ulebTo(offset));
   const [ADD32, MUL32, SHL32, OR32, LT_U32, EQZ] = [0x6a, 0x6c, 0x74, 0x72, 0x49, 0x45];
   const [BLOCK, LOOP, IF, ELSE, VOID, BR, BR_IF, END] = [0x02, 0x03, 0x04, 0x05, 0x40, 0x0c, 0x0d, 0x0b];
-  const [V_AND, V_OR, V_XOR, V_SELECT] = [0x4e, 0x50, 0x51, 0x52].map(simd) as [number[], number[], number[], number[]];
-  const [SHL, SHR_U, ADD] = [0xab, 0xad, 0xae].map(simd) as [number[], number[], number[]];
+  const vAnd = (): void => simd(0x4e);
+  const vOr = (): void => simd(0x50);
+  const vXor = (): void => simd(0x51);
+  const vSelect = (): void => simd(0x52);
+  const shl = (): void => simd(0xab);
+  const shrU = (): void => simd(0xad);
+  const add = (): void => simd(0xae);
   /** i8x16.shuffle picking 32-bit lanes (0-3 first operand, 4-7 second), bytes of each reversed when `swap`. */
-  const shuffle32 = (lanes: number[], swap: boolean): number[] => [
-    ...simd(0x0d),
-    ...lanes.flatMap((l) => (swap ? [4 * l + 3, 4 * l + 2, 4 * l + 1, 4 * l] : [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])),
-  ];
-  /** 4x4 transpose of 32-bit words with every word byte-reversed: rows pushed by row(l), columns into dst. */
-  const transpose = (row: (l: number) => number[], dst: number[]): number[] => [
-    ...row(0), ...row(1), ...shuffle32([0, 4, 1, 5], true), ...set(T[0]!),
-    ...row(0), ...row(1), ...shuffle32([2, 6, 3, 7], true), ...set(T[1]!),
-    ...row(2), ...row(3), ...shuffle32([0, 4, 1, 5], true), ...set(T[2]!),
-    ...row(2), ...row(3), ...shuffle32([2, 6, 3, 7], true), ...set(T[3]!),
-    ...get(T[0]!), ...get(T[2]!), ...shuffle32([0, 1, 4, 5], false), ...set(dst[0]!),
-    ...get(T[0]!), ...get(T[2]!), ...shuffle32([2, 3, 6, 7], false), ...set(dst[1]!),
-    ...get(T[1]!), ...get(T[3]!), ...shuffle32([0, 1, 4, 5], false), ...set(dst[2]!),
-    ...get(T[1]!), ...get(T[3]!), ...shuffle32([2, 3, 6, 7], false), ...set(dst[3]!),
-  ];
-  const rotr = (x: number, n: number): number[] => [...get(x), ...i32(n), ...SHR_U, ...get(x), ...i32(32 - n), ...SHL, ...V_OR];
-  const big = (x: number, r1: number, r2: number, r3: number): number[] => [...rotr(x, r1), ...rotr(x, r2), ...V_XOR, ...rotr(x, r3), ...V_XOR];
-  const small = (x: number, r1: number, r2: number, s: number): number[] => [...rotr(x, r1), ...rotr(x, r2), ...V_XOR, ...get(x), ...i32(s), ...SHR_U, ...V_XOR];
-  /** W[k] = lane-wise (byte at p + offset(l)) << 24 | 0x800000: a block's last message byte and the 0x80 after it. */
-  const lastByteWord = (k: number, offset: (l: number) => number): number[] => {
-    const out = [...vconst32(0), ...set(W[k]!)];
-    for (let l = 0; l < LANES; l++) {
-      out.push(...get(W[k]!), ...get(P), ...load8(offset(l)), ...i32(24), SHL32, ...i32(0x800000), OR32, ...replaceLane(l), ...set(W[k]!));
+  const shuffle32 = (lanes: number[], swap: boolean): void => {
+    simd(0x0d);
+    for (const l of lanes) {
+      if (swap) c.push(4 * l + 3, 4 * l + 2, 4 * l + 1, 4 * l);
+      else c.push(4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3);
     }
-    return out;
   };
-  const zeroWords = (from: number, to: number): number[] => W.slice(from, to).flatMap((w) => [...vconst32(0), ...set(w)]);
+  /** 4x4 transpose of 32-bit words with every word byte-reversed: rows pushed by row(l), columns into dst. */
+  const transpose = (row: (l: number) => void, dst: number[]): void => {
+    const stage1 = (r0: number, r1: number, lanes: number[], t: number): void => (row(r0), row(r1), shuffle32(lanes, true), set(T[t]!));
+    stage1(0, 1, [0, 4, 1, 5], 0);
+    stage1(0, 1, [2, 6, 3, 7], 1);
+    stage1(2, 3, [0, 4, 1, 5], 2);
+    stage1(2, 3, [2, 6, 3, 7], 3);
+    const stage2 = (ta: number, tb: number, lanes: number[], d: number): void => (get(T[ta]!), get(T[tb]!), shuffle32(lanes, false), set(dst[d]!));
+    stage2(0, 2, [0, 1, 4, 5], 0);
+    stage2(0, 2, [2, 3, 6, 7], 1);
+    stage2(1, 3, [0, 1, 4, 5], 2);
+    stage2(1, 3, [2, 3, 6, 7], 3);
+  };
+  const rotr = (x: number, n: number): void => (get(x), i32(n), shrU(), get(x), i32(32 - n), shl(), vOr());
+  const big = (x: number, r1: number, r2: number, r3: number): void => (rotr(x, r1), rotr(x, r2), vXor(), rotr(x, r3), vXor());
+  const small = (x: number, r1: number, r2: number, s: number): void => (rotr(x, r1), rotr(x, r2), vXor(), get(x), i32(s), shrU(), vXor());
+  /** W[k] = lane-wise (byte at p + offset(l)) << 24 | 0x800000: a block's last message byte and the 0x80 after it. */
+  const lastByteWord = (k: number, offset: (l: number) => number): void => {
+    vconst32(0);
+    set(W[k]!);
+    for (let l = 0; l < LANES; l++) {
+      get(W[k]!), get(P), load8(offset(l)), i32(24), op(SHL32), i32(0x800000), op(OR32), replaceLane(l), set(W[k]!);
+    }
+  };
+  const zeroWords = (from: number, to: number): void => {
+    for (let k = from; k < to; k++) vconst32(0), set(W[k]!);
+  };
 
   // one block's 64 rounds over V, the variables renamed instead of moved
-  const rounds: number[] = [];
-  let names = [...V];
-  for (let t = 0; t < 64; t++) {
-    const [a, b, c, d, e, f, g, h] = names as [number, number, number, number, number, number, number, number];
-    const w = W[t % 16]!;
-    if (t >= 16) {
-      rounds.push(...small(W[(t - 2) % 16]!, 17, 19, 10), ...get(W[(t - 7) % 16]!), ...ADD, ...small(W[(t - 15) % 16]!, 7, 18, 3), ...ADD, ...get(w), ...ADD, ...set(w));
+  const rounds = (): void => {
+    let names = [...V];
+    for (let t = 0; t < 64; t++) {
+      const [a, b, cc, d, e, f, g, h] = names as [number, number, number, number, number, number, number, number];
+      const w = W[t % 16]!;
+      if (t >= 16) {
+        small(W[(t - 2) % 16]!, 17, 19, 10), get(W[(t - 7) % 16]!), add(), small(W[(t - 15) % 16]!, 7, 18, 3), add(), get(w), add(), set(w);
+      }
+      get(h), big(e, 6, 11, 25), add(), get(f), get(g), get(e), vSelect(), add(), vconst32(K[t]!), add(), get(w), add(), set(T1);
+      big(a, 2, 13, 22), get(cc), get(b), get(a), get(b), vXor(), vSelect(), add(), set(T2);
+      get(d), get(T1), add(), set(d);
+      get(T1), get(T2), add(), set(h);
+      names = [h, a, b, cc, d, e, f, g];
     }
-    rounds.push(
-      ...get(h), ...big(e, 6, 11, 25), ...ADD, ...get(f), ...get(g), ...get(e), ...V_SELECT, ...ADD, ...vconst32(K[t]!), ...ADD, ...get(w), ...ADD, ...set(T1),
-      ...big(a, 2, 13, 22), ...get(c), ...get(b), ...get(a), ...get(b), ...V_XOR, ...V_SELECT, ...ADD, ...set(T2),
-      ...get(d), ...get(T1), ...ADD, ...set(d),
-      ...get(T1), ...get(T2), ...ADD, ...set(h),
-    );
-    names = [h, a, b, c, d, e, f, g];
-  }
-  // 64 renamings by one: the names are back where they started
+    // 64 renamings by one: the names are back where they started
+  };
 
   const B0 = SHA_MULTI_BUF_BASE;
-  const leafPrep: number[] = [
-    ...transpose((l) => [...get(P), ...vload(B0 + HASH * l - 1)], W.slice(0, 4)),
-    ...transpose((l) => [...get(P), ...vload(B0 + HASH * l + 15)], W.slice(4, 8)),
-    ...get(W[0]!), ...vconst32(0x00ffffff), ...V_AND, ...set(W[0]!),
-    ...lastByteWord(8, (l) => B0 + HASH * l + 31),
-    ...zeroWords(9, 15),
-    ...vconst32(33 * 8), ...set(W[15]!),
-  ];
-  const nodePrep1: number[] = [];
-  for (let q = 0; q < 4; q++) nodePrep1.push(...transpose((l) => [...get(P), ...vload(B0 + 2 * HASH * l - 1 + 16 * q)], W.slice(4 * q, 4 * q + 4)));
-  nodePrep1.push(...get(W[0]!), ...vconst32(0x00ffffff), ...V_AND, ...vconst32(0x01000000), ...V_OR, ...set(W[0]!));
-  const nodePrep2: number[] = [...lastByteWord(0, (l) => B0 + 2 * HASH * l + 63), ...zeroWords(1, 15), ...vconst32(65 * 8), ...set(W[15]!)];
+  const leafPrep = (): void => {
+    transpose((l) => (get(P), vload(B0 + HASH * l - 1)), W.slice(0, 4));
+    transpose((l) => (get(P), vload(B0 + HASH * l + 15)), W.slice(4, 8));
+    get(W[0]!), vconst32(0x00ffffff), vAnd(), set(W[0]!);
+    lastByteWord(8, (l) => B0 + HASH * l + 31);
+    zeroWords(9, 15);
+    vconst32(33 * 8), set(W[15]!);
+  };
+  const nodePrep1 = (): void => {
+    for (let q = 0; q < 4; q++) transpose((l) => (get(P), vload(B0 + 2 * HASH * l - 1 + 16 * q)), W.slice(4 * q, 4 * q + 4));
+    get(W[0]!), vconst32(0x00ffffff), vAnd(), vconst32(0x01000000), vOr(), set(W[0]!);
+  };
+  const nodePrep2 = (): void => {
+    lastByteWord(0, (l) => B0 + 2 * HASH * l + 63);
+    zeroWords(1, 15);
+    vconst32(65 * 8), set(W[15]!);
+  };
+  const storeDigests = (): void => {
+    const lo = W.slice(0, 4); // the message words are dead when the digests are stored
+    const hi = W.slice(4, 8);
+    transpose((l) => get(S[l]!), lo);
+    transpose((l) => get(S[4 + l]!), hi);
+    for (let l = 0; l < LANES; l++) {
+      const q = (): void => (get(GI), i32(LANES * HASH), op(MUL32));
+      q(), get(lo[l]!), vstore(B0 + HASH * l);
+      q(), get(hi[l]!), vstore(B0 + HASH * l + 16);
+    }
+  };
 
-  const lo = W.slice(0, 4); // the message words are dead when the digests are stored
-  const hi = W.slice(4, 8);
-  const storeDigests: number[] = [...transpose((l) => get(S[l]!), lo), ...transpose((l) => get(S[4 + l]!), hi)];
-  for (let l = 0; l < LANES; l++) {
-    const q = (): number[] => [...get(GI), ...i32(LANES * HASH), MUL32];
-    storeDigests.push(...q(), ...get(lo[l]!), ...vstore(B0 + HASH * l), ...q(), ...get(hi[l]!), ...vstore(B0 + HASH * l + 16));
-  }
+  i32(0), set(GI);
+  get(MODE), i32(1), op(ADD32), set(NB);
+  op(BLOCK, VOID, LOOP, VOID);
+  get(GI), i32(LANES), op(MUL32), get(N), op(LT_U32, EQZ, BR_IF, 1);
+  // p = gi × (4 × 32) for leaves, gi × (4 × 64) for nodes
+  get(GI), i32(LANES * HASH), op(MUL32), get(MODE), i32(1), op(ADD32, MUL32), set(P);
+  IV.forEach((w, i) => (vconst32(w), set(S[i]!)));
+  i32(0), set(B);
+  op(BLOCK, VOID, LOOP, VOID);
+  get(B), get(NB), op(LT_U32, EQZ, BR_IF, 1);
+  get(MODE), op(EQZ, IF, VOID), leafPrep(), op(ELSE), get(B), op(EQZ, IF, VOID), nodePrep1(), op(ELSE), nodePrep2(), op(END, END);
+  S.forEach((s, i) => (get(s), set(V[i]!)));
+  rounds();
+  S.forEach((s, i) => (get(s), get(V[i]!), add(), set(s)));
+  get(B), i32(1), op(ADD32), set(B);
+  op(BR, 0, END, END);
+  storeDigests();
+  get(GI), i32(1), op(ADD32), set(GI);
+  op(BR, 0, END, END);
+  op(END);
 
-  const body = [
-    ...i32(0), ...set(GI),
-    ...get(MODE), ...i32(1), ADD32, ...set(NB),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(GI), ...i32(LANES), MUL32, ...get(N), LT_U32, EQZ, BR_IF, 1,
-    // p = gi × (4 × 32) for leaves, gi × (4 × 64) for nodes
-    ...get(GI), ...i32(LANES * HASH), MUL32, ...get(MODE), ...i32(1), ADD32, MUL32, ...set(P),
-    ...IV.flatMap((w, i) => [...vconst32(w), ...set(S[i]!)]),
-    ...i32(0), ...set(B),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(B), ...get(NB), LT_U32, EQZ, BR_IF, 1,
-    ...get(MODE), EQZ, IF, VOID, ...leafPrep, ELSE, ...get(B), EQZ, IF, VOID, ...nodePrep1, ELSE, ...nodePrep2, END, END,
-    ...S.flatMap((s, i) => [...get(s), ...set(V[i]!)]),
-    ...rounds,
-    ...S.flatMap((s, i) => [...get(s), ...get(V[i]!), ...ADD, ...set(s)]),
-    ...get(B), ...i32(1), ADD32, ...set(B),
-    BR, 0, END, END,
-    ...storeDigests,
-    ...get(GI), ...i32(1), ADD32, ...set(GI),
-    BR, 0, END, END,
-    END,
-  ];
-  const fn = [...vec([[I32_LOCALS, I32], [...uleb(v128Locals), V128]]), ...body];
-  return new Uint8Array([
+  const locals = vec([[I32_LOCALS, I32], [...uleb(v128Locals), V128]]);
+  const codeEntry = new Uint8Array(locals.length + c.length);
+  codeEntry.set(locals);
+  codeEntry.set(c, locals.length);
+  const head = [
     ...WASM_HEADER,
     ...section(1, vec([[0x60, ...vec([[I32], [I32]]), ...vec([])]])), // type: (i32, i32) -> ()
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...uleb(MEMORY_PAGES)]])),
     ...section(7, vec([[...wasmName('run'), 0x00, 0], [...wasmName('memory'), 0x02, 0]])),
-    ...section(10, vec([[...uleb(fn.length), ...fn]])),
-  ]);
+  ];
+  // code section: id 10, size, one function: its size, then locals and code
+  const fnSize = uleb(codeEntry.length);
+  const sectionBody = [...uleb(1), ...fnSize];
+  const out = new Uint8Array(head.length + 1 + uleb(sectionBody.length + codeEntry.length).length + sectionBody.length + codeEntry.length);
+  let o = 0;
+  for (const x of [...head, 10, ...uleb(sectionBody.length + codeEntry.length), ...sectionBody]) out[o++] = x;
+  out.set(codeEntry, o);
+  return out;
 }
 
 type RunFn = (mode: number, n: number) => void;
