@@ -11,6 +11,10 @@
 // start-up time (~0.2 s of ~0.3 s), and the answer is oclif's user agent line, built
 // here the same way (name/version platform-arch node-version). Under WSL oclif says
 // "wsl" for the platform: there the normal path runs.
+//
+// `head`, `prove` and `check-proof` take a fast path without oclif too (dist/ui/fast-path.js,
+// issue 16's speed targets): it runs only a command line it fully understands and leaves
+// everything else (--help, errors in the flags) to oclif. SEGLOG_FAST_PATH=0 turns it off.
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, platform, release } from 'node:os';
 
@@ -43,6 +47,14 @@ function missingBuild() {
   return null;
 }
 
+const FAST_COMMANDS = new Set(['head', 'prove', 'check-proof']);
+
+async function ranFast() {
+  if (process.env.SEGLOG_FAST_PATH === '0' || !FAST_COMMANDS.has(process.argv[2])) return false;
+  const { runFast } = await import('../dist/ui/fast-path.js');
+  return runFast(process.argv.slice(2));
+}
+
 const version = versionLine();
 const missing = version === null ? missingBuild() : null;
 if (missing !== null) {
@@ -50,7 +62,7 @@ if (missing !== null) {
   process.exitCode = 2;
 } else if (version !== null) {
   process.stdout.write(version);
-} else {
+} else if (!(await ranFast())) {
   const { execute, settings } = await import('@oclif/core');
   settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });

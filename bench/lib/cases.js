@@ -30,6 +30,10 @@ export const VERIFY_ARCHIVE_MAX_RATIO = 1.1; // issue 17: verify --archive of a 
 const KV_PUTS_PER_TXN = 1000;
 /** The prune case's segments: small, so 100 of them are a small store. */
 const PRUNE_SEGMENT_BYTES = 256 * 1024;
+export const HEAD_MAX_SECONDS = 1; // issue 16, 1M events, merkle.idx current
+export const PROVE_MAX_SECONDS = 0.3; // issue 16
+export const CHECK_PROOF_MAX_SECONDS = 0.2; // issue 16
+export const VERIFY_ANCHOR_MAX_RATIO = 1.1; // issue 16: verify --anchor vs verify of the same store
 
 /** Environment for our CLI: production mode, so bin/run.js never loads src/ (see STACK-NOTES). */
 export function cliEnv() {
@@ -587,7 +591,6 @@ export const CASES = [
   sidxRebuildCase('sidx-rebuild-intact', 'a store whose footers are intact', SIDX_REBUILD_INTACT_MAX_SECONDS, async () => {}),
 ];
 
-export const CASE_ALIASES = { sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], bounded: ['snapshot', 'snapshot-replay', 'prune', 'verify-archive'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
 
 /** The WAL store (ds.walSpec, one-write transactions), built once per run and shared by the WAL cases. */
 async function ensureWalTemplate(ctx) {
@@ -680,6 +683,89 @@ async function pruneSyscalls(ctx, tpl, work) {
   const kinds = ['openat', 'unlink', 'unlinkat', 'fsync', 'fdatasync', 'pread64', 'read', 'write', 'pwrite64', 'rename'].filter((k) => small[k] || big[k]);
   return [`syscalls (strace -f -c, node start-up included), 10 vs ${PRUNE_SEGMENTS} segments pruned: ${kinds.map((k) => `${k} ${small[k] ?? 0}/${big[k] ?? 0}`).join(', ')}`];
 }
+/**
+ * issue 16: a copy of the reference store with merkle.idx (written by a first, untimed
+ * `head`), a head of the whole log, a head of a prefix merkle.idx covers (90% of it), an
+ * event in that prefix and its inclusion proof. Made once for the four anchor cases.
+ */
+async function ensureAnchorStore(ctx) {
+  if (ctx.anchorStore) return ctx.anchorStore;
+  const store = await ensureRefStore(ctx);
+  const dir = path.join(ctx.workDir, 'anchored');
+  copyDir(store, dir);
+  const run = async (args) => {
+    const r = await cli(ctx, args, { stdout: 'capture' });
+    if (r.error) throw new Error(`seglog ${args[0]} failed: ${r.error}`);
+    return r.stdout;
+  };
+  await run(['head', dir]); // writes merkle.idx
+  const all = parseJson(await run(['head', dir, '--json']));
+  if (!all) throw new Error('head --json did not print JSON');
+  const headAll = path.join(ctx.workDir, 'head-all.txt');
+  fs.writeFileSync(headAll, all.note);
+  const size = Math.max(1, Math.floor((all.cache?.cachedEvents ?? all.size) * 0.9));
+  const part = parseJson(await run(['head', dir, '--size', String(size), '--json']));
+  const headPart = path.join(ctx.workDir, 'head-part.txt');
+  fs.writeFileSync(headPart, part.note);
+  const seq = part.lastSeq;
+  const proof = path.join(ctx.workDir, 'proof.json');
+  fs.writeFileSync(proof, await run(['prove', dir, '--seq', String(seq), '--head', headPart]));
+  ctx.anchorStore = { dir, headAll, headPart, size, seq, proof, cached: all.cache?.cachedEvents ?? 0 };
+  return ctx.anchorStore;
+}
+
+function anchorCase(name, title, maxSeconds, args) {
+  return {
+    name,
+    title,
+    async prepare(ctx) {
+      const a = await ensureAnchorStore(ctx);
+      return {
+        rows: ctx.ds.count,
+        rowsUnit: 'events',
+        notes: [`merkle.idx covers ${a.cached} of ${ctx.ds.count} committed events; prefix head of ${a.size}, proven event seq ${a.seq}`],
+        ours: { cliArgs: args(a), stdout: 'capture', check: (r) => (r.exitCode === 0 ? [] : [`exited ${r.exitCode}`]) },
+        peers: [],
+        target: (ours) => secondsTarget(ours, maxSeconds, 'issue 16'),
+      };
+    },
+  };
+}
+
+CASES.push(
+  anchorCase('head', 'head of the store (merkle.idx current: the unsealed tail is read)', HEAD_MAX_SECONDS, (a) => ['head', a.dir]),
+  anchorCase('prove', 'prove --seq N --head H (H within merkle.idx)', PROVE_MAX_SECONDS, (a) => ['prove', a.dir, '--seq', String(a.seq), '--head', a.headPart]),
+  anchorCase('check-proof', 'check-proof of an inclusion proof against its head', CHECK_PROOF_MAX_SECONDS, (a) => ['check-proof', a.proof, '--head', a.headPart]),
+  {
+    name: 'verify-anchor',
+    title: 'verify --anchor (head of the whole log) vs verify of the same store (merkle.idx present in both)',
+    async prepare(ctx) {
+      const a = await ensureAnchorStore(ctx);
+      return {
+        rows: ctx.ds.count,
+        rowsUnit: 'events',
+        ours: {
+          cliArgs: ['verify', a.dir, '--anchor', a.headAll, '--json'],
+          stdout: 'capture',
+          check: (r) => {
+            const j = parseJson(r.stdout);
+            return j?.ok === true && j.anchors?.[0]?.ok === true ? [] : ['verify --anchor did not pass'];
+          },
+        },
+        peers: [{ name: 'verify', cmd: process.execPath, args: [CLI_PATH, 'verify', a.dir, '--json'], stdout: 'ignore' }],
+        target: (ours, peers) => {
+          const p = peers[0]?.summary;
+          const text = `≤${VERIFY_ANCHOR_MAX_RATIO}x verify (issue 16)`;
+          if (!ours || !p) return { text, met: null };
+          return { text, met: ours.median <= VERIFY_ANCHOR_MAX_RATIO * p.median };
+        },
+        after: () => rmrf(a.dir),
+      };
+    },
+  },
+);
+
+export const CASE_ALIASES = { anchor: ['head', 'prove', 'check-proof', 'verify-anchor'], bounded: ['snapshot', 'snapshot-replay', 'prune', 'verify-archive'], sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
 
 /** `sidx rebuild --yes` of a copy of the reference store that `damage` prepared (untimed), restored before each run. */
 function sidxRebuildCase(name, what, maxSeconds, damage) {

@@ -1,9 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { describeSignatureFailures, checkHeadSignatures, readHeadFile, readSmallText, readVerifier } from '../engine/anchor/anchor-files.js';
-import { checkProofDocument } from '../engine/anchor/proofs.js';
-import { SeglogError } from '../engine/io/errors.js';
-import { createHasher } from '../format/hash/blake3.js';
-import { sameHash } from '../format/merkle.js';
+import { checkProofAction, checkProofText } from '../ui/anchor/check-proof-action.js';
 import { BaseCommand } from '../ui/base-command.js';
 
 export default class CheckProof extends BaseCommand<typeof CheckProof> {
@@ -19,45 +15,7 @@ export default class CheckProof extends BaseCommand<typeof CheckProof> {
   };
 
   async run(): Promise<void> {
-    const file = this.args.proof;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(readSmallText(file, 'proof'));
-    } catch (err) {
-      if (err instanceof SyntaxError) throw new SeglogError('bad_input', `not JSON: ${err.message}`, { file });
-      throw err;
-    }
-    const heads = this.flags.head.map(readHeadFile);
-    const verifiers = (this.flags.pubkey ?? []).map(readVerifier);
-    for (const h of heads) {
-      const failure = describeSignatureFailures(checkHeadSignatures(h, verifiers));
-      if (failure !== null) throw new SeglogError('bad_signature', failure, { file: h.path });
-    }
-    const check = checkProofDocument(doc, file, await createHasher());
-    const matched: string[] = [];
-    for (const h of heads) {
-      const { size, root } = h.note.head;
-      const isTo = size === check.treeSize && sameHash(root, check.root);
-      const isFrom = check.type === 'consistency' && size === check.fromSize && sameHash(root, check.fromRoot!);
-      if (!isTo && !isFrom) {
-        const want = check.type === 'inclusion' ? `a tree of ${check.treeSize}` : `trees of ${check.fromSize} and ${check.treeSize}`;
-        throw new SeglogError('anchor_mismatch', `this head (tree of ${size}) is not what the proof is about (${want}, with the roots it states)`, { file: h.path });
-      }
-      matched.push(h.path);
-    }
-    const result: { ok: true; type: string; treeSize: number; leafIndex?: number; seq?: number; fromSize?: number; heads: string[]; signedBy: string[] } = {
-      ok: true,
-      type: check.type,
-      treeSize: check.treeSize,
-      ...(check.type === 'inclusion' ? { leafIndex: check.leafIndex, seq: check.seq } : { fromSize: check.fromSize }),
-      heads: matched,
-      signedBy: verifiers.map((v) => v.name),
-    };
-    const signed = result.signedBy.length > 0 ? `, signed by ${result.signedBy.join(', ')}` : ' (no --pubkey: signatures not checked)';
-    this.emit(result, (r) =>
-      r.type === 'inclusion'
-        ? `proof holds: event ${r.seq} is committed event ${r.leafIndex} of the tree of ${r.treeSize}${signed}`
-        : `proof holds: the tree of ${r.fromSize} is a prefix of the tree of ${r.treeSize}${signed}`,
-    );
+    const result = await checkProofAction({ proof: this.args.proof, head: this.flags.head, pubkey: this.flags.pubkey });
+    this.emit(result, checkProofText);
   }
 }

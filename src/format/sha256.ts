@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 
-const K = new Int32Array([
+/** The round constants (FIPS 180-4 4.2.2); also hash/sha256-multi.ts's. */
+export const SHA256_K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
   0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
   0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
@@ -20,7 +21,8 @@ const K = new Int32Array([
   0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+/** The initial hash value (FIPS 180-4 5.3.3). */
+export const SHA256_IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 
 const W = new Int32Array(64);
 const H = new Int32Array(8);
@@ -48,7 +50,7 @@ function compress(blockOff: number): void {
   for (let t = 0; t < 64; t++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
     const ch = (e & f) ^ (~e & g);
-    const t1 = (h + S1 + ch + K[t]! + W[t]!) | 0;
+    const t1 = (h + S1 + ch + SHA256_K[t]! + W[t]!) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
     const mj = (a & b) ^ (a & c) ^ (b & c);
     h = g;
@@ -89,7 +91,7 @@ export function sha256LeafInto(src: Uint8Array, off: number, out: Uint8Array, ou
   msg.fill(0, 34, 62);
   msg[62] = 0x01; // length: 33 bytes = 264 bits = 0x0108
   msg[63] = 0x08;
-  H.set(IV);
+  H.set(SHA256_IV);
   compress(0);
   digestInto(out, outOff);
 }
@@ -103,7 +105,7 @@ export function sha256NodeInto(left: Uint8Array, lOff: number, right: Uint8Array
   msg.fill(0, 66, 126);
   msg[126] = 0x02; // length: 65 bytes = 520 bits = 0x0208
   msg[127] = 0x08;
-  H.set(IV);
+  H.set(SHA256_IV);
   compress(0);
   compress(64);
   digestInto(out, outOff);

@@ -14,8 +14,7 @@ import { join } from 'node:path';
 import { copyBytes, readU64, writeU64 } from '../../format/bytes.js';
 import { EMPTY_ROOT, leafHash, MERKLE_HASH_BYTES, nodeHash, splitPoint, type SubtreeHasher } from '../../format/merkle.js';
 import { encodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type MerkleIndexSegment } from '../../format/merkle-index.js';
-import { CHUNK_LEAVES, reduceChunkInPlace } from '../../format/merkle-stream.js';
-import { sha256LeafInto } from '../../format/sha256.js';
+import { CHUNK_LEAVES, chunkRootOfEventHashes } from '../../format/merkle-stream.js';
 import { fingerprintSegment } from '../index/checkpoint.js';
 import type { FileSystem } from '../io/fs-types.js';
 import { exists, writeFully } from '../io/fs-util.js';
@@ -48,7 +47,6 @@ export class LogTree implements SubtreeHasher {
   private memCount = 0;
   private readonly computedRoots = new Map<number, Uint8Array>();
   private readonly rowCache = new Map<number, Uint8Array>();
-  private readonly chunkWork = new Uint8Array(CHUNK_LEAVES * MERKLE_HASH_BYTES);
   /** Leaf count at the end of each segment, by index. */
   readonly leavesAtSegmentEnd: number[] = [];
   readonly gaps: GapSeen[] = [];
@@ -142,13 +140,10 @@ export class LogTree implements SubtreeHasher {
     if (chunks !== undefined && c < chunks.length) return chunks[c]!.root;
     let r = this.computedRoots.get(c);
     if (r === undefined) {
-      const work = this.chunkWork;
-      for (let k = 0; k < CHUNK_LEAVES; k++) {
-        const [b, o] = this.rowOf(c * CHUNK_LEAVES + k);
-        sha256LeafInto(b, o + 8, work, k * MERKLE_HASH_BYTES);
-      }
-      reduceChunkInPlace(work);
-      r = copyBytes(work, 0, MERKLE_HASH_BYTES);
+      // a chunk's rows are in one buffer (the in-memory rows, or one cached chunk's), 40 bytes apart
+      const [b, o] = this.rowOf(c * CHUNK_LEAVES);
+      r = new Uint8Array(MERKLE_HASH_BYTES);
+      chunkRootOfEventHashes(b, o + 8, ROW, r, 0);
       this.computedRoots.set(c, r);
     }
     return r;

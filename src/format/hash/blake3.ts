@@ -12,10 +12,11 @@
  * hash-wasm does not expose its instance; we take it from `WebAssembly.instantiate`
  * while `createBLAKE3` runs and check it against a known digest before trusting it.
  * If anything about that differs (another hash-wasm version), the wrapper is used.
+ * hash-wasm itself is imported on the first `createHasher()`, not with this module.
  */
 import { copyBytes } from '../bytes.js';
 import { assert } from '../assert.js';
-import { createBLAKE3, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 import { wasmApi, type WasmInstance, type WasmMemory } from './wasm-api.js';
 
 export const HASH_BYTES = 32;
@@ -142,6 +143,9 @@ function isHashWasmExports(x: unknown): x is HashWasmExports {
 
 /** Creates a hash-wasm BLAKE3 and, where possible, a direct handle on its module. */
 async function createBlake3(): Promise<Blake3> {
+  // loaded on first use: hash-wasm's bundle (every algorithm, wasm as base64) costs ~50 ms
+  // of start-up, which commands that import this module for HASH_BYTES alone never pay
+  const { createBLAKE3 } = await import('hash-wasm');
   const wasm = wasmApi;
   if (!wasm) return new WasmBlake3(await createBLAKE3(256));
   const original = wasm.instantiate;

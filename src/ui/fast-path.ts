@@ -1,0 +1,189 @@
+/**
+ * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
+ * run without loading oclif. Importing @oclif/core and letting it load the manifest and
+ * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
+ * commands are what auditors and cron jobs run over and over.
+ *
+ * Sound by refusing: `runFast` handles only a command line it understands completely
+ * (long flags it knows, `--flag value` or `--flag=value`, the one positional argument,
+ * `--json`) and returns false for anything else — `--help`, a short flag, an unknown or
+ * repeated flag, a missing argument, `--`, an integer that is not plain digits, a value
+ * that starts with `-`, a word after a repeatable flag (oclif reads it as another value)
+ * — so that oclif parses it and says exactly what it always says. What a command
+ * computes and prints is one function both paths call (ui/anchor/*-action.ts); output,
+ * errors and exit codes go through the same helpers as BaseCommand's (json.ts,
+ * errors.ts). `SEGLOG_FAST_PATH=0` turns the fast path off (bin/run.js), and
+ * test/commands/fast-path.test.ts runs the same command lines both ways and compares.
+ */
+import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
+import { writeJson } from './json.js';
+
+type FlagKind = 'string' | 'int';
+
+interface FlagSpec {
+  kind: FlagKind;
+  multiple?: boolean;
+  required?: boolean;
+}
+
+export interface FastCommandSpec {
+  /** The positional argument's name (each of these commands has exactly one, required). */
+  arg: string;
+  flags: Record<string, FlagSpec>;
+}
+
+/** The flags of the commands the fast path runs; test/commands/fast-path.test.ts holds them equal to the oclif classes'. */
+export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
+  head: { arg: 'store', flags: { key: { kind: 'string', multiple: true }, origin: { kind: 'string' }, at: { kind: 'int' }, size: { kind: 'int' }, archive: { kind: 'string' } } },
+  prove: { arg: 'store', flags: { seq: { kind: 'int' }, head: { kind: 'string' }, from: { kind: 'string' }, to: { kind: 'string' }, origin: { kind: 'string' }, archive: { kind: 'string' } } },
+  'check-proof': { arg: 'proof', flags: { head: { kind: 'string', multiple: true, required: true }, pubkey: { kind: 'string', multiple: true } } },
+};
+
+/** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
+const PLAIN_INT = /^\d{1,15}$/;
+
+export interface FastArgs {
+  command: string;
+  arg: string;
+  json: boolean;
+  flags: Record<string, string | number | string[] | undefined>;
+}
+
+/** The parsed command line, or null when oclif must handle it. */
+export function parseFast(argv: readonly string[]): FastArgs | null {
+  const command = argv[0];
+  if (command === undefined || !Object.hasOwn(FAST_COMMANDS, command)) return null;
+  const spec = FAST_COMMANDS[command]!;
+  const flags: FastArgs['flags'] = {};
+  let json = false;
+  let arg: string | undefined;
+  for (let i = 1; i < argv.length; i++) {
+    const tok = argv[i]!;
+    if (!tok.startsWith('-')) {
+      if (arg !== undefined || tok === '') return null; // a second positional: oclif's error
+      arg = tok;
+      continue;
+    }
+    if (!tok.startsWith('--') || tok === '--') return null;
+    const eq = tok.indexOf('=');
+    const name = eq < 0 ? tok.slice(2) : tok.slice(2, eq);
+    if (name === 'json') {
+      if (eq >= 0 || json) return null;
+      json = true;
+      continue;
+    }
+    if (!Object.hasOwn(spec.flags, name)) return null;
+    const f = spec.flags[name]!;
+    let value: string | undefined;
+    if (eq >= 0) {
+      value = tok.slice(eq + 1);
+    } else {
+      value = argv[i + 1];
+      i++;
+    }
+    if (value === undefined || value === '' || value.startsWith('-')) return null;
+    if (f.multiple) {
+      // oclif takes the words after a repeatable flag as more values: leave that reading to it
+      const next = argv[i + 1];
+      if (next !== undefined && !next.startsWith('-')) return null;
+      const list = (flags[name] as string[] | undefined) ?? [];
+      list.push(value);
+      flags[name] = list;
+      continue;
+    }
+    if (flags[name] !== undefined) return null; // "can only be specified once"
+    if (f.kind === 'int') {
+      if (!PLAIN_INT.test(value)) return null;
+      flags[name] = Number(value);
+    } else {
+      flags[name] = value;
+    }
+  }
+  if (arg === undefined) return null;
+  for (const [name, f] of Object.entries(spec.flags)) if (f.required && flags[name] === undefined) return null;
+  return { command, arg, json, flags };
+}
+
+/**
+ * Runs the command line if the fast path can; false (nothing done, nothing printed) when
+ * oclif must. On completion process.exitCode is set as BaseCommand would set it.
+ */
+export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  // oclif turns JSON on from this variable too; leave it to oclif rather than copy the rule
+  if (env.SEGLOG_CONTENT_TYPE !== undefined) return false;
+  const parsed = parseFast(argv);
+  if (parsed === null) return false;
+  const out = new FastOutput(parsed.json);
+  const onSigint = (): void => {
+    out.fail(interruptedReport(), new Error('interrupted (SIGINT)'));
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    await dispatch(parsed, out);
+  } catch (err) {
+    out.fail(classifyError(err), err);
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  return true;
+}
+
+async function dispatch(p: FastArgs, out: FastOutput): Promise<void> {
+  const f = p.flags;
+  const str = (name: string): string | undefined => f[name] as string | undefined;
+  const int = (name: string): number | undefined => f[name] as number | undefined;
+  const list = (name: string): string[] | undefined => f[name] as string[] | undefined;
+  switch (p.command) {
+    case 'check-proof': {
+      const { checkProofAction, checkProofText } = await import('./anchor/check-proof-action.js');
+      out.emit(await checkProofAction({ proof: p.arg, head: list('head')!, pubkey: list('pubkey') }), checkProofText);
+      return;
+    }
+    case 'prove': {
+      const { proveAction, proofText } = await import('./anchor/prove-action.js');
+      out.emit(await proveAction({ store: p.arg, seq: int('seq'), head: str('head'), from: str('from'), to: str('to'), origin: str('origin'), archive: str('archive') }), proofText);
+      return;
+    }
+    case 'head': {
+      const { headAction, headText } = await import('./anchor/head-action.js');
+      out.emit(await headAction({ store: p.arg, key: list('key'), origin: str('origin'), at: int('at'), size: int('size'), archive: str('archive') }, warn), headText);
+      return;
+    }
+    default:
+      throw new Error(`fast path: no command ${p.command}`);
+  }
+}
+
+/** BaseCommand.warn's line. */
+function warn(message: string): void {
+  process.stderr.write(`seglog: warning: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+}
+
+/** BaseCommand's emit and reportFailure, for one command without oclif. */
+class FastOutput {
+  private jsonWritten = false;
+  constructor(private readonly json: boolean) {}
+
+  emit<R>(result: R, renderText: (result: R) => string): void {
+    if (this.json) {
+      this.jsonWritten = true;
+      writeJson(result);
+      return;
+    }
+    const text = renderText(result);
+    if (text.length > 0) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  fail(report: ErrorReport, err: unknown): void {
+    if (!report.silent) {
+      process.stderr.write(`seglog: ${report.text}\n`);
+      if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
+      if (this.json && !this.jsonWritten) {
+        this.jsonWritten = true;
+        writeJson({ error: report.json });
+      }
+    }
+    process.exitCode = report.exitCode;
+  }
+}

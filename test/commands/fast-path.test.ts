@@ -1,0 +1,127 @@
+/**
+ * The start-up fast path (src/ui/fast-path.ts) must be invisible: the same command line
+ * gives the same stdout, stderr and exit status with it (default) and without it
+ * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import CheckProof from '../../src/commands/check-proof.js';
+import Head from '../../src/commands/head.js';
+import Prove from '../../src/commands/prove.js';
+import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
+import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
+
+beforeAll(assertBuilt);
+afterAll(removeTempDirs);
+
+interface OclifFlag {
+  multiple?: boolean;
+  required?: boolean;
+  helpValue?: string;
+  type: string;
+}
+
+describe('the fast path knows exactly the oclif commands\' flags', () => {
+  it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof } as const;
+    expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
+    for (const [name, cls] of Object.entries(classes)) {
+      const spec = FAST_COMMANDS[name]!;
+      const flags = cls.flags as Record<string, OclifFlag>;
+      expect(Object.keys(spec.flags).sort(), `${name}: update FAST_COMMANDS in src/ui/fast-path.ts`).toEqual(Object.keys(flags).sort());
+      for (const [f, def] of Object.entries(flags)) {
+        const mine = spec.flags[f]!;
+        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int' }, `${name} --${f}`).toEqual({
+          multiple: !!def.multiple,
+          required: !!def.required,
+          int: def.helpValue === '<n>',
+        });
+      }
+      expect(Object.keys(cls.args), name).toEqual([spec.arg]);
+    }
+  });
+});
+
+describe('parseFast', () => {
+  it('takes plain command lines', () => {
+    expect(parseFast(['check-proof', 'p.json', '--head', 'a', '--head=b', '--json'])).toEqual({ command: 'check-proof', arg: 'p.json', json: true, flags: { head: ['a', 'b'] } });
+    expect(parseFast(['prove', '--seq', '41', 's', '--head', 'h'])).toEqual({ command: 'prove', arg: 's', json: false, flags: { seq: 41, head: 'h' } });
+    expect(parseFast(['head', 's', '--at=7', '--key', 'k'])).toEqual({ command: 'head', arg: 's', json: false, flags: { at: 7, key: ['k'] } });
+  });
+
+  it('leaves to oclif everything it would explain or read differently', () => {
+    const refused = [
+      ['verify', 's'],
+      ['head'],
+      ['head', 's', 't'],
+      ['head', 's', '--help'],
+      ['head', 's', '-h'],
+      ['head', 's', '--nope'],
+      ['head', 's', '--'],
+      ['head', ''],
+      ['head', 's', '--at'],
+      ['head', 's', '--at', '-1'],
+      ['head', 's', '--at', '1e3'],
+      ['head', 's', '--at', ' 7'],
+      ['head', 's', '--at', '1', '--at', '2'],
+      ['head', 's', '--origin='],
+      ['head', 's', '--json', '--json'],
+      ['head', 's', '--json=true'],
+      ['check-proof', 'p.json'],
+      ['check-proof', '--head', 'h', 'p.json'],
+      ['check-proof', '--head=h', 'p.json'],
+      ['prove', 's', '--seq', '99999999999999999'],
+    ];
+    for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
+  });
+});
+
+describe('the same answers with and without the fast path', () => {
+  it(
+    'stdout, stderr and exit status agree for successes, failures, usage errors and --json',
+    async () => {
+      const dir = tempDir('seglog-fast-');
+      const store = join(dir, 'store');
+      const run = async (args: string[]) => {
+        const fast = await runCli(args);
+        const slow = await runCli(args, { env: { SEGLOG_FAST_PATH: '0' } });
+        const show = (r: typeof fast) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+        expect(show(fast), `fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow));
+        return fast;
+      };
+      const must = async (args: string[]) => {
+        const r = await runCli(args);
+        if (r.code !== 0) throw new Error(describeRun(r));
+        return r.stdout;
+      };
+      await must(['init', store, '--segment-max-bytes', '8192']);
+      writeFileSync(join(dir, 'in.jsonl'), Array.from({ length: 120 }, (_, i) => JSON.stringify({ entity: `e:${i % 5}`, scope: 't', payload: { i } })).join('\n') + '\n');
+      await must(['append', store, '--file', join(dir, 'in.jsonl'), '--batch-size', '7']);
+      await must(['keygen', '--out', join(dir, 'ops')]);
+      const h50 = join(dir, 'h50.txt');
+      writeFileSync(h50, (await run(['head', store, '--size', '50', '--key', join(dir, 'ops.key')])).stdout);
+      const hAll = join(dir, 'hall.txt');
+      writeFileSync(hAll, (await run(['head', store])).stdout);
+      await run(['head', store, '--json']);
+      await run(['head', store, '--at', '30', '--origin', 'example.org/log', '--json']);
+      await run(['head', store, '--size', '9999']);
+      await run(['head', join(dir, 'missing')]);
+      await run(['head', store, '--key', join(dir, 'nokey.key'), '--json']);
+      const proof = join(dir, 'p.json');
+      writeFileSync(proof, (await run(['prove', store, '--seq', '20', '--head', h50])).stdout);
+      await run(['prove', store, '--seq', '20', '--json']);
+      await run(['prove', store, '--from', h50, '--to', hAll, '--json']);
+      await run(['prove', store, '--seq', '100', '--head', h50]);
+      await run(['prove', store, '--seq', '20', '--from', h50]);
+      await run(['prove', store]);
+      await run(['check-proof', proof, '--head', h50, '--pubkey', join(dir, 'ops.pub')]);
+      await run(['check-proof', proof, '--head', h50, '--json']);
+      await run(['check-proof', proof, '--head', hAll, '--json']);
+      await run(['check-proof', proof, '--head', hAll]);
+      await run(['check-proof', join(dir, 'in.jsonl'), '--head', h50, '--json']);
+      await run(['check-proof', proof, '--head', hAll, '--pubkey', join(dir, 'ops.pub')]);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
+  );
+});
