@@ -95,6 +95,8 @@ export interface WalScanOptions {
   fs?: FileSystem;
   /** Keep at most this many warnings (the stats count everything). Default MAX_WAL_WARNINGS. */
   maxWarnings?: number;
+  /** Bytes of the segment files walked so far, every few thousand frames (progress, Ctrl-C checks). */
+  onProgress?: (bytesDone: number) => void;
 }
 
 export interface ReplayOptions extends WalScanOptions {
@@ -199,10 +201,16 @@ class WalScanner implements TxnFacts<TxnRecord> {
   warningsOmitted = 0;
   corruption: WalCorruption | null = null;
 
+  /** Progress: bytes of the segments before this one, this one's size, frames seen. */
+  private bytesBefore = 0;
+  private segmentBytes = 0;
+  private frames = 0;
+
   constructor(
     private readonly sink: WalSink,
     private readonly maxWarnings: number,
     readonly tap: ReplayTap | null = null,
+    private readonly onProgress: ((bytesDone: number) => void) | null = null,
   ) {}
 
   /** Whether a snapshot already accounted for the frame at (seg, offset). */
@@ -218,7 +226,9 @@ class WalScanner implements TxnFacts<TxnRecord> {
     this.warnings.push({ code, txn, file: this.paths[seg] ?? '', offset, message });
   }
 
-  onSegment(seg: SegmentFile, segIndex: number): void {
+  onSegment(seg: SegmentFile, segIndex: number, r?: SegmentReader): void {
+    this.bytesBefore += this.segmentBytes;
+    this.segmentBytes = r?.fileSize ?? 0;
     this.paths[segIndex] = seg.path;
     this.names[segIndex] = seg.name;
     this.tap?.onSegment(seg, segIndex);
@@ -226,6 +236,7 @@ class WalScanner implements TxnFacts<TxnRecord> {
 
   onFrame(r: SegmentReader, segIndex: number): void {
     if (this.corruption) return;
+    if (this.onProgress !== null && (++this.frames & 0x3fff) === 0) this.onProgress(this.bytesBefore + r.pos);
     this.tap?.onFrame(r, segIndex);
     const buf = r.buf;
     const b = r.bodyOff;
@@ -606,7 +617,7 @@ function segmentsOf(fs: FileSystem, dir: string): SegmentFile[] {
 function scan(dir: string, sink: WalSink & { scanner: WalScanner }, opts: ReplayOptions): { scanner: WalScanner; segments: number } {
   const fs = opts.fs ?? new RealFs();
   const segments = segmentsOf(fs, dir);
-  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS, opts.tap ?? null);
+  const scanner = new WalScanner(sink, opts.maxWarnings ?? MAX_WAL_WARNINGS, opts.tap ?? null, opts.onProgress ?? null);
   sink.scanner = scanner;
   try {
     walkStore(fs, segments, scanner, { lastIsActive: true, shouldStop: () => scanner.corruption !== null, ...(opts.start ? { start: opts.start.resume } : {}) });

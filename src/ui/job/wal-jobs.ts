@@ -6,6 +6,7 @@
 import { RealFs } from '../../engine/io/real-fs.js';
 import { dumpWal, stateToJson } from '../../engine/wal/wal-replay.js';
 import { replayWithSnapshots } from '../../engine/wal/snapshot.js';
+import { liveSegments } from '../../engine/segment/prune-base.js';
 import type { JobControl } from './control.js';
 
 export interface WalReplayJobInput {
@@ -19,9 +20,12 @@ export interface WalReplayJobInput {
 }
 
 /** Replays from the newest snapshot that fits the log (engine/wal/snapshot.ts), or the whole log. */
-export async function walReplayJob(input: WalReplayJobInput, _ctl: JobControl) {
+export async function walReplayJob(input: WalReplayJobInput, ctl: JobControl) {
+  const fs = new RealFs();
+  ctl.setTotalBytes(storeBytes(fs, input.store));
   const r = await replayWithSnapshots(input.store, {
-    fs: new RealFs(),
+    fs,
+    onProgress: (bytes) => ctl.progress(bytes, bytes),
     keepValues: input.keepValues,
     maxWarnings: input.maxWarnings,
     noSnapshot: input.noSnapshot,
@@ -31,6 +35,17 @@ export async function walReplayJob(input: WalReplayJobInput, _ctl: JobControl) {
   return { ...rest, stateJson: input.keepValues && r.corruption === null ? stateToJson(state) : null };
 }
 
-export async function walDumpJob(input: { store: string }, _ctl: JobControl) {
-  return dumpWal(input.store, { fs: new RealFs() });
+export async function walDumpJob(input: { store: string }, ctl: JobControl) {
+  const fs = new RealFs();
+  ctl.setTotalBytes(storeBytes(fs, input.store));
+  return dumpWal(input.store, { fs, onProgress: (bytes) => ctl.progress(bytes, bytes) });
+}
+
+/** The segment files' bytes (progress total; 0 when the store cannot be listed: the job reports why). */
+function storeBytes(fs: RealFs, dir: string): number {
+  try {
+    return liveSegments(fs, dir).reduce((sum, s) => sum + fs.stat(s.path).sizeBytes, 0);
+  } catch {
+    return 0;
+  }
 }
