@@ -240,6 +240,8 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
     {
       start: from.resumeFrom.offset > 0 ? from.resumeFrom : undefined,
       shouldStop: () => stopped,
+      // stop mid-segment too: a pass that delivered its units does not read (and CRC-check) the rest of the segment
+      cancelled: () => stopped,
       readChunkBytes: opts.readChunkBytes,
     },
   );
