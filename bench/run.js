@@ -2,12 +2,13 @@
 // seglog benchmark harness: our built CLI against real peers on equivalent data.
 // Usage: node bench/run.js [--quick] [--cases a,b,...] [--runs N] [--warmup N]
 //          [--timeout S] [--batch-size N] [--rss-method time|poll] [--no-install] [--keep]
+//          [--ref-store DIR]
 // See bench/README.md. Progress goes to stderr; the final table to stdout.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CLI_PATH, RESULTS_DIR, log, mkdirp, rmrf } from './lib/util.js';
+import { CLI_PATH, RESULTS_DIR, copyDir, log, mkdirp, rmrf } from './lib/util.js';
 import { ensurePeers } from './lib/peers.js';
 import { ensureDatasets, PAYLOAD_BYTES, ENTITIES } from './lib/datasets.js';
 import { CASES, resolveCaseNames, cli } from './lib/cases.js';
@@ -27,6 +28,8 @@ const USAGE = `usage: node bench/run.js [options]
   --rss-method M       time (/usr/bin/time -f %M, default when present) or poll (/proc VmHWM)
   --no-install         do not apt-get install missing peers
   --keep               keep the scratch stores in bench/data/n<COUNT>/work
+  --ref-store DIR      copy DIR (a store of this dataset's events) as the reference store
+                       instead of building it (it is never written to)
   -h, --help`;
 
 function parse() {
@@ -43,6 +46,7 @@ function parse() {
         'rss-method': { type: 'string' },
         'no-install': { type: 'boolean', default: false },
         keep: { type: 'boolean', default: false },
+        'ref-store': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -89,6 +93,7 @@ function parse() {
     rssMethod,
     install: !values['no-install'],
     keep: values.keep,
+    refStore: values['ref-store'] ? path.resolve(values['ref-store']) : null,
   };
 }
 
@@ -175,6 +180,17 @@ async function main() {
     batchSize: opts.batchSize,
     refStore: cliError ? { error: `no store: ${cliError}` } : null,
   };
+
+  if (opts.refStore && !ctx.refStore) {
+    const dst = path.join(workDir, 'store');
+    log(`copying the reference store from ${opts.refStore} ...`);
+    try {
+      copyDir(opts.refStore, dst);
+      ctx.refStore = { dir: dst };
+    } catch (e) {
+      ctx.refStore = { error: `could not copy --ref-store ${opts.refStore}: ${e.message}` };
+    }
+  }
 
   let interrupted = false;
   const onSignal = (sig) => {

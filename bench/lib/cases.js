@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLI_PATH, log, rmrf, mkdirp, copyDir, dirFingerprint, walkFiles, dirBytes, fmtBytes, which } from './util.js';
 import { runQuiet } from './proc.js';
+import { followLatencyRun, followThroughputRun } from './live.js';
 
 export const RSS_LIMIT_MIB = 200;
 export const SEED_TARGET_TXN_PER_SEC = 2000;
@@ -26,6 +27,22 @@ export const SNAPSHOT_REPLAY_TAIL_TXNS = 10_000;
 export const PRUNE_MAX_SECONDS = 1; // issue 17: 100 segments
 export const PRUNE_SEGMENTS = 100;
 export const VERIFY_ARCHIVE_MAX_RATIO = 1.1; // issue 17: verify --archive of a store pruned in half vs verify of the unpruned one
+export const SINCE_MAX_SECONDS = 0.3; // issue 14: dump --since 1m on a 1M-event store
+export const SINCE_FRESH_EVENTS = 5000;
+export const FOLLOW_MEDIAN_MAX_MS = 50; // issue 14, with notifications
+export const FOLLOW_P99_MAX_MS = 200; // issue 14, with notifications
+export const FOLLOW_POLL_INTERVAL_MS = 100;
+export const FOLLOW_POLL_SLACK_MS = 50; // issue 14: within the poll interval plus 50 ms
+export const FOLLOW_THROUGHPUT_MIN_RATIO = 0.9; // issue 14
+/** The since window (`--since 1m`), and how much older than it the store's other events must be. */
+const SINCE_WINDOW_MS = 60_000;
+const SINCE_MARGIN_MS = 5_000;
+/** follow-latency: batches of 10 every 20 ms into segments of 64 KiB (200 batches: 8 rotations or so). */
+const FOLLOW_SEGMENT_BYTES = 64 * 1024;
+const FOLLOW_BATCHES = 200;
+const FOLLOW_BATCH_EVENTS = 10;
+const FOLLOW_INTERVAL_MS = 20;
+const FOLLOW_MIN_ROTATIONS = 3;
 /** Puts per transaction in the live-keys spec (one BEGIN/COMMIT pair per chunk keeps the spec close to the keys). */
 const KV_PUTS_PER_TXN = 1000;
 /** The prune case's segments: small, so 100 of them are a small store. */
@@ -589,6 +606,147 @@ export const CASES = [
     if (strip.error) throw new Error(`sidx strip failed: ${strip.error}`);
   }),
   sidxRebuildCase('sidx-rebuild-intact', 'a store whose footers are intact', SIDX_REBUILD_INTACT_MAX_SECONDS, async () => {}),
+
+  {
+    name: 'follow-latency',
+    title: `dump --follow: writer commit to follower output, ${FOLLOW_BATCHES} batches of ${FOLLOW_BATCH_EVENTS} every ${FOLLOW_INTERVAL_MS} ms, ${FOLLOW_SEGMENT_BYTES / 1024} KiB segments`,
+    async prepare(ctx) {
+      const store = path.join(ctx.workDir, 'follow-latency-store');
+      const init = async () => {
+        const r = await cli(ctx, ['init', store, '--segment-max-bytes', String(FOLLOW_SEGMENT_BYTES)]);
+        if (r.error) throw new Error(`seglog init failed: ${r.error}`);
+      };
+      const side = (pollMs) => ({
+        run: () => followLatencyRun(ctx, { store, env: cliEnv(), init, batches: FOLLOW_BATCHES, batchEvents: FOLLOW_BATCH_EVENTS, intervalMs: FOLLOW_INTERVAL_MS, pollMs }),
+        command:
+          `node bench/lib/live-writer.js (engine API: appendBatch of ${FOLLOW_BATCH_EVENTS} every ${FOLLOW_INTERVAL_MS} ms) | ` +
+          `node bin/run.js dump <store> --follow --format jsonl${pollMs ? ` --poll-interval ${pollMs} (SEGLOG_FOLLOW_WATCH=0)` : ''}`,
+      });
+      const latencyText = (m) => (m ? `median ${m.medianMs} ms, p99 ${m.p99Ms} ms, max ${m.maxMs} ms, ${m.rotations} rotations` : 'no figures');
+      return {
+        rows: null,
+        noRatio: true, // two followers' lifetimes: their latencies are the figures
+        chart: 'p99Ms',
+        notes: [`latency = when the harness read the event's line from the follower's stdout minus when the writer's appendBatch returned (sync batch: after the fsync); wall, CPU and RSS are the follower process's`],
+        ours: side(null),
+        peers: [{ name: `--poll-interval ${FOLLOW_POLL_INTERVAL_MS}, no notifications`, info: true, ...side(FOLLOW_POLL_INTERVAL_MS) }],
+        target: (ours, peers, res) => {
+          const m = res?.ours?.metrics;
+          const q = res?.peers?.[0]?.metrics;
+          const pollMax = FOLLOW_POLL_INTERVAL_MS + FOLLOW_POLL_SLACK_MS;
+          const text =
+            `notify: median <${FOLLOW_MEDIAN_MAX_MS} ms, p99 <${FOLLOW_P99_MAX_MS} ms (${latencyText(m)}); ` +
+            `poll ${FOLLOW_POLL_INTERVAL_MS} ms: p99 ≤${pollMax} ms (${latencyText(q)}); ≥${FOLLOW_MIN_ROTATIONS} rotations (issue 14)`;
+          if (!m || !q) return { text, met: null };
+          const met = m.medianMs < FOLLOW_MEDIAN_MAX_MS && m.p99Ms < FOLLOW_P99_MAX_MS && q.p99Ms <= pollMax && m.rotations >= FOLLOW_MIN_ROTATIONS && q.rotations >= FOLLOW_MIN_ROTATIONS;
+          return { text, met };
+        },
+        after: () => rmrf(store),
+      };
+    },
+  },
+
+  {
+    name: 'follow-throughput',
+    title: 'dump --follow --format jsonl while append --file appends every event at full speed, vs dump of the finished store',
+    async prepare(ctx) {
+      const store = path.join(ctx.workDir, 'follow-throughput-store');
+      const n = ctx.ds.count;
+      const init = async () => {
+        const r = await cli(ctx, ['init', store, '--sync', 'batch']);
+        if (r.error) throw new Error(`seglog init failed: ${r.error}`);
+        const p = await cli(ctx, ['append', store, '--entity', 'bench:prime', '--scope', 'bench', '--payload', '{"prime":true}']);
+        if (p.error) throw new Error(`seglog append (the priming event) failed: ${p.error}`);
+      };
+      return {
+        rows: n,
+        rowsUnit: 'events',
+        notes: [
+          'ours: from the writer\'s start to the follower\'s last line (stdout piped to the harness, lines counted); the peer, plain dump of the store the run left, is piped and counted the same way',
+          `target: the follower's events/s ≥ ${FOLLOW_THROUGHPUT_MIN_RATIO * 100}% of the slower of dump's and the writer's (a follower cannot outrun its writer)`,
+        ],
+        ours: {
+          run: () => followThroughputRun(ctx, { store, env: cliEnv(), init, events: ctx.ds.events, count: n }),
+          command: `node bin/run.js dump <store> --follow --format jsonl | (count) while node bin/run.js append <store> --file ${path.basename(ctx.ds.events)}`,
+        },
+        peers: [{ name: 'dump (finished store)', cmd: process.execPath, args: [CLI_PATH, 'dump', store, '--format', 'jsonl'], env: cliEnv(), stdout: 'count' }],
+        target: (ours, peers, res) => {
+          const m = res?.ours?.metrics;
+          const dumpRate = peers[0]?.summary ? n / peers[0].summary.median : null;
+          const fmt = (x) => (x == null ? '?' : `${Math.round(x / 1000)}k/s`);
+          const text =
+            `≥${FOLLOW_THROUGHPUT_MIN_RATIO * 100}% of min(dump, writer) events/s (follower ${fmt(m?.followerEventsPerSec)}, dump ${fmt(dumpRate)}, writer ${fmt(m?.writerEventsPerSec)}; ` +
+            `${dumpRate && m?.followerEventsPerSec ? Math.round((m.followerEventsPerSec / dumpRate) * 100) : '?'}% of dump) (issue 14)`;
+          if (!m?.followerEventsPerSec || !dumpRate || !m.writerEventsPerSec) return { text, met: null };
+          return { text, met: m.followerEventsPerSec >= FOLLOW_THROUGHPUT_MIN_RATIO * Math.min(dumpRate, m.writerEventsPerSec) };
+        },
+        after: () => rmrf(store),
+      };
+    },
+  },
+
+  {
+    name: 'since',
+    title: `dump --since 1m --format jsonl > /dev/null: ${SINCE_FRESH_EVENTS.toLocaleString('en-US')} fresh events after the reference store's`,
+    async prepare(ctx) {
+      const ref = await ensureRefStore(ctx);
+      const store = path.join(ctx.workDir, 'since-store');
+      const fresh = path.join(ctx.workDir, 'since-fresh.jsonl');
+      // the reference store's events must be outside the window: wait when it was just built
+      const last = parseJson((await cli(ctx, ['dump', ref, '--last', '1', '--format', 'jsonl'])).stdout.trim());
+      if (typeof last?.wallMs !== 'number') throw new Error('dump --last 1 of the reference store printed no event');
+      const waitMs = last.wallMs + SINCE_WINDOW_MS + SINCE_MARGIN_MS - Date.now();
+      if (waitMs > 0) {
+        log(`  [since] waiting ${(waitMs / 1000).toFixed(0)} s: the reference store was just written, its events must fall outside --since 1m`);
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+      const text = fs.readFileSync(ctx.ds.events, 'utf8');
+      let end = 0;
+      for (let i = 0; i < SINCE_FRESH_EVENTS && end < text.length; i++) end = text.indexOf('\n', end) + 1 || text.length;
+      fs.writeFileSync(fresh, text.slice(0, end));
+      let appendedAt = 0;
+      const build = async () => {
+        copyDir(ref, store);
+        const r = await cli(ctx, ['append', store, '--file', fresh]);
+        if (r.error) throw new Error(`seglog append of the fresh events failed: ${r.error}`);
+        appendedAt = Date.now();
+      };
+      await build();
+      const check = await cli(ctx, ['dump', store, '--since', '1m', '--format', 'jsonl']);
+      const lines = check.stdout.split('\n').filter(Boolean).length;
+      const notes = [`check (untimed): --since 1m printed ${lines} events, expected ${SINCE_FRESH_EVENTS}${check.error ? ` (${check.error})` : ''}`];
+      return {
+        rows: SINCE_FRESH_EVENTS,
+        rowsUnit: 'events',
+        notes,
+        ours: {
+          cliArgs: ['dump', store, '--since', '1m', '--format', 'jsonl'],
+          env: { ...cliEnv(), SEGLOG_DEBUG: '1' },
+          stdout: 'ignore',
+          // the fresh events must stay inside the window: rebuilt when they are getting old
+          beforeRun: async () => {
+            if (Date.now() - appendedAt > SINCE_WINDOW_MS - 15_000) await build();
+          },
+          observe: (r) => {
+            const m = /located start(?: in segment (\d+) of (\d+) \((\d+) to read\))? after reading (\d+) bytes/.exec(r.stderrTail ?? '');
+            if (!m) throw new Error('dump printed no "located start" line with SEGLOG_DEBUG=1');
+            return { locateBytes: Number(m[4]), segments: Number(m[2]), segmentsRead: Number(m[3]) };
+          },
+        },
+        peers: [],
+        target: (ours, peers, res) => {
+          const m = res?.ours?.metrics;
+          const t = secondsTarget(ours, SINCE_MAX_SECONDS, 'issue 14');
+          const read = m ? `; located after reading ${fmtBytes(m.locateBytes)}, ${m.segmentsRead} of ${m.segments} segments read` : '';
+          return { text: `${t.text}${read}`, met: t.met === null ? null : t.met && lines === SINCE_FRESH_EVENTS };
+        },
+        after: () => {
+          rmrf(store);
+          rmrf(fresh);
+        },
+      };
+    },
+  },
 ];
 
 
@@ -765,7 +923,7 @@ CASES.push(
   },
 );
 
-export const CASE_ALIASES = { anchor: ['head', 'prove', 'check-proof', 'verify-anchor'], bounded: ['snapshot', 'snapshot-replay', 'prune', 'verify-archive'], sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
+export const CASE_ALIASES = { anchor: ['head', 'prove', 'check-proof', 'verify-anchor'], bounded: ['snapshot', 'snapshot-replay', 'prune', 'verify-archive'], live: ['follow-latency', 'follow-throughput', 'since'], sidx: ['sidx-rebuild-stripped', 'sidx-rebuild-intact'], wal: ['wal-replay'], 'cold-open': ['open-ckpt', 'open-scan'], open: ['open-ckpt', 'open-scan'] };
 
 /** `sidx rebuild --yes` of a copy of the reference store that `damage` prepared (untimed), restored before each run. */
 function sidxRebuildCase(name, what, maxSeconds, damage) {

@@ -35,6 +35,11 @@ export function historyEntry(results, commit = gitCommit()) {
       peakRssMiB: s.peakRssMiB == null ? null : round(s.peakRssMiB, 1),
       met: c.target?.met ?? null,
     };
+    // a case's own figures (the live cases: latency, bytes located, events/s), its reference runs' too
+    if (c.metrics) cases[c.name].metrics = c.metrics;
+    if (c.chart) cases[c.name].chart = c.chart; // the figure to chart instead of the median (follow-latency: p99Ms)
+    const refs = (c.peers ?? []).filter((p) => p.metrics);
+    if (refs.length) cases[c.name].peerMetrics = Object.fromEntries(refs.map((p) => [p.name, p.metrics]));
   }
   return { date: results.date, commit, quick: results.quick, events: results.events, load: results.machine?.loadavg?.map((x) => round(x, 2)) ?? null, cases };
 }
@@ -73,8 +78,9 @@ export function chartSvg(name, history) {
     { label: 'quick (100k)', quick: true, color: '#d1242f' },
   ];
   const usable = history.filter((h) => h.cases[name]);
-  const byRatio = usable.some((h) => h.cases[name].ratio != null);
-  const value = (h) => (byRatio ? h.cases[name].ratio : h.cases[name].median);
+  const metric = usable.at(-1)?.cases[name].chart ?? null;
+  const byRatio = !metric && usable.some((h) => h.cases[name].ratio != null);
+  const value = (h) => (metric ? h.cases[name].metrics?.[metric] ?? null : byRatio ? h.cases[name].ratio : h.cases[name].median);
   const points = usable.filter((h) => value(h) != null);
   const ys = points.map(value);
   const maxY = Math.max(byRatio ? 1.2 : 0, ...ys) * 1.1 || 1;
@@ -83,7 +89,11 @@ export function chartSvg(name, history) {
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#ffffff"/>`);
-  const unit = byRatio ? `ratio ours/${esc(points.at(-1)?.cases[name].peer ?? 'peer')} (lower is better; 1 = the peer)` : 'median seconds (lower is better)';
+  const unit = metric
+    ? `${esc(metric)} (lower is better)`
+    : byRatio
+      ? `ratio ours/${esc(points.at(-1)?.cases[name].peer ?? 'peer')} (lower is better; 1 = the peer)`
+      : 'median seconds (lower is better)';
   out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(name)}</text>`);
   out.push(`<text x="${left + 8 + name.length * 8}" y="20" fill="#555">${unit}</text>`);
   for (let k = 0; k <= 4; k++) {
@@ -103,7 +113,7 @@ export function chartSvg(name, history) {
     out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
     for (const [h, i] of idx) {
       const v = value(h);
-      out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${h.commit} ${h.date}: ${v}${byRatio ? 'x' : ' s'}; load ${(h.load ?? []).join(' ')}`)}</title></circle>`);
+      out.push(`<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${s.color}"><title>${esc(`${h.commit} ${h.date}: ${v}${metric ? '' : byRatio ? 'x' : ' s'}; load ${(h.load ?? []).join(' ')}`)}</title></circle>`);
     }
   }
   series.forEach((s, k) => {

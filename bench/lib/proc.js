@@ -13,6 +13,15 @@ const POLL_INTERVAL_MS = 5;
 /** Children still running, by process-group id, so Ctrl-C can end them. */
 const live = new Set();
 
+/** For children spawned outside measure/runQuiet (bench/lib/live.js): Ctrl-C ends them too. */
+export function trackChild(pgid) {
+  live.add(pgid);
+}
+
+export function untrackChild(pgid) {
+  live.delete(pgid);
+}
+
 export function killAllChildren() {
   for (const pgid of live) {
     try {
@@ -192,7 +201,8 @@ export function measure(cmd, args, opts = {}) {
         const what = signal ? `killed by ${signal}` : `exit ${code}`;
         result.error = `${what}: ${lastLine || timeNote || '(no output)'}`;
       }
-      if (result.error) result.stderrTail = stderrTail.slice(-2000);
+      // the tail is kept on success too: a case may read figures the command prints there (the since case)
+      result.stderrTail = stderrTail.slice(-2000);
       resolve(result);
     });
   });

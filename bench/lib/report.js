@@ -45,6 +45,12 @@ function targetCell(c, p) {
   return [t, rss].filter(Boolean).join('; ');
 }
 
+function fmtMetrics(m) {
+  return Object.entries(m)
+    .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`)
+    .join(', ');
+}
+
 export function markdownTable(results) {
   const lines = [
     '| case | ours median (min–max) | peer median | ratio ours/peer | rows/s | peak RSS (ours) | target met |',
@@ -80,6 +86,8 @@ export function markdownReport(results) {
   for (const c of results.cases) {
     if (c.error && !c.ours?.summary) notes.push(`- **${c.name}**: error: ${c.error}`);
     for (const n of c.notes ?? []) notes.push(`- ${c.name}: ${n}`);
+    if (c.metrics) notes.push(`- ${c.name}: figures: ${fmtMetrics(c.metrics)}`);
+    for (const p of c.peers ?? []) if (p.metrics) notes.push(`- ${c.name}: figures of ${p.name}: ${fmtMetrics(p.metrics)}`);
     for (const n of c.ours?.checks ?? []) notes.push(`- ${c.name}: check failed: ${n}`);
     for (const p of c.peers ?? []) {
       if (p.status === 'skipped') notes.push(`- ${c.name}: peer ${p.name} skipped: ${p.skipped}`);

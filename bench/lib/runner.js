@@ -37,10 +37,11 @@ async function runSide(ctx, caseName, side, isOurs) {
     return out;
   }
   const cmd = isOurs ? process.execPath : side.cmd;
-  const args = isOurs ? [CLI_PATH, ...side.cliArgs] : side.args;
+  const args = side.run ? [] : isOurs ? [CLI_PATH, ...side.cliArgs] : side.args;
   // a peer that is our CLI too (another command as the reference) runs as ours does
-  const env = isOurs ? cliEnv() : (side.env ?? process.env);
-  out.command = commandLine(isOurs ? 'node' : cmd, isOurs ? [path.relative(process.cwd(), CLI_PATH) || CLI_PATH, ...side.cliArgs] : args, side.stdin, side.stdout);
+  const env = side.env ?? (isOurs ? cliEnv() : process.env);
+  // a side with run(): its own processes (the live cases: a writer and a follower), described by `command`
+  out.command = side.run ? side.command : commandLine(isOurs ? 'node' : cmd, isOurs ? [path.relative(process.cwd(), CLI_PATH) || CLI_PATH, ...side.cliArgs] : args, side.stdin, side.stdout);
 
   const total = ctx.warmup + ctx.runs;
   for (let i = 0; i < total; i++) {
@@ -61,16 +62,26 @@ async function runSide(ctx, caseName, side, isOurs) {
         break;
       }
     }
-    const r = await measure(cmd, args, {
-      stdin: side.stdin,
-      stdout: stdoutMode,
-      env,
-      timeoutMs: ctx.timeoutMs,
-      rssMethod: ctx.rssMethod,
-      tmpDir: ctx.workDir,
-    });
+    const r = side.run
+      ? await side.run()
+      : await measure(cmd, args, {
+          stdin: side.stdin,
+          stdout: stdoutMode,
+          env,
+          timeoutMs: ctx.timeoutMs,
+          rssMethod: ctx.rssMethod,
+          tmpDir: ctx.workDir,
+        });
     const run = { warmup: warm, seconds: r.seconds, cpuSeconds: r.cpuSeconds ?? null, rssKB: r.rssKB, exitCode: r.exitCode };
     if (r.signal) run.signal = r.signal;
+    if (r.metrics) run.metrics = r.metrics;
+    if (side.observe && !r.error) {
+      try {
+        run.metrics = { ...run.metrics, ...side.observe(r) };
+      } catch (e) {
+        out.checks.push(`observe failed: ${e.message}`);
+      }
+    }
     if (stdoutMode === 'count') run.stdoutLines = r.stdoutLines;
     if (r.error) {
       run.error = r.error;
@@ -85,6 +96,7 @@ async function runSide(ctx, caseName, side, isOurs) {
       `  [${caseName}] ${side.name} ${label}: ${fmtSec(r.seconds)}` +
         (r.cpuSeconds != null ? `, CPU ${fmtSec(r.cpuSeconds)}` : '') +
         (r.rssKB != null ? `, peak RSS ${(r.rssKB / 1024).toFixed(1)} MiB` : '') +
+        (run.metrics ? `, ${JSON.stringify(run.metrics)}` : '') +
         (warm ? ' (not counted)' : ''),
     );
     if (checkNow) {
@@ -100,6 +112,18 @@ async function runSide(ctx, caseName, side, isOurs) {
     }
   }
   out.summary = summarize(out.runs);
+  // a case's own figures (latency, bytes read): the median over the timed runs, per field
+  const withMetrics = out.runs.filter((x) => !x.warmup && !x.error && x.metrics);
+  if (withMetrics.length) out.metrics = medianMetrics(withMetrics.map((x) => x.metrics));
+  return out;
+}
+
+function medianMetrics(list) {
+  const out = {};
+  for (const k of Object.keys(list[0])) {
+    const xs = list.map((m) => m[k]).filter((v) => typeof v === 'number').sort((a, b) => a - b);
+    out[k] = xs.length ? xs[Math.floor((xs.length - 1) / 2)] : list[0][k];
+  }
   return out;
 }
 
@@ -133,10 +157,12 @@ export async function runCase(ctx, def) {
   for (const p of res.peers) {
     if (!p.summary) continue;
     if (res.rows) p.rowsPerSec = res.rows / p.summary.median;
-    if (ours) p.ratio = ours.median / p.summary.median; // >1: we are slower
+    if (ours && !spec.noRatio) p.ratio = ours.median / p.summary.median; // >1: we are slower
   }
   const primary = res.peers.filter((p) => !p.info);
-  res.target = spec.target(ours, primary);
+  if (res.ours.metrics) res.metrics = res.ours.metrics;
+  if (spec.chart) res.chart = spec.chart;
+  res.target = spec.target(ours, primary, res);
   res.rss = {
     limitMiB: RSS_LIMIT_MIB,
     peakMiB: ours?.peakRssMiB ?? null,

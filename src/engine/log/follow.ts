@@ -34,6 +34,14 @@ export const DEFAULT_POLL_INTERVAL_MS = 1000;
 export const MIN_POLL_INTERVAL_MS = 10;
 export const MAX_POLL_INTERVAL_MS = 3_600_000;
 
+/**
+ * SEGLOG_FOLLOW_WATCH=0 turns fs.watch off: polling only, as on a file system without
+ * notifications (the bench measures the fallback's latency this way).
+ */
+export function followWatchEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SEGLOG_FOLLOW_WATCH !== '0';
+}
+
 /** Wakes a follower when the store directory changes, or every `pollIntervalMs`. */
 export class ChangeWaiter {
   private watcher: FSWatcher | null = null;
@@ -44,7 +52,9 @@ export class ChangeWaiter {
   constructor(
     dir: string,
     private readonly pollIntervalMs: number,
+    watchDir = true,
   ) {
+    if (!watchDir) return; // poll only
     try {
       this.watcher = watch(dir, { persistent: false }, () => this.notify());
       this.watcher.on('error', () => {
@@ -114,7 +124,7 @@ export interface FollowOptions {
  * `once`, the end of what is committed now). Returns the position reached.
  */
 export async function followUnits(fs: FileSystem, dir: string, from: CursorState, visitor: UnitVisitor, opts: FollowOptions = {}): Promise<CursorState> {
-  const waiter = opts.once ? null : new ChangeWaiter(dir, opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
+  const waiter = opts.once ? null : new ChangeWaiter(dir, opts.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS, followWatchEnabled());
   const seenFaults = new Set<string>();
   let pos = from;
   try {

@@ -25,11 +25,16 @@ export interface LiveReadOptions {
   /** True ends the read (a limit reached, a closed pipe); checked between units. */
   stop: () => boolean;
   onFault: (f: Fault) => void;
+  /** Called once the start is located, before anything is read from it (`SEGLOG_DEBUG=1` prints it; the bench reads it). */
+  onLocated?: (s: LiveReadStats) => void;
 }
 
 export interface LiveReadStats {
   /** Bytes read to find the start (footers, or frames of segments without one). */
   locateBytes: number;
+  /** Segments of the store, and (for --since) the index of the first one read from (`segments` when none). */
+  segments: number;
+  startSegment?: number;
 }
 
 export async function liveRead(fs: FileSystem, dir: string, o: LiveReadOptions): Promise<LiveReadStats> {
@@ -38,6 +43,7 @@ export async function liveRead(fs: FileSystem, dir: string, o: LiveReadOptions):
   let start = START_POSITION;
   let skip = 0;
   let locateBytes = 0;
+  let startSegment: number | undefined;
   if (o.last !== undefined) {
     const l = locateLast(fs, dir, segments, o.last, filter);
     start = l.start;
@@ -47,7 +53,10 @@ export async function liveRead(fs: FileSystem, dir: string, o: LiveReadOptions):
     const l = locateSince(fs, segments, o.sinceMs);
     start = l.start;
     locateBytes = l.bytesRead;
+    startSegment = l.segIndex;
   }
+  const stats: LiveReadStats = { locateBytes, segments: segments.length, startSegment };
+  o.onLocated?.(stats);
   // without follow, --last prints the last N as they were when located, not what lands meanwhile
   let budget = o.last !== undefined && !o.follow ? o.last : Number.POSITIVE_INFINITY;
   await followUnits(
@@ -68,5 +77,5 @@ export async function liveRead(fs: FileSystem, dir: string, o: LiveReadOptions):
     },
     { filter, once: !o.follow, pollIntervalMs: o.pollIntervalMs, onPassEnd: o.flush, shouldStop: o.stop, onFault: o.onFault },
   );
-  return { locateBytes };
+  return stats;
 }

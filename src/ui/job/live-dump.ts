@@ -18,7 +18,8 @@ import { eventLine } from '../render/event-json.js';
 import { readDumpFastSwitch, writeEventJson } from '../render/event-jsonl.js';
 import type { LiveChoice } from '../live-flags.js';
 import type { StdoutSink } from '../stdout-sink.js';
-import { liveRead } from '../../tools/live/live-read.js';
+import { liveRead, type LiveReadStats } from '../../tools/live/live-read.js';
+import { debugEnabled } from '../errors.js';
 
 export interface LiveDumpOptions {
   target: Target;
@@ -56,7 +57,8 @@ export async function liveDump(fs: FileSystem, o: LiveDumpOptions): Promise<numb
   };
   const regionTest = compileRegion(o.region);
   if (o.live.walk && o.target.kind === 'store') {
-    await liveRead(fs, o.target.dir, { ...o.live, filter: regionTest, emit: (buf, b, n) => emit(buf, b, n), flush: () => out.flush(), stop, onFault: o.onFault });
+    const onLocated = debugEnabled() ? printLocated : undefined;
+    await liveRead(fs, o.target.dir, { ...o.live, filter: regionTest, emit: (buf, b, n) => emit(buf, b, n), flush: () => out.flush(), stop, onFault: o.onFault, onLocated });
   } else {
     streamCommitted(fs, o.target.segments, (buf, b, n) => emit(buf, b, n), {
       filter: withWallRange(regionTest, o.live.sinceMs, o.live.untilMs),
@@ -67,4 +69,10 @@ export async function liveDump(fs: FileSystem, o: LiveDumpOptions): Promise<numb
   if (format === 'json') out.write(']}\n');
   out.flush();
   return count;
+}
+
+/** SEGLOG_DEBUG=1: what the locate cost (issue 14 reports it; the bench's `since` case parses this line). */
+function printLocated(s: LiveReadStats): void {
+  const where = s.startSegment === undefined ? '' : ` in segment ${s.startSegment} of ${s.segments} (${s.segments - s.startSegment} to read)`;
+  process.stderr.write(`seglog: located start${where} after reading ${s.locateBytes} bytes\n`);
 }
