@@ -33,6 +33,7 @@
 import { section, sleb, uleb, vec, WASM_HEADER, wasmName } from './wasm-emit.js';
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 import { SHA256_IV, SHA256_K, sha256LeafInto, sha256NodeInto } from '../sha256.js';
+import { copyBytes } from '../bytes.js';
 
 const HASH = 32;
 const LANES = 4;
@@ -294,7 +295,7 @@ export class Sha256x4 {
       sha256LeafInto(inputs, i * HASH, want, 0);
       for (let k = 0; k < HASH; k++) if (this.mem[base + i * HASH + k] !== want[k]) return false;
     }
-    const leaves = this.mem.slice(base, base + count * HASH);
+    const leaves = copyBytes(this.mem, base, base + count * HASH);
     this.nodes(count / 2);
     for (let i = 0; i < count / 2; i++) {
       sha256NodeInto(leaves, 2 * i * HASH, leaves, (2 * i + 1) * HASH, want, 0);
