@@ -19,6 +19,7 @@
 import { wasmApi, type WasmMemory } from './wasm-api.js';
 import { section, sleb, uleb, vec, WASM_HEADER, wasmName } from './wasm-emit.js';
 import { assert } from '../assert.js';
+import { CHUNK_END, IV, MSG_PERMUTATION, ROOT, ROUNDS } from './blake3-constants.js';
 
 export const MULTI_HASH_BYTES = 32;
 /** Longest message the kernel hashes: one BLAKE3 chunk. */
@@ -43,12 +44,6 @@ const MEMORY_BYTES = DIFF_BASE + MULTI_CAPACITY;
 const WASM_PAGE_BYTES = 65536;
 const MEMORY_PAGES = Math.ceil(MEMORY_BYTES / WASM_PAGE_BYTES);
 
-const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-const ROUNDS = 7;
-const CHUNK_START = 1;
-const CHUNK_END = 2;
-const ROOT = 8;
 
 // ----------------------------------------------------------------------------------
 // The kernel: (func $run (param $groups i32) (result i32)), hashing messages

@@ -12,14 +12,10 @@
  * cv ‖ IV[0..3] ‖ counter (0, 0) ‖ block_len ‖ flags; 7 rounds of the column and
  * diagonal G steps, the message words permuted between rounds; cv' = v[i] ^ v[i+8].
  */
+import { CHUNK_END, CHUNK_START, IV, MSG_PERMUTATION, ROOT, ROUNDS } from './blake3-constants.js';
+
 export const SMALL_MAX_MESSAGE_BYTES = 1024;
 
-const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-const CHUNK_START = 1;
-const CHUNK_END = 2;
-const ROOT = 8;
-const ROUNDS = 7;
 const BLOCK_BYTES = 64;
 
 const v = new Uint32Array(16);
