@@ -120,11 +120,17 @@ class WorkerTreeHasher implements TreeHasher {
   }
 }
 
-/** A worker for a large store when the build has one (not under vitest) and SEGLOG_ANCHOR_WORKER is not 0; else inline. */
+/**
+ * A worker for a large store when the build has one (not under vitest), a core is left
+ * for it (verify's walk and its precheck worker take two), and SEGLOG_ANCHOR_WORKER is
+ * not 0; else inline. On 2 cores inline was faster: `verify --anchor` 1.88-2.00 s wall,
+ * 3.1-3.2 s CPU against 1.97-2.03 s and 3.5 s with the worker (plain verify 1.62-1.74 s,
+ * 1M events, load 1.1; docs/DECISIONS.md).
+ */
 export function startTreeHasher(wanted: ReadonlySet<number>, storeBytes: number): TreeHasher {
   const env = process.env.SEGLOG_ANCHOR_WORKER;
   const url = new URL('./tree-worker.js', import.meta.url);
-  const want = env === '1' || (env !== '0' && storeBytes >= TREE_WORKER_MIN_BYTES && availableParallelism() >= 2);
+  const want = env === '1' || (env !== '0' && storeBytes >= TREE_WORKER_MIN_BYTES && availableParallelism() >= 3);
   if (!want || !import.meta.url.endsWith('.js')) return new InlineTreeHasher(wanted);
   try {
     return new WorkerTreeHasher(new Worker(url, { workerData: { wanted: [...wanted] } }));
