@@ -241,13 +241,20 @@ export function lostFoundHoldsCuts(before: string, after: string): Problem[] {
     const cuts = newLf.filter((n) => n.startsWith(`${name}.`) && !n.endsWith('.tmp') && !n.endsWith('.json'));
     const nowPath = join(after, name);
     const now = existsSync(nowPath) ? readFileSync(nowPath) : null;
-    if (cuts.length > 1) problems.push({ what: `${name}: more than one cut copy in lost+found`, detail: cuts.join(', ') });
-    if (cuts.length === 1) {
-      const offset = Number(cuts[0]!.split('.')[2]);
-      const kept = readFileSync(join(lfDir, cuts[0]!));
-      if (!kept.equals(old.subarray(offset))) problems.push({ what: `${name}: lost+found/${cuts[0]} is not the bytes from ${offset} to the old end of file (${old.length})`, detail: `${kept.length} bytes kept` });
-      if (now !== null && offset > 0 && !now.subarray(0, offset).equals(old.subarray(0, offset))) problems.push({ what: `${name}: the bytes before the cut at ${offset} changed`, detail: '' });
-      if (now === null && offset !== 0) problems.push({ what: `${name}: removed, but its cut copy starts at ${offset}, not 0`, detail: '' });
+    // Several cuts of one segment are one recovery cutting in steps (docs/FORMAT.md 4.1: a
+    // batch that spans segments is cut to the last one's header, then that empty segment
+    // is removed): their copies, by offset, must tile the old bytes from the first cut on.
+    if (cuts.length > 0) {
+      const byOffset = cuts.map((n) => ({ n, offset: Number(n.split('.')[2]) })).sort((a, b) => a.offset - b.offset);
+      for (let i = 0; i < byOffset.length; i++) {
+        const { n, offset } = byOffset[i]!;
+        const end = i + 1 < byOffset.length ? byOffset[i + 1]!.offset : old.length;
+        const kept = readFileSync(join(lfDir, n));
+        if (!kept.equals(old.subarray(offset, end))) problems.push({ what: `${name}: lost+found/${n} is not the bytes from ${offset} to ${end} (the old end of file is ${old.length})`, detail: `${kept.length} bytes kept` });
+      }
+      const first = byOffset[0]!.offset;
+      if (now !== null && first > 0 && !now.subarray(0, first).equals(old.subarray(0, first))) problems.push({ what: `${name}: the bytes before the cut at ${first} changed`, detail: '' });
+      if (now === null && first !== 0) problems.push({ what: `${name}: removed, but its cut copies start at ${first}, not 0`, detail: cuts.join(', ') });
       continue;
     }
     if (now === null) {
