@@ -17,7 +17,7 @@ import { encodeMerkleIndex, MERKLE_INDEX_FILE, MERKLE_INDEX_LEAF_BYTES, type Mer
 import { CHUNK_LEAVES, chunkRootOfEventHashes } from '../../format/merkle-stream.js';
 import { fingerprintSegment } from '../index/checkpoint.js';
 import type { FileSystem } from '../io/fs-types.js';
-import { exists, writeFully } from '../io/fs-util.js';
+import { exists, writeFileAtomic } from '../io/fs-util.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import { type Fault, type SegmentFile, type WalkVisitor, walkStore } from '../segment/walker.js';
 import { type GapSeen, LeafCollector, type OpenTxnItems } from './leaf-collector.js';
@@ -278,13 +278,5 @@ export function loadLogTree(fs: FileSystem, dir: string, segments: SegmentFile[]
 
 /** Atomic replace with a temp name of our own: two readers refreshing at once do not share a temp file. */
 function writeCacheFile(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = fs.open(tmp, 'w');
-  try {
-    writeFully(fs, fd, bytes, 0, bytes.length, 0);
-    fs.fsync(fd);
-  } finally {
-    fs.close(fd);
-  }
-  fs.rename(tmp, path);
+  writeFileAtomic(fs, path, bytes, { tmp: `${path}.${process.pid}.tmp`, syncDir: false });
 }

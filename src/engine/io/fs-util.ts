@@ -72,8 +72,13 @@ export function writeFully(
  * fsync it, rename it over, fsync the directory. A crash at any point leaves either
  * the old file or the new one (plus, at worst, a stray `.tmp` that readers ignore).
  */
-export function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp`;
+export function writeFileAtomic(
+  fs: FileSystem,
+  path: string,
+  bytes: Uint8Array,
+  opts: { tmp?: string; syncDir?: boolean } = {},
+): void {
+  const tmp = opts.tmp ?? `${path}.tmp`;
   const fd = fs.open(tmp, 'w');
   try {
     writeFully(fs, fd, bytes, 0, bytes.length, 0);
@@ -82,7 +87,8 @@ export function writeFileAtomic(fs: FileSystem, path: string, bytes: Uint8Array)
     fs.close(fd);
   }
   fs.rename(tmp, path);
-  fs.fsyncDir(dirname(path));
+  // a cache may skip it: losing its new name to a power cut only costs a rebuild
+  if (opts.syncDir ?? true) fs.fsyncDir(dirname(path));
 }
 
 /**

@@ -94,7 +94,9 @@ export const MAX_UNIT_PENDING_BYTES = 512 * 1024 * 1024;
 /** Walks the units that complete at or after `from.deliveredThrough`, in commit order. */
 export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visitor: UnitVisitor, opts: UnitWalkOptions = {}): UnitWalkResult {
   // a pruned store starts at its base (segment/prune-base.ts)
-  const segments = opts.segments ?? liveSegments(fs, dir);
+  // one read of the base's header per walk (a follower walks once per commit)
+  const opening = baseOpening(fs, dir);
+  const segments = opts.segments ?? liveSegments(fs, dir, opening);
   const filter = opts.filter;
   const countPassedOnly = opts.countPassedOnly ?? true;
   let pendingBytes = 0;
@@ -155,7 +157,7 @@ export function walkUnits(fs: FileSystem, dir: string, from: CursorState, visito
   // the log's transaction rules (log/txn-fold.ts); a unit is a transaction at its COMMIT, whole
   const newTxn = (txnId: number, segIndex: number, begin: FramePosition): UnitTxn => ({ txnId, segIndex, offset: begin.offset, items: 0, declared: 0, begin, frames: [], firstSeq: -1, lastSeq: -1, maxWallMs: -1 });
   const began = new Map<number, UnitTxn>();
-  const base = segments.length > 0 ? baseOpening(fs, dir) : null;
+  const base = segments.length > 0 ? opening : null;
   // the walk starts at the base when it starts before the first frame of the base's first segment
   const r = from.resumeFrom;
   const startsAtBase = base !== null && segments[0]!.id === base.firstSegmentId && (r.segmentId < base.firstSegmentId || (r.segmentId === base.firstSegmentId && r.offset <= SEGMENT_HEADER_BYTES));

@@ -41,8 +41,10 @@ export function segmentsFromBase(segments: SegmentFile[], base: PruneBase | null
 }
 
 /** The store's segments a reader walks: those at or after its base. */
-export function liveSegments(fs: FileSystem, dir: string): SegmentFile[] {
-  return segmentsFromBase(listSegments(fs, dir), loadBase(fs, dir));
+export function liveSegments(fs: FileSystem, dir: string, opening: BaseOpening | null = baseOpening(fs, dir)): SegmentFile[] {
+  // the base's header only (its first segment): readers call this per pass, and a base holds every entity's head
+  const all = listSegments(fs, dir);
+  return opening === null ? all : all.filter((s) => s.id >= opening.firstSegmentId);
 }
 
 /**
@@ -56,7 +58,13 @@ export function baseOpenTxnIds(fs: FileSystem, dir: string): number[] {
 }
 
 /** The base's first segment and the transactions open at the cut (header and table only), or null: never pruned. */
-export function baseOpening(fs: FileSystem, dir: string): { firstSegmentId: number; txnIds: number[] } | null {
+/** What a reader starting at the base needs of it: where the kept segments start and the transactions open there. */
+export interface BaseOpening {
+  firstSegmentId: number;
+  txnIds: number[];
+}
+
+export function baseOpening(fs: FileSystem, dir: string): BaseOpening | null {
   const path = basePath(dir);
   let fd: number;
   try {
