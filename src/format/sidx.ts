@@ -196,6 +196,11 @@ export function decodeFooter(bytes: Uint8Array, t: SidxTrailer): FooterResult {
  * entries, markers and strings; this function only frames them, so the same tables
  * always give the same bytes.
  */
+/**
+ * The footer's bytes. `into`, when given and large enough, is where they are laid out
+ * (the result is then a view of it: a writer sealing one segment after another reuses
+ * one buffer instead of allocating a footer's size per segment).
+ */
 export function encodeFooter(parts: {
   segmentId: number;
   maxKvVersion: number;
@@ -205,7 +210,7 @@ export function encodeFooter(parts: {
   markers: Uint8Array;
   markerCount: number;
   strings: readonly Uint8Array[];
-}): Uint8Array {
+}, into?: Uint8Array): Uint8Array {
   if (parts.entries.length < parts.entryCount * SIDX_ENTRY_BYTES || parts.markers.length < parts.markerCount * SIDX_MARKER_BYTES) {
     throw new RangeError('footer tables are shorter than their counts');
   }
@@ -217,7 +222,8 @@ export function encodeFooter(parts: {
   const eBytes = parts.entryCount * SIDX_ENTRY_BYTES;
   const mBytes = parts.markerCount * SIDX_MARKER_BYTES;
   const total = SIDX_HEAD_BYTES + eBytes + mBytes + stringBytes + SIDX_TRAILER_BYTES;
-  const out = new Uint8Array(total);
+  // every byte of the footer is written below, so a reused buffer needs no clearing
+  const out = into !== undefined && into.length >= total ? into.subarray(0, total) : new Uint8Array(total);
   writeFooterHead(out, parts.segmentId, parts.maxKvVersion);
   let p = SIDX_HEAD_BYTES;
   out.set(parts.entries.subarray(0, eBytes), p);

@@ -96,6 +96,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
   /** How the open got its state: checkpoint used or not, each segment's footer and source. */
   readonly coldStart: ColdStartInfo;
   private footerSeed: FooterSeed | null;
+  /** The last sealed segment's footer builder, whose buffers the next live footer takes over. */
+  private spareFooter: FooterBuilder | null = null;
   private ckptSession: CheckpointSession | null = null;
   private readonly keepCheckpoint: boolean;
   readonly warnings: string[] = [];
@@ -189,6 +191,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
       if (seed) this.footerSeed = null;
       const { sealed, builder } = sealFooter(fs, seg, seed, this.warn);
       this.ckptSession?.onSealed(builder, sealed, seg.path);
+      // nothing keeps the builder after this: the next segment's footer reuses its buffers (liveFooter)
+      if (builder) this.spareFooter = builder;
       onSeal?.(fs, seg);
     };
     let active;
@@ -765,7 +769,9 @@ export class Store implements RawFrameWriter, BulkEncoder {
     const s = this.footerSeed;
     if (s !== null) return s.segmentId === a.id && s.frameEnd === a.sizeBytes ? s : null;
     if (a.sizeBytes !== SEGMENT_HEADER_BYTES) return null;
-    this.footerSeed = { segmentId: a.id, frameEnd: a.sizeBytes, builder: new FooterBuilder(a.id) };
+    const spare = this.spareFooter;
+    this.spareFooter = null;
+    this.footerSeed = { segmentId: a.id, frameEnd: a.sizeBytes, builder: spare ? spare.recycle(a.id) : new FooterBuilder(a.id) };
     return this.footerSeed;
   }
 
