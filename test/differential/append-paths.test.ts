@@ -4,7 +4,9 @@
  * (`=0`, and the src class, which never has a worker) writes the same events, as the
  * reference reader reads them back: same entities, scopes, kinds, sequences, clocks,
  * batches and payload bytes, and each stored payload parses to the value of the line's
- * payload re-encoded (JSON.stringify of the parsed value). Same seeds as the other differential suites (README.md).
+ * payload re-encoded (JSON.stringify of the parsed value). Also with the SIMD hash lanes
+ * of the bulk encoder off (`SEGLOG_BLAKE3_SIMD=0`) and the early writeback hints off
+ * (`SEGLOG_EARLY_WRITEBACK=0`). Same seeds as the other differential suites (README.md).
  */
 import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
@@ -67,6 +69,10 @@ describe('differential: append --file writes the same events with the scan worke
           ['src', Append, { SEGLOG_APPEND_WORKERS: '0' }],
           // the byte-level line scan and raw encoder off: JSON.parse and the item encoder for every line
           ['dist, fast path off', distAppend, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_APPEND_FAST: '0' }],
+          // bulk events hashed one at a time by hash-wasm instead of four side by side (Store.settleLanes),
+          // and no early writeback hints (RealFs.startWriteback)
+          ['dist, SIMD hash lanes off', distAppend, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_BLAKE3_SIMD: '0' }],
+          ['src, SIMD hash lanes and writeback hints off', Append, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_BLAKE3_SIMD: '0', SEGLOG_EARLY_WRITEBACK: '0' }],
         ] as const) {
           const dir = join(scratch, `s${n}-${views.length}`);
           const r = await run(Cmd, args(dir), env);

@@ -50,6 +50,13 @@ export interface FileSystem {
   write(fd: number, buf: Uint8Array, bufOffset: number, length: number, position: number): number;
   /** Makes the file's data durable. */
   fsync(fd: number): void;
+  /**
+   * Optional, a hint only: start writing the file's dirty data to the disk in the
+   * background and return at once. Promises nothing (durability is `fsync`'s); it lets
+   * a long writer overlap the disk's work with its own, so its fsyncs find less to wait
+   * for. A filesystem without it (SimFs) behaves exactly as before.
+   */
+  startWriteback?(fd: number): void;
   /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
   truncate(fd: number, sizeBytes: number): void;
   fstat(fd: number): FileStat;

@@ -116,6 +116,11 @@ export class SegmentWriter {
     this.dirty = true;
   }
 
+  /** Asks the filesystem to start writing the active segment's data out (a hint: FileSystem.startWriteback). */
+  startWriteback(): void {
+    this.fs.startWriteback?.(this.active.fd);
+  }
+
   fsync(): void {
     if (!this.dirty) return;
     this.fs.fsync(this.active.fd);

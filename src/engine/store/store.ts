@@ -15,7 +15,8 @@
 import { randomFillSync } from 'node:crypto';
 import { keepBytesBeyondFrames } from '../recovery/beyond-frames-copy.js';
 import { type Blake3, createHasher, HASH_BYTES } from '../../format/hash/blake3.js';
-import { copyBytes, toHex, utf8, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
+import { Blake3Multi, MULTI_CAPACITY, MULTI_MAX_MESSAGE_BYTES } from '../../format/hash/blake3-multi.js';
+import { copyBytes, readU32, toHex, utf8, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
 import {
   decodeEvent,
   type DecodedEvent,
@@ -58,6 +59,8 @@ export type { AppendOptions, BatchItem, Coordinate, InjectionHooks, OpenOptions,
 export { BulkAppender, type BulkChunk, type RawBulkItem } from './bulk.js';
 
 const RANDOM_POOL_BYTES = 4096;
+/** Bulk chunks written between two writeback hints (FileSystem.startWriteback). */
+const WRITEBACK_HINT_BYTES = 16 * 1024 * 1024;
 const ID_RANDOM_BYTES = 10;
 
 /**
@@ -81,6 +84,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
   private nextSeq: number;
   private nextTxnId: number;
   private unsyncedSingles = 0;
+  /** Bulk bytes written since the last writeback hint. */
+  private unhintedBytes = 0;
   private closed = false;
   private poisoned: Error | null = null;
   private encodeBuf = new Uint8Array(64 * 1024);
@@ -96,6 +101,10 @@ export class Store implements RawFrameWriter, BulkEncoder {
   /** How the open got its state: checkpoint used or not, each segment's footer and source. */
   readonly coldStart: ColdStartInfo;
   private footerSeed: FooterSeed | null;
+  /** The SIMD hasher of bulk events (hashLanes; undefined until first asked). */
+  private lanes: Blake3Multi | null | undefined = undefined;
+  /** Bulk events encoded into `chunk` but not yet hashed: frame offsets and heads, in the lanes' order (settleLanes). */
+  private readonly pending = { count: 0, chunk: null as BulkChunk | null, at: new Int32Array(MULTI_CAPACITY), headOf: [] as EntityHead[], heads: new Set<EntityHead>() };
   /** The last sealed segment's footer builder, whose buffers the next live footer takes over. */
   private spareFooter: FooterBuilder | null = null;
   private ckptSession: CheckpointSession | null = null;
@@ -239,6 +248,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
   }
 
   private checkWritable(): SegmentWriter {
+    if (this.pending.count > 0) this.settleLanes();
     if (this.closed) throw new SeglogError('closed', 'store is closed', { file: this.dir });
     if (this.readOnly || !this.writer) throw new SeglogError('read_only', 'store is open read-only', { file: this.dir });
     if (this.poisoned) {
@@ -617,6 +627,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
   /** BulkEncoder (bulk.ts): checks and encodes one item into the chunk, advancing heads and sequence. */
   bulkEncode(w: SegmentWriter, chunk: BulkChunk, item: BatchItem): void {
     const p = prepareItem(item, 0, false);
+    if (this.pending.count > 0) this.settleLanes(); // encodeNext reads the heads
     if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > this.options.segmentMaxBytes) {
       this.bulkFlush(w, chunk);
       chunk.arena.grow(p.frameBytes);
@@ -666,6 +677,9 @@ export class Store implements RawFrameWriter, BulkEncoder {
     if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
     const name = names.name;
     const head = this.heads.get(name);
+    // this event's prev_hash is its head's hash: when that is still being hashed, finish the lanes first
+    const pend = this.pending;
+    if (pend.count > 0 && ((head !== undefined && pend.heads.has(head)) || pend.chunk !== chunk)) this.settleLanes();
     const wallMs = Math.max(this.bulkNow(chunk), head ? head.wallMs : 0);
     this.bulkRoom(w, chunk.len + frameBytes);
     const buf = chunk.arena.buf;
@@ -688,23 +702,86 @@ export class Store implements RawFrameWriter, BulkEncoder {
     q = copyInto(buf, q, raw.entity, raw.entityStart, raw.entityEnd);
     q = copyInto(buf, q, raw.scope, raw.scopeStart, raw.scopeEnd);
     q = copyInto(buf, q, raw.payload, raw.payloadStart, raw.payloadEnd);
-    this.hasher.hashInto(buf, b, q, buf, q);
     const length = q + HASH_BYTES - b + 1; // type byte + body
     writeU32(buf, off, length);
     buf[off + 8] = FrameType.EVENT;
-    writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
-    if (head) {
-      head.clock++;
-      head.wallMs = wallMs;
-      const h = head.hash;
-      for (let i = 0; i < HASH_BYTES; i++) h[i] = buf[q + i]!;
+    const lanes = this.hashLanes();
+    if (lanes !== null && q - b <= MULTI_MAX_MESSAGE_BYTES) {
+      // hashed later, with up to MULTI_CAPACITY - 1 other events of other entities (settleLanes
+      // writes the event_hash, the CRC and the head's hash); the head's clock and wall time now
+      let h = head;
+      if (h) {
+        h.clock++;
+        h.wallMs = wallMs;
+      } else {
+        h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
+        this.heads.set(name, h);
+      }
+      lanes.push(buf, b, q);
+      pend.chunk = chunk;
+      pend.at[pend.count++] = off;
+      pend.headOf.push(h);
+      pend.heads.add(h);
+      if (lanes.full) this.settleLanes();
     } else {
-      this.heads.set(name, { clock: 0, wallMs, hash: copyBytes(buf, q, q + HASH_BYTES) });
+      this.hasher.hashInto(buf, b, q, buf, q);
+      writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+      if (head) {
+        head.clock++;
+        head.wallMs = wallMs;
+        const h = head.hash;
+        for (let i = 0; i < HASH_BYTES; i++) h[i] = buf[q + i]!;
+      } else {
+        this.heads.set(name, { clock: 0, wallMs, hash: copyBytes(buf, q, q + HASH_BYTES) });
+      }
     }
     this.nextSeq++;
     chunk.len += frameBytes;
     chunk.frames++;
     return true;
+  }
+
+  /**
+   * The 4-lane SIMD BLAKE3 kernel (format/hash/blake3-multi.ts) bulk events of at most one
+   * chunk are hashed with, created on first use; null without WebAssembly SIMD or with
+   * `SEGLOG_BLAKE3_SIMD=0` (each event hashed at once by hash-wasm, as before issue 18;
+   * the differential suite runs both).
+   */
+  private hashLanes(): Blake3Multi | null {
+    if (this.lanes === undefined) this.lanes = process.env.SEGLOG_BLAKE3_SIMD === '0' ? null : Blake3Multi.create();
+    return this.lanes;
+  }
+
+  /**
+   * Hashes the bulk events waiting in the lanes and completes them: each event_hash
+   * written into its frame (the chunk), the frame's CRC, and the entity head's hash.
+   * The chain only orders the events of one entity, so events of distinct entities
+   * are hashed side by side; an event whose entity's head is waiting settles the lanes
+   * first (bulkEncodeRaw), and so does every other write path and every read of the
+   * heads (checkWritable, snapshotState, close), so no one ever sees a head unhashed.
+   */
+  private settleLanes(): void {
+    const pend = this.pending;
+    const n = pend.count;
+    if (n === 0) return;
+    const lanes = this.lanes!;
+    const chunk = pend.chunk!;
+    lanes.run();
+    const buf = chunk.arena.buf;
+    for (let i = 0; i < n; i++) {
+      const off = pend.at[i]!;
+      const length = readU32(buf, off);
+      const q = off + FRAME_HEADER_BYTES + length - HASH_BYTES;
+      lanes.digestInto(i, buf, q);
+      writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+      const h = pend.headOf[i]!.hash;
+      for (let k = 0; k < HASH_BYTES; k++) h[k] = buf[q + k]!;
+    }
+    lanes.clear();
+    pend.count = 0;
+    pend.chunk = null;
+    pend.headOf.length = 0;
+    pend.heads.clear();
   }
 
   /**
@@ -737,7 +814,8 @@ export class Store implements RawFrameWriter, BulkEncoder {
   /** Writes the chunk's frames to the active segment (used by bulkEncode* when the chunk is full, and bulkFinish). */
   private bulkFlush(w: SegmentWriter, chunk: BulkChunk): void {
     if (chunk.len === 0) return;
-    // a failed store never gets a chunk written again (BulkAppender.finish after a failure)
+    // a failed store never gets a chunk written again (BulkAppender.finish after a failure);
+    // checkWritable also completes the events still in the hash lanes
     this.checkWritable();
     // the footer entries of these frames, taken from memory: sealing then has nothing to read back
     const live = this.liveFooter(w);
@@ -746,6 +824,11 @@ export class Store implements RawFrameWriter, BulkEncoder {
       w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
       if (live) live.frameEnd = w.active.sizeBytes;
       if (this.options.sync === 'always') w.fsync();
+      else if (this.options.sync !== 'none' && (this.unhintedBytes += chunk.len) >= WRITEBACK_HINT_BYTES) {
+        // the final fsync (and each rotation's) then finds most of the data on the disk already
+        this.unhintedBytes = 0;
+        w.startWriteback();
+      }
     } catch (err) {
       if (live) this.footerSeed = null; // it may index frames that were not written
       this.poisoned = err as Error;
@@ -836,6 +919,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
 
   /** Heads and counters, as recovery would rebuild them (used by tests and the checkpoint). */
   snapshotState(): { nextSeq: number; nextTxnId: number; heads: Map<string, EntityHead> } {
+    this.settleLanes();
     return { nextSeq: this.nextSeq, nextTxnId: this.nextTxnId, heads: new Map([...this.heads].map(([k, h]) => [k, { ...h, hash: copyBytes(h.hash) }])) };
   }
 
@@ -867,6 +951,7 @@ export class Store implements RawFrameWriter, BulkEncoder {
    */
   close(opts: { seal?: boolean } = {}): void {
     if (this.closed) return;
+    this.settleLanes();
     this.closed = true;
     if (this.writer) {
       if (this.poisoned) this.writer.abandon();
