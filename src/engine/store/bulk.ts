@@ -1,20 +1,36 @@
 /**
- * The bulk append session (Store.bulk()): standalone events encoded into one large
- * chunk (a CRC arena) and written chunk by chunk. The encoding itself is the store's
- * (it owns heads, sequence and clock: Store.bulkEncode*); this module holds the session,
- * its chunk, and the byte helpers it needs.
+ * The bulk append session (Store.bulk()): standalone events (each its own atomic unit)
+ * encoded into one large chunk (a CRC arena) and written chunk by chunk. The session
+ * owns its chunk and the writer it was started with; the state every write advances
+ * (heads, sequence, clock, footer seed, poisoning) is the store's WriteState
+ * (write-path.ts), shared with single appends, batches and raw frames.
+ *
+ * Two encoders: `add` (an item, through the write path's one event encoder
+ * `encodeNext`) and `addRaw` (JSONL lines encoded from their bytes, CRC in place, the
+ * hash in the SIMD lanes: hash-lanes.ts; `SEGLOG_APPEND_FAST=0` turns the byte-level
+ * line path off, `SEGLOG_BLAKE3_SIMD=0` the lanes, and the differential suite runs both).
  */
+import { copyBytes, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
+import { eventFrameSize, EV, isValidKind, makeUuidV7, MAX_ENTITY_BYTES, MAX_PAYLOAD_BYTES, MAX_SCOPE_BYTES, ZERO_HASH } from '../../format/event.js';
+import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
-import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../../format/frame.js';
+import { ioError } from '../io/errors.js';
+import { isFsError } from '../io/fs-types.js';
 import type { FooterBuilder } from '../index/sidx.js';
 import { EntityTable } from '../log/entity-table.js';
 import type { SegmentWriter } from '../segment/segment-writer.js';
 import type { BatchItem } from './api.js';
+import { prepareItem } from './event-input.js';
+import { LANE_MAX_BODY_BYTES } from './hash-lanes.js';
+import { ID_RANDOM_BYTES, type WriteState } from './write-path.js';
 
-/** The bulk path reads the real wall clock once per this many events (Store.bulkNow). */
+/** The bulk path reads the real wall clock once per this many events (BulkAppender.now). */
 export const BULK_CLOCK_EVERY = 64;
 /** Bulk appends are written in chunks of about this size. */
 export const BULK_CHUNK_BYTES = 1024 * 1024;
+/** Bulk chunks written between two writeback hints (FileSystem.startWriteback). */
+const WRITEBACK_HINT_BYTES = 16 * 1024 * 1024;
 
 /**
  * One bulk event as byte ranges (each field may sit in a different buffer): what
@@ -38,7 +54,7 @@ export interface RawBulkItem {
 /** The bulk session's encode buffer (an arena: CRC in place) and its entity names cached by bytes. */
 export interface BulkChunk {
   arena: CrcArena;
-  /** bulkNow's last reading of the real clock, and how many events asked since the session began */
+  /** now()'s last reading of the real clock, and how many events asked since the session began */
   now: number;
   clockReads: number;
   names: EntityTable<true>;
@@ -46,42 +62,215 @@ export interface BulkChunk {
   frames: number;
 }
 
-/** What a bulk session needs of its store (Store implements it: it owns heads, sequence, clock and writer). */
-export interface BulkEncoder {
-  bulkEncode(w: SegmentWriter, chunk: BulkChunk, item: BatchItem): void;
-  /** False (nothing done) when the item breaks a limit. */
-  bulkEncodeRaw(w: SegmentWriter, chunk: BulkChunk, raw: RawBulkItem): boolean;
-  /** Writes what is pending; returns whether the events were fsynced. */
-  bulkFinish(w: SegmentWriter, chunk: BulkChunk): boolean;
-}
-
-/** Bulk append session; see Store.bulk(). */
+/** Bulk append session; see Store.bulk(). Any write failure makes the store refuse further writes until reopened. */
 export class BulkAppender {
-  private chunk: BulkChunk;
+  private readonly chunk: BulkChunk;
   count = 0;
   firstSeq = -1;
   constructor(
-    private readonly store: BulkEncoder,
+    private readonly ws: WriteState,
     private readonly w: SegmentWriter,
   ) {
     this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0, now: 0, clockReads: 0 };
   }
+
+  /** Checks and encodes one item into the chunk, advancing heads and sequence. */
   add(item: BatchItem): void {
-    this.store.bulkEncode(this.w, this.chunk, item);
+    const ws = this.ws;
+    const w = this.w;
+    const chunk = this.chunk;
+    const p = prepareItem(item, 0, false);
+    ws.settleLanes(); // encodeNext reads the heads
+    if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > ws.options.segmentMaxBytes) {
+      this.flush();
+      chunk.arena.grow(p.frameBytes);
+    }
+    const head = ws.heads.get(p.entityText);
+    const off = chunk.len;
+    this.room(chunk.len + p.frameBytes);
+    // the one encoder of single appends and batches (encodeNext), into the chunk
+    const size = ws.encodeNext(chunk.arena.buf, off, head, ws.clock(), ws.nextSeq, 0, p.kind, p.correlation, p.causation, p.entity, p.scope, p.payload, new Uint8Array(16));
+    const wallMs = ws.encoded.wallMs;
+    const hashAt = off + size - HASH_BYTES;
+    const buf = chunk.arena.buf;
+    if (head) {
+      head.clock++;
+      head.wallMs = wallMs;
+      head.hash.set(buf.subarray(hashAt, hashAt + HASH_BYTES));
+    } else {
+      // a copy: buf is a Buffer (the arena's), whose slice() would alias the chunk
+      ws.heads.set(p.entityText, { clock: 0, wallMs, hash: copyBytes(buf, hashAt, hashAt + HASH_BYTES) });
+    }
+    ws.nextSeq++;
+    chunk.len += size;
+    chunk.frames++;
     this.count++;
   }
+
   /**
    * Appends the event `add` would append for {entity, scope, kind, payload} given as
-   * bytes; false (nothing done) when it breaks a limit: call `add` for the exact error.
+   * byte ranges, encoded straight into the chunk (no strings, no intermediate arrays,
+   * the CRC computed in place). Returns false, having done nothing, when a limit is
+   * exceeded: call `add` for the exact error.
    */
   addRaw(raw: RawBulkItem): boolean {
-    if (!this.store.bulkEncodeRaw(this.w, this.chunk, raw)) return false;
+    const ws = this.ws;
+    const w = this.w;
+    const chunk = this.chunk;
+    const eLen = raw.entityEnd - raw.entityStart;
+    const sLen = raw.scopeEnd - raw.scopeStart;
+    const pLen = raw.payloadEnd - raw.payloadStart;
+    const cat = raw.kindCategory;
+    const type = raw.kindType;
+    if (eLen < 1 || eLen > MAX_ENTITY_BYTES || sLen > MAX_SCOPE_BYTES || pLen > MAX_PAYLOAD_BYTES) return false;
+    if (!isValidKind(cat, type, false)) return false;
+    const frameBytes = eventFrameSize(eLen, sLen, pLen);
+    if (frameBytes - FRAME_HEADER_BYTES > MAX_FRAME_LENGTH) return false;
+    if (chunk.len + frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + frameBytes > ws.options.segmentMaxBytes) {
+      this.flush();
+      chunk.arena.grow(frameBytes);
+    }
+    const names = chunk.names;
+    if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
+    const name = names.name;
+    const head = ws.heads.get(name);
+    // this event's prev_hash is its head's hash: when that is still being hashed, finish the lanes first
+    const lanes = ws.hashLanes();
+    if (lanes !== null && lanes.mustSettleFor(head, chunk.arena)) lanes.settle();
+    const wallMs = Math.max(this.now(), head ? head.wallMs : 0);
+    this.room(chunk.len + frameBytes);
+    const buf = chunk.arena.buf;
+    const off = chunk.len;
+    const b = off + FRAME_PREFIX_BYTES;
+    // the EVENT body, field by field as encodeEventFrame writes it (format/event.ts)
+    makeUuidV7(buf, b + EV.ID, wallMs, ws.randomBytes(ID_RANDOM_BYTES), ws.randomPos - ID_RANDOM_BYTES);
+    writeU64(buf, b + EV.SEQ, ws.nextSeq);
+    writeU64(buf, b + EV.CLOCK, head ? head.clock + 1 : 0);
+    writeU64(buf, b + EV.WALL, wallMs);
+    writeU64(buf, b + EV.TXN, 0);
+    writeU16(buf, b + EV.KIND_CAT, cat);
+    writeU16(buf, b + EV.KIND_TYPE, type);
+    for (let i = b + EV.CORRELATION; i < b + EV.PREV_HASH; i++) buf[i] = 0; // no correlation, no causation
+    buf.set(head ? head.hash : ZERO_HASH, b + EV.PREV_HASH);
+    writeU16(buf, b + EV.ENTITY_LEN, eLen);
+    writeU16(buf, b + EV.SCOPE_LEN, sLen);
+    writeU32(buf, b + EV.PAYLOAD_LEN, pLen);
+    let q = b + EV.VAR;
+    q = copyInto(buf, q, raw.entity, raw.entityStart, raw.entityEnd);
+    q = copyInto(buf, q, raw.scope, raw.scopeStart, raw.scopeEnd);
+    q = copyInto(buf, q, raw.payload, raw.payloadStart, raw.payloadEnd);
+    const length = q + HASH_BYTES - b + 1; // type byte + body
+    writeU32(buf, off, length);
+    buf[off + 8] = FrameType.EVENT;
+    if (lanes !== null && q - b <= LANE_MAX_BODY_BYTES) {
+      // hashed later, side by side with events of other entities (HashLanes.settle writes
+      // the event_hash, the CRC and the head's hash); the head's clock and wall time now
+      let h = head;
+      if (h) {
+        h.clock++;
+        h.wallMs = wallMs;
+      } else {
+        h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
+        ws.heads.set(name, h);
+      }
+      lanes.push(chunk.arena, b, q, off, h);
+    } else {
+      ws.hasher.hashInto(buf, b, q, buf, q);
+      writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+      if (head) {
+        head.clock++;
+        head.wallMs = wallMs;
+        const h = head.hash;
+        for (let i = 0; i < HASH_BYTES; i++) h[i] = buf[q + i]!;
+      } else {
+        ws.heads.set(name, { clock: 0, wallMs, hash: copyBytes(buf, q, q + HASH_BYTES) });
+      }
+    }
+    ws.nextSeq++;
+    chunk.len += frameBytes;
+    chunk.frames++;
     this.count++;
     return true;
   }
-  /** Writes what is pending; returns whether the events were fsynced. */
+
+  /** Writes what is pending and makes it durable per the sync mode; returns whether the events were fsynced. */
   finish(): boolean {
-    return this.store.bulkFinish(this.w, this.chunk);
+    const ws = this.ws;
+    const w = this.w;
+    this.flush();
+    ws.checkWritable();
+    if (ws.options.sync === 'none') return false;
+    try {
+      w.fsync();
+    } catch (err) {
+      // after a failed fsync the page cache can no longer be trusted to reach the disk
+      ws.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
+    return true;
+  }
+
+  /**
+   * The wall clock for a bulk event. The real clock is read once every
+   * BULK_CLOCK_EVERY events (reading it cost ~0.1 µs, a tenth of an event's encoding);
+   * the events between share a reading at most a fraction of a millisecond old, which
+   * millisecond timestamps cannot tell apart anyway. An injected clock is read every time.
+   */
+  private now(): number {
+    const chunk = this.chunk;
+    if (this.ws.clock !== Date.now) return this.ws.clock();
+    if (chunk.clockReads++ % BULK_CLOCK_EVERY === 0) chunk.now = Date.now();
+    return chunk.now;
+  }
+
+  /**
+   * Room for `bytes` more in the active segment: a rotation may seal the segment and
+   * create the next one. A failure there leaves the writer between segments, so like a
+   * failed chunk write it makes the store refuse further writes (reopen recovers).
+   */
+  private room(bytes: number): void {
+    const w = this.w;
+    try {
+      w.ensureRoom(bytes, this.ws.nextSeq);
+    } catch (err) {
+      this.ws.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
+  }
+
+  /** Writes the chunk's frames to the active segment (when the chunk is full, and at finish). */
+  private flush(): void {
+    const ws = this.ws;
+    const w = this.w;
+    const chunk = this.chunk;
+    if (chunk.len === 0) return;
+    // a failed store never gets a chunk written again (BulkAppender.finish after a failure);
+    // checkWritable also completes the events still in the hash lanes
+    ws.checkWritable();
+    // the footer entries of these frames, taken from memory: sealing then has nothing to read back
+    const live = ws.liveFooter(w);
+    if (live) addChunkToFooter(live.builder, chunk.arena.buf, chunk.len, w.active.sizeBytes);
+    try {
+      w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      if (live) live.frameEnd = w.active.sizeBytes;
+      if (ws.options.sync === 'always') w.fsync();
+      else if (ws.options.sync !== 'none' && (ws.unhintedBytes += chunk.len) >= WRITEBACK_HINT_BYTES) {
+        // the final fsync (and each rotation's) then finds most of the data on the disk already
+        ws.unhintedBytes = 0;
+        w.startWriteback();
+      }
+    } catch (err) {
+      if (live) ws.footerSeed = null; // it may index frames that were not written
+      ws.poisoned = err as Error;
+      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
+      throw err;
+    }
+    ws.committedEvents += chunk.frames;
+    ws.reads.invalidate();
+    chunk.len = 0;
+    chunk.frames = 0;
   }
 }
 
