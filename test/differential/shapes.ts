@@ -300,9 +300,10 @@ function buildOnSim(shape: Shape, hasher: Blake3, seed: number): SimFs {
   return fs;
 }
 
+/** Raw frames under fresh transaction ids (`beginTxn().id` reserves one and writes nothing). */
 function writeRawOp(store: Store, what: Extract<Op, { t: 'raw' }>['what']): void {
   const ev = (txnId: number, i: number) => ({ type: 'event' as const, txnId, entity: ENTITIES[i % ENTITIES.length]!, scope: 't', kind: { category: 1, type: i }, payload: Buffer.from(`{"raw":${i}}`) });
-  const a = (store as unknown as { allocTxnId(): number }).allocTxnId();
+  const a = store.beginTxn().id;
   switch (what) {
     case 'orphan':
       store.writeRaw([ev(a, 0), ev(a, 1)], true);
@@ -323,7 +324,7 @@ function writeRawOp(store: Store, what: Extract<Op, { t: 'raw' }>['what']): void
       store.writeRaw([{ type: 'event', txnId: 0, entity: 'sys', scope: '', kind: { category: 0, type: 9 }, payload: Buffer.from('{"sys":1}') }], true);
       return;
     case 'interleaved': {
-      const b = (store as unknown as { allocTxnId(): number }).allocTxnId();
+      const b = store.beginTxn().id;
       store.writeRaw(
         [{ type: 'begin', txnId: a, count: 2 }, { type: 'begin', txnId: b, count: 0 }, ev(a, 5), ev(b, 6), ev(a, 7), { type: 'commit', txnId: b, count: 1 }, { type: 'commit', txnId: a, count: 2 }],
         true,
