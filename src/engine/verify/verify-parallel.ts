@@ -277,20 +277,20 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   /** Segments the walk checked itself (claimed first, or the workers failed or stalled). */
   selfChecked = 0;
 
-  /**
-   * `mainClaims`: the walk checks a segment itself when no worker has taken it yet
-   * (false only in tests that must see every result come from a worker).
-   */
+  private readonly footers: boolean;
+
+  /** `opts.footers`: workers run the footer check of sealed segments too (default FOOTERS_IN_WORKERS). */
   constructor(
     workerUrl: URL,
     private readonly fs: FileSystem,
     private readonly paths: string[],
     workerCount: number,
-    private readonly mainClaims = true,
-    private readonly footers = FOOTERS_IN_WORKERS,
-    dump?: DumpPrecheck,
-    footersOnly = false,
+    opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean } = {},
   ) {
+    const footers = opts.footers ?? FOOTERS_IN_WORKERS;
+    const dump = opts.dump;
+    const footersOnly = opts.footersOnly ?? false;
+    this.footers = footers;
     this.pathIndex = new Map(paths.map((p, i) => [p, i]));
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + paths.length)));
     for (let i = 0; i < workerCount; i++) {
@@ -338,11 +338,20 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     let o = this.owner.get(k);
     if (o !== undefined) return o;
     // no worker has taken segment k yet: the walk checks it itself rather than wait
-    const mine = this.gaveUp || this.closed || k >= this.paths.length || (this.mainClaims && Atomics.compareExchange(this.ctrl, CTRL_NEXT, k, k + 1) === k);
+    const mine = this.gaveUp || this.closed || k >= this.paths.length || (this.walkClaims() && Atomics.compareExchange(this.ctrl, CTRL_NEXT, k, k + 1) === k);
     o = mine ? 'walk' : 'worker';
     if (mine) this.selfChecked++;
     this.owner.set(k, o);
     return o;
+  }
+
+  /**
+   * Whether the walk takes a segment no worker has started (it does, rather than wait);
+   * a test subclass (test/support/workers-only-verdicts.ts) says no, to see every result
+   * come from a worker.
+   */
+  protected walkClaims(): boolean {
+    return true;
   }
 
   precheck(k: number): SegmentPrecheck | null {
@@ -460,7 +469,7 @@ export function startParallelVerdicts(
   }
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, true, opts.footersOnly ? true : FOOTERS_IN_WORKERS, opts.dump, opts.footersOnly ?? false);
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers: opts.footersOnly ? true : FOOTERS_IN_WORKERS, dump: opts.dump, footersOnly: opts.footersOnly ?? false });
   } catch {
     return null;
   }
