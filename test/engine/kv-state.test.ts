@@ -81,7 +81,7 @@ describe('KvState', () => {
     expect(s.size).toBe(301);
   });
 
-  test('a capacity given up front holds that many keys without growing, and more after', () => {
+  test('a capacity given up front (the per-entry arrays) holds that many keys, and more after', () => {
     const s = new KvState(5_000);
     for (let i = 0; i < 6_000; i++) {
       const kb = Buffer.from(`k${i}`);

@@ -46,17 +46,16 @@ export class KvState {
 
   /**
    * `entries`: how many keys the state will hold, when known (a snapshot's count, bounded
-   * by its file's size: never an untrusted number alone): the table and the per-entry
-   * arrays are made that size at once, instead of doubling up to it (each doubling left
-   * the old arrays behind for the collector: ~30 MB of a 1M-key snapshot's peak).
+   * by its file's size: never an untrusted number alone): the per-entry arrays are made
+   * that size at once, instead of doubling up to it (each doubling left the old arrays
+   * behind for the collector). The slot table still grows as keys come: its size and
+   * history decide the order `entries()` and `forEachRaw` give, which is the order of a
+   * snapshot's entries, and that order stays what it was (the same bytes, the same drills).
    */
   constructor(entries = 0) {
     const cap = Math.max(INITIAL_ENTRIES, entries);
-    let slots = INITIAL_SLOTS;
-    // at most half full (see put)
-    while (slots < 2 * cap + 2) slots *= 2;
-    this.slots = new Int32Array(slots);
-    this.mask = slots - 1;
+    this.slots = new Int32Array(INITIAL_SLOTS);
+    this.mask = INITIAL_SLOTS - 1;
     this.hashes = new Int32Array(cap);
     this.keyOffsets = new Int32Array(cap);
     this.keyLengths = new Int32Array(cap);
