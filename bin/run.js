@@ -55,6 +55,17 @@ async function ranFast() {
   return runFast(process.argv.slice(2));
 }
 
+// A command that will run a large job in a worker thread (dist/ui/job/run-job.js) gets
+// that worker started now, so its boot overlaps oclif's start-up (dist/ui/job/prewarm.js:
+// a guess from the command line; the command still decides). SEGLOG_JOB_PREWARM=0 turns it off.
+const JOB_COMMANDS = new Set(['dump', 'verify', 'append', 'wal', 'sidx', 'repair']);
+
+async function prewarmJob() {
+  if (process.env.SEGLOG_JOB_WORKER === '0' || process.env.SEGLOG_JOB_PREWARM === '0' || !JOB_COMMANDS.has(process.argv[2])) return;
+  const { prewarm } = await import('../dist/ui/job/prewarm.js');
+  prewarm(process.argv.slice(2));
+}
+
 const version = versionLine();
 const missing = version === null ? missingBuild() : null;
 if (missing !== null) {
@@ -63,6 +74,7 @@ if (missing !== null) {
 } else if (version !== null) {
   process.stdout.write(version);
 } else if (!(await ranFast())) {
+  await prewarmJob();
   const { execute, settings } = await import('@oclif/core');
   settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });

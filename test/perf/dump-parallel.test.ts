@@ -6,7 +6,8 @@ import { ev } from '../../src/format/event.js';
 import { FrameType } from '../../src/format/frame.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { listSegments, walkSegment } from '../../src/engine/segment/walker.js';
-import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { WorkersOnlyVerdicts } from '../support/workers-only-verdicts.js';
 import { DumpVerdicts } from '../../src/engine/verify/dump-verdicts.js';
 import { streamCommitted } from '../../src/engine/log/committed-stream.js';
 import { frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
@@ -78,8 +79,8 @@ describe('dump with a worker thread (built dist/)', () => {
     const bytes = readFileSync(mid.path);
     bytes[bytes.length >> 1] ^= 0x40;
     writeFileSync(mid.path, bytes);
-    // mainClaims false: every segment's verdicts come from the worker
-    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 1, false, false, { canonical: true });
+    // every segment's verdicts come from the worker
+    const pv = new WorkersOnlyVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 1, { footers: false, dump: { canonical: true } });
     const dv = new DumpVerdicts(pv);
     try {
       let known = 0;

@@ -8,7 +8,8 @@ import { crc32c } from '../../src/format/hash/crc32c.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { listSegments } from '../../src/engine/segment/walker.js';
 import { type VerifyOptions, verifySegments } from '../../src/engine/verify/verify.js';
-import { ParallelVerdicts, precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { WorkersOnlyVerdicts } from '../support/workers-only-verdicts.js';
 import { StaticVerdicts } from '../support/static-verdicts.js';
 import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
@@ -132,7 +133,7 @@ describe('worker threads (built dist/)', () => {
   });
   it('ParallelVerdicts hands the walk the same verdicts as in-process prechecks', () => {
     const segs = listSegments(fs, base);
-    const pv = new ParallelVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 2, false, true);
+    const pv = new WorkersOnlyVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 2, { footers: true });
     try {
       const parallel = verifySegments(fs, segs, hasher, { hashVerdicts: pv });
       expect(JSON.stringify(parallel)).toBe(JSON.stringify(verifySegments(fs, segs, hasher)));

@@ -24,7 +24,7 @@ interface SegmentDumpVerdicts {
 export class DumpVerdicts {
   private readonly bySeg = new Map<number, SegmentDumpVerdicts>();
 
-  /** Over workers already started (tests: `mainClaims` false, so every verdict comes from a worker). */
+  /** Over workers already started (tests: test/support/workers-only-verdicts.ts, so every verdict comes from a worker). */
   constructor(private readonly pv: ParallelVerdicts) {}
 
   /**

@@ -1,8 +1,8 @@
 /**
  * Key/value snapshots (docs/FORMAT.md section 10): writing one at the log's current
  * commit position, and replaying through the newest one that still matches the log.
- * Over 500 lines, knowingly: writer, loader, the replay tap and the scheduler share the
- * position rule below; the loader and the tap are the split when the file grows.
+ * Over 500 lines, knowingly: writer, the replay tap and the scheduler share the position
+ * rule below; the loader is in snapshot-load.ts, and the tap is the next split.
  *
  * The position rule. A snapshot taken at position P holds the state of every
  * transaction whose COMMIT lies before P. Transactions interleave, so some may have
@@ -32,18 +32,12 @@ import { decodeGap, GapKind } from '../../format/gap.js';
 import { markerTxnId } from '../../format/marker.js';
 import {
   comparePositions,
-  decodeSnapshotHeader,
   encodeSnapshotHeader,
-  entryKeyBytes,
-  entryValueBytes,
-  entryVersion,
   type FrameMark,
   type LogPosition,
   parseSnapshotFileName,
   SNAPSHOT_ENTRY_FIXED_BYTES,
-  SNAPSHOT_HASH_BYTES,
   SNAPSHOT_HEADER_BYTES,
-  SNAPSHOT_MAX_BYTES,
   snapshotFileName,
   type SnapshotHeader,
   type SnapshotStats,
@@ -53,9 +47,12 @@ import {
 import { ioError, SeglogError } from '../io/errors.js';
 import { RealFs } from '../io/real-fs.js';
 import { type FileSystem, isFsError } from '../io/fs-types.js';
-import { ensureDir, exists, readFully, readWhole, writeFully } from '../io/fs-util.js';
+import { ensureDir, exists, readFully, writeFully } from '../io/fs-util.js';
 import { basePath } from '../segment/prune-base.js';
-import { KvState } from './kv-state.js';
+import { KvState, NO_VALUE } from './kv-state.js';
+import { type LoadedSnapshot, loadSnapshotSync } from './snapshot-load.js';
+
+export { type LoadedSnapshot, loadSnapshotSync };
 import { segmentFileName } from '../io/layout.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
 import type { SegmentFile } from '../segment/walker.js';
@@ -160,53 +157,12 @@ export function snapshotHasherSync(): IHasher {
   return hasherReady;
 }
 
-export interface LoadedSnapshot {
-  file: string;
-  header: SnapshotHeader;
-  state: KvState;
-}
-
 /**
  * Reads and checks a snapshot: header, BLAKE3 of the whole, entries that add up
  * exactly. Throws SeglogError 'corrupt' naming the file when it is not usable.
  */
 export async function loadSnapshot(fs: FileSystem, path: string, keepValues: boolean, headerOnly = false): Promise<LoadedSnapshot> {
   return loadSnapshotSync(fs, path, keepValues, await snapshotHasher(), headerOnly);
-}
-
-/** `headerOnly`: check the whole file's BLAKE3 and the header, but build no state (an empty one). */
-export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boolean, h: IHasher, headerOnly = false): LoadedSnapshot {
-  let bytes: Uint8Array;
-  try {
-    bytes = readWhole(fs, path, SNAPSHOT_MAX_BYTES);
-  } catch (err) {
-    throw ioError(err, path, 'read the snapshot');
-  }
-  const bad = (why: string): SeglogError => new SeglogError('corrupt', `snapshot is damaged: ${why}`, { file: path });
-  const header = decodeSnapshotHeader(bytes);
-  if (typeof header === 'string') throw bad(header);
-  const bodyEnd = bytes.length - SNAPSHOT_HASH_BYTES;
-  h.init();
-  h.update(bytes.subarray(0, bodyEnd));
-  const digest = h.digest('binary');
-  for (let i = 0; i < SNAPSHOT_HASH_BYTES; i++) if (digest[i] !== bytes[bodyEnd + i]) throw bad('BLAKE3 of the file does not match');
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const state = new KvState();
-  if (headerOnly) return { file: path, header, state };
-  let at = SNAPSHOT_HEADER_BYTES;
-  for (let n = 0; n < header.entryCount; n++) {
-    if (at + SNAPSHOT_ENTRY_FIXED_BYTES > bodyEnd) throw bad(`entry ${n} runs past the end`);
-    const k = entryKeyBytes(buf, at);
-    const v = entryValueBytes(buf, at);
-    const version = entryVersion(buf, at);
-    const keyAt = at + SNAPSHOT_ENTRY_FIXED_BYTES;
-    if (keyAt + k + v > bodyEnd) throw bad(`entry ${n} runs past the end`);
-    state.put(buf, keyAt, k, keepValues ? buf.toString('utf8', keyAt + k, keyAt + k + v) : null, version);
-    at = keyAt + k + v;
-  }
-  if (at !== bodyEnd) throw bad(`${bodyEnd - at} bytes after the last entry`);
-  if (state.size !== header.entryCount) throw bad('a key is listed twice');
-  return { file: path, header, state };
 }
 
 /** Whether the log still holds the frame `m` names (same length and CRC fields). Null when it does. */
@@ -573,18 +529,18 @@ function writeSnapshotFile(fs: FileSystem, path: string, header: SnapshotHeader,
     let chunk = Buffer.allocUnsafe(WRITE_CHUNK_BYTES);
     let used = 0;
     // keys are copied from the state's own bytes (no string per key: 1M keys made 1M strings)
-    state.forEachRaw((arena, keyOff, keyLen, value, version) => {
-      if (value === null) throw new SeglogError('usage', 'snapshot needs values: replay with keepValues');
-      const need = SNAPSHOT_ENTRY_FIXED_BYTES + keyLen + Buffer.byteLength(value, 'utf8');
+    state.forEachRaw((keys, keyOff, keyLen, values, valueOff, valueLen, version) => {
+      if (valueLen === NO_VALUE) throw new SeglogError('usage', 'snapshot needs values: replay with keepValues');
+      const need = SNAPSHOT_ENTRY_FIXED_BYTES + keyLen + valueLen;
       if (used + need > chunk.length) {
         put(chunk, used);
         used = 0;
         if (need > chunk.length) chunk = Buffer.allocUnsafe(need);
       }
-      arena.copy(chunk, used + SNAPSHOT_ENTRY_FIXED_BYTES, keyOff, keyOff + keyLen);
-      const v = chunk.write(value, used + SNAPSHOT_ENTRY_FIXED_BYTES + keyLen, 'utf8');
-      writeEntryFixed(chunk, used, keyLen, v, version);
-      used += SNAPSHOT_ENTRY_FIXED_BYTES + keyLen + v;
+      keys.copy(chunk, used + SNAPSHOT_ENTRY_FIXED_BYTES, keyOff, keyOff + keyLen);
+      values.copy(chunk, used + SNAPSHOT_ENTRY_FIXED_BYTES + keyLen, valueOff, valueOff + valueLen);
+      writeEntryFixed(chunk, used, keyLen, valueLen, version);
+      used += need;
     });
     if (used > 0) put(chunk, used);
     const digest = h.digest('binary');

@@ -500,7 +500,9 @@ class ReplaySink implements WalSink {
       if (version > s.finalVersion) s.finalVersion = version;
       if (type === KvKind.PUT) {
         s.writesApplied++;
-        this.state.put(bytes, at, keyBytes, this.wantsValues ? this.values[i / OP_STRIDE]! : null, version);
+        // the value is kept as the bytes recorded (decodeValues checked they parse as JSON)
+        if (this.wantsValues) this.state.put(bytes, at, keyBytes, version, bytes, at + keyBytes, valueBytes);
+        else this.state.put(bytes, at, keyBytes, version);
       } else {
         s.deletesApplied++;
         this.state.delete(bytes, at, keyBytes);

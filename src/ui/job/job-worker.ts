@@ -1,20 +1,42 @@
 /**
  * Worker-thread entry of run-job.ts: runs one job from jobs.ts and posts its output, or
  * its error as plain fields (the main thread rebuilds a SeglogError from them).
+ *
+ * Two ways in: `workerData` names the job and carries its input (started when the job
+ * starts), or the worker was started early (prewarm.ts) with only the job's name, loads
+ * that job's modules at once, and waits for one `start` message with the input.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobControl, type JobShared } from './control.js';
 import { type JobName, loadJob } from './jobs.js';
 import { serializeError } from './job-errors.js';
 
-const data = workerData as { name: JobName; input: unknown; shared: JobShared };
+interface JobStart {
+  name: JobName;
+  input: unknown;
+  shared: JobShared;
+}
+
 const port = parentPort!;
-const ctl = new JobControl(data.shared);
-ctl.warn = (message) => port.postMessage({ type: 'warn', message });
-ctl.step = (text) => port.postMessage({ type: 'step', text });
-loadJob(data.name)
-  .then((job) => (job as (input: unknown, ctl: JobControl) => Promise<unknown>)(data.input, ctl))
-  .then(
-  (output) => port.postMessage({ type: 'done', output }),
-  (err: unknown) => port.postMessage({ type: 'error', error: serializeError(err) }),
-);
+
+function run(start: JobStart): void {
+  const ctl = new JobControl(start.shared);
+  ctl.warn = (message) => port.postMessage({ type: 'warn', message });
+  ctl.step = (text) => port.postMessage({ type: 'step', text });
+  loadJob(start.name)
+    .then((job) => (job as (input: unknown, ctl: JobControl) => Promise<unknown>)(start.input, ctl))
+    .then(
+      (output) => port.postMessage({ type: 'done', output }),
+      (err: unknown) => port.postMessage({ type: 'error', error: serializeError(err) }),
+    );
+}
+
+const data = workerData as JobStart | { warm: JobName };
+if ('warm' in data) {
+  // the modules load while the main thread is still loading oclif and parsing flags;
+  // a failure here is the job's own to report, when it runs
+  loadJob(data.warm).catch(() => undefined);
+  port.once('message', (m: { type: 'start' } & JobStart) => run(m));
+} else {
+  run(data);
+}

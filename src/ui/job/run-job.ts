@@ -13,9 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { JobCancelled, type JobControl } from './control.js';
 import { deserializeError, type SerializedError } from './job-errors.js';
 import { type JobInput, type JobName, type JobOutput, loadJob } from './jobs.js';
+import { dropWarmWorker, JOB_WORKER_MIN_BYTES, takeWarmWorker } from './prewarm.js';
 
-/** Below this much input a job runs inline: it ends in well under a second. */
-export const JOB_WORKER_MIN_BYTES = 8 * 1024 * 1024;
 
 export interface RunningJob<O> {
   readonly inWorker: boolean;
@@ -39,13 +38,19 @@ export function wantWorker(sizeBytes: number | null, env: NodeJS.ProcessEnv = pr
 
 export function startJob<N extends JobName>(name: N, input: JobInput<N>, ctl: JobControl, useWorker: boolean): RunningJob<JobOutput<N>> {
   if (!useWorker) {
+    dropWarmWorker();
     // a turn of the event loop first, so a caller's setup (progress, handlers) is in place
     const done = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => loadJob(name))
       .then((job) => (job as (input: JobInput<N>, ctl: JobControl) => Promise<JobOutput<N>>)(input, ctl));
     return { inWorker: false, done, terminate: () => ctl.cancel() };
   }
-  const worker = new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { name, input, shared: ctl.shared } });
+  // a worker started before oclif loaded (prewarm.ts) for this job, else a new one
+  const warm = takeWarmWorker(name);
+  const worker = warm ?? new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { name, input, shared: ctl.shared } });
+  if (warm !== null) warm.postMessage({ type: 'start', name, input, shared: ctl.shared });
+  // SEGLOG_DEBUG=1 says where the job runs (test/ui/prewarm.test.ts reads it)
+  if (process.env.SEGLOG_DEBUG === '1') process.stderr.write(`seglog: job ${name} in a ${warm !== null ? 'prewarmed' : 'new'} worker\n`);
   let terminated = false;
   const done = new Promise<JobOutput<N>>((resolve, reject) => {
     let settled = false;

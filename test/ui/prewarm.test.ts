@@ -1,0 +1,107 @@
+/**
+ * The prewarmed job worker (src/ui/job/prewarm.ts): bin/run.js guesses from the raw
+ * command line that a large job is coming and starts its worker before oclif loads.
+ *
+ * Properties protected:
+ * - the guess names the job the command would run, and none for small inputs, help and
+ *   live dumps (a wrong guess costs a worker boot, so the table below is what the guess
+ *   is for; if it fails, compare COMMAND_JOBS with the commands' runJob calls);
+ * - a command run with the warm worker prints exactly what it prints without it, and the
+ *   warm worker is really used (SEGLOG_DEBUG=1 says "prewarmed"); a guess for another
+ *   job (`repair --output` runs repairCopy, the guess is repairPlan) still works, in a new
+ *   worker. If these fail, look at takeWarmWorker and the `start` message in job-worker.ts.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guessJob, JOB_WORKER_MIN_BYTES } from '../../src/ui/job/prewarm.js';
+import { assertBuilt, CLI_TEST_TIMEOUT_MS, removeTempDirs, runCli, tempDir } from '../commands/cli-helpers.js';
+
+describe('guessJob: which job a command line will run in a worker', () => {
+  const BIG = JOB_WORKER_MIN_BYTES;
+  const sizes: Record<string, number> = { big: BIG, small: BIG - 1, 'in.jsonl': BIG * 4, 'tiny.jsonl': 10 };
+  const sizeOf = (p: string): number => sizes[p] ?? 0;
+  const table: Array<[string, string | null]> = [
+    ['dump big', 'dump'],
+    ['dump big --format jsonl', 'dump'],
+    ['dump --format jsonl big', 'dump'],
+    ['dump small', null],
+    ['dump big --follow', null],
+    ['dump big -f', null],
+    ['dump big --since=1m', null],
+    ['dump big --last 10', null],
+    ['dump big --help', null],
+    ['verify big --json', 'verify'],
+    ['verify small', null],
+    ['append store --file in.jsonl', 'append'],
+    ['append store --file=in.jsonl', 'append'],
+    ['append store -f in.jsonl', 'append'],
+    ['append store --file tiny.jsonl', null],
+    ['append store --file -', 'append'],
+    ['wal replay big', 'walReplay'],
+    ['wal dump big', 'walDump'],
+    ['wal snapshot big', null],
+    ['sidx rebuild big', 'sidx'],
+    ['sidx strip big --dry-run', 'sidx'],
+    ['sidx show big', null],
+    ['repair big --dry-run', 'repairPlan'],
+    ['stats big', null],
+    ['head big', null],
+  ];
+  for (const [line, job] of table) {
+    it(`${line} -> ${job ?? 'no worker'}`, () => {
+      expect(guessJob(line.split(' '), sizeOf)).toBe(job);
+    });
+  }
+});
+
+describe('a prewarmed worker runs the job exactly as a new one does', () => {
+  let dir = '';
+  let store = '';
+  beforeAll(async () => {
+    assertBuilt();
+    dir = tempDir('seglog-prewarm-');
+    const input = join(dir, 'events.jsonl');
+    const lines: string[] = [];
+    // ~14 MiB of input, more of segments: above JOB_WORKER_MIN_BYTES, so the commands use a worker
+    for (let i = 0; i < 60_000; i++) lines.push(JSON.stringify({ entity: `e:${i % 97}`, scope: 'tenant:t', kind: '1:1', payload: { i, pad: 'p'.repeat(100 + (i % 50)) } }));
+    writeFileSync(input, `${lines.join('\n')}\n`);
+    store = join(dir, 'store');
+    const r = await runCli(['append', store, '--create', '--file', input, '--json'], { timeoutMs: 120_000, env: { SEGLOG_DEBUG: '1' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr, 'append of a 14 MiB file took the warm worker').toContain('job append in a prewarmed worker');
+  }, 180_000);
+  afterAll(removeTempDirs);
+
+  it('dump --format jsonl: same bytes with and without the warm worker, and the warm one was used', async () => {
+    const warm = await runCli(['dump', store, '--format', 'jsonl'], { env: { SEGLOG_DEBUG: '1' }, timeoutMs: 120_000 });
+    const cold = await runCli(['dump', store, '--format', 'jsonl'], { env: { SEGLOG_DEBUG: '1', SEGLOG_JOB_PREWARM: '0' }, timeoutMs: 120_000 });
+    expect([warm.code, cold.code]).toEqual([0, 0]);
+    expect(warm.stderr).toContain('job dump in a prewarmed worker');
+    expect(cold.stderr).toContain('job dump in a new worker');
+    expect(warm.stdout.split('\n').length).toBe(60_001);
+    expect(warm.stdout === cold.stdout, 'dump output differs with the warm worker').toBe(true);
+  }, CLI_TEST_TIMEOUT_MS);
+
+  it('verify --json: same report, warm worker used', async () => {
+    const warm = await runCli(['verify', store, '--json'], { env: { SEGLOG_DEBUG: '1' } });
+    const cold = await runCli(['verify', store, '--json'], { env: { SEGLOG_JOB_PREWARM: '0' } });
+    expect([warm.code, cold.code]).toEqual([0, 0]);
+    expect(warm.stderr).toContain('job verify in a prewarmed worker');
+    const strip = (s: string): unknown => {
+      const d = JSON.parse(s) as Record<string, unknown>;
+      delete d.elapsedMs;
+      delete d.durationMs;
+      return d;
+    };
+    expect(strip(warm.stdout)).toEqual(strip(cold.stdout));
+  }, CLI_TEST_TIMEOUT_MS);
+
+  it('a wrong guess (repair --output runs repairCopy, the guess was repairPlan) runs in a new worker', async () => {
+    const r = await runCli(['repair', store, '--output', join(dir, 'copy'), '--yes', '--json'], { env: { SEGLOG_DEBUG: '1' }, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('job repairCopy in a new worker');
+    const v = await runCli(['verify', join(dir, 'copy')]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+  }, CLI_TEST_TIMEOUT_MS);
+});
