@@ -206,6 +206,22 @@ describe('seglog repair (built CLI)', () => {
   );
 });
 
+describe('seglog repair: the plan with worker threads', () => {
+  it(
+    "--dry-run --json is byte for byte the same with verify's worker threads (SEGLOG_VERIFY_WORKERS=1: hash verdicts, footer checks, CRCs trusted below a worker's checkedEnd) as with the walk alone (=0)",
+    async () => {
+      const store = await damagedStore();
+      const on = await runCli(['repair', store, '--dry-run', '--json'], { env: { SEGLOG_VERIFY_WORKERS: '1' } });
+      const off = await runCli(['repair', store, '--dry-run', '--json'], { env: { SEGLOG_VERIFY_WORKERS: '0' } });
+      expect(off.code, describeRun(off)).toBe(1);
+      // if this fails, look at analyzer.ts onSegment (crcTrustedBelow) and verify-parallel.ts checkedEnd
+      expect(on.stdout, describeRun(on)).toBe(off.stdout);
+      expect(on.code).toBe(off.code);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
+
 describe('seglog repair: backups by hard link (real file system)', () => {
   interface Manifest {
     version: number;
