@@ -16,12 +16,13 @@ import { copyBytes, equalBytes, readU16, readU32, readU64, TWO_32, writeU32, wri
 import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { CrcArena, crc32c } from '../../format/hash/crc32c.js';
 import { EV, ev } from '../../format/event.js';
-import { FrameStatus, FrameType } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FrameStatus, FrameType, MIN_FRAME_LENGTH } from '../../format/frame.js';
 import { kvVersionOf } from '../../format/kv.js';
 import { decodeSegmentHeader, type HeaderResult, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import {
   decodeFooter,
   encodeFooter,
+  encodeFooterParts,
   SE,
   SE_BODY_COPY_BYTES,
   SIDX_ENTRY_BYTES,
@@ -30,6 +31,7 @@ import {
   SIDX_MAX_ENTRIES,
   SIDX_TRAILER_BYTES,
   SM,
+  type FooterTables,
   type SidxFooter,
   writeFooterHead,
   writeMarkerRow,
@@ -44,12 +46,18 @@ import { type SegmentFile, walkSegment } from '../segment/walker.js';
 
 const INITIAL_ENTRY_ROOM = 1024;
 const INITIAL_MARKER_ROOM = 256;
+/** The smallest EVENT frame: a bound on the events a segment's frames can hold. */
+const MIN_EVENT_FRAME_BYTES = FRAME_HEADER_BYTES + MIN_FRAME_LENGTH[FrameType.EVENT]!;
+/** A reservation's bound (a 4 GiB segment of small frames): past it the table grows as it fills. */
+const MAX_RESERVED_ENTRY_BYTES = 256 * 1024 * 1024;
 /** Largest footer a reader loads whole: a 4 GiB segment of minimal frames stays below it. */
 export const MAX_FOOTER_BYTES = 2 * 1024 * 1024 * 1024 - 1;
 
 /** Accumulates one segment's footer tables, frame by frame, in file order. */
 export class FooterBuilder {
   private entries: Uint8Array = new Uint8Array(INITIAL_ENTRY_ROOM * SIDX_ENTRY_BYTES);
+  /** `entries` as a DataView: an entry is copied a 32-bit word at a time (3x the byte loop). */
+  private entriesView: DataView<ArrayBufferLike> = new DataView(this.entries.buffer);
   private markers: Uint8Array = new Uint8Array(INITIAL_MARKER_ROOM * SIDX_MARKER_BYTES);
   entryCount = 0;
   markerCount = 0;
@@ -58,13 +66,16 @@ export class FooterBuilder {
   maxKvVersion = 0;
   firstSeq = -1;
   lastSeq = -1;
+  /** A DataView over the frames' buffer `frameViewOf`, remembered by identity (as verify's chain fold does). */
+  private frameViewOf: Uint8Array | null = null;
+  private frameView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(readonly segmentId: number) {}
 
   /** A builder holding exactly what `f` indexes, ready to take the frames after it. */
   static fromFooter(f: SidxFooter): FooterBuilder {
     const b = new FooterBuilder(f.segmentId);
-    b.entries = copyBytes(f.entries);
+    b.setEntries(copyBytes(f.entries));
     b.markers = copyBytes(f.markers);
     b.entryCount = f.entryCount;
     b.markerCount = f.markerCount;
@@ -77,6 +88,28 @@ export class FooterBuilder {
     return b;
   }
 
+  /**
+   * Makes room for `entryCount` entries at once (a rebuild knows its segment's size):
+   * no table regrown and copied as it fills. Pages never written are never touched.
+   */
+  reserve(entryCount: number, spent: FooterBuilder | null = null): void {
+    const need = Math.min(entryCount * SIDX_ENTRY_BYTES, MAX_RESERVED_ENTRY_BYTES);
+    if (this.entryCount === 0 && spent !== null && spent !== this && spent.entries.length >= need && spent.entries.length > this.entries.length) {
+      // the spent builder's table, whose pages are already the process's: fresh pages cost
+      // a fault each on first write (on this VM a fifth of a rebuild's scan, and its RSS)
+      this.setEntries(spent.entries);
+      spent.setEntries(new Uint8Array(0));
+      spent.entryCount = 0;
+      return;
+    }
+    if (need > this.entries.length) this.setEntries(grow(this.entries, need, need));
+  }
+
+  private setEntries(e: Uint8Array): void {
+    this.entries = e;
+    this.entriesView = new DataView(e.buffer, e.byteOffset, e.byteLength);
+  }
+
   /** Adds the frame a SegmentReader just returned as Valid. */
   addFrame(r: SegmentReader): void {
     if (r.type === FrameType.EVENT) this.addEvent(r.buf, r.bodyOff, r.frameOffset);
@@ -86,20 +119,27 @@ export class FooterBuilder {
   /** An EVENT whose checked body starts at buf[b]. */
   addEvent(buf: Uint8Array, b: number, frameOffset: number): void {
     if (this.entryCount >= SIDX_MAX_ENTRIES) throw new RangeError('too many events for one footer');
-    const need = (this.entryCount + 1) * SIDX_ENTRY_BYTES;
-    if (need > this.entries.length) this.entries = grow(this.entries, need);
     const e = this.entryCount * SIDX_ENTRY_BYTES;
-    const out = this.entries;
-    const seq = ev.seq(buf, b);
+    if (e + SIDX_ENTRY_BYTES > this.entries.length) this.setEntries(grow(this.entries, e + SIDX_ENTRY_BYTES));
+    if (buf !== this.frameViewOf) {
+      this.frameViewOf = buf;
+      this.frameView = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    const f = this.frameView;
+    const out = this.entriesView;
     // sequence, clock, wall ms, txn id and kind: the body's own little-endian bytes
-    for (let i = 0; i < SE_BODY_COPY_BYTES; i++) out[e + i] = buf[b + EV.SEQ + i]!;
-    writeU32(out, e + SE.ENTITY, this.intern(buf, b + EV.VAR, ev.entityLen(buf, b)));
-    writeU64(out, e + SE.OFFSET, frameOffset);
-    const hs = ev.hashStart(buf, b);
-    for (let i = 0; i < 32; i++) out[e + SE.HASH + i] = buf[hs + i]!;
+    const body = b + EV.SEQ;
+    for (let i = 0; i < SE_BODY_COPY_BYTES; i += 4) out.setInt32(e + i, f.getInt32(body + i, true), true);
+    const nameLen = f.getUint16(b + EV.ENTITY_LEN, true);
+    out.setUint32(e + SE.ENTITY, this.intern(buf, b + EV.VAR, nameLen), true);
+    out.setUint32(e + SE.OFFSET, frameOffset % TWO_32, true);
+    out.setUint32(e + SE.OFFSET + 4, Math.floor(frameOffset / TWO_32), true);
+    const hs = b + EV.VAR + nameLen + f.getUint16(b + EV.SCOPE_LEN, true) + f.getUint32(b + EV.PAYLOAD_LEN, true);
+    for (let i = 0; i < HASH_BYTES; i += 4) out.setInt32(e + SE.HASH + i, f.getInt32(hs + i, true), true);
     // the same rule as the recovery scan (kvVersionOf), so a footer-based cold start agrees with it
     const v = kvVersionOf(buf, b);
     if (v > this.maxKvVersion) this.maxKvVersion = v;
+    const seq = ev.seq(buf, b);
     if (this.firstSeq < 0) this.firstSeq = seq;
     this.lastSeq = seq;
     this.entryCount++;
@@ -127,7 +167,20 @@ export class FooterBuilder {
 
   /** The footer for frames ending at `footerStart`. */
   encode(footerStart: number): Uint8Array {
-    return encodeFooter({
+    return encodeFooter(this.footerTables(footerStart));
+  }
+
+  /**
+   * The same footer as `encode`, as consecutive pieces that are not copied into one
+   * array: the entry table (80 bytes per event, most of the footer) is a view of the
+   * builder's own. For writers that stream the footer to a file (sidx rebuild).
+   */
+  encodeParts(footerStart: number): Uint8Array[] {
+    return encodeFooterParts(this.footerTables(footerStart));
+  }
+
+  private footerTables(footerStart: number): FooterTables {
+    return {
       segmentId: this.segmentId,
       maxKvVersion: this.maxKvVersion,
       footerStart,
@@ -136,12 +189,12 @@ export class FooterBuilder {
       markers: this.markers,
       markerCount: this.markerCount,
       strings: this.names.keys,
-    });
+    };
   }
 }
 
-function grow(b: Uint8Array, need: number): Uint8Array {
-  const out = new Uint8Array(Math.max(need, b.length * 2));
+function grow(b: Uint8Array, need: number, exact?: number): Uint8Array {
+  const out = new Uint8Array(exact ?? Math.max(need, b.length * 2));
   out.set(b);
   return out;
 }
@@ -208,8 +261,12 @@ export interface BuiltFooter {
  * footer's start when its trailer checks out, at a damaged footer's head, or at the
  * end of the file.
  */
-/** `cancelPoint` is called every CANCEL_CHECK_EVERY_FRAMES frames and may throw to stop (Ctrl-C). */
-export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile, cancelPoint?: () => void): BuiltFooter {
+/**
+ * `cancelPoint` is called every CANCEL_CHECK_EVERY_FRAMES frames and may throw to stop
+ * (Ctrl-C). `spent`: a builder the caller is done with (its footer written), whose entry
+ * table this build reuses, and empties.
+ */
+export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile, cancelPoint?: () => void, spent: FooterBuilder | null = null): BuiltFooter {
   let builder = new FooterBuilder(seg.id < 0 ? 0 : seg.id);
   const out: BuiltFooter = { frameEnd: 0, builder, fault: null, damagedFooterAt: null, headerOk: true, fileSize: 0 };
   walkSegment(fs, seg, 0, false, {
@@ -219,6 +276,9 @@ export function buildFooterFromFrames(fs: FileSystem, seg: SegmentFile, cancelPo
       out.headerOk = r.header.ok;
       // the footer names the segment its header names (a lone file may have any name)
       if (r.header.ok) builder = out.builder = new FooterBuilder(r.header.header.segmentId);
+      // room for as many entries as the frames could hold: never regrown and copied (6 times
+      // for a 64 MiB segment); what stays unwritten is never touched, so it costs no memory
+      builder.reserve(Math.floor(Math.max(0, r.frameEnd - SEGMENT_HEADER_BYTES) / MIN_EVENT_FRAME_BYTES), spent);
     },
     onFrame(r) {
       builder.addFrame(r);
