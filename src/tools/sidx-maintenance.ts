@@ -18,7 +18,8 @@ import { storePaths } from '../engine/io/layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
 import { buildFooterFromFrames, type FooterBuilder, type FooterProblem, FooterVerifier, readFooterWithHeader } from '../engine/index/sidx.js';
 import type { Target } from '../engine/segment/target.js';
-import { probeFooter } from '../engine/segment/segment-end.js';
+import { type FooterProbe, probeFooter } from '../engine/segment/segment-end.js';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { type SegmentFile, walkSegment } from '../engine/segment/walker.js';
 import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 
@@ -345,13 +346,16 @@ function storedFooterIsExact(
   ahead: ParallelVerdicts | null,
   cancelPoint?: () => void,
 ): { fileSize: number; frameEnd: number; entries: number } | null {
-  const stored = readFooterWithHeader(fs, seg.path);
-  if (stored.status !== 'valid' || !stored.header.ok) return null;
+  // the trailer and the header only: the comparison below covers every byte of the footer
+  // (its checksums included), so decoding the whole footer first (~14 MB per 64 MiB segment,
+  // and its CRC) would only repeat it
+  const stored = probeWithHeader(fs, seg.path);
+  if (stored.probe.status !== 'present' || !stored.headerOk) return null;
   // workers check sealed segments only (every one but the last)
   const p = k < n - 1 && ahead !== null && ahead.footersComing(k) ? ahead.precheck(k) : null;
   let problems: FooterProblem[] | null = null;
   let intact = true;
-  if (p !== null && p.footerProblems !== null && p.fileSizeBytes === stored.fileSize) {
+  if (p !== null && p.footerProblems !== null && p.fileSizeBytes === stored.probe.fileSize) {
     problems = p.footerProblems;
     intact = p.framesIntact;
   } else {
@@ -375,7 +379,20 @@ function storedFooterIsExact(
     });
   }
   if (!intact || problems === null || (problems as FooterProblem[]).length > 0) return null;
-  return { fileSize: stored.fileSize, frameEnd: stored.footer.footerStart, entries: stored.footer.entryCount };
+  return { fileSize: stored.probe.fileSize, frameEnd: stored.probe.trailer.footerStart, entries: stored.probe.trailer.entryCount };
+}
+
+/** A segment's footer trailer (probeFooter) and whether its header checks out: 32 + 64 bytes read. */
+function probeWithHeader(fs: FileSystem, path: string): { probe: FooterProbe; headerOk: boolean } {
+  const fd = fs.open(path, 'r');
+  try {
+    const size = fs.fstat(fd).sizeBytes;
+    const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, size));
+    readFully(fs, fd, head, 0, head.length, 0);
+    return { probe: probeFooter(fs, fd, size), headerOk: decodeSegmentHeader(head).ok };
+  } finally {
+    fs.close(fd);
+  }
 }
 
 /**

@@ -618,14 +618,17 @@ export class FooterVerifier {
     if (this.window.length > 0) this.crc = this.crcOf(this.crcEnd - this.windowStart, pos - this.windowStart, this.crc);
     this.crcEnd = pos;
     const end = Math.min(this.storedBytes, pos + this.windowBytes);
-    const bytes = r.readRange(r.frameEnd + pos, r.frameEnd + end);
     if (this.storedBytes >= this.arenaMinBytes) {
-      // a large footer's CRC runs in the WebAssembly kernel (~3x the JS loop)
+      // a large footer's CRC runs in the WebAssembly kernel (~3x the JS loop); read straight
+      // into its memory, reused window after window (a fresh array per window faulted its pages in)
       this.arena ??= new CrcArena(this.windowBytes);
-      this.arena.buf.set(bytes);
-      this.window = this.arena.buf.subarray(0, bytes.length);
+      const n = end - pos;
+      const got = r.readRangeInto(this.arena.buf, r.frameEnd + pos, r.frameEnd + end);
+      // a short read (the file cut meanwhile) leaves zeros, as readRange's fresh array did
+      this.arena.buf.fill(0, got, n);
+      this.window = this.arena.buf.subarray(0, n);
     } else {
-      this.window = bytes;
+      this.window = r.readRange(r.frameEnd + pos, r.frameEnd + end);
     }
     this.windowView = new DataView(this.window.buffer, this.window.byteOffset, this.window.length);
     this.windowStart = pos;
