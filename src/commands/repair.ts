@@ -65,8 +65,9 @@ export default class Repair extends BaseCommand<typeof Repair> {
   static override description =
     'Cuts a torn tail, quarantines damaged frames into lost+found/ and leaves a gap record where lost events were ' +
     '(so verify is clean and says what was lost), makes unfinished or damaged transactions inert, rebuilds SIDX ' +
-    'footers and drops a stale checkpoint. Every changed file is first copied into <store>/backups/<time>/ (or ' +
-    '--backup-dir); each segment is replaced through a temp file, fsync and rename. Takes the store lock. ' +
+    'footers and drops a stale checkpoint. Every changed file is first backed up into <store>/backups/<time>/ (or ' +
+    '--backup-dir), as a hard link where it can (no byte copied: the repair never writes into it) or a copy; each ' +
+    'segment is replaced through a temp file, fsync and rename. Takes the store lock. ' +
     'Asks first on a terminal; needs --yes otherwise. Exit status: 0 the store is clean (or nothing to do), ' +
     '1 problems remain (with --dry-run: problems found), 2 refused or failed (nothing changed by a refusal).';
   static override examples = [

@@ -191,17 +191,8 @@ export function decodeFooter(bytes: Uint8Array, t: SidxTrailer): FooterResult {
   };
 }
 
-/**
- * Lays out a footer from its tables. The builder (engine/index/sidx.ts) owns the order of
- * entries, markers and strings; this function only frames them, so the same tables
- * always give the same bytes.
- */
-/**
- * The footer's bytes. `into`, when given and large enough, is where they are laid out
- * (the result is then a view of it: a writer sealing one segment after another reuses
- * one buffer instead of allocating a footer's size per segment).
- */
-export function encodeFooter(parts: {
+/** A footer's tables, as the builder (engine/index/sidx.ts) holds them. */
+export interface FooterTables {
   segmentId: number;
   maxKvVersion: number;
   footerStart: number;
@@ -210,7 +201,34 @@ export function encodeFooter(parts: {
   markers: Uint8Array;
   markerCount: number;
   strings: readonly Uint8Array[];
-}, into?: Uint8Array): Uint8Array {
+}
+
+/**
+ * Lays out a footer from its tables. The builder (engine/index/sidx.ts) owns the order of
+ * entries, markers and strings; this function only frames them, so the same tables
+ * always give the same bytes.
+ */
+export function encodeFooter(parts: FooterTables, into?: Uint8Array): Uint8Array {
+  const pieces = encodeFooterParts(parts);
+  let total = 0;
+  for (const x of pieces) total += x.length;
+  // `into`, when large enough: the footer is laid out there (a writer sealing segment after
+  // segment reuses one buffer); the pieces cover every byte, so it needs no clearing
+  const out = into !== undefined && into.length >= total ? into.subarray(0, total) : new Uint8Array(total);
+  let p = 0;
+  for (const x of pieces) {
+    out.set(x, p);
+    p += x.length;
+  }
+  return out;
+}
+
+/**
+ * The footer `encodeFooter` lays out, as three consecutive pieces: the head, the entry
+ * table (a view of `parts.entries`, not a copy: it is most of a footer, 80 bytes per
+ * event) and the rest (markers, strings, trailer). A writer streams them to a file.
+ */
+export function encodeFooterParts(parts: FooterTables): [head: Uint8Array, entries: Uint8Array, tail: Uint8Array] {
   if (parts.entries.length < parts.entryCount * SIDX_ENTRY_BYTES || parts.markers.length < parts.markerCount * SIDX_MARKER_BYTES) {
     throw new RangeError('footer tables are shorter than their counts');
   }
@@ -221,17 +239,15 @@ export function encodeFooter(parts: {
   }
   const eBytes = parts.entryCount * SIDX_ENTRY_BYTES;
   const mBytes = parts.markerCount * SIDX_MARKER_BYTES;
-  const total = SIDX_HEAD_BYTES + eBytes + mBytes + stringBytes + SIDX_TRAILER_BYTES;
-  // every byte of the footer is written below, so a reused buffer needs no clearing
-  const out = into !== undefined && into.length >= total ? into.subarray(0, total) : new Uint8Array(total);
-  writeFooterHead(out, parts.segmentId, parts.maxKvVersion);
-  let p = SIDX_HEAD_BYTES;
-  out.set(parts.entries.subarray(0, eBytes), p);
-  p += eBytes;
-  out.set(parts.markers.subarray(0, mBytes), p);
-  p += mBytes;
-  writeStringsAndTrailer(out, p, parts.strings, parts.footerStart, parts.entryCount, parts.markerCount, 0);
-  return out;
+  const head = new Uint8Array(SIDX_HEAD_BYTES);
+  writeFooterHead(head, parts.segmentId, parts.maxKvVersion);
+  const entries = parts.entries.subarray(0, eBytes);
+  const tail = new Uint8Array(mBytes + stringBytes + SIDX_TRAILER_BYTES);
+  tail.set(parts.markers.subarray(0, mBytes), 0);
+  // the body CRC runs over head, entries and the tail's tables, in that order
+  const crcBefore = crc32c(entries, 0, eBytes, crc32c(head, 0, SIDX_HEAD_BYTES));
+  writeStringsAndTrailer(tail, mBytes, parts.strings, parts.footerStart, parts.entryCount, parts.markerCount, crcBefore);
+  return [head, entries, tail];
 }
 
 /** The footer's head (magic, version, segment id, max kv version) at the start of `out`. */

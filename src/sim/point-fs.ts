@@ -55,6 +55,9 @@ export class PointFs implements FileSystem {
   rename(from: string, to: string): void {
     this.around(() => this.sim.rename(from, to));
   }
+  link(existingPath: string, newPath: string): void {
+    this.around(() => this.sim.link(existingPath, newPath));
+  }
   unlink(path: string): void {
     this.around(() => this.sim.unlink(path));
   }

@@ -9,7 +9,7 @@
  * ## State model
  * Names map to inodes; a file's bytes belong to its inode, so a renamed file keeps its data.
  * Every inode has two layers:
- * - volatile: what the running process sees. Every write, truncate, create, rename, unlink and
+ * - volatile: what the running process sees. Every write, truncate, create, rename, link, unlink and
  *   mkdir applies to it at once.
  * - durable: what a power cut cannot take away.
  *   - A file's durable content is its content at its last `fsync` (or its load). It is not stored
@@ -18,9 +18,10 @@
  *     `fsync` O(1) and a write O(its length), whatever the file size.
  *   - A directory's durable entry table is its entry table at its last `fsyncDir` (or an `fsync`
  *     of an fd opened on it). A new directory starts with an empty durable table.
- *   A name (create, rename, unlink, mkdir) is therefore durable only once its parent directory was
+ *   A name (create, rename, link, unlink, mkdir) is therefore durable only once its parent directory was
  *   fsynced; for a rename across directories, each side becomes durable with its own directory.
- *   `fsync` of a file makes its data durable, never its name.
+ *   `fsync` of a file makes its data durable, never its name. A file with several names (`link`)
+ *   is one inode: its bytes survive while any durable name still reaches it.
  *
  * ## crash(mode, seed?)
  * The new state is built from the durable directory tables (volatile tables in `cut`), starting at
@@ -46,15 +47,16 @@
  * throws, except calls refused with SimCrash. The *mutating* operations, counted 0-based by
  * `mutatingOpCount`, are every call of: `open` with mode 'rw+', 'wx' or 'w' (modes that may create
  * or truncate, counted whether or not the file existed), `write`, `fsync`, `truncate`, `rename`,
- * `unlink`, `mkdir`, `fsyncDir`. Calls count whatever their outcome (an injected fault or an
+ * `link`, `unlink`, `mkdir`, `fsyncDir`. Calls count whatever their outcome (an injected fault or an
  * ENOENT included). `crashAfter(k)` makes mutating call number k complete (its effect, or its
  * error, applies) and then throw `SimCrash` instead of returning; every later call throws SimCrash
  * without effect until `crash(mode)` is called.
  *
  * ## Faults
  * `failNext(kind, { code, after, path, times })`: the (after+1)-th call of `kind` whose path
- * matches fails, and so do the `times - 1` matching calls after it. EIO and ENOSPC throw FsError
- * before the call has any effect. SHORT (read and write only) transfers floor(length/2) bytes and
+ * matches fails, and so do the `times - 1` matching calls after it. EIO, ENOSPC and EXDEV (link
+ * and rename only: the other name is on another file system) throw FsError before the call has
+ * any effect. SHORT (read and write only) transfers floor(length/2) bytes and
  * returns that count (0 when length < 2). Fd calls match on the path the fd was opened with, a
  * rename on either of its paths. Unlike Linux, a failed fsync leaves the pages dirty (no effect).
  */
@@ -69,10 +71,10 @@ export const SECTOR_SIZE_BYTES = 512;
 export type CrashMode = 'cut' | 'lose-unsynced' | 'torn' | 'reorder';
 export const CRASH_MODES: readonly CrashMode[] = ['cut', 'lose-unsynced', 'torn', 'reorder'];
 
-export type FaultCode = 'EIO' | 'ENOSPC' | 'SHORT';
+export type FaultCode = 'EIO' | 'ENOSPC' | 'SHORT' | 'EXDEV';
 
 export interface FaultOptions {
-  /** Default 'EIO'. SHORT applies to 'read' and 'write' only. */
+  /** Default 'EIO'. SHORT applies to 'read' and 'write' only; EXDEV (another file system) to 'link' and 'rename'. */
   code?: FaultCode;
   /** Matching calls to let through before failing; default 0 (the next one fails). */
   after?: number;
@@ -220,9 +222,11 @@ const ERROR_TEXT: Record<string, string> = {
   EISDIR: 'illegal operation on a directory',
   EBADF: 'bad file descriptor',
   EINVAL: 'invalid argument',
+  EPERM: 'operation not permitted',
   ENOTEMPTY: 'directory not empty',
   EIO: 'i/o error (injected)',
   ENOSPC: 'no space left on device (injected)',
+  EXDEV: 'cross-device link not permitted (injected)',
 };
 
 function fsError(code: string, op: string, path: string): FsError {
@@ -366,6 +370,9 @@ class FaultPlan {
     const times = opts.times ?? 1;
     if (code === 'SHORT' && kind !== 'write' && kind !== 'read') {
       throw new RangeError(`a SHORT fault applies to read and write, not ${kind}`);
+    }
+    if (code === 'EXDEV' && kind !== 'link' && kind !== 'rename') {
+      throw new RangeError(`an EXDEV fault applies to link and rename, not ${kind}`);
     }
     if (!Number.isSafeInteger(after) || after < 0) throw new RangeError(`after must be an integer >= 0: ${after}`);
     if (!Number.isSafeInteger(times) || times < 1) throw new RangeError(`times must be an integer >= 1: ${times}`);
@@ -594,6 +601,19 @@ export class SimFs implements FileSystem {
     );
   }
 
+  /** A new directory entry naming the same inode (durable with its parent's fsyncDir, like a create). */
+  link(existingPath: string, newPath: string): void {
+    this.run('link', [displayPath(existingPath), displayPath(newPath)], true, () => {
+      const from = normalisePath(existingPath);
+      const to = normalisePath(newPath);
+      const id = this.lookup(from, 'link');
+      if (this.inode(id).kind === 'dir') throw fsError('EPERM', 'link', from);
+      if (this.tryLookup(to, 'link') !== undefined) throw fsError('EEXIST', 'link', to);
+      const { parent, name } = this.parentDir(to, 'link');
+      parent.entries.set(name, id);
+    });
+  }
+
   unlink(path: string): void {
     this.run('unlink', [displayPath(path)], true, () => {
       const p = normalisePath(path);
@@ -642,7 +662,7 @@ export class SimFs implements FileSystem {
     let outcome: Outcome<T>;
     try {
       const fault = this.faults.take(kind, paths);
-      if (fault === 'EIO' || fault === 'ENOSPC') throw fsError(fault, kind, paths[0] ?? '');
+      if (fault === 'EIO' || fault === 'ENOSPC' || fault === 'EXDEV') throw fsError(fault, kind, paths[0] ?? '');
       outcome = { ok: true, value: body(fault === 'SHORT') };
     } catch (error) {
       outcome = { ok: false, error };

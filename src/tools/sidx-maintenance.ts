@@ -16,8 +16,10 @@ import type { FileSystem } from '../engine/io/fs-types.js';
 import { exists, readFully, writeFully } from '../engine/io/fs-util.js';
 import { storePaths } from '../engine/io/layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
-import { buildFooterFromFrames, type FooterProblem, FooterVerifier, readFooterWithHeader } from '../engine/index/sidx.js';
+import { buildFooterFromFrames, type FooterBuilder, type FooterProblem, FooterVerifier, readFooterWithHeader } from '../engine/index/sidx.js';
 import type { Target } from '../engine/segment/target.js';
+import { type FooterProbe, probeFooter } from '../engine/segment/segment-end.js';
+import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { type SegmentFile, walkSegment } from '../engine/segment/walker.js';
 import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 
@@ -101,6 +103,34 @@ function describeMismatch(expected: Uint8Array, actual: Uint8Array, base: number
   let i = 0;
   while (i < n && expected[i] === actual[i]) i++;
   return `footer differs from the one its frames call for, first at byte ${base + i} (footer of ${actual.length} bytes, expected ${expected.length})`;
+}
+
+/** Whether the file holds exactly the bytes of `pieces`, one after the other, from `start` (read a piece at a time). */
+function sameBytesAs(fs: FileSystem, path: string, start: number, pieces: Uint8Array[]): boolean {
+  let at = start;
+  for (const x of pieces) {
+    const have = readRange(fs, path, at, at + x.length);
+    if (have.length !== x.length || !equalBytes(have, 0, x, 0, x.length)) return false;
+    at += x.length;
+  }
+  return true;
+}
+
+/** Whether any segment but the last ends with a footer whose trailer checks out (the trailer alone is read). */
+function sealedFooterPresent(fs: FileSystem, segments: SegmentFile[]): boolean {
+  for (let k = 0; k < segments.length - 1; k++) {
+    try {
+      const fd = fs.open(segments[k]!.path, 'r');
+      try {
+        if (probeFooter(fs, fd, fs.fstat(fd).sizeBytes).status === 'present') return true;
+      } finally {
+        fs.close(fd);
+      }
+    } catch {
+      return true; // let the workers and the walk meet the error as before
+    }
+  }
+  return false;
 }
 
 function readRange(fs: FileSystem, path: string, start: number, end: number): Uint8Array {
@@ -229,8 +259,15 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
     const pending = new SegmentReplacements(fs, opts.cancelPoint);
     let changed = false;
-    // worker threads check sealed segments' stored footers ahead of this loop (footers only, no hashes)
-    const ahead = opts.parallel === false ? null : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true });
+    // the last segment's builder, done with once its footer is written: the next build reuses its table
+    let spent: FooterBuilder | null = null;
+    // worker threads check sealed segments' stored footers ahead of this loop (footers only,
+    // no hashes); not when no sealed segment has a footer to check (a stripped store): they
+    // would walk every segment for nothing, on the core the rebuild needs
+    const ahead =
+      opts.parallel === false || !sealedFooterPresent(fs, target.segments)
+        ? null
+        : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true });
     try {
       const n = target.segments.length;
       for (let k = 0; k < n; k++) {
@@ -243,7 +280,8 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
           opts.onSegment?.(res);
           continue;
         }
-        const built = buildFooterFromFrames(fs, seg, opts.cancelPoint);
+        const built = buildFooterFromFrames(fs, seg, opts.cancelPoint, spent);
+        spent = built.builder;
         const res: SidxSegmentResult = {
           segment: seg.name,
           path: seg.path,
@@ -259,10 +297,11 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
         } else if (built.fault !== null) {
           res.reason = `frames are damaged at byte ${built.fault.offset} (${built.fault.message}): open the store read-write to cut a torn tail, or run seglog repair`;
         } else {
-          const footer = built.builder.encode(built.frameEnd);
-          const current = readRange(fs, seg.path, built.frameEnd, built.fileSize);
-          res.sizeAfterBytes = built.frameEnd + footer.length;
-          if (current.length === footer.length && equalBytes(current, 0, footer, 0, footer.length)) {
+          // in pieces, never one array: the entry table is the builder's own (~14 MB per 64 MiB segment)
+          const footer = built.builder.encodeParts(built.frameEnd);
+          const footerBytes = footer.reduce((a, x) => a + x.length, 0);
+          res.sizeAfterBytes = built.frameEnd + footerBytes;
+          if (built.fileSize - built.frameEnd === footerBytes && sameBytesAs(fs, seg.path, built.frameEnd, footer)) {
             res.action = 'unchanged';
             res.reason = 'footer already matches the frames';
           } else {
@@ -307,13 +346,16 @@ function storedFooterIsExact(
   ahead: ParallelVerdicts | null,
   cancelPoint?: () => void,
 ): { fileSize: number; frameEnd: number; entries: number } | null {
-  const stored = readFooterWithHeader(fs, seg.path);
-  if (stored.status !== 'valid' || !stored.header.ok) return null;
+  // the trailer and the header only: the comparison below covers every byte of the footer
+  // (its checksums included), so decoding the whole footer first (~14 MB per 64 MiB segment,
+  // and its CRC) would only repeat it
+  const stored = probeWithHeader(fs, seg.path);
+  if (stored.probe.status !== 'present' || !stored.headerOk) return null;
   // workers check sealed segments only (every one but the last)
   const p = k < n - 1 && ahead !== null && ahead.footersComing(k) ? ahead.precheck(k) : null;
   let problems: FooterProblem[] | null = null;
   let intact = true;
-  if (p !== null && p.footerProblems !== null && p.fileSizeBytes === stored.fileSize) {
+  if (p !== null && p.footerProblems !== null && p.fileSizeBytes === stored.probe.fileSize) {
     problems = p.footerProblems;
     intact = p.framesIntact;
   } else {
@@ -337,7 +379,20 @@ function storedFooterIsExact(
     });
   }
   if (!intact || problems === null || (problems as FooterProblem[]).length > 0) return null;
-  return { fileSize: stored.fileSize, frameEnd: stored.footer.footerStart, entries: stored.footer.entryCount };
+  return { fileSize: stored.probe.fileSize, frameEnd: stored.probe.trailer.footerStart, entries: stored.probe.trailer.entryCount };
+}
+
+/** A segment's footer trailer (probeFooter) and whether its header checks out: 32 + 64 bytes read. */
+function probeWithHeader(fs: FileSystem, path: string): { probe: FooterProbe; headerOk: boolean } {
+  const fd = fs.open(path, 'r');
+  try {
+    const size = fs.fstat(fd).sizeBytes;
+    const head = new Uint8Array(Math.min(SEGMENT_HEADER_BYTES, size));
+    readFully(fs, fd, head, 0, head.length, 0);
+    return { probe: probeFooter(fs, fd, size), headerOk: decodeSegmentHeader(head).ok };
+  } finally {
+    fs.close(fd);
+  }
 }
 
 /**
@@ -366,13 +421,14 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
  */
 class SegmentReplacements {
   private readonly temps: { tmp: string; path: string }[] = [];
+  private copyBuf = new Uint8Array(0);
 
   constructor(
     private readonly fs: FileSystem,
     private readonly cancelPoint: () => void = () => {},
   ) {}
 
-  write(path: string, frameEnd: number, footer: Uint8Array | null): void {
+  write(path: string, frameEnd: number, footer: Uint8Array[] | null): void {
     const fs = this.fs;
     const tmp = `${path}.tmp`;
     const src = fs.open(path, 'r');
@@ -385,7 +441,9 @@ class SegmentReplacements {
     }
     this.temps.push({ tmp, path });
     try {
-      const buf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, Math.max(frameEnd, 1)));
+      // one buffer for every copy: fresh pages cost a fault each on first write
+      if (this.copyBuf.length < Math.min(COPY_CHUNK_BYTES, frameEnd)) this.copyBuf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, frameEnd));
+      const buf = this.copyBuf.length > 0 ? this.copyBuf : new Uint8Array(1);
       let pos = 0;
       while (pos < frameEnd) {
         this.cancelPoint();
@@ -394,7 +452,11 @@ class SegmentReplacements {
         writeFully(fs, dst, buf, 0, n, pos);
         pos += n;
       }
-      if (footer) writeFully(fs, dst, footer, 0, footer.length, frameEnd);
+      let at = frameEnd;
+      for (const x of footer ?? []) {
+        writeFully(fs, dst, x, 0, x.length, at);
+        at += x.length;
+      }
     } catch (err) {
       this.abandon();
       throw err;

@@ -3,12 +3,13 @@
  * gives the same stdout, stderr and exit status with it (default) and without it
  * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import CheckProof from '../../src/commands/check-proof.js';
 import Head from '../../src/commands/head.js';
 import Prove from '../../src/commands/prove.js';
+import Stats from '../../src/commands/stats.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
@@ -24,11 +25,11 @@ interface OclifFlag {
 
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
-      const flags = cls.flags as Record<string, OclifFlag>;
+      const flags = (cls.flags ?? {}) as Record<string, OclifFlag>;
       expect(Object.keys(spec.flags).sort(), `${name}: update FAST_COMMANDS in src/ui/fast-path.ts`).toEqual(Object.keys(flags).sort());
       for (const [f, def] of Object.entries(flags)) {
         const mine = spec.flags[f]!;
@@ -48,6 +49,7 @@ describe('parseFast', () => {
     expect(parseFast(['check-proof', 'p.json', '--head', 'a', '--head=b', '--json'])).toEqual({ command: 'check-proof', arg: 'p.json', json: true, flags: { head: ['a', 'b'] } });
     expect(parseFast(['prove', '--seq', '41', 's', '--head', 'h'])).toEqual({ command: 'prove', arg: 's', json: false, flags: { seq: 41, head: 'h' } });
     expect(parseFast(['head', 's', '--at=7', '--key', 'k'])).toEqual({ command: 'head', arg: 's', json: false, flags: { at: 7, key: ['k'] } });
+    expect(parseFast(['stats', 's', '--json'])).toEqual({ command: 'stats', arg: 's', json: true, flags: {} });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -72,6 +74,10 @@ describe('parseFast', () => {
       ['check-proof', '--head', 'h', 'p.json'],
       ['check-proof', '--head=h', 'p.json'],
       ['prove', 's', '--seq', '99999999999999999'],
+      ['stats'],
+      ['stats', 's', 't'],
+      ['stats', 's', '--help'],
+      ['stats', 's', '--key', 'k'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -121,6 +127,20 @@ describe('the same answers with and without the fast path', () => {
       await run(['check-proof', proof, '--head', hAll]);
       await run(['check-proof', join(dir, 'in.jsonl'), '--head', h50, '--json']);
       await run(['check-proof', proof, '--head', hAll, '--pubkey', join(dir, 'ops.pub')]);
+      // stats (issue 18): from the checkpoint, by a scan, with warnings, and its failures
+      await run(['stats', store]);
+      await run(['stats', store, '--json']);
+      rmSync(join(store, 'index.ckpt'), { force: true });
+      await run(['stats', store, '--json']);
+      const seg = join(store, '0000000000.seg');
+      const bytes = readFileSync(seg);
+      bytes[bytes.length - 40] = bytes[bytes.length - 40]! ^ 0xff; // inside the first segment's footer: a warning, then a scan
+      writeFileSync(seg, bytes);
+      await run(['stats', store]);
+      await run(['stats', store, '--json']);
+      await run(['stats', join(dir, 'missing'), '--json']);
+      await run(['stats', join(dir, 'in.jsonl')]);
+      await run(['stats', dir]);
     },
     CLI_TEST_TIMEOUT_MS * 2,
   );

@@ -3,7 +3,7 @@
  * a mocked prompt: the plan, the refusals (each exits 2 and changes no byte), backups,
  * lost+found/, a clean verify afterwards and a second run with nothing to do.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -201,6 +201,87 @@ describe('seglog repair (built CLI)', () => {
       expect(nb.code, describeRun(nb)).toBe(0);
       expect(jsonOf<RepairJson>(nb).result!.backupDir).toBeNull();
       expect(existsSync(join(other, 'backups'))).toBe(false);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('seglog repair: the plan with worker threads', () => {
+  it(
+    "--dry-run --json is byte for byte the same with verify's worker threads (SEGLOG_VERIFY_WORKERS=1: hash verdicts, footer checks, CRCs trusted below a worker's checkedEnd) as with the walk alone (=0)",
+    async () => {
+      const store = await damagedStore();
+      const on = await runCli(['repair', store, '--dry-run', '--json'], { env: { SEGLOG_VERIFY_WORKERS: '1' } });
+      const off = await runCli(['repair', store, '--dry-run', '--json'], { env: { SEGLOG_VERIFY_WORKERS: '0' } });
+      expect(off.code, describeRun(off)).toBe(1);
+      // if this fails, look at analyzer.ts onSegment (crcTrustedBelow) and verify-parallel.ts checkedEnd
+      expect(on.stdout, describeRun(on)).toBe(off.stdout);
+      expect(on.code).toBe(off.code);
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+});
+
+describe('seglog repair: backups by hard link (real file system)', () => {
+  interface Manifest {
+    version: number;
+    files: { name: string; sizeBytes: number; method: 'copy' | 'link'; crc32c: number | null }[];
+  }
+  const manifestOf = (dir: string): Manifest => JSON.parse(readFileSync(join(dir, 'backup.json'), 'utf8')) as Manifest;
+
+  it(
+    "each changed file is linked into the backup: the backup is the old inode with the old bytes, the store's name a new file",
+    async () => {
+      const store = await damagedStore();
+      const before = snapshot(store);
+      const inodes = new Map(readdirSync(store).filter((n) => n.endsWith('.seg') || n === 'index.ckpt').map((n) => [n, statSync(join(store, n)).ino]));
+      const r = await runCli(['repair', store, '--yes', '--json'], { env: { SEGLOG_BACKUP_LINK: undefined } });
+      expect(r.code, describeRun(r)).toBe(0);
+      const res = jsonOf<RepairJson>(r).result!;
+      const m = manifestOf(res.backupDir!);
+      expect(m.files.map((f) => f.method), `links on one file system (backup.ts; SEGLOG_BACKUP_LINK unset): ${describeRun(r)}`).toEqual(m.files.map(() => 'link'));
+      for (const f of m.files) {
+        const p = join(res.backupDir!, f.name);
+        expect(readFileSync(p), `backup of ${f.name}`).toEqual(before.get(f.name));
+        expect(statSync(p).ino, `backup of ${f.name} is the old file itself`).toBe(inodes.get(f.name));
+        // a changed segment is replaced by a rename, a stale checkpoint removed: neither is written in place
+        if (existsSync(join(store, f.name))) expect(statSync(join(store, f.name)).ino, `${f.name} was replaced by a rename, not written in place`).not.toBe(inodes.get(f.name));
+      }
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'SEGLOG_BACKUP_LINK=0 copies; so does a --backup-dir on another file system (EXDEV), with CRCs',
+    async () => {
+      const store = await damagedStore();
+      const before = snapshot(store);
+      const r = await runCli(['repair', store, '--yes', '--json'], { env: { SEGLOG_BACKUP_LINK: '0' } });
+      expect(r.code, describeRun(r)).toBe(0);
+      const res = jsonOf<RepairJson>(r).result!;
+      const m = manifestOf(res.backupDir!);
+      expect(m.files.map((f) => f.method)).toEqual(m.files.map(() => 'copy'));
+      for (const f of m.files) expect(readFileSync(join(res.backupDir!, f.name)), `copy of ${f.name}`).toEqual(before.get(f.name));
+
+      // /dev/shm is a tmpfs on Linux: another file system than the temp dir, when it exists
+      const shm = '/dev/shm';
+      if (!existsSync(shm) || statSync(shm).dev === statSync(store).dev) return;
+      const other = await damagedStore();
+      const otherBefore = snapshot(other);
+      const elsewhere = mkdtempSync(join(shm, 'seglog-backup-'));
+      try {
+        const x = await runCli(['repair', other, '--yes', '--json', '--backup-dir', elsewhere], { env: { SEGLOG_BACKUP_LINK: undefined } });
+        expect(x.code, describeRun(x)).toBe(0);
+        const xres = jsonOf<RepairJson>(x).result!;
+        const xm = manifestOf(xres.backupDir!);
+        expect(xm.files.map((f) => f.method), 'EXDEV: copies').toEqual(xm.files.map(() => 'copy'));
+        for (const f of xm.files) {
+          expect(readFileSync(join(xres.backupDir!, f.name)), `copy of ${f.name} across file systems`).toEqual(otherBefore.get(f.name));
+          expect(typeof f.crc32c).toBe('number');
+        }
+      } finally {
+        rmSync(elsewhere, { recursive: true, force: true });
+      }
     },
     CLI_TEST_TIMEOUT_MS,
   );

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../src/format/hash/crc32c.js';
+import { CRC_SCRATCH_MIN_BYTES, crc32c, crc32cJs } from '../../src/format/hash/crc32c.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -49,5 +49,23 @@ describe('crc32c (Castagnoli)', () => {
       }),
       FC,
     );
+  });
+
+  it('long inputs (the WebAssembly kernel through the scratch arena) equal the JS loop, across chunks, offsets and continuations', () => {
+    // if this fails: crc32c's scratch path in src/format/hash/crc32c.ts (chunking, or the continued CRC between chunks)
+    let x = 0x5eed;
+    const buf = Uint8Array.from({ length: 3 * 1024 * 1024 + 123 }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+    const ranges: [number, number, number][] = [
+      [0, buf.length, 0],
+      [1, CRC_SCRATCH_MIN_BYTES + 1, 0],
+      [7, 1024 * 1024 + 9, 0x1234_5678],
+      [3, buf.length - 5, 0xffff_ffff],
+      [100, 100 + CRC_SCRATCH_MIN_BYTES - 1, 42],
+    ];
+    for (const [start, end, crc] of ranges) expect(crc32c(buf, start, end, crc), `[${start}, ${end}) from ${crc}`).toBe(crc32cJs(buf, start, end, crc));
+    expect(crc32cJs(buf.subarray(0, 4096))).toBe(referenceCrc32c(buf.subarray(0, 4096)));
+    // a view into a larger buffer, at an odd offset
+    const view = buf.subarray(11, 11 + 2 * CRC_SCRATCH_MIN_BYTES);
+    expect(crc32c(view)).toBe(crc32cJs(view));
   });
 });

@@ -11,7 +11,6 @@
  * chains): that is verify's job, as it is for a scan.
  */
 import { HASH_BYTES } from '../../format/hash/blake3.js';
-import { copyBytes } from '../../format/bytes.js';
 import { storePaths } from '../io/layout.js';
 import type { FileSystem } from '../io/fs-types.js';
 import { type FooterState, footerStateOf, loadCheckpoint, scanFromCheckpoint } from './checkpoint.js';
@@ -19,6 +18,7 @@ import { replayTables } from './footer-replay.js';
 import { type RecoveryScan, ScanVisitor } from '../recovery/recovery-scan.js';
 import { loadBase, segmentsFromBase } from '../segment/prune-base.js';
 import { seedScanFromBase } from './base-seed.js';
+import { newWordHead } from '../log/chain-fold.js';
 import { entryAt, FooterBuilder, type FooterSeed, markerAt, readFooterWithHeader } from './sidx.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
 import type { SidxFooter } from '../../format/sidx.js';
@@ -227,7 +227,9 @@ function applyFooter(
       if (maxWall[s]! > h.wallMs) h.wallMs = maxWall[s]!;
       h.hash.set(f.entries.subarray(hashAt, hashAt + HASH_BYTES));
     } else {
-      out.heads.set(name, { clock: clock[s]!, wallMs: maxWall[s]!, hash: copyBytes(f.entries, hashAt, hashAt + HASH_BYTES) });
+      const head = newWordHead(clock[s]!, maxWall[s]!);
+      head.hash.set(f.entries.subarray(hashAt, hashAt + HASH_BYTES));
+      out.heads.set(name, head);
     }
   }
   v.adoptTxns(book);

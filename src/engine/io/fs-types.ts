@@ -34,6 +34,7 @@ export type FsOpKind =
   | 'fsync'
   | 'truncate'
   | 'rename'
+  | 'link'
   | 'unlink'
   | 'mkdir'
   | 'readdir'
@@ -64,6 +65,13 @@ export interface FileSystem {
   stat(path: string): FileStat;
   /** Atomic replace of `to` by `from`; durable only after fsyncDir of the parent(s). */
   rename(from: string, to: string): void;
+  /**
+   * A second name for an existing file (a hard link: the same inode, so the same bytes
+   * whatever is done to either name later, short of writing into the file); EEXIST when
+   * `newPath` exists, EXDEV across file systems, EPERM/ENOTSUP where links are not
+   * supported. The new name is durable only after fsyncDir of its parent.
+   */
+  link(existingPath: string, newPath: string): void;
   /** Removes a file; durable only after fsyncDir of its parent. */
   unlink(path: string): void;
   /** Creates one directory (parent must exist); EEXIST when present. */

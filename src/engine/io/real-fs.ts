@@ -84,6 +84,9 @@ export class RealFs implements FileSystem {
   rename(from: string, to: string): void {
     wrap('rename', from, () => fs.renameSync(from, to));
   }
+  link(existingPath: string, newPath: string): void {
+    wrap('link', newPath, () => fs.linkSync(existingPath, newPath));
+  }
   unlink(path: string): void {
     wrap('unlink', path, () => fs.unlinkSync(path));
   }

@@ -36,7 +36,11 @@ export interface WordHead extends ChainHead {
 
 export function newWordHead(clock: number, wallMs: number): WordHead {
   const hash = new Uint8Array(HASH_BYTES);
-  return { clock, wallMs, hash, words: new DataView(hash.buffer) };
+  const head = { clock, wallMs, hash } as WordHead;
+  // not enumerable: a second view of `hash`, not state (heads compare equal with plain ones:
+  // the open-time scan's heads are word heads, a checkpoint's are not)
+  Object.defineProperty(head, 'words', { value: new DataView(hash.buffer), enumerable: false, writable: false });
+  return head;
 }
 
 export function newPlainHead(clock: number, wallMs: number): ChainHead {

@@ -4,7 +4,7 @@ import { markerCount, markerTxnId } from '../../format/marker.js';
 import { kvVersionOf } from '../../format/kv.js';
 import type { FileSystem } from '../io/fs-types.js';
 import type { SegmentReader } from '../segment/segment-reader.js';
-import { type ChainFacts, ChainFold, type ChainHead, newPlainHead } from '../log/chain-fold.js';
+import { type ChainFacts, ChainFold, type ChainHead, newWordHead } from '../log/chain-fold.js';
 import { type DamagedFooter, type Fault, type SegmentFile, walkStore } from '../segment/walker.js';
 import { type OpenTxn, SILENT_FACTS, TxnFold } from '../log/txn-fold.js';
 
@@ -104,7 +104,7 @@ export class ScanVisitor implements ChainFacts {
   private frameOffset = 0;
 
   constructor(private readonly segmentCount: number) {
-    this.chain = new ChainFold(this.out.heads, this, { newHead: newPlainHead, words: false, midChain: false });
+    this.chain = new ChainFold(this.out.heads, this, { newHead: newWordHead, words: true, midChain: false });
   }
 
   /** The transaction book so far (the cold start replays footers into a copy of it). */

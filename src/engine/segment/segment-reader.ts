@@ -225,4 +225,9 @@ export class SegmentReader {
     readFully(this.fs, this.fd, out, 0, out.length, start);
     return out;
   }
+
+  /** Reads the file's bytes [start, end) into out[0, end - start) (a reused buffer); returns the count read. */
+  readRangeInto(out: Uint8Array, start: number, end: number): number {
+    return readFully(this.fs, this.fd, out, 0, Math.max(0, Math.min(end - start, out.length)), start);
+  }
 }

@@ -223,6 +223,9 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
   // ------------------------------------------------------------------ walk visitor
 
   onSegment(seg: SegmentFile, segIndex: number, r: SegmentReader): void {
+    // frames a worker already found valid are not checksummed twice, as in verify (verify-parallel.ts);
+    // SEGLOG_VERIFY_WORKERS=0 (no workers) checks every CRC here
+    r.crcTrustedBelow = this.opts.hashVerdicts?.checkedEnd?.(segIndex) ?? 0;
     this.reader = r;
     this.segIndex = segIndex;
     this.bytes += r.fileSize;

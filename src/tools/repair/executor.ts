@@ -1,16 +1,19 @@
 /**
  * `seglog repair`, step two: carries out a plan, in an order that keeps every state a
  * crash can leave safe (test/engine/repair/crash.test.ts crashes it at every operation):
- *   1. backups: every file the repair will change, copied and fsynced, manifest last;
+ *   1. backups: every file the repair will change, hard-linked (or copied) and fsynced,
+ *      manifest last (backup.ts);
  *   2. lost+found/: every byte range taken out of a segment, with its record;
  *   3. each changed segment written to `<segment>.repair.tmp`, fsynced, read back;
  *   4. the temp files renamed over their segments (a removed segment unlinked), then
  *      one directory fsync;
  *   5. a stale checkpoint removed, leftover temp files of an earlier run removed.
- * Until step 4 the store is untouched. Each rename replaces one file whole, so any
- * crash leaves every segment either as it was or as repaired; either way no event byte
- * is lost (it is in the segment, or quarantined before the segment changed), and
- * running the repair again finishes the job. All I/O goes through `fs`.
+ * Until step 4 the store is untouched. No step writes into a file of the store: a
+ * changed segment is replaced by a rename, the checkpoint removed by an unlink. That is
+ * what lets a backup be a hard link to the old file (backup.ts). Each rename replaces
+ * one file whole, so any crash leaves every segment either as it was or as repaired;
+ * either way no event byte is lost (it is in the segment, or quarantined before the
+ * segment changed), and running the repair again finishes the job. All I/O goes through `fs`.
  */
 import { join } from 'node:path';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
@@ -18,7 +21,7 @@ import { SeglogError, ioError } from '../../engine/io/errors.js';
 import { type FileSystem, isCrash, isFsError } from '../../engine/io/fs-types.js';
 import { exists } from '../../engine/io/fs-util.js';
 import { storePaths } from '../../engine/io/layout.js';
-import { createBackup } from './backup.js';
+import { backupLinkDefault, createBackup } from './backup.js';
 import { LostFoundWriter } from './lost-found.js';
 import type { RepairPlan, SegmentPlan } from './plan-types.js';
 import { REPAIR_TEMP_SUFFIX } from './planner.js';
@@ -27,6 +30,8 @@ import { writeRepairedSegment } from './segment-rewrite.js';
 export interface ExecuteOptions {
   /** Where backups go (a timestamped directory is made inside), or null for none (--no-backup). */
   backupRoot: string | null;
+  /** Back files up by hard link where the file system allows (default: unless SEGLOG_BACKUP_LINK=0); false: copies. */
+  backupLink?: boolean;
   /** The repair's time: gap records, lost+found names, the backup directory. */
   nowMs: number;
   /** Progress lines (stderr in the CLI). */
@@ -90,7 +95,7 @@ export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOpt
     const backup = filesToBackUp(plan).filter((p) => exists(fs, p));
     if (opts.backupRoot !== null && backup.length > 0) {
       step(`backing up ${backup.length} file(s)`);
-      const b = createBackup(fs, plan.store, opts.backupRoot, backup, opts.nowMs);
+      const b = createBackup(fs, plan.store, opts.backupRoot, backup, opts.nowMs, opts.backupLink ?? backupLinkDefault());
       result.backupDir = b.dir;
       result.backupFiles = b.manifest.files.map((f) => join(b.dir, f.name));
     }

@@ -70,9 +70,9 @@ export class RepairSession {
     return planRepair(this.fs, this.dir, { hasher, ...opts });
   }
 
-  execute(plan: RepairPlan, opts: { backupDir?: string | null; noBackup?: boolean; nowMs: number; onStep?: (m: string) => void }): RepairResult {
+  execute(plan: RepairPlan, opts: { backupDir?: string | null; noBackup?: boolean; backupLink?: boolean; nowMs: number; onStep?: (m: string) => void }): RepairResult {
     this.requireLock();
-    return executeRepair(this.fs, plan, { backupRoot: backupRootOf(this.dir, opts), nowMs: opts.nowMs, onStep: opts.onStep });
+    return executeRepair(this.fs, plan, { backupRoot: backupRootOf(this.dir, opts), backupLink: opts.backupLink, nowMs: opts.nowMs, onStep: opts.onStep });
   }
 
   /** Throws unless the lock is still held: the plan may only be carried out under it. */

@@ -6,7 +6,9 @@
  *      event by event, what they saw before the repair or what they see after it, and
  *      everything both agree on is there, byte for byte;
  *   2. the backup is intact: once any store file differs from before, a complete backup
- *      (manifest written) holds every file the repair changes, byte for byte as before;
+ *      (manifest written) holds every file the repair changes, byte for byte as before,
+ *      whether it was made by hard links (the default) or by copies (SEGLOG_BACKUP_LINK=0):
+ *      a link is only a backup if nothing ever writes into the linked inode;
  *   3. every byte taken out of a changed segment is in lost+found/;
  *   4. running the repair again gives a store that verifies clean, whose readers see
  *      exactly what the reference repair gave, and that needs no further repair.
@@ -93,7 +95,7 @@ const SCENARIOS: CrashScenario[] = [
 const isStoreFile = (p: string): boolean => /^\/s\/(\d{10}\.seg|index\.ckpt)$/.test(p);
 
 /** Check 2: a durable, complete backup exists once any store file changed. */
-function checkBackup(fs: SimFs, old: Map<string, string>, ctx: string): void {
+function checkBackup(fs: SimFs, old: Map<string, string>, link: boolean, ctx: string): void {
   const now = tree(fs);
   const changed = [...new Set([...old.keys(), ...now.keys()])].filter((p) => isStoreFile(p) && old.get(p) !== now.get(p));
   const root = join(DIR, BACKUPS_DIR);
@@ -104,6 +106,7 @@ function checkBackup(fs: SimFs, old: Map<string, string>, ctx: string): void {
   const dir = join(root, complete[0]!);
   const manifest = JSON.parse(new TextDecoder().decode(fs.dumpFile(join(dir, BACKUP_MANIFEST)))) as BackupManifest;
   for (const f of manifest.files) {
+    expect(f.method, `backup of ${f.name} made by the wrong method: ${ctx}`).toBe(link ? 'link' : 'copy');
     expect(toHex(fs.dumpFile(join(dir, f.name))), `backup copy of ${f.name} differs from the original: ${ctx}`).toBe(old.get(join(DIR, f.name)));
   }
   for (const p of changed) expect(manifest.files.map((f) => join(DIR, f.name)), `${p} changed but is not in the backup: ${ctx}`).toContain(p);
@@ -125,10 +128,12 @@ function checkLostFound(fs: SimFs, old: Map<string, string>, plan: RepairPlan, c
   }
 }
 
-const counts = { states: 0, points: 0 };
-
-describe('repair survives a crash at every operation, in every crash mode (SimFs)', () => {
-  afterAll(() => console.log(`repair crash: ${counts.points} crash points x ${CRASH_MODES.length} modes = ${counts.states} crash states checked`));
+describe.each([
+  ['hard links', true],
+  ['copies (SEGLOG_BACKUP_LINK=0)', false],
+] as const)('repair survives a crash at every operation, in every crash mode (SimFs), backups by %s', (_how, link) => {
+  const counts = { states: 0, points: 0 };
+  afterAll(() => console.log(`repair crash (link ${link}): ${counts.points} crash points x ${CRASH_MODES.length} modes = ${counts.states} crash states checked`));
 
   it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', (_name, sc) => {
     const base = sc.make();
@@ -140,7 +145,7 @@ describe('repair survives a crash at every operation, in every crash mode (SimFs
 
     const ref = SimFs.fromSnapshot(snap, 1);
     const start = ref.mutatingOpCount;
-    const { plan } = runRepair(ref, hasher);
+    const { plan } = runRepair(ref, hasher, { backupLink: link });
     const total = ref.mutatingOpCount - start;
     const after = committed(ref);
     expect(verifyStore(ref, hasher).errors).toBe(0);
@@ -153,7 +158,7 @@ describe('repair survives a crash at every operation, in every crash mode (SimFs
         const ctx = `${sc.name}: crash after repair operation ${k} of ${total}, mode ${mode}`;
         const fs = SimFs.fromSnapshot(snap, 1000 + k);
         fs.crashAfter(fs.mutatingOpCount + k);
-        expect(() => runRepair(fs, hasher, { pid: 7 }), ctx).toThrow(SimCrash);
+        expect(() => runRepair(fs, hasher, { pid: 7, backupLink: link }), ctx).toThrow(SimCrash);
         fs.crash(mode, k * 7 + 1);
 
         // 1. readers see, event by event, the old store or the repaired one; nothing both keep is missing
@@ -163,11 +168,11 @@ describe('repair survives a crash at every operation, in every crash mode (SimFs
           expect(known, `event seq ${e.seq} appeared from nowhere: ${ctx}`).toEqual(e);
         }
         for (const [hash, e] of before) if (after.has(hash)) expect(seen.get(hash), `event seq ${e.seq} lost: ${ctx}`).toEqual(e);
-        checkBackup(fs, oldTree, ctx);
+        checkBackup(fs, oldTree, link, ctx);
         checkLostFound(fs, oldTree, plan, ctx);
 
         // 4. running the repair again finishes the job
-        runRepair(fs, hasher, { pid: 8 });
+        runRepair(fs, hasher, { pid: 8, backupLink: link });
         const v = verifyStore(fs, hasher);
         expect(v.problems.filter((p) => p.severity === 'error'), `verify after the repair is run again: ${ctx}`).toEqual([]);
         expect([...committed(fs)].sort(), `readers after the second run: ${ctx}`).toEqual([...after].sort());

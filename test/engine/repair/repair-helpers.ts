@@ -142,11 +142,11 @@ export function appendBytes(fs: FileSystem, path: string, bytes: Uint8Array): vo
 }
 
 /** Plans and executes a repair under the lock (as `seglog repair --yes` does). */
-export function runRepair(fs: FileSystem, hasher: Blake3, opts: { pid?: number; noBackup?: boolean; backupDir?: string; nowMs?: number } = {}): { plan: RepairPlan; result: RepairResult } {
+export function runRepair(fs: FileSystem, hasher: Blake3, opts: { pid?: number; noBackup?: boolean; backupDir?: string; nowMs?: number; backupLink?: boolean } = {}): { plan: RepairPlan; result: RepairResult } {
   const session = RepairSession.open(fs, DIR, { lockEnv: simLockEnv(opts.pid ?? 7) });
   try {
     const plan = session.plan(hasher);
-    const result = session.execute(plan, { nowMs: opts.nowMs ?? REPAIR_MS, noBackup: opts.noBackup, backupDir: opts.backupDir });
+    const result = session.execute(plan, { nowMs: opts.nowMs ?? REPAIR_MS, noBackup: opts.noBackup, backupDir: opts.backupDir, backupLink: opts.backupLink });
     return { plan, result };
   } finally {
     session.close();
