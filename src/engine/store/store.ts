@@ -26,7 +26,7 @@ import { ReadView } from './read-view.js';
 import { writeRawFrames } from './raw-write.js';
 import { prepareDirectory, recoverForOpen } from './store-open.js';
 import { Txn } from './txn.js';
-import { WriteState } from './write-path.js';
+import { type OpenedStoreBase, WriteState } from './write-path.js';
 
 export type { AppendOptions, BatchItem, Coordinate, InjectionHooks, OpenOptions, Receipt, Subscriber } from './api.js';
 export { BulkAppender, type BulkChunk, type RawBulkItem } from './bulk.js';
@@ -51,18 +51,7 @@ export class Store implements RawFrameWriter {
   readonly coldStart: ColdStartInfo;
   readonly warnings: string[] = [];
 
-  private constructor(init: {
-    dir: string;
-    options: StoreOptions;
-    readOnly: boolean;
-    fs: FileSystem;
-    hasher: Blake3;
-    opts: OpenOptions;
-    lock: StoreLock | null;
-    scan: RecoveryScan;
-    cold: ColdStart;
-    warnings: string[];
-  }) {
+  private constructor(init: OpenedStoreBase & { lock: StoreLock | null; cold: ColdStart; warnings: string[] }) {
     this.dir = init.dir;
     this.options = init.options;
     this.readOnly = init.readOnly;

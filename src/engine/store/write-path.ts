@@ -47,6 +47,24 @@ export interface SubscriberEntry {
   fn: Subscriber;
 }
 
+/** What an opened store hands its write path (store.ts `Store`, which keeps the same first six). */
+export interface OpenedStoreBase {
+  dir: string;
+  options: StoreOptions;
+  readOnly: boolean;
+  fs: FileSystem;
+  hasher: Blake3;
+  opts: OpenOptions;
+  scan: RecoveryScan;
+}
+
+export interface WriteStateInit extends OpenedStoreBase {
+  coldStart: ColdStartInfo;
+  footerSeed: FooterSeed | null;
+  reads: ReadView;
+  warn: (m: string) => void;
+}
+
 /** The write side of an open store (store.ts creates one; read-only stores never start its writer). */
 export class WriteState {
   readonly dir: string;
@@ -92,19 +110,7 @@ export class WriteState {
   /** The bulk events' SIMD hash lanes (hashLanes; undefined until first asked). */
   private lanes: HashLanes | null | undefined = undefined;
 
-  constructor(init: {
-    dir: string;
-    options: StoreOptions;
-    readOnly: boolean;
-    fs: FileSystem;
-    hasher: Blake3;
-    opts: OpenOptions;
-    scan: RecoveryScan;
-    coldStart: ColdStartInfo;
-    footerSeed: FooterSeed | null;
-    reads: ReadView;
-    warn: (m: string) => void;
-  }) {
+  constructor(init: WriteStateInit) {
     this.dir = init.dir;
     this.options = init.options;
     this.readOnly = init.readOnly;
