@@ -267,7 +267,7 @@ export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMainten
     const ahead =
       opts.parallel === false || !sealedFooterPresent(fs, target.segments)
         ? null
-        : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true });
+        : startParallelVerdicts(fs, target.segments, { loneFile: target.kind === 'segment', footersOnly: true, steal: { hasher: null } });
     try {
       const n = target.segments.length;
       for (let k = 0; k < n; k++) {

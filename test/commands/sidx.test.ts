@@ -129,7 +129,7 @@ describe('seglog sidx', () => {
   );
 
   it(
-    'rebuild gives the same answer with the footer-checking workers on and off (SEGLOG_SIDX_WORKERS): intact, wrong, stripped and damaged footers',
+    'rebuild gives the same answer with the footer-checking workers on and off (SEGLOG_SIDX_WORKERS) and stealing on and off (SEGLOG_SIDX_STEAL): intact, wrong, stripped and damaged footers',
     async () => {
       // the fast path of issue 18: stored footers checked streaming, in a worker thread, instead of
       // built and compared; if the two disagree, look at storedFooterIsExact (tools/sidx-maintenance.ts)
@@ -142,12 +142,13 @@ describe('seglog sidx', () => {
       wrong[wrong.length - 60] ^= 0x01; // inside the footer: its checksum fails
       writeFileSync(join(base, names[2]!), wrong);
       const answers: string[] = [];
-      for (const workers of ['1', '0']) {
+      // with a worker: the walk also prechecks segments from the back while it waits (SEGLOG_SIDX_STEAL)
+      for (const env of [{ SEGLOG_SIDX_WORKERS: '1' }, { SEGLOG_SIDX_WORKERS: '1', SEGLOG_SIDX_STEAL: '0' }, { SEGLOG_SIDX_WORKERS: '0' }]) {
         const copy = freshStorePath();
         cpSync(base, copy, { recursive: true });
-        const dry = await runCli(['sidx', 'rebuild', copy, '--dry-run', '--json'], { env: { SEGLOG_SIDX_WORKERS: workers } });
+        const dry = await runCli(['sidx', 'rebuild', copy, '--dry-run', '--json'], { env });
         expect(dry.code, describeRun(dry)).toBe(0);
-        const r = await runCli(['sidx', 'rebuild', copy, '--yes', '--json'], { env: { SEGLOG_SIDX_WORKERS: workers } });
+        const r = await runCli(['sidx', 'rebuild', copy, '--yes', '--json'], { env });
         expect(r.code, describeRun(r)).toBe(0);
         const actions = jsonOf<{ segments: { segment: string; action: string; entries: number; frameEnd: number }[] }>(r).segments;
         expect(actions.map((a) => a.action).filter((a) => a === 'rebuilt').length, 'the stripped and the damaged footer').toBe(2);
@@ -155,7 +156,8 @@ describe('seglog sidx', () => {
         expect(v.code, describeRun(v)).toBe(0);
         answers.push(JSON.stringify({ dry: jsonOf<{ segments: unknown[] }>(dry).segments.map((x) => ({ ...(x as object), path: '' })), actions: actions.map((a) => ({ ...a, path: '' })), files: [...segmentsOf(copy).values()].map((b) => b.toString('base64')) }));
       }
-      expect(answers[0], 'workers on and off: same actions, same files').toBe(answers[1]);
+      expect(answers[1], 'stealing off: same actions, same files').toBe(answers[0]);
+      expect(answers[2], 'workers off: same actions, same files').toBe(answers[0]);
     },
     CLI_TEST_TIMEOUT_MS,
   );

@@ -143,6 +143,31 @@ describe('worker threads (built dist/)', () => {
     }
   });
 
+  it('with steal (sidx rebuild), the walk prechecks later segments itself while it waits, and every result equals the in-process precheck', () => {
+    // The walk never takes a segment from the front (workers-only), so it waits for the
+    // worker from the first segment on, and steals from the back while it waits: the worker
+    // is still booting when the walk first asks. If this fails, look at
+    // ParallelVerdicts.stealOne and claimSlot (src/engine/verify/verify-parallel.ts).
+    const damaged = copyStore(base);
+    const segs = listSegments(fs, damaged);
+    const bytes = readFileSync(segs[2]!.path);
+    bytes[bytes.length - 40] ^= 0x01; // inside segment 2's footer
+    writeFileSync(segs[2]!.path, bytes);
+    const pv = new WorkersOnlyVerdicts(new URL(`file://${BUILT_WORKER}`), fs, segs.map((s) => s.path), 1, { footers: true, footersOnly: true, steal: { hasher: null } });
+    try {
+      for (let k = 0; k < segs.length - 1; k++) {
+        expect(pv.footersComing(k)).toBe(true);
+        const got = pv.precheck(k);
+        const want = precheckSegment(fs, segs[k]!.path, k, segs.length, null, undefined, true);
+        expect(got, `segment ${k}`).toEqual(want);
+      }
+      expect(pv.stolen, 'the walk took some segments from the back').toBeGreaterThan(0);
+      expect(pv.precheck(2)!.footerProblems!.length, 'the damaged footer is found, whoever checked it').toBeGreaterThan(0);
+    } finally {
+      pv.close();
+    }
+  });
+
   it('the CLI prints the same verify --json with workers on and off, on clean and damaged stores', () => {
     const damaged = copyStore(base);
     const seg = listSegments(fs, damaged)[1]!;

@@ -17,6 +17,15 @@
  * The walk never waits on something that may not come: it claims a segment itself when
  * no worker has started it, and computes a segment itself when the workers stop making
  * progress.
+ *
+ * With `steal` it does not wait idle either: when the segment it needs is still in a
+ * worker's hands, the walk runs the same precheck on the last segment no worker has taken
+ * yet (claimed from the back while the workers claim from the front, one compareExchange
+ * on a per-segment owner slot, so each segment has exactly one owner), then looks again.
+ * `sidx rebuild` of an intact store uses it: its walk has nothing else to do (it waited
+ * 0.35 s of a 0.9 s run for its worker). Verify does not: its walk has its own work per
+ * segment, and on two vCPUs stealing measured slower (docs/DECISIONS.md, round 3).
+ * `SEGLOG_SIDX_STEAL=0` turns it off.
  */
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
@@ -190,6 +199,11 @@ function footerVerifierFor(fs: FileSystem, segmentCount: number): FooterVerifier
   return lastVerifier.v;
 }
 
+/** The walk prechecks segments itself while it would wait (see the top of this file); `hasher` null: footers only, as the footers-only workers. */
+export interface StealOptions {
+  hasher: Blake3 | null;
+}
+
 /** Where the walk gets prechecks from: in hand (tests) or from workers. */
 export interface PrecheckSource {
   /** At the start of segment k: whether a precheck with its footer result will be there. */
@@ -246,13 +260,30 @@ export class SegmentVerdicts {
   }
 }
 
-/** Layout of the shared control array (Int32 slots). */
-const CTRL_NEXT = 0; // next segment index to claim
+/**
+ * Layout of the shared control array (Int32 slots): four fixed slots, then one state slot
+ * per segment, then one owner slot per segment.
+ */
+const CTRL_NEXT = 0; // next segment index a worker looks at (a hint: the owner slot decides)
 const CTRL_ABORT = 1; // set to 1: workers stop claiming
 const CTRL_PROGRESS = 2; // bumped by workers as they go
 const CTRL_STATE = 3; // then one slot per segment: 0 pending, 1 result posted, 2 failed
 const STATE_DONE = 1;
 const STATE_FAILED = 2;
+/** Owner slot values: set once, by compareExchange from OWNER_NONE. */
+const OWNER_NONE = 0;
+const OWNER_WORKER = 1;
+const OWNER_WALK = 2;
+
+/** Index of segment k's owner slot in a control array for `segments` segments. */
+function ownerSlot(segments: number, k: number): number {
+  return CTRL_STATE + segments + k;
+}
+
+/** Claims segment k for `who`; false when someone else owns it. */
+function claimSlot(ctrl: Int32Array, segments: number, k: number, who: number): boolean {
+  return Atomics.compareExchange(ctrl, ownerSlot(segments, k), OWNER_NONE, who) === OWNER_NONE;
+}
 
 export interface WorkerJob {
   paths: string[];
@@ -291,8 +322,12 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   private closed = false;
   /** Segments the walk checked itself (claimed first, or the workers failed or stalled). */
   selfChecked = 0;
+  /** Segments the walk prechecked itself while waiting for a worker (`steal`). */
+  stolen = 0;
 
   private readonly footers: boolean;
+  /** How the walk prechecks a later segment itself instead of waiting; null: it waits. */
+  private readonly steal: StealOptions | null;
 
   /** `opts.footers`: workers run the footer check of sealed segments too (default FOOTERS_IN_WORKERS). */
   constructor(
@@ -300,14 +335,15 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     private readonly fs: FileSystem,
     private readonly paths: string[],
     workerCount: number,
-    opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean } = {},
+    opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
   ) {
+    this.steal = opts.steal ?? null;
     const footers = opts.footers ?? FOOTERS_IN_WORKERS;
     const dump = opts.dump;
     const footersOnly = opts.footersOnly ?? false;
     this.footers = footers;
     this.pathIndex = new Map(paths.map((p, i) => [p, i]));
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + paths.length)));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + 2 * paths.length)));
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
       const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly };
@@ -353,7 +389,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     let o = this.owner.get(k);
     if (o !== undefined) return o;
     // no worker has taken segment k yet: the walk checks it itself rather than wait
-    const mine = this.gaveUp || this.closed || k >= this.paths.length || (this.walkClaims() && Atomics.compareExchange(this.ctrl, CTRL_NEXT, k, k + 1) === k);
+    const mine = this.gaveUp || this.closed || k >= this.paths.length || (this.walkClaims() && claimSlot(this.ctrl, this.paths.length, k, OWNER_WALK));
     o = mine ? 'walk' : 'worker';
     if (mine) this.selfChecked++;
     this.owner.set(k, o);
@@ -392,6 +428,8 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
       const state = Atomics.load(this.ctrl, CTRL_STATE + k);
       // a result is posted before its state is set: DONE with nothing received is a lost message
       if (state === STATE_FAILED || state === STATE_DONE) return null;
+      // rather than wait, do a later segment's precheck here (see the top of this file)
+      if (this.stealOne(k)) continue;
       Atomics.wait(this.ctrl, CTRL_STATE + k, 0, 100);
       const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
       if (now !== progress) {
@@ -403,6 +441,32 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
         return null;
       }
     }
+  }
+
+  /**
+   * Prechecks the last segment after k that no worker has taken, in this thread, with the
+   * code a worker runs; its result is then used as a worker's. False: none left to take.
+   */
+  private stealOne(k: number): boolean {
+    const steal = this.steal;
+    if (steal === null || this.gaveUp) return false;
+    const n = this.paths.length;
+    // footers only: the last segment (unsealed) has no footer to check, nothing to take
+    for (let j = steal.hasher === null ? n - 2 : n - 1; j > k; j--) {
+      if (this.owner.has(j) || this.results.has(j) || !claimSlot(this.ctrl, n, j, OWNER_WALK)) continue;
+      let got: SegmentPrecheck | null = null;
+      try {
+        got = precheckSegment(this.fs, this.paths[j]!, j, n, steal.hasher, undefined, this.footers);
+      } catch {
+        // the walk checks it frame by frame when it gets there
+      }
+      this.owner.set(j, got ? 'worker' : 'walk');
+      if (got) this.results.set(j, got);
+      else this.selfChecked++;
+      this.stolen++;
+      return true;
+    }
+    return false;
   }
 
   private drain(): void {
@@ -432,6 +496,8 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     if (Atomics.load(ctrl, CTRL_ABORT) !== 0) break;
     const k = Atomics.add(ctrl, CTRL_NEXT, 1);
     if (k >= job.paths.length) break;
+    // the walk took it (checking it itself, or prechecking it while it waited)
+    if (!claimSlot(ctrl, job.paths.length, k, OWNER_WORKER)) continue;
     beat();
     let msg: WorkerResult;
     try {
@@ -460,7 +526,7 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
 export function startParallelVerdicts(
   fs: FileSystem,
   segments: SegmentFile[],
-  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean } = {},
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
 ): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
@@ -484,7 +550,8 @@ export function startParallelVerdicts(
   }
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers: opts.footersOnly ? true : FOOTERS_IN_WORKERS, dump: opts.dump, footersOnly: opts.footersOnly ?? false });
+    const steal = opts.steal !== undefined && process.env.SEGLOG_SIDX_STEAL !== '0' ? opts.steal : undefined;
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers: opts.footersOnly ? true : FOOTERS_IN_WORKERS, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal });
   } catch {
     return null;
   }
