@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { type Fault, parseKindFilter } from '../tools/dump-read.js';
+import { parseKindFilter } from '../tools/dump-read.js';
 import type { Region } from '../engine/log/region.js';
 import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
 import { SeglogError } from '../engine/io/errors.js';
@@ -9,6 +9,7 @@ import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
 import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
 import { liveDump } from '../ui/job/live-dump.js';
+import { reportFaults } from '../ui/render/dump-faults.js';
 import { RealFs } from '../engine/io/real-fs.js';
 import { resolveTarget } from '../engine/segment/target.js';
 
@@ -91,17 +92,4 @@ export default class Dump extends BaseCommand<typeof Dump> {
     if (format === 'json') this.closeJsonStream(r.interrupted ? { error: { code: 'interrupted', message: 'interrupted' } } : {});
     if (reportFaults(this, r.faults, r.loneFile)) this.markDataProblems();
   }
-}
-
-/** Damage met while dumping: one line each on stderr; true when it makes the exit status 1 (the data has problems). */
-function reportFaults(cmd: { warn(m: string): unknown }, faults: Fault[], loneFile: boolean): boolean {
-  let damaged = false;
-  for (const f of faults) {
-    // a file given on its own that does not even start like a segment is the wrong file, not a torn tail (as in verify)
-    const notASegment = loneFile && f.kind === 'torn' && f.offset === 0;
-    const what = notASegment ? 'bad segment header' : f.kind === 'torn' ? 'torn tail' : f.kind === 'bad_header' ? 'bad segment header' : 'corrupt frame';
-    cmd.warn(`${f.path}: at byte ${f.offset}: ${what}: ${f.detail}`);
-    if (f.kind !== 'torn' || notASegment) damaged = true;
-  }
-  return damaged;
 }

@@ -46,6 +46,7 @@
 import { Command, Errors, type Interfaces } from '@oclif/core';
 import {
   classifyError,
+  INTERRUPT_CLEANUP_TIMEOUT_MS,
   debugEnabled,
   EXIT_DATA_PROBLEMS,
   EXIT_INTERRUPTED,
@@ -78,8 +79,7 @@ export interface JobDisplay {
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
-/** How long interrupt cleanups (closing a store, releasing its lock) may take. */
-export const INTERRUPT_CLEANUP_TIMEOUT_MS = 2000;
+export { INTERRUPT_CLEANUP_TIMEOUT_MS };
 
 export type Cleanup = () => void | Promise<void>;
 

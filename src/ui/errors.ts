@@ -15,6 +15,9 @@ export const EXIT_DATA_PROBLEMS = 1;
 export const EXIT_FAILURE = 2;
 export const EXIT_INTERRUPTED = 130;
 
+/** How long interrupt cleanups (closing a store, releasing its lock, a job reaching its next boundary) may take. */
+export const INTERRUPT_CLEANUP_TIMEOUT_MS = 2000;
+
 /** Upper bound on a one-line message, so a runaway message cannot flood a CI log. */
 export const MAX_ONE_LINE_CHARS = 2000;
 

@@ -31,6 +31,8 @@ export interface FastCommandSpec {
   /** The positional argument's name (each of these commands has exactly one, required). */
   arg: string;
   flags: Record<string, FlagSpec>;
+  /** Only some of the command's flags: a command line with any other goes to oclif. */
+  subset?: boolean;
 }
 
 /** The flags of the commands the fast path runs; test/commands/fast-path.test.ts holds them equal to the oclif classes'. */
@@ -38,6 +40,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   head: { arg: 'store', flags: { key: { kind: 'string', multiple: true }, origin: { kind: 'string' }, at: { kind: 'int' }, size: { kind: 'int' }, archive: { kind: 'string' } } },
   prove: { arg: 'store', flags: { seq: { kind: 'int' }, head: { kind: 'string' }, from: { kind: 'string' }, to: { kind: 'string' }, origin: { kind: 'string' }, archive: { kind: 'string' } } },
   'check-proof': { arg: 'proof', flags: { head: { kind: 'string', multiple: true, required: true }, pubkey: { kind: 'string', multiple: true } } },
+  // the plain export only (ui/dump-fast.ts says what else it refuses)
+  dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
 };
 
@@ -115,6 +119,14 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (env.SEGLOG_CONTENT_TYPE !== undefined) return false;
   const parsed = parseFast(argv);
   if (parsed === null) return false;
+  if (parsed.command === 'dump') {
+    // a stream of records, not one result: its own runner, with its own Ctrl-C handling
+    const format = (parsed.flags.format as string | undefined) ?? 'text';
+    const limit = parsed.flags.limit as number | undefined;
+    if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
+    const { dumpFast } = await import('./dump-fast.js');
+    return dumpFast({ store: parsed.arg, format, limit }, warn);
+  }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {
     out.fail(interruptedReport(), new Error('interrupted (SIGINT)'));

@@ -11,11 +11,12 @@
  *   job (`repair --output` runs repairCopy, the guess is repairPlan) still works, in a new
  *   worker. If these fail, look at takeWarmWorker and the `start` message in job-worker.ts.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guessJob, JOB_WORKER_MIN_BYTES } from '../../src/ui/job/prewarm.js';
-import { assertBuilt, CLI_TEST_TIMEOUT_MS, removeTempDirs, runCli, tempDir } from '../commands/cli-helpers.js';
+import { assertBuilt, BIN, CLI_TEST_TIMEOUT_MS, removeTempDirs, runCli, tempDir } from '../commands/cli-helpers.js';
 
 describe('guessJob: which job a command line will run in a worker', () => {
   const BIG = JOB_WORKER_MIN_BYTES;
@@ -81,6 +82,33 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(cold.stderr).toContain('job dump in a new worker');
     expect(warm.stdout.split('\n').length).toBe(60_001);
     expect(warm.stdout === cold.stdout, 'dump output differs with the warm worker').toBe(true);
+  }, CLI_TEST_TIMEOUT_MS);
+
+  it('dump --format jsonl (the fast path, without oclif) stopped by SIGINT: what was printed are whole lines, "seglog: interrupted", exit 130', async () => {
+    // If this fails, look at the SIGINT handling of src/ui/dump-fast.ts (the job's cancel flag, then exit 130).
+    const child = spawn(process.execPath, [BIN, 'dump', store, '--format', 'jsonl'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let sent = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (!sent && out.length > 100_000) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+      // read slowly enough that the dump cannot finish before the signal lands
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 5);
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(sent, 'the dump ended before it could be interrupted').toBe(true);
+    expect(code, err).toBe(130);
+    expect(err).toContain('seglog: interrupted');
+    const lines = out.split('\n');
+    expect(lines.pop(), 'output ends at a line end').toBe('');
+    expect(lines.length).toBeLessThan(60_000);
+    for (const l of lines) JSON.parse(l);
   }, CLI_TEST_TIMEOUT_MS);
 
   it('verify --json: same report, warm worker used', async () => {

@@ -1,0 +1,82 @@
+/**
+ * `dump STORE [--format text|jsonl] [--limit N]` without oclif (fast-path.ts): the plain
+ * export a script or a pipeline runs, where oclif's start-up (~0.15-0.2 s of CPU) was
+ * a tenth of a 1M-event dump (issue 18: dump at least as fast as `sqlite3 -json`).
+ *
+ * Sound by refusing, as the rest of the fast path: it runs only when stderr is not a
+ * terminal (at a terminal BaseCommand draws progress), only these two formats (no JSON
+ * document to frame: `--json` and `--format json` go to oclif), and only once the target
+ * checks out exactly as the command checks it; any error before the job starts returns
+ * false with nothing printed, and oclif then says what it always says. The job is the
+ * command's job (ui/job/dump-job.ts, the same input), its damage is reported by the same
+ * function (render/dump-faults.ts), and Ctrl-C does what BaseCommand does for a job: the
+ * job stops before its next record, `seglog: interrupted`, exit 130; a second Ctrl-C, or
+ * a job that does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS, exits at once.
+ */
+import type { Region } from '../engine/log/region.js';
+import { RealFs } from '../engine/io/real-fs.js';
+import { liveSegments } from '../engine/segment/prune-base.js';
+import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
+import { resolveTarget } from '../engine/segment/target.js';
+import { classifyError, debugEnabled, EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, stackOf } from './errors.js';
+import { reportFaults } from './render/dump-faults.js';
+
+export interface DumpFastArgs {
+  store: string;
+  format: 'text' | 'jsonl';
+  limit: number | undefined;
+}
+
+/** Runs the dump; false (nothing done, nothing printed) when oclif must. */
+export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void): Promise<boolean> {
+  if (process.stderr.isTTY) return false;
+  let sizeBytes: number;
+  try {
+    // the command's own checks, in its order (commands/dump.ts)
+    const checked = checkedTarget(a.store);
+    const fs = new RealFs();
+    const resolved = resolveTarget(fs, a.store);
+    if (resolved.kind === 'store') liveSegments(fs, resolved.dir);
+    sizeBytes = storeSizeBytes(checked);
+  } catch {
+    return false;
+  }
+  const [{ JobControl }, { startJob, wantWorker }] = await Promise.all([import('./job/control.js'), import('./job/run-job.js')]);
+  const ctl = new JobControl();
+  ctl.warn = warn;
+  ctl.step = () => undefined;
+  // every filter off, as the command passes them when no flag is given
+  const region: Region = { entity: undefined, entityPrefix: undefined, scope: undefined, kind: undefined, fromSeq: undefined, toSeq: undefined, includeSystem: false };
+  const job = startJob('dump', { store: a.store, archive: undefined, region, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER }, ctl, wantWorker(sizeBytes));
+  let interrupted = false;
+  const onSigint = (): void => {
+    if (interrupted) process.exit(EXIT_INTERRUPTED);
+    interrupted = true;
+    ctl.cancel();
+    const timer = setTimeout(() => {
+      job.terminate();
+      process.stderr.write('seglog: interrupted\n');
+      process.exit(EXIT_INTERRUPTED);
+    }, INTERRUPT_CLEANUP_TIMEOUT_MS);
+    timer.unref();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await job.done;
+    if (ctl.cancelled) {
+      process.stderr.write('seglog: interrupted\n');
+      process.exitCode = EXIT_INTERRUPTED;
+    }
+    if (reportFaults({ warn }, r.faults, r.loneFile) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+  } catch (err) {
+    const report = classifyError(err);
+    if (!report.silent) {
+      process.stderr.write(`seglog: ${report.text}\n`);
+      if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
+    }
+    process.exitCode = report.exitCode;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  return true;
+}
