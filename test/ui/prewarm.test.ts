@@ -39,7 +39,7 @@ describe('guessJob: which job a command line will run in a worker', () => {
     ['append store -f in.jsonl', 'append'],
     ['append store --file tiny.jsonl', null],
     ['append store --file -', 'append'],
-    ['wal replay big', 'walReplay'],
+    ['wal replay big', null],
     ['wal dump big', 'walDump'],
     ['wal snapshot big', null],
     ['sidx rebuild big', 'sidx'],

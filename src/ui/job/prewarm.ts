@@ -16,9 +16,9 @@
  * JOB_WORKER_MIN_BYTES (a store's segment files, or an input file). With
  * `SEGLOG_JOB_WORKER=0` nothing is started; `SEGLOG_JOB_PREWARM=0` turns only this off.
  */
-import { statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { storeSizeBytes } from '../../engine/segment/store-size.js';
 import type { JobName } from './jobs.js';
 
 /** Below this much input a job runs inline (run-job.ts): it ends in well under a second. */
@@ -31,7 +31,8 @@ const COMMAND_JOBS: ReadonlyArray<{ words: string[]; job: JobName; noJobFlags?: 
   { words: ['verify'], job: 'verify' },
   { words: ['append'], job: 'append' },
   { words: ['wal', 'dump'], job: 'walDump' },
-  { words: ['wal', 'replay'], job: 'walReplay' },
+  // not `wal replay`: it replays from its newest snapshot, often a few MB of a large store,
+  // and runs inline then (a warm worker there only cost start-up: bench snapshot-replay +0.1 s)
   { words: ['sidx', 'strip'], job: 'sidx' },
   { words: ['sidx', 'rebuild'], job: 'sidx' },
   { words: ['repair'], job: 'repairPlan' },
@@ -58,11 +59,23 @@ export function guessJob(argv: readonly string[], sizeOf: (path: string) => numb
   return null;
 }
 
+/**
+ * A file's size, or the total of a directory's `*.seg` files: an estimate of what the
+ * command's own `storeSizeBytes` will say, made without loading the engine (its modules
+ * cost every command line that reaches here ~20-50 ms of start-up, job or not).
+ */
 function pathSizeBytes(path: string): number {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st === undefined) return 0;
-    return st.isDirectory() ? storeSizeBytes(path) : st.size;
+    if (!st.isDirectory()) return st.size;
+    let total = 0;
+    for (const name of readdirSync(path)) {
+      if (!name.endsWith('.seg')) continue;
+      total += statSync(join(path, name), { throwIfNoEntry: false })?.size ?? 0;
+      if (total >= JOB_WORKER_MIN_BYTES) break;
+    }
+    return total;
   } catch {
     return 0;
   }
