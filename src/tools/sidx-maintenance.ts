@@ -1,5 +1,7 @@
 /**
  * `seglog sidx show|strip|rebuild`: inspect, remove and regenerate SIDX footers.
+ * (Just over 500 lines, knowingly: the three verbs share the store lock, the pending
+ * replacements and the footer probes; `show` is the split if it grows.)
  *
  * Footers are derived data: removing one is never data loss (an open then scans the
  * segment), and `rebuild` writes back exactly the bytes a clean seal would have

@@ -1,5 +1,7 @@
 /**
  * Parallel verify: worker threads do the per-segment work of verify ahead of its walk.
+ * (Over 500 lines, knowingly: the precheck, the claims and the waiting share one control
+ * array and its owner slots; the worker's side, `runPrecheckWorker`, is the split.)
  *
  * Hashing every event and checking every sealed segment's SIDX footer are most of
  * verify's time, and both depend on nothing but one segment file's bytes. So `verify`
