@@ -39,7 +39,7 @@ const LOAD_CHUNK_BYTES = 4 * 1024 * 1024;
  * as that, even when its entries also do not add up (the rest is hashed before a parse
  * error is thrown), and no state is returned unless everything checks out.
  */
-export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boolean, h: IHasher, headerOnly = false): LoadedSnapshot {
+export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boolean, h: IHasher, headerOnly = false, chunkBytes = LOAD_CHUNK_BYTES): LoadedSnapshot {
   const bad = (why: string): SeglogError => new SeglogError('corrupt', `snapshot is damaged: ${why}`, { file: path });
   let fd: number;
   let size: number;
@@ -57,8 +57,9 @@ export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boole
     if (size > SNAPSHOT_MAX_BYTES) {
       throw ioError(Object.assign(new Error(`${path}: ${size} bytes is over the ${SNAPSHOT_MAX_BYTES}-byte limit for this file`), { code: 'EFBIG' }), path, 'read the snapshot');
     }
-    const r = new SnapshotStream(fs, fd, path, size, h);
-    r.fill(0, Math.min(size, LOAD_CHUNK_BYTES));
+    const r = new SnapshotStream(fs, fd, path, size, h, chunkBytes);
+    // at least the header and the hash (a window smaller than that grows to hold them)
+    r.fill(0, Math.min(size, Math.max(chunkBytes, SNAPSHOT_HEADER_BYTES + SNAPSHOT_HASH_BYTES)));
     const header = decodeSnapshotHeader(r.buf.subarray(0, r.bufLen));
     if (typeof header === 'string') throw bad(header);
     const bodyEnd = size - SNAPSHOT_HASH_BYTES;
@@ -109,7 +110,7 @@ export function loadSnapshotSync(fs: FileSystem, path: string, keepValues: boole
  * before the file's trailing hash is fed to the hasher exactly once, in order, as it is read.
  */
 class SnapshotStream {
-  buf: Buffer = Buffer.allocUnsafe(LOAD_CHUNK_BYTES);
+  buf: Buffer;
   /** File offset of buf[0]. */
   bufStart = 0;
   /** Valid bytes in buf. */
@@ -121,26 +122,41 @@ class SnapshotStream {
     private readonly path: string,
     private readonly size: number,
     private readonly h: IHasher,
+    /** The window's size (LOAD_CHUNK_BYTES; tests pass small ones so entries straddle windows). */
+    chunkBytes: number,
   ) {
+    this.buf = Buffer.allocUnsafe(chunkBytes);
     this.bodyEnd = size - SNAPSHOT_HASH_BYTES;
     h.init();
   }
 
   /** Callers check that [pos, pos + n) lies inside the file first. */
   fill(pos: number, n: number): void {
+    if (pos + n <= this.bufStart + this.bufLen) return;
+    // bytes between the window's end and pos (a header-only load skips the entries) are
+    // read and hashed too: every byte before the hash goes through the hasher once, in order
+    while (this.bufStart + this.bufLen < pos) {
+      this.bufStart += this.bufLen;
+      this.bufLen = 0;
+      this.readAtLeast(Math.min(this.buf.length, pos - this.bufStart));
+    }
     const end = this.bufStart + this.bufLen;
     if (pos + n <= end) return;
     // keep what is still ahead, at the front
     const keep = end - pos;
     if (keep > 0) this.buf.copy(this.buf, 0, pos - this.bufStart, this.bufLen);
     this.bufStart = pos;
-    this.bufLen = Math.max(0, keep);
+    this.bufLen = keep;
     if (n > this.buf.length) {
       const bigger = Buffer.allocUnsafe(n);
       this.buf.copy(bigger, 0, 0, this.bufLen);
       this.buf = bigger;
     }
-    // read up to a full buffer (never past the file's end)
+    this.readAtLeast(n);
+  }
+
+  /** Reads after the window's valid bytes until it holds `n` (each read as much as fits, never past the file's end). */
+  private readAtLeast(n: number): void {
     while (this.bufLen < n) {
       const from = this.bufStart + this.bufLen;
       const want = Math.min(this.buf.length - this.bufLen, this.size - from);
