@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core';
 import { parseKindFilter } from '../tools/dump-read.js';
 import type { Region } from '../engine/log/region.js';
-import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
 import { SeglogError } from '../engine/io/errors.js';
-import { liveSegments } from '../engine/segment/prune-base.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { StdoutSink } from '../ui/stdout-sink.js';
@@ -11,7 +9,7 @@ import { liveFlags, parseLiveFlags } from '../ui/live-flags.js';
 import { liveDump } from '../ui/job/live-dump.js';
 import { reportFaults } from '../ui/render/dump-faults.js';
 import { RealFs } from '../engine/io/real-fs.js';
-import { resolveTarget } from '../engine/segment/target.js';
+import { dumpTarget } from '../ui/dump-target.js';
 
 export default class Dump extends BaseCommand<typeof Dump> {
   static override summary = 'Print the events of a store or of one segment file';
@@ -54,13 +52,10 @@ export default class Dump extends BaseCommand<typeof Dump> {
     };
     const format = this.json ? 'json' : (f.format as 'text' | 'json' | 'jsonl');
     // a missing path or a non-store fails here, before a JSON document is started
-    const checked = checkedTarget(this.args.store);
-    // --since/--until/--last/--follow (tools/live/live-dump.ts): checked before any output, read in this thread
     const fs = new RealFs();
-    const resolved = resolveTarget(fs, this.args.store);
+    const { resolved, live: target, sizeBytes } = dumpTarget(fs, this.args.store);
     if (f.archive !== undefined && resolved.kind !== 'store') throw new SeglogError('usage', '--archive needs a store directory, not a segment file');
-    // a pruned store starts at its base (segment/prune-base.ts)
-    const target = resolved.kind === 'store' ? { ...resolved, segments: liveSegments(fs, resolved.dir) } : resolved;
+    // --since/--until/--last/--follow (tools/live/live-dump.ts): checked before any output, read in this thread
     const live = parseLiveFlags(f, { markers: f.markers, format, store: target.kind === 'store' });
     if (live) {
       if (f.archive !== undefined) throw new SeglogError('usage', '--archive reads the pruned history with the store; it does not combine with --follow, --since, --until or --last');
@@ -80,7 +75,6 @@ export default class Dump extends BaseCommand<typeof Dump> {
       if (damaged) this.markDataProblems();
       return;
     }
-    const sizeBytes = storeSizeBytes(checked);
     // --json and --format json: one streamed document owned by BaseCommand (an error or Ctrl-C mid-way closes it validly)
     if (format === 'json') this.openJsonStream(new StdoutSink(), 'events');
     // a job (ui/job/dump-job.ts) writes the records: in a worker thread for large stores, so Ctrl-C works

@@ -13,12 +13,10 @@
  * job stops before its next record, `seglog: interrupted`, exit 130; a second Ctrl-C, or
  * a job that does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS, exits at once.
  */
-import type { Region } from '../engine/log/region.js';
 import { RealFs } from '../engine/io/real-fs.js';
-import { liveSegments } from '../engine/segment/prune-base.js';
-import { checkedTarget, storeSizeBytes } from '../engine/segment/store-size.js';
-import { resolveTarget } from '../engine/segment/target.js';
-import { classifyError, debugEnabled, EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, stackOf } from './errors.js';
+import { dumpTarget } from './dump-target.js';
+import { classifyError, EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS } from './errors.js';
+import type { FastOutput } from './fast-path.js';
 import { reportFaults } from './render/dump-faults.js';
 
 export interface DumpFastArgs {
@@ -28,16 +26,12 @@ export interface DumpFastArgs {
 }
 
 /** Runs the dump; false (nothing done, nothing printed) when oclif must. */
-export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void): Promise<boolean> {
+export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void, out: FastOutput): Promise<boolean> {
   if (process.stderr.isTTY) return false;
   let sizeBytes: number;
   try {
-    // the command's own checks, in its order (commands/dump.ts)
-    const checked = checkedTarget(a.store);
-    const fs = new RealFs();
-    const resolved = resolveTarget(fs, a.store);
-    if (resolved.kind === 'store') liveSegments(fs, resolved.dir);
-    sizeBytes = storeSizeBytes(checked);
+    // the command's own checks (commands/dump.ts)
+    sizeBytes = dumpTarget(new RealFs(), a.store).sizeBytes;
   } catch {
     return false;
   }
@@ -45,9 +39,8 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void)
   const ctl = new JobControl();
   ctl.warn = warn;
   ctl.step = () => undefined;
-  // every filter off, as the command passes them when no flag is given
-  const region: Region = { entity: undefined, entityPrefix: undefined, scope: undefined, kind: undefined, fromSeq: undefined, toSeq: undefined, includeSystem: false };
-  const job = startJob('dump', { store: a.store, archive: undefined, region, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER }, ctl, wantWorker(sizeBytes));
+  // every filter off (the command's flags' defaults)
+  const job = startJob('dump', { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER }, ctl, wantWorker(sizeBytes));
   let interrupted = false;
   const onSigint = (): void => {
     if (interrupted) process.exit(EXIT_INTERRUPTED);
@@ -69,12 +62,7 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void)
     }
     if (reportFaults({ warn }, r.faults, r.loneFile) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
   } catch (err) {
-    const report = classifyError(err);
-    if (!report.silent) {
-      process.stderr.write(`seglog: ${report.text}\n`);
-      if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
-    }
-    process.exitCode = report.exitCode;
+    out.fail(classifyError(err), err);
   } finally {
     process.removeListener('SIGINT', onSigint);
   }

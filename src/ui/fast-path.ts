@@ -125,7 +125,7 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     const limit = parsed.flags.limit as number | undefined;
     if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
     const { dumpFast } = await import('./dump-fast.js');
-    return dumpFast({ store: parsed.arg, format, limit }, warn);
+    return dumpFast({ store: parsed.arg, format, limit }, warn, new FastOutput(false));
   }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {
@@ -180,7 +180,7 @@ function warn(message: string): void {
 }
 
 /** BaseCommand's emit and reportFailure, for one command without oclif. */
-class FastOutput {
+export class FastOutput {
   private jsonWritten = false;
   constructor(private readonly json: boolean) {}
 

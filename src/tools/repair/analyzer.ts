@@ -192,7 +192,7 @@ export class RepairAnalyzer implements TxnFacts<TxnState> {
   private readonly view: FrameView = { buf: new Uint8Array(0), b: 0, bodyBytes: 0, type: 0, offset: 0, end: 0 };
 
   constructor(
-    private readonly fs: FileSystem,
+    fs: FileSystem,
     private readonly segments: SegmentFile[],
     private readonly opts: AnalyzerOptions,
   ) {
