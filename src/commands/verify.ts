@@ -1,12 +1,7 @@
 import { Flags } from '@oclif/core';
-import { statSync } from 'node:fs';
-import { readHeadFile, readVerifier } from '../engine/anchor/anchor-files.js';
-import { storeSizeBytes } from '../engine/segment/store-size.js';
-import { withRootCauses } from '../engine/verify/verify-causes.js';
 import { BaseCommand } from '../ui/base-command.js';
-import { UsageError } from '../ui/errors.js';
 import { intFlag, storeArg } from '../ui/flags.js';
-import { renderVerify, type VerifyOutput } from '../ui/render/verify-report.js';
+import { prepareVerify, printVerify, type VerifyFormat } from '../ui/verify-action.js';
 
 export default class Verify extends BaseCommand<typeof Verify> {
   static override summary = 'Check every frame, hash, chain, sequence and batch of a store or segment';
@@ -27,26 +22,22 @@ export default class Verify extends BaseCommand<typeof Verify> {
   };
 
   async run(): Promise<void> {
-    const anchors = this.flags.anchor ?? [];
-    const pubkeys = this.flags.pubkey ?? [];
-    if (pubkeys.length > 0 && anchors.length === 0) throw new UsageError('--pubkey checks the signatures of --anchor heads; give at least one --anchor');
-    // read here too, so a missing or malformed head or key fails before the walk, naming its file
-    anchors.forEach(readHeadFile);
-    pubkeys.forEach(readVerifier);
-    if (anchors.length > 0 && !statSync(this.args.store, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError('--anchor needs a whole store, not a segment file');
+    const f = this.flags;
+    // ui/verify-action.ts: the same checks and output as the start-up fast path's (ui/verify-fast.ts)
+    const a = {
+      store: this.args.store,
+      maxErrors: f['max-errors'],
+      strict: f.strict,
+      format: this.json ? 'json' : (f.format as VerifyFormat),
+      quiet: f.quiet,
+      verbose: f.verbose,
+      anchors: f.anchor ?? [],
+      pubkeys: f.pubkey ?? [],
+      archive: f.archive,
+    };
+    const { input, sizeBytes } = prepareVerify(a);
     // a job (ui/job/verify-job.ts): in a worker thread for large stores, so Ctrl-C and progress work
-    const report = await this.runJob(
-      'verify',
-      { store: this.args.store, maxErrors: this.flags['max-errors'], anchors, pubkeys, archive: this.flags.archive },
-      { label: 'verifying', unit: null, sizeBytes: storeSizeBytes(this.args.store), readOnly: true },
-    );
-    // consequences of one damaged range are grouped under it (causedBy): engine/verify/verify-causes.ts
-    const out: VerifyOutput = { ...withRootCauses(report), target: this.args.store, ...(report.anchors ? { anchors: report.anchors } : {}) };
-    const format = this.json ? 'json' : this.flags.format;
-    if (this.flags.quiet) {
-      // exit status only
-    } else if (format === 'json') this.emit(out, () => '');
-    else process.stdout.write(renderVerify(out, format as 'text' | 'junit' | 'github', { verbose: this.flags.verbose }));
-    if (!report.ok || (this.flags.strict && report.warnings > 0)) this.markDataProblems();
+    const report = await this.runJob('verify', input, { label: 'verifying', unit: null, sizeBytes, readOnly: true });
+    if (printVerify(report, a, (out, render) => this.emit(out, render))) this.markDataProblems();
   }
 }

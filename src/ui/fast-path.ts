@@ -1,7 +1,8 @@
 /**
  * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
- * run without loading oclif, and so does `stats` (issue 18: a cold open is timed as a
- * whole CLI run, and oclif was a third of it). Importing @oclif/core and letting it load the manifest and
+ * run without loading oclif, and so do `stats` (issue 18: a cold open is timed as a
+ * whole CLI run, and oclif was a third of it), `verify` and a plain `dump` when stderr is
+ * not a terminal (verify-fast.ts, dump-fast.ts). Importing @oclif/core and letting it load the manifest and
  * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
  * commands are what auditors and cron jobs run over and over.
  *
@@ -19,7 +20,7 @@
 import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
 import { writeJson } from './json.js';
 
-type FlagKind = 'string' | 'int';
+type FlagKind = 'string' | 'int' | 'bool';
 
 interface FlagSpec {
   kind: FlagKind;
@@ -43,6 +44,20 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   // the plain export only (ui/dump-fast.ts says what else it refuses)
   dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
+  // long boolean flags only (-q and -v go to oclif); stderr not a terminal (ui/verify-fast.ts)
+  verify: {
+    arg: 'store',
+    flags: {
+      'max-errors': { kind: 'int' },
+      strict: { kind: 'bool' },
+      format: { kind: 'string' },
+      quiet: { kind: 'bool' },
+      verbose: { kind: 'bool' },
+      anchor: { kind: 'string', multiple: true },
+      pubkey: { kind: 'string', multiple: true },
+      archive: { kind: 'string' },
+    },
+  },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -52,7 +67,7 @@ export interface FastArgs {
   command: string;
   arg: string;
   json: boolean;
-  flags: Record<string, string | number | string[] | undefined>;
+  flags: Record<string, string | number | boolean | string[] | undefined>;
 }
 
 /** The parsed command line, or null when oclif must handle it. */
@@ -80,6 +95,12 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
     }
     if (!Object.hasOwn(spec.flags, name)) return null;
     const f = spec.flags[name]!;
+    if (f.kind === 'bool') {
+      // `--strict=…` and a repeated switch: oclif's reading
+      if (eq >= 0 || flags[name] !== undefined) return null;
+      flags[name] = true;
+      continue;
+    }
     let value: string | undefined;
     if (eq >= 0) {
       value = tok.slice(eq + 1);
@@ -119,13 +140,15 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (env.SEGLOG_CONTENT_TYPE !== undefined) return false;
   const parsed = parseFast(argv);
   if (parsed === null) return false;
-  if (parsed.command === 'dump') {
-    // a stream of records, not one result: its own runner, with its own Ctrl-C handling
-    const format = (parsed.flags.format as string | undefined) ?? 'text';
-    const limit = parsed.flags.limit as number | undefined;
-    if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
-    const { dumpFast } = await import('./dump-fast.js');
-    return dumpFast({ store: parsed.arg, format, limit }, warn, new FastOutput(false));
+  if (parsed.command === 'dump' || parsed.command === 'verify') {
+    // a job (in a worker for large stores) with BaseCommand's Ctrl-C handling (job/plain-job.ts)
+    const out = new FastOutput(parsed.json);
+    try {
+      return await runJobCommand(parsed, out);
+    } catch (err) {
+      out.fail(classifyError(err), err);
+      return true;
+    }
   }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {
@@ -141,6 +164,20 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     process.removeListener('SIGINT', onSigint);
   }
   return true;
+}
+
+/** dump and verify: false (nothing done, nothing printed) when oclif must run them. */
+async function runJobCommand(p: FastArgs, out: FastOutput): Promise<boolean> {
+  if (p.command === 'verify') {
+    const { verifyFast } = await import('./verify-fast.js');
+    return verifyFast(p, warn, out);
+  }
+  // a stream of records, not one result
+  const format = (p.flags.format as string | undefined) ?? 'text';
+  const limit = p.flags.limit as number | undefined;
+  if (p.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
+  const { dumpFast } = await import('./dump-fast.js');
+  return dumpFast({ store: p.arg, format, limit }, warn, out);
 }
 
 async function dispatch(p: FastArgs, out: FastOutput): Promise<void> {

@@ -11,8 +11,9 @@ import Head from '../../src/commands/head.js';
 import Prove from '../../src/commands/prove.js';
 import Stats from '../../src/commands/stats.js';
 import Dump from '../../src/commands/dump.js';
+import Verify from '../../src/commands/verify.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
-import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
+import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, FIXTURES_DIR, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
 beforeAll(assertBuilt);
 afterAll(removeTempDirs);
@@ -26,7 +27,7 @@ interface OclifFlag {
 
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -37,10 +38,11 @@ describe('the fast path knows exactly the oclif commands\' flags', () => {
       for (const [f, def] of Object.entries(flags)) {
         const mine = spec.flags[f];
         if (mine === undefined) continue;
-        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int' }, `${name} --${f}`).toEqual({
+        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int', bool: mine.kind === 'bool' }, `${name} --${f}`).toEqual({
           multiple: !!def.multiple,
           required: !!def.required,
           int: def.helpValue === '<n>',
+          bool: def.type === 'boolean',
         });
       }
       expect(Object.keys(cls.args), name).toEqual([spec.arg]);
@@ -54,11 +56,21 @@ describe('parseFast', () => {
     expect(parseFast(['prove', '--seq', '41', 's', '--head', 'h'])).toEqual({ command: 'prove', arg: 's', json: false, flags: { seq: 41, head: 'h' } });
     expect(parseFast(['head', 's', '--at=7', '--key', 'k'])).toEqual({ command: 'head', arg: 's', json: false, flags: { at: 7, key: ['k'] } });
     expect(parseFast(['stats', 's', '--json'])).toEqual({ command: 'stats', arg: 's', json: true, flags: {} });
+    expect(parseFast(['verify', 's', '--strict', '--format', 'github', '--anchor', 'h', '--max-errors=3'])).toEqual({
+      command: 'verify',
+      arg: 's',
+      json: false,
+      flags: { strict: true, format: 'github', anchor: ['h'], 'max-errors': 3 },
+    });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
     const refused = [
-      ['verify', 's'],
+      ['verify', 's', '-q'],
+      ['verify', 's', '--quiet=true'],
+      ['verify', 's', '--strict', '--strict'],
+      ['verify', 's', '--no-strict'],
+      ['repair', 's'],
       ['head'],
       ['head', 's', 't'],
       ['head', 's', '--help'],
@@ -93,9 +105,8 @@ describe('the same answers with and without the fast path', () => {
     async () => {
       const dir = tempDir('seglog-fast-');
       const store = join(dir, 'store');
-      const run = async (args: string[]) => {
-        const fast = await runCli(args);
-        const slow = await runCli(args, { env: { SEGLOG_FAST_PATH: '0' } });
+      const run = async (args: string[], env: Record<string, string> = {}) => {
+        const [fast, slow] = await Promise.all([runCli(args, { env }), runCli(args, { env: { ...env, SEGLOG_FAST_PATH: '0' } })]);
         const show = (r: typeof fast) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
         expect(show(fast), `fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow));
         return fast;
@@ -131,6 +142,36 @@ describe('the same answers with and without the fast path', () => {
       await run(['check-proof', proof, '--head', hAll]);
       await run(['check-proof', join(dir, 'in.jsonl'), '--head', h50, '--json']);
       await run(['check-proof', proof, '--head', hAll, '--pubkey', join(dir, 'ops.pub')]);
+      // verify (issue 18): every format and switch, its usage errors and refusals, inline and in a job worker
+      const verifyLines = async (target = store): Promise<void> => {
+        // read-only runs: side by side
+        await Promise.all([
+          run(['verify', target]),
+          run(['verify', target, '--json']),
+          run(['verify', target, '--json'], { SEGLOG_JOB_WORKER: '1' }),
+          run(['verify', target, '--format', 'json']),
+          run(['verify', target, '--format=junit']),
+          run(['verify', target, '--format', 'github', '--strict']),
+          run(['verify', target, '--strict', '--json']),
+          run(['verify', target, '--quiet']),
+          run(['verify', target, '--verbose', '--max-errors', '1']),
+          run(['verify', target, '--max-errors', '0']),
+          run(['verify', target, '--format', 'yaml']),
+          run(['verify', join(target, '0000000000.seg'), '--json']),
+        ]);
+      };
+      await verifyLines();
+      await verifyLines(join(FIXTURES_DIR, 'torn-tail')); // warnings: exit 1 only with --strict
+      await Promise.all([
+        run(['verify', store, '--anchor', h50, '--pubkey', join(dir, 'ops.pub'), '--json']),
+        run(['verify', store, '--anchor', h50, '--anchor', hAll]),
+        run(['verify', store, '--pubkey', join(dir, 'ops.pub')]),
+        run(['verify', store, '--anchor', join(dir, 'missing.txt')]),
+        run(['verify', join(store, '0000000000.seg'), '--anchor', h50]),
+        run(['verify', store, '--archive', join(dir, 'missing'), '--json']),
+        run(['verify', join(dir, 'missing'), '--json']),
+        run(['verify', join(dir, 'in.jsonl')]),
+      ]);
       // stats (issue 18): from the checkpoint, by a scan, with warnings, and its failures
       await run(['stats', store]);
       await run(['stats', store, '--json']);
@@ -142,6 +183,7 @@ describe('the same answers with and without the fast path', () => {
       writeFileSync(seg, bytes);
       await run(['stats', store]);
       await run(['stats', store, '--json']);
+      await verifyLines(); // a damaged footer: an error
       await run(['stats', join(dir, 'missing'), '--json']);
       await run(['stats', join(dir, 'in.jsonl')]);
       await run(['stats', dir]);
@@ -162,7 +204,8 @@ describe('the same answers with and without the fast path', () => {
       writeFileSync(seg2, b2);
       await run(['dump', store, '--format', 'jsonl']);
       await run(['dump', store]);
+      await verifyLines(); // a corrupt frame: errors, exit 1
     },
-    CLI_TEST_TIMEOUT_MS * 2,
+    CLI_TEST_TIMEOUT_MS * 3,
   );
 });

@@ -113,4 +113,25 @@ describe('seglog verify on every fixture (test/fixtures/README.md)', () => {
     },
     CLI_TEST_TIMEOUT_MS,
   );
+
+  it(
+    '--format json prints the same one JSON document as --json, through oclif and the fast path (it printed nothing at all once: check commands/verify.ts and ui/verify-action.ts)',
+    async () => {
+      const damaged = fixturePath('flipped-bit');
+      for (const target of [fixturePath('clean'), damaged]) {
+        const runs = await Promise.all([
+          runCli(['verify', target, '--json']),
+          runCli(['verify', target, '--format', 'json']),
+          runCli(['verify', target, '--format', 'json'], { env: { SEGLOG_FAST_PATH: '0' } }),
+        ]);
+        const [json, ...formats] = runs;
+        for (const r of formats) {
+          expect(r!.code, describeRun(r!)).toBe(json!.code);
+          expect(r!.stdout, describeRun(r!)).toBe(json!.stdout);
+          expect(jsonOf<VerifyJson>(r!).problems.length > 0, describeRun(r!)).toBe(target === damaged);
+        }
+      }
+    },
+    CLI_TEST_TIMEOUT_MS,
+  );
 });

@@ -111,6 +111,42 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     for (const l of lines) JSON.parse(l);
   }, CLI_TEST_TIMEOUT_MS);
 
+  it('verify --json (the fast path, without oclif) stopped by SIGINT: exit 130, "seglog: interrupted", stdout one JSON document with the "interrupted" error', async () => {
+    // If this fails, look at src/ui/job/plain-job.ts (a read-only job in a worker is stopped at once) and FastOutput.fail.
+    const attempt = async (): Promise<{ code: number | null; out: string; err: string }> => {
+      const child = spawn(process.execPath, [BIN, 'verify', store, '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        // the job has started in its worker: interrupt it, once (a second Ctrl-C means "exit now")
+        if (!sent && err.includes('job verify in a')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      return { code, out, err };
+    };
+    let interrupted = 0;
+    for (let i = 0; i < 5 && interrupted === 0; i++) {
+      const r = await attempt();
+      const doc = JSON.parse(r.out) as { ok?: boolean; error?: { code: string } };
+      if (r.code === 0) {
+        // the walk won the race: then the whole report
+        expect(doc.ok, r.err).toBe(true);
+        continue;
+      }
+      interrupted++;
+      expect(r.code, r.err).toBe(130);
+      expect(r.err).toContain('seglog: interrupted');
+      expect(doc, 'one JSON document: the interruption').toEqual({ error: { code: 'interrupted', message: expect.any(String) } });
+    }
+    expect(interrupted, 'verify finished every time before SIGINT landed').toBeGreaterThan(0);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('verify --json: same report, warm worker used', async () => {
     const warm = await runCli(['verify', store, '--json'], { env: { SEGLOG_DEBUG: '1' } });
     const cold = await runCli(['verify', store, '--json'], { env: { SEGLOG_JOB_PREWARM: '0' } });
