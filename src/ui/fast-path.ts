@@ -42,7 +42,7 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   prove: { arg: 'store', flags: { seq: { kind: 'int' }, head: { kind: 'string' }, from: { kind: 'string' }, to: { kind: 'string' }, origin: { kind: 'string' }, archive: { kind: 'string' } } },
   'check-proof': { arg: 'proof', flags: { head: { kind: 'string', multiple: true, required: true }, pubkey: { kind: 'string', multiple: true } } },
   // the plain export only (ui/dump-fast.ts says what else it refuses)
-  dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
+  dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' }, since: { kind: 'string' }, until: { kind: 'string' }, last: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
   // long boolean flags only (-q and -v go to oclif); stderr not a terminal (ui/verify-fast.ts)
   verify: {
@@ -151,17 +151,13 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     }
   }
   const out = new FastOutput(parsed.json);
-  const onSigint = (): void => {
-    out.fail(interruptedReport(), new Error('interrupted (SIGINT)'));
-    process.exit(EXIT_INTERRUPTED);
-  };
-  process.on('SIGINT', onSigint);
+  const stopHandling = out.exitOnInterrupt();
   try {
     await dispatch(parsed, out);
   } catch (err) {
     out.fail(classifyError(err), err);
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    stopHandling();
   }
   return true;
 }
@@ -173,11 +169,13 @@ async function runJobCommand(p: FastArgs, out: FastOutput): Promise<boolean> {
     return verifyFast(p, warn, out);
   }
   // a stream of records, not one result
-  const format = (p.flags.format as string | undefined) ?? 'text';
-  const limit = p.flags.limit as number | undefined;
-  if (p.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
+  const f = p.flags;
+  const format = (f.format as string | undefined) ?? 'text';
+  const limit = f.limit as number | undefined;
+  const last = f.last as number | undefined;
+  if (p.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1) || (last !== undefined && last < 1)) return false;
   const { dumpFast } = await import('./dump-fast.js');
-  return dumpFast({ store: p.arg, format, limit }, warn, out);
+  return dumpFast({ store: p.arg, format, limit, since: f.since as string | undefined, until: f.until as string | undefined, last }, warn, out);
 }
 
 async function dispatch(p: FastArgs, out: FastOutput): Promise<void> {
@@ -229,6 +227,16 @@ export class FastOutput {
     }
     const text = renderText(result);
     if (text.length > 0) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** Until the returned function is called, Ctrl-C reports the interruption and exits 130 at once (BaseCommand's handler when no job runs). */
+  exitOnInterrupt(): () => void {
+    const onSigint = (): void => {
+      this.fail(interruptedReport(), new Error('interrupted (SIGINT)'));
+      process.exit(EXIT_INTERRUPTED);
+    };
+    process.on('SIGINT', onSigint);
+    return () => process.removeListener('SIGINT', onSigint);
   }
 
   fail(report: ErrorReport, err: unknown): void {

@@ -94,6 +94,8 @@ describe('parseFast', () => {
       ['stats', 's', 't'],
       ['stats', 's', '--help'],
       ['stats', 's', '--key', 'k'],
+      ['dump', 's', '--follow'],
+      ['dump', 's', '--since', '1m', '--poll-interval', '100'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -195,6 +197,18 @@ describe('the same answers with and without the fast path', () => {
       await run(['dump', store, '--limit', '0']);
       await run(['dump', store, '--format', 'json']);
       await run(['dump', store, '--format', 'yaml']);
+      // reading by time and from the end (in the main thread, not a job); --follow goes to oclif
+      await Promise.all([
+        run(['dump', store, '--since', '1h', '--format', 'jsonl']),
+        run(['dump', store, '--since=1h', '--limit', '3']),
+        run(['dump', store, '--last', '4', '--format', 'jsonl']),
+        run(['dump', store, '--until', '2000-01-01T00:00:00Z']),
+        run(['dump', store, '--since', '1h', '--until', '2h']),
+        run(['dump', store, '--since', 'yesterday']),
+        run(['dump', store, '--last', '0']),
+        run(['dump', join(store, '0000000001.seg'), '--last', '2']),
+        run(['dump', join(store, '0000000001.seg'), '--since', '1h', '--format', 'jsonl']),
+      ]);
       await run(['dump', join(store, '0000000001.seg'), '--format', 'jsonl']);
       await run(['dump', join(dir, 'missing')]);
       await run(['dump', join(dir, 'in.jsonl')]);
@@ -204,6 +218,8 @@ describe('the same answers with and without the fast path', () => {
       writeFileSync(seg2, b2);
       await run(['dump', store, '--format', 'jsonl']);
       await run(['dump', store]);
+      await run(['dump', store, '--since', '1h', '--format', 'jsonl']);
+      await run(['dump', store, '--last', '50']);
       await verifyLines(); // a corrupt frame: errors, exit 1
     },
     CLI_TEST_TIMEOUT_MS * 3,

@@ -16,7 +16,7 @@ import type { Target } from '../../engine/segment/target.js';
 import { withWallRange } from '../../engine/index/time-locate.js';
 import { eventLine } from '../render/event-json.js';
 import { readDumpFastSwitch, writeEventJson } from '../render/event-jsonl.js';
-import type { LiveChoice } from '../live-flags.js';
+import type { LiveChoice } from '../live-choice.js';
 import type { StdoutSink } from '../stdout-sink.js';
 import { liveRead, type LiveReadStats } from '../../tools/live/live-read.js';
 import { debugEnabled } from '../errors.js';
