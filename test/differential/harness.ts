@@ -299,7 +299,7 @@ export async function checkReadPaths(c: CheckContext): Promise<void> {
   if (turn(1) || turn(3)) await checkOpenState(c);
 
   if (c.workers && ref.segments.length >= 2) await checkWorkers(c, j.stdout, js!.stdout, v.stdout);
-  if (c.spawn) await checkSpawned(c, j.stdout);
+  if (c.spawn) await checkSpawned(c, j.stdout, v.stdout);
 }
 
 function firstDiff(a: string, b: string): string {
@@ -441,8 +441,13 @@ function normalizeVerify(s: string): string {
   return text(o);
 }
 
-async function checkSpawned(c: CheckContext, jsonlInProcess: string): Promise<void> {
+/** The spawned CLI (stderr piped: the start-up fast path, ui/fast-path.ts) against the in-process command classes (oclif's path). */
+async function checkSpawned(c: CheckContext, jsonlInProcess: string, verifyInProcess: string): Promise<void> {
   const { runCli } = await import('../commands/cli-helpers.js');
   const r = await runCli(['dump', c.dir, '--format', 'jsonl'], { env: c.env });
   if (r.timedOut || r.stdout !== jsonlInProcess || /internal error/i.test(r.stderr)) fail('the spawned CLI (bin/run.js dump --format jsonl) differs from the in-process run', `${r.code} ${r.stderr.slice(0, 500)}\n${firstDiff(r.stdout, jsonlInProcess)}`);
+  const v = await runCli(['verify', c.dir, '--json'], { env: c.env });
+  if (v.timedOut || /internal error/i.test(v.stderr)) fail('the spawned CLI (bin/run.js verify --json) failed', `${v.code} ${v.stderr.slice(0, 500)}`);
+  const [a, b] = [normalizeVerify(v.stdout), normalizeVerify(verifyInProcess)];
+  if (a !== b) fail('the spawned CLI (bin/run.js verify --json) differs from the in-process run', firstDiff(a, b));
 }
