@@ -9,13 +9,14 @@
  * checks out exactly as the command checks it; any error before the job starts returns
  * false with nothing printed, and oclif then says what it always says. The job is the
  * command's job (ui/job/dump-job.ts, the same input), its damage is reported by the same
- * function (render/dump-faults.ts), and Ctrl-C does what BaseCommand does for a job: the
- * job stops before its next record, `seglog: interrupted`, exit 130; a second Ctrl-C, or
- * a job that does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS, exits at once.
+ * function (render/dump-faults.ts), and Ctrl-C does what BaseCommand does for a job
+ * (fast-job.ts): the job stops before its next record, `seglog: interrupted`, exit 130; a
+ * second Ctrl-C, or a job that does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS, exits at once.
  */
 import { RealFs } from '../engine/io/real-fs.js';
 import { dumpTarget } from './dump-target.js';
-import { classifyError, EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS } from './errors.js';
+import { EXIT_DATA_PROBLEMS } from './errors.js';
+import { runFastJob } from './fast-job.js';
 import type { FastOutput } from './fast-path.js';
 import { reportFaults } from './render/dump-faults.js';
 
@@ -35,36 +36,10 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
   } catch {
     return false;
   }
-  const [{ JobControl }, { startJob, wantWorker }] = await Promise.all([import('./job/control.js'), import('./job/run-job.js')]);
-  const ctl = new JobControl();
-  ctl.warn = warn;
-  ctl.step = () => undefined;
-  // every filter off (the command's flags' defaults)
-  const job = startJob('dump', { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER }, ctl, wantWorker(sizeBytes));
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    ctl.cancel();
-    const timer = setTimeout(() => {
-      job.terminate();
-      process.stderr.write('seglog: interrupted\n');
-      process.exit(EXIT_INTERRUPTED);
-    }, INTERRUPT_CLEANUP_TIMEOUT_MS);
-    timer.unref();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const r = await job.done;
-    if (ctl.cancelled) {
-      process.stderr.write('seglog: interrupted\n');
-      process.exitCode = EXIT_INTERRUPTED;
-    }
+  // every filter off (the command's flags' defaults); the command runs it with readOnly: false
+  const input = { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER };
+  await runFastJob('dump', input, { sizeBytes, readOnly: false, warn, out }, (r) => {
     if (reportFaults({ warn }, r.faults, r.loneFile) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
-  } catch (err) {
-    out.fail(classifyError(err), err);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  });
   return true;
 }

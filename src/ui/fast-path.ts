@@ -19,7 +19,7 @@
 import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
 import { writeJson } from './json.js';
 
-type FlagKind = 'string' | 'int';
+type FlagKind = 'string' | 'int' | 'boolean';
 
 interface FlagSpec {
   kind: FlagKind;
@@ -33,6 +33,8 @@ export interface FastCommandSpec {
   flags: Record<string, FlagSpec>;
   /** Only some of the command's flags: a command line with any other goes to oclif. */
   subset?: boolean;
+  /** The one subcommand taken (`sidx rebuild`): argv[1] must be it. */
+  sub?: string;
 }
 
 /** The flags of the commands the fast path runs; test/commands/fast-path.test.ts holds them equal to the oclif classes'. */
@@ -43,6 +45,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   // the plain export only (ui/dump-fast.ts says what else it refuses)
   dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
+  // `sidx rebuild` only, with --yes or --dry-run (ui/sidx-fast.ts says what else it refuses)
+  sidx: { sub: 'rebuild', arg: 'target', flags: { yes: { kind: 'boolean' }, 'dry-run': { kind: 'boolean' } } },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -52,7 +56,7 @@ export interface FastArgs {
   command: string;
   arg: string;
   json: boolean;
-  flags: Record<string, string | number | string[] | undefined>;
+  flags: Record<string, string | number | boolean | string[] | undefined>;
 }
 
 /** The parsed command line, or null when oclif must handle it. */
@@ -60,10 +64,11 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
   const command = argv[0];
   if (command === undefined || !Object.hasOwn(FAST_COMMANDS, command)) return null;
   const spec = FAST_COMMANDS[command]!;
+  if (spec.sub !== undefined && argv[1] !== spec.sub) return null;
   const flags: FastArgs['flags'] = {};
   let json = false;
   let arg: string | undefined;
-  for (let i = 1; i < argv.length; i++) {
+  for (let i = spec.sub === undefined ? 1 : 2; i < argv.length; i++) {
     const tok = argv[i]!;
     if (!tok.startsWith('-')) {
       if (arg !== undefined || tok === '') return null; // a second positional: oclif's error
@@ -80,6 +85,11 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
     }
     if (!Object.hasOwn(spec.flags, name)) return null;
     const f = spec.flags[name]!;
+    if (f.kind === 'boolean') {
+      if (eq >= 0 || flags[name] !== undefined) return null;
+      flags[name] = true;
+      continue;
+    }
     let value: string | undefined;
     if (eq >= 0) {
       value = tok.slice(eq + 1);
@@ -126,6 +136,10 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
     const { dumpFast } = await import('./dump-fast.js');
     return dumpFast({ store: parsed.arg, format, limit }, warn, new FastOutput(false));
+  }
+  if (parsed.command === 'sidx') {
+    const { sidxRebuildFast } = await import('./sidx-fast.js');
+    return sidxRebuildFast({ target: parsed.arg, yes: parsed.flags.yes === true, dryRun: parsed.flags['dry-run'] === true }, warn, new FastOutput(parsed.json));
   }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {
