@@ -27,6 +27,8 @@ import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/v
 
 /** Copy buffer for rewriting a segment (frames are copied, never re-encoded). */
 const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Temp files kept open for their fsync at the commit (SegmentReplacements); beyond, the oldest is fsynced at once. */
+const MAX_OPEN_TEMPS = 16;
 
 // ----------------------------------------------------------------------------- show
 
@@ -183,6 +185,8 @@ export interface SidxMaintenanceOptions {
    * a copy); may throw to stop (Ctrl-C): the temp files are abandoned, nothing changes.
    */
   cancelPoint?: () => void;
+  /** Temp files kept open for their fsync at the commit; beyond, the oldest is fsynced at once (default MAX_OPEN_TEMPS; tests use 1). */
+  maxOpenTemps?: number;
 }
 
 /** The store directory a target belongs to, if any (a lone segment may sit in one). */
@@ -211,7 +215,7 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
 export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs, opts.cancelPoint);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     try {
       for (const seg of target.segments) {
         const r = readFooterWithHeader(fs, seg.path);
@@ -259,7 +263,7 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
 export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs, opts.cancelPoint);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     let changed = false;
     // the last segment's builder, done with once its footer is written: the next build reuses its table
     let spent: FooterBuilder | null = null;
@@ -415,24 +419,36 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
 
 /**
  * Replaces segments by their first `frameEnd` bytes plus a footer, crash-safely: each new
- * file is written to `<segment>.tmp`; `commit` then fsyncs every temp file, renames each
- * over its segment, and fsyncs the directories. Writing all copies before the first fsync
- * lets the disk write one file back while the next is being scanned. A crash before a
- * rename leaves that segment as it was (and a stray `.tmp` nothing reads); a failure
- * removes the temp files not yet renamed.
+ * file is written to `<segment>.tmp` and fsynced; `commit` then renames each over its
+ * segment and fsyncs the directories. Every fsync comes before the first rename, so an
+ * fsync error fails the run with every segment as it was. A crash before a rename leaves
+ * that segment as it was (and a stray `.tmp` nothing reads); a failure removes the temp
+ * files not yet renamed.
+ *
+ * The disk works while the next segment is scanned: once a temp file is written, its
+ * write-back is started in the background (FileSystem.startWritebackOf, a hint through a
+ * descriptor of its own), and its fsync waits for the commit (or, with MAX_OPEN_TEMPS
+ * files open, for the next file's turn), through the descriptor that wrote it, kept open until then: a
+ * write-back error the hint met is reported to that descriptor's fsync, never to one
+ * opened after the error (fs-types.ts).
  */
 class SegmentReplacements {
-  private readonly temps: { tmp: string; path: string }[] = [];
+  /** The temp files written; `fd` is the descriptor that wrote one, open until its fsync. */
+  private readonly temps: { tmp: string; path: string; fd: number | null }[] = [];
   private copyBuf = new Uint8Array(0);
 
   constructor(
     private readonly fs: FileSystem,
     private readonly cancelPoint: () => void = () => {},
+    private readonly maxOpenTemps = MAX_OPEN_TEMPS,
   ) {}
 
   write(path: string, frameEnd: number, footer: Uint8Array[] | null): void {
     const fs = this.fs;
     const tmp = `${path}.tmp`;
+    // bounded descriptors: the oldest temp file's write-back has had the most time to get done
+    // (an fsync error here reaches the caller, which abandons every temp file)
+    while (this.temps.filter((t) => t.fd !== null).length >= Math.max(1, this.maxOpenTemps)) this.syncOldest();
     const src = fs.open(path, 'r');
     let dst: number;
     try {
@@ -441,7 +457,8 @@ class SegmentReplacements {
       fs.close(src);
       throw err;
     }
-    this.temps.push({ tmp, path });
+    const entry = { tmp, path, fd: dst as number | null };
+    this.temps.push(entry);
     try {
       // one buffer for every copy: fresh pages cost a fault each on first write
       if (this.copyBuf.length < Math.min(COPY_CHUNK_BYTES, frameEnd)) this.copyBuf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, frameEnd));
@@ -459,26 +476,30 @@ class SegmentReplacements {
         writeFully(fs, dst, x, 0, x.length, at);
         at += x.length;
       }
+      fs.startWritebackOf?.(tmp);
     } catch (err) {
       this.abandon();
       throw err;
     } finally {
       fs.close(src);
-      fs.close(dst);
     }
+  }
+
+  /** Fsyncs and closes the oldest temp file still open, through the descriptor that wrote it; false when none is. */
+  private syncOldest(): boolean {
+    const t = this.temps.find((x) => x.fd !== null);
+    if (t === undefined) return false;
+    const fd = t.fd!;
+    this.fs.fsync(fd);
+    t.fd = null;
+    this.fs.close(fd);
+    return true;
   }
 
   commit(): void {
     const fs = this.fs;
     try {
-      for (const t of this.temps) {
-        const fd = fs.open(t.tmp, 'r+');
-        try {
-          fs.fsync(fd);
-        } finally {
-          fs.close(fd);
-        }
-      }
+      while (this.syncOldest());
     } catch (err) {
       this.abandon();
       throw err;
@@ -502,6 +523,11 @@ class SegmentReplacements {
   /** Removes the temp files written so far (best effort: the originals are untouched). */
   abandon(): void {
     for (const t of this.temps.splice(0)) {
+      try {
+        if (t.fd !== null) this.fs.close(t.fd);
+      } catch {
+        // the descriptor is gone either way
+      }
       try {
         this.fs.unlink(t.tmp);
       } catch {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RealFs } from '../../../src/engine/io/real-fs.js';
@@ -44,5 +44,57 @@ describe('RealFs errors name the file they concern (the CLI prints it: issue 12,
     const err = errorOf(() => new RealFs().open(fifo, 'r'));
     expect(err).toMatchObject({ code: 'EINVAL', path: fifo });
     expect(err.message).toMatch(/not a regular file but a FIFO/);
+  });
+});
+
+describe('RealFs.startWritebackOf: a write-back hint that never uses the caller\'s descriptor (sidx rebuild, issue 18)', () => {
+  // The property: the hint opens, syncs and closes a descriptor of its own, so the writer's
+  // own fsync still gets any write-back error (Linux reports one to every open file
+  // description that predates it), and no descriptor of the hint outlives it or piles up.
+  // If a count below fails, look at the callback of RealFs.startWritebackOf.
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+  const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+
+  it.skipIf(process.platform !== 'linux')('the writer keeps writing and fsyncing through its own descriptor; the hints\' descriptors are closed once their fdatasync is over, and at most 32 are open at a time', async () => {
+    const path = join(tempDir(), 'file.tmp');
+    const fs = new RealFs();
+    const fd = fs.open(path, 'w');
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    await turn();
+    const before = openFds();
+    for (let i = 0; i < 40; i++) {
+      fs.write(fd, chunk, 0, chunk.length, i * chunk.length);
+      fs.startWritebackOf(path);
+    }
+    expect(openFds() - before, 'hints beyond 32 outstanding must do nothing').toBeLessThanOrEqual(32);
+    fs.fsync(fd);
+    fs.close(fd);
+    for (let i = 0; i < 100 && openFds() > before - 1; i++) await turn();
+    expect(openFds(), 'a hint left its descriptor open').toBe(before - 1);
+    expect(statSync(path).size).toBe(40 * chunk.length);
+    // the hints are free again
+    const fd2 = fs.open(path, 'r');
+    fs.startWritebackOf(path);
+    expect(openFds()).toBe(before + 1);
+    fs.close(fd2);
+    for (let i = 0; i < 100 && openFds() > before - 1; i++) await turn();
+    expect(openFds()).toBe(before - 1);
+  });
+
+  it('SEGLOG_EARLY_WRITEBACK=0: nothing is opened; a missing file: nothing happens, nothing is thrown', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'f'), 'x');
+    const fs = new RealFs();
+    await turn();
+    const before = openFds();
+    process.env.SEGLOG_EARLY_WRITEBACK = '0';
+    try {
+      fs.startWritebackOf(join(d, 'f'));
+      expect(openFds()).toBe(before);
+    } finally {
+      delete process.env.SEGLOG_EARLY_WRITEBACK;
+    }
+    fs.startWritebackOf(join(d, 'missing'));
+    expect(openFds()).toBe(before);
   });
 });
