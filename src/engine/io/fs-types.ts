@@ -67,6 +67,14 @@ export interface FileSystem {
    * caller's own descriptor would have taken that report, and its fsync returned 0.
    */
   startWritebackOf?(path: string): void;
+  /**
+   * Optional: makes the existing file `to` a copy of the whole file `from` inside the
+   * kernel (copy_file_range: the bytes never pass through this process), and returns the
+   * bytes copied. `to` keeps its mode, and descriptors open on it stay valid. Null when
+   * the copy is not made here: the caller copies through read and write (SimFs has none;
+   * `SEGLOG_KERNEL_COPY=0` turns RealFs's off).
+   */
+  copyFile?(from: string, to: string): number | null;
   /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
   truncate(fd: number, sizeBytes: number): void;
   fstat(fd: number): FileStat;

@@ -97,6 +97,18 @@ export class RealFs implements FileSystem {
       fs.close(fd, () => undefined);
     });
   }
+  /**
+   * FileSystem.copyFile: Node's copyFileSync (libuv: copy_file_range on Linux, in the
+   * kernel; ~30 ms for 64 MiB here against ~60-150 ms through an 8 MiB buffer), which
+   * also gives `to` the mode of `from`: its own mode is put back.
+   */
+  copyFile(from: string, to: string): number | null {
+    if (process.env.SEGLOG_KERNEL_COPY === '0') return null;
+    const mode = wrap('stat', to, () => fs.statSync(to)).mode & 0o7777;
+    wrap('copyfile', from, () => fs.copyFileSync(from, to));
+    wrap('chmod', to, () => fs.chmodSync(to, mode));
+    return wrap('stat', to, () => fs.statSync(to)).size;
+  }
   truncate(fd: number, sizeBytes: number): void {
     wrap('truncate', this.paths.get(fd), () => fs.ftruncateSync(fd, sizeBytes));
   }

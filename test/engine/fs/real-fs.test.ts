@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RealFs } from '../../../src/engine/io/real-fs.js';
@@ -96,5 +96,44 @@ describe('RealFs.startWritebackOf: a write-back hint that never uses the caller\
     }
     fs.startWritebackOf(join(d, 'missing'));
     expect(openFds()).toBe(before);
+  });
+});
+
+describe('RealFs.copyFile: the kernel\'s copy of a whole file into an existing one (sidx rebuild, issue 18)', () => {
+  // The properties SegmentReplacements relies on: the same bytes as the source, the byte
+  // count returned, the target's own mode kept, and a descriptor opened on the target
+  // before the copy still writes into (and fsyncs) the copied file.
+  it('copies every byte (more than one 8 MiB copy chunk), keeps the target\'s mode and its open descriptor; null when SEGLOG_KERNEL_COPY=0', () => {
+    const d = tempDir();
+    const from = join(d, 'from.seg');
+    const to = join(d, 'to.seg.tmp');
+    const bytes = new Uint8Array(9 * 1024 * 1024 + 123);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >>> 11)) & 0xff;
+    writeFileSync(from, bytes);
+    chmodSync(from, 0o600);
+    const fs = new RealFs();
+    const fd = fs.open(to, 'w');
+    const modeBefore = statSync(to).mode & 0o7777;
+    expect(fs.copyFile(from, to)).toBe(bytes.length);
+    expect(statSync(to).mode & 0o7777, 'the temp file must keep its own mode, not take the source\'s').toBe(modeBefore);
+    const tail = new Uint8Array([1, 2, 3]);
+    fs.write(fd, tail, 0, tail.length, bytes.length);
+    fs.fsync(fd);
+    fs.close(fd);
+    expect(Buffer.compare(readFileSync(to), Buffer.concat([Buffer.from(bytes), Buffer.from(tail)]))).toBe(0);
+    process.env.SEGLOG_KERNEL_COPY = '0';
+    try {
+      expect(fs.copyFile(from, join(d, 'never'))).toBeNull();
+    } finally {
+      delete process.env.SEGLOG_KERNEL_COPY;
+    }
+  });
+
+  it('a missing source or target is an FsError naming the file', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'to'), '');
+    const fs = new RealFs();
+    expect(errorOf(() => fs.copyFile(join(d, 'missing'), join(d, 'to')))).toMatchObject({ code: 'ENOENT', path: join(d, 'missing') });
+    expect(errorOf(() => fs.copyFile(join(d, 'to'), join(d, 'nothere')))).toMatchObject({ code: 'ENOENT', path: join(d, 'nothere') });
   });
 });
