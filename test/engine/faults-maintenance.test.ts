@@ -15,8 +15,8 @@
  *   lock is released (or taken over by the next process); the store reopens, verifies
  *   and accepts an append; running the maintenance again finishes with the after state.
  * Then a crash after every mutating operation, in every crash mode, must leave the same.
- * A failure names the operation: look in sidx-maintenance.ts (SegmentReplacements,
- * withStoreLock) or lock.ts / checkpoint.ts for the call.
+ * A failure names the operation: look in segment-replacements.ts (SegmentReplacements),
+ * sidx-maintenance.ts (withStoreLock) or lock.ts / checkpoint.ts for the call.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -107,7 +107,7 @@ function expectFootersSound(d: Disk, where: string): void {
   for (const seg of listSegments(d.fs, d.dir)) {
     const r = showFooter(d.fs, seg);
     if (readFooterWithHeader(d.fs, seg.path).status === 'absent' && !r.present) continue;
-    expect(r.valid, `${where}: ${seg.name} has a footer that is not the one its frames call for (${r.message}); see sidx-maintenance.ts SegmentReplacements`).toBe(true);
+    expect(r.valid, `${where}: ${seg.name} has a footer that is not the one its frames call for (${r.message}); see segment-replacements.ts`).toBe(true);
   }
 }
 
