@@ -1,7 +1,5 @@
 /**
  * `seglog sidx show|strip|rebuild`: inspect, remove and regenerate SIDX footers.
- * (Just over 500 lines, knowingly: the three verbs share the store lock, the pending
- * replacements and the footer probes; `show` is the split if it grows.)
  *
  * Footers are derived data: removing one is never data loss (an open then scans the
  * segment), and `rebuild` writes back exactly the bytes a clean seal would have
@@ -15,7 +13,7 @@ import { equalBytes } from '../format/bytes.js';
 import { readEntry, readMarker, type SidxEntry, type SidxMarker } from '../format/sidx.js';
 import { deleteCheckpoint } from '../engine/index/checkpoint.js';
 import type { FileSystem } from '../engine/io/fs-types.js';
-import { exists, readFully, writeFully } from '../engine/io/fs-util.js';
+import { exists, readFully } from '../engine/io/fs-util.js';
 import { storePaths } from '../engine/io/layout.js';
 import { type LockEnv, realLockEnv, StoreLock } from '../engine/io/lock.js';
 import { buildFooterFromFrames, type FooterBuilder, type FooterProblem, FooterVerifier, readFooterWithHeader } from '../engine/index/sidx.js';
@@ -24,9 +22,7 @@ import { type FooterProbe, probeFooter } from '../engine/segment/segment-end.js'
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
 import { type SegmentFile, walkSegment } from '../engine/segment/walker.js';
 import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/verify-parallel.js';
-
-/** Copy buffer for rewriting a segment (frames are copied, never re-encoded). */
-const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
+import { SegmentReplacements } from './segment-replacements.js';
 
 // ----------------------------------------------------------------------------- show
 
@@ -183,6 +179,8 @@ export interface SidxMaintenanceOptions {
    * a copy); may throw to stop (Ctrl-C): the temp files are abandoned, nothing changes.
    */
   cancelPoint?: () => void;
+  /** Temp files kept open for their fsync at the commit; beyond, the oldest is fsynced at once (default 16, segment-replacements.ts; tests use 1). */
+  maxOpenTemps?: number;
 }
 
 /** The store directory a target belongs to, if any (a lone segment may sit in one). */
@@ -211,7 +209,7 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
 export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs, opts.cancelPoint);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     try {
       for (const seg of target.segments) {
         const r = readFooterWithHeader(fs, seg.path);
@@ -259,7 +257,7 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
 export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
   return withStoreLock(fs, target, opts, () => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
-    const pending = new SegmentReplacements(fs, opts.cancelPoint);
+    const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     let changed = false;
     // the last segment's builder, done with once its footer is written: the next build reuses its table
     let spent: FooterBuilder | null = null;
@@ -410,103 +408,5 @@ function removeCheckpointBeforeCommit(fs: FileSystem, dir: string, pending: Segm
   } catch (err) {
     pending.abandon();
     throw err;
-  }
-}
-
-/**
- * Replaces segments by their first `frameEnd` bytes plus a footer, crash-safely: each new
- * file is written to `<segment>.tmp`; `commit` then fsyncs every temp file, renames each
- * over its segment, and fsyncs the directories. Writing all copies before the first fsync
- * lets the disk write one file back while the next is being scanned. A crash before a
- * rename leaves that segment as it was (and a stray `.tmp` nothing reads); a failure
- * removes the temp files not yet renamed.
- */
-class SegmentReplacements {
-  private readonly temps: { tmp: string; path: string }[] = [];
-  private copyBuf = new Uint8Array(0);
-
-  constructor(
-    private readonly fs: FileSystem,
-    private readonly cancelPoint: () => void = () => {},
-  ) {}
-
-  write(path: string, frameEnd: number, footer: Uint8Array[] | null): void {
-    const fs = this.fs;
-    const tmp = `${path}.tmp`;
-    const src = fs.open(path, 'r');
-    let dst: number;
-    try {
-      dst = fs.open(tmp, 'w');
-    } catch (err) {
-      fs.close(src);
-      throw err;
-    }
-    this.temps.push({ tmp, path });
-    try {
-      // one buffer for every copy: fresh pages cost a fault each on first write
-      if (this.copyBuf.length < Math.min(COPY_CHUNK_BYTES, frameEnd)) this.copyBuf = new Uint8Array(Math.min(COPY_CHUNK_BYTES, frameEnd));
-      const buf = this.copyBuf.length > 0 ? this.copyBuf : new Uint8Array(1);
-      let pos = 0;
-      while (pos < frameEnd) {
-        this.cancelPoint();
-        const n = readFully(fs, src, buf, 0, Math.min(buf.length, frameEnd - pos), pos);
-        if (n === 0) throw Object.assign(new Error(`${path} ended at byte ${pos}, before its frames did`), { code: 'EIO' });
-        writeFully(fs, dst, buf, 0, n, pos);
-        pos += n;
-      }
-      let at = frameEnd;
-      for (const x of footer ?? []) {
-        writeFully(fs, dst, x, 0, x.length, at);
-        at += x.length;
-      }
-    } catch (err) {
-      this.abandon();
-      throw err;
-    } finally {
-      fs.close(src);
-      fs.close(dst);
-    }
-  }
-
-  commit(): void {
-    const fs = this.fs;
-    try {
-      for (const t of this.temps) {
-        const fd = fs.open(t.tmp, 'r+');
-        try {
-          fs.fsync(fd);
-        } finally {
-          fs.close(fd);
-        }
-      }
-    } catch (err) {
-      this.abandon();
-      throw err;
-    }
-    const dirs = new Set<string>();
-    try {
-      while (this.temps.length > 0) {
-        const t = this.temps[0]!;
-        fs.rename(t.tmp, t.path);
-        this.temps.shift();
-        dirs.add(dirname(t.path));
-      }
-    } catch (err) {
-      // the temp files not renamed yet would stay behind as debris
-      this.abandon();
-      throw err;
-    }
-    for (const d of dirs) fs.fsyncDir(d);
-  }
-
-  /** Removes the temp files written so far (best effort: the originals are untouched). */
-  abandon(): void {
-    for (const t of this.temps.splice(0)) {
-      try {
-        this.fs.unlink(t.tmp);
-      } catch {
-        // already gone, or the filesystem is failing: a stray .tmp is harmless
-      }
-    }
   }
 }

@@ -13,12 +13,13 @@
  * command's job (ui/job/dump-job.ts, the same input), or for a read by time the
  * command's in-thread read (job/live-dump.ts; `--follow` goes to oclif); its damage is
  * reported by the same function (render/dump-faults.ts), and Ctrl-C does what BaseCommand
- * does (job/plain-job.ts for a job; for a read in this thread, fast-path.ts's handler).
+ * does (fast-job.ts for a job; for a read in this thread, FastOutput.exitOnInterrupt).
  */
 import { RealFs } from '../engine/io/real-fs.js';
 import { dumpTarget } from './dump-target.js';
 import { type LiveChoice, parseLiveFlags } from './live-choice.js';
 import { EXIT_DATA_PROBLEMS } from './errors.js';
+import { runFastJob } from './fast-job.js';
 import type { FastOutput } from './fast-path.js';
 import { reportFaults } from './render/dump-faults.js';
 
@@ -45,9 +46,12 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
     return false;
   }
   const limit = a.limit ?? Number.MAX_SAFE_INTEGER;
-  let damaged = false;
+  const markDamaged = (damaged: boolean): void => {
+    if (damaged && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+  };
   if (live !== null) {
     const [{ liveDump }, { StdoutSink }] = await Promise.all([import('./job/live-dump.js'), import('./stdout-sink.js')]);
+    let damaged = false;
     const stopHandling = out.exitOnInterrupt();
     try {
       await liveDump(fs, {
@@ -65,13 +69,11 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
     } finally {
       stopHandling();
     }
-  } else {
-    const { runPlainJob } = await import('./job/plain-job.js');
-    // every filter off (the command's flags' defaults)
-    const input = { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit };
-    const r = await runPlainJob('dump', input, { sizeBytes: target.sizeBytes, readOnly: false }, warn, out);
-    damaged = reportFaults({ warn }, r.faults, r.loneFile);
+    markDamaged(damaged);
+    return true;
   }
-  if (damaged && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+  // every filter off (the command's flags' defaults); the command runs it with readOnly: false
+  const input = { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit };
+  await runFastJob('dump', input, { sizeBytes: target.sizeBytes, readOnly: false, warn, out }, (r) => markDamaged(reportFaults({ warn }, r.faults, r.loneFile)));
   return true;
 }

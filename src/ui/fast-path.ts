@@ -20,7 +20,7 @@
 import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
 import { writeJson } from './json.js';
 
-type FlagKind = 'string' | 'int' | 'bool';
+type FlagKind = 'string' | 'int' | 'boolean';
 
 interface FlagSpec {
   kind: FlagKind;
@@ -34,6 +34,8 @@ export interface FastCommandSpec {
   flags: Record<string, FlagSpec>;
   /** Only some of the command's flags: a command line with any other goes to oclif. */
   subset?: boolean;
+  /** The one subcommand taken (`sidx rebuild`): argv[1] must be it. */
+  sub?: string;
 }
 
 /** The flags of the commands the fast path runs; test/commands/fast-path.test.ts holds them equal to the oclif classes'. */
@@ -49,15 +51,17 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
     arg: 'store',
     flags: {
       'max-errors': { kind: 'int' },
-      strict: { kind: 'bool' },
+      strict: { kind: 'boolean' },
       format: { kind: 'string' },
-      quiet: { kind: 'bool' },
-      verbose: { kind: 'bool' },
+      quiet: { kind: 'boolean' },
+      verbose: { kind: 'boolean' },
       anchor: { kind: 'string', multiple: true },
       pubkey: { kind: 'string', multiple: true },
       archive: { kind: 'string' },
     },
   },
+  // `sidx rebuild` only, with --yes or --dry-run (ui/sidx-fast.ts says what else it refuses)
+  sidx: { sub: 'rebuild', arg: 'target', flags: { yes: { kind: 'boolean' }, 'dry-run': { kind: 'boolean' } } },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -75,10 +79,11 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
   const command = argv[0];
   if (command === undefined || !Object.hasOwn(FAST_COMMANDS, command)) return null;
   const spec = FAST_COMMANDS[command]!;
+  if (spec.sub !== undefined && argv[1] !== spec.sub) return null;
   const flags: FastArgs['flags'] = {};
   let json = false;
   let arg: string | undefined;
-  for (let i = 1; i < argv.length; i++) {
+  for (let i = spec.sub === undefined ? 1 : 2; i < argv.length; i++) {
     const tok = argv[i]!;
     if (!tok.startsWith('-')) {
       if (arg !== undefined || tok === '') return null; // a second positional: oclif's error
@@ -95,7 +100,7 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
     }
     if (!Object.hasOwn(spec.flags, name)) return null;
     const f = spec.flags[name]!;
-    if (f.kind === 'bool') {
+    if (f.kind === 'boolean') {
       // `--strict=…` and a repeated switch: oclif's reading
       if (eq >= 0 || flags[name] !== undefined) return null;
       flags[name] = true;
@@ -141,7 +146,7 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
   const parsed = parseFast(argv);
   if (parsed === null) return false;
   if (parsed.command === 'dump' || parsed.command === 'verify') {
-    // a job (in a worker for large stores) with BaseCommand's Ctrl-C handling (job/plain-job.ts)
+    // a job (in a worker for large stores) with BaseCommand's Ctrl-C handling (fast-job.ts)
     const out = new FastOutput(parsed.json);
     try {
       return await runJobCommand(parsed, out);
@@ -149,6 +154,10 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
       out.fail(classifyError(err), err);
       return true;
     }
+  }
+  if (parsed.command === 'sidx') {
+    const { sidxRebuildFast } = await import('./sidx-fast.js');
+    return sidxRebuildFast({ target: parsed.arg, yes: parsed.flags.yes === true, dryRun: parsed.flags['dry-run'] === true }, warn, new FastOutput(parsed.json));
   }
   const out = new FastOutput(parsed.json);
   const stopHandling = out.exitOnInterrupt();

@@ -7,11 +7,11 @@
  * a terminal BaseCommand draws progress), only a format the command takes and a
  * --max-errors it accepts, and only once the command's own checks (verify-action.ts)
  * pass: any error there returns false with nothing printed, and oclif then says what it
- * always says. The job, its input and the printing are the command's.
+ * always says. The job, its input and the printing are the command's; Ctrl-C as BaseCommand answers it (fast-job.ts).
  */
 import { EXIT_DATA_PROBLEMS } from './errors.js';
 import type { FastArgs, FastOutput } from './fast-path.js';
-import { runPlainJob } from './job/plain-job.js';
+import { runFastJob } from './fast-job.js';
 import { prepareVerify, printVerify, type VerifyArgs, type VerifyFormat } from './verify-action.js';
 
 const FORMATS: readonly string[] = ['text', 'json', 'junit', 'github'] satisfies VerifyFormat[];
@@ -40,7 +40,8 @@ export async function verifyFast(p: FastArgs, warn: (message: string) => void, o
   } catch {
     return false;
   }
-  const report = await runPlainJob('verify', prepared.input, { sizeBytes: prepared.sizeBytes, readOnly: true }, warn, out);
-  if (printVerify(report, a, (o, render) => out.emit(o, render)) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+  await runFastJob('verify', prepared.input, { sizeBytes: prepared.sizeBytes, readOnly: true, warn, out }, (report) => {
+    if (printVerify(report, a, (o, render) => out.emit(o, render)) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+  });
   return true;
 }

@@ -3,7 +3,7 @@
  * gives the same stdout, stderr and exit status with it (default) and without it
  * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import CheckProof from '../../src/commands/check-proof.js';
@@ -12,8 +12,9 @@ import Prove from '../../src/commands/prove.js';
 import Stats from '../../src/commands/stats.js';
 import Dump from '../../src/commands/dump.js';
 import Verify from '../../src/commands/verify.js';
+import SidxRebuild from '../../src/commands/sidx/rebuild.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
-import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, FIXTURES_DIR, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
+import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, FIXTURES_DIR, jsonOf, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
 beforeAll(assertBuilt);
 afterAll(removeTempDirs);
@@ -27,7 +28,8 @@ interface OclifFlag {
 
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify } as const;
+    // `sidx` is `sidx rebuild` (FastCommandSpec.sub)
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify, sidx: SidxRebuild } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -38,11 +40,11 @@ describe('the fast path knows exactly the oclif commands\' flags', () => {
       for (const [f, def] of Object.entries(flags)) {
         const mine = spec.flags[f];
         if (mine === undefined) continue;
-        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int', bool: mine.kind === 'bool' }, `${name} --${f}`).toEqual({
+        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int', boolean: mine.kind === 'boolean' }, `${name} --${f}`).toEqual({
           multiple: !!def.multiple,
           required: !!def.required,
           int: def.helpValue === '<n>',
-          bool: def.type === 'boolean',
+          boolean: def.type === 'boolean',
         });
       }
       expect(Object.keys(cls.args), name).toEqual([spec.arg]);
@@ -62,6 +64,8 @@ describe('parseFast', () => {
       json: false,
       flags: { strict: true, format: 'github', anchor: ['h'], 'max-errors': 3 },
     });
+    expect(parseFast(['sidx', 'rebuild', 's', '--yes', '--json'])).toEqual({ command: 'sidx', arg: 's', json: true, flags: { yes: true } });
+    expect(parseFast(['sidx', 'rebuild', '--dry-run', 's'])).toEqual({ command: 'sidx', arg: 's', json: false, flags: { 'dry-run': true } });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -96,6 +100,16 @@ describe('parseFast', () => {
       ['stats', 's', '--key', 'k'],
       ['dump', 's', '--follow'],
       ['dump', 's', '--since', '1m', '--poll-interval', '100'],
+      ['sidx', 's', '--yes'],
+      ['sidx', 'strip', 's', '--yes'],
+      ['sidx', 'show', 's'],
+      ['sidx', '--yes', 'rebuild', 's'],
+      ['sidx', 'rebuild'],
+      ['sidx', 'rebuild', 's', 't', '--yes'],
+      ['sidx', 'rebuild', 's', '--yes', '--yes'],
+      ['sidx', 'rebuild', 's', '--yes=true'],
+      ['sidx', 'rebuild', 's', '-y'],
+      ['sidx', 'rebuild', 's', '--help'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -223,5 +237,68 @@ describe('the same answers with and without the fast path', () => {
       await verifyLines(); // a corrupt frame: errors, exit 1
     },
     CLI_TEST_TIMEOUT_MS * 3,
+  );
+  it(
+    'sidx rebuild: stdout, stderr and exit status agree for intact, stripped and damaged stores, --dry-run, --json, a segment file, and what it refuses',
+    async () => {
+      // the fast path of ui/sidx-fast.ts; each side runs on its own copy of the same start, at the same path
+      const dir = tempDir('seglog-fast-sidx-');
+      const tpl = join(dir, 'template');
+      const store = join(dir, 'store');
+      const must = async (args: string[]) => {
+        const r = await runCli(args);
+        if (r.code !== 0) throw new Error(describeRun(r));
+      };
+      await must(['init', tpl, '--segment-max-bytes', '8192']);
+      writeFileSync(join(dir, 'in.jsonl'), Array.from({ length: 150 }, (_, i) => JSON.stringify({ entity: `e:${i % 7}`, scope: 't', payload: { i, pad: 'x'.repeat(120) } })).join('\n') + '\n');
+      await must(['append', tpl, '--file', join(dir, 'in.jsonl'), '--batch-size', '9']);
+      const run = async (args: string[], env: Record<string, string> = {}) => {
+        const side = async (more: Record<string, string>) => {
+          rmSync(store, { recursive: true, force: true });
+          cpSync(tpl, store, { recursive: true });
+          const r = await runCli(args, { env: { ...env, ...more } });
+          return { r, files: readFileSync(join(store, '0000000001.seg')).toString('base64') };
+        };
+        const fast = await side({});
+        const slow = await side({ SEGLOG_FAST_PATH: '0' });
+        const show = (x: typeof fast) => ({ code: x.r.code, stdout: x.r.stdout, stderr: x.r.stderr, files: x.files });
+        expect(show(fast), `fast path differs from oclif\n--- fast\n${describeRun(fast.r)}\n--- oclif\n${describeRun(slow.r)}`).toEqual(show(slow));
+        return fast.r;
+      };
+      expect((await run(['sidx', 'rebuild', store, '--yes', '--json'])).code).toBe(0);
+      await run(['sidx', 'rebuild', store, '--yes']);
+      await run(['sidx', 'rebuild', store, '--dry-run']);
+      await run(['sidx', 'rebuild', store]);
+      await run(['sidx', 'rebuild', join(store, '0000000001.seg'), '--yes', '--json']);
+      await run(['sidx', 'rebuild', join(dir, 'missing'), '--yes', '--json']);
+      await run(['sidx', 'rebuild', join(dir, 'in.jsonl'), '--yes']);
+      await run(['sidx', 'rebuild', dir, '--yes', '--json']);
+      // footers stripped: rebuilt (temp files, fsyncs, renames), also with the writeback hints off
+      rmSync(store, { recursive: true, force: true });
+      cpSync(tpl, store, { recursive: true });
+      await must(['sidx', 'strip', store, '--yes']);
+      rmSync(tpl, { recursive: true });
+      cpSync(store, tpl, { recursive: true });
+      const stripped = await run(['sidx', 'rebuild', store, '--yes', '--json']);
+      expect(jsonOf<{ segments: { action: string }[] }>(stripped).segments.filter((s) => s.action === 'rebuilt').length).toBeGreaterThan(2);
+      await run(['sidx', 'rebuild', store, '--yes'], { SEGLOG_EARLY_WRITEBACK: '0' });
+      await run(['sidx', 'rebuild', store, '--dry-run', '--json']);
+      await run(['sidx', 'rebuild', join(store, '0000000001.seg'), '--yes']);
+      // a damaged frame: that segment is skipped, exit 1
+      const seg2 = join(tpl, '0000000002.seg');
+      const b2 = readFileSync(seg2);
+      b2[300] = b2[300]! ^ 0x55;
+      writeFileSync(seg2, b2);
+      expect((await run(['sidx', 'rebuild', store, '--yes', '--json'])).code).toBe(1);
+      await run(['sidx', 'rebuild', store, '--yes']);
+      // a segment file whose header is damaged
+      const seg1 = join(tpl, '0000000001.seg');
+      const b1 = readFileSync(seg1);
+      b1[3] = b1[3]! ^ 0xff;
+      writeFileSync(seg1, b1);
+      await run(['sidx', 'rebuild', join(store, '0000000001.seg'), '--yes', '--json']);
+      await run(['sidx', 'rebuild', store, '--yes']);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
   );
 });

@@ -129,7 +129,7 @@ describe('seglog sidx', () => {
   );
 
   it(
-    'rebuild gives the same answer with the footer-checking workers on and off (SEGLOG_SIDX_WORKERS) and stealing on and off (SEGLOG_SIDX_STEAL): intact, wrong, stripped and damaged footers',
+    'rebuild gives the same answer with the footer-checking workers on and off (SEGLOG_SIDX_WORKERS), stealing on and off (SEGLOG_SIDX_STEAL) the temp files\' write-back hints off (SEGLOG_EARLY_WRITEBACK) and the kernel copy off (SEGLOG_KERNEL_COPY): intact, wrong, stripped and damaged footers',
     async () => {
       // the fast path of issue 18: stored footers checked streaming, in a worker thread, instead of
       // built and compared; if the two disagree, look at storedFooterIsExact (tools/sidx-maintenance.ts)
@@ -143,7 +143,9 @@ describe('seglog sidx', () => {
       writeFileSync(join(base, names[2]!), wrong);
       const answers: string[] = [];
       // with a worker: the walk also prechecks segments from the back while it waits (SEGLOG_SIDX_STEAL)
-      for (const env of [{ SEGLOG_SIDX_WORKERS: '1' }, { SEGLOG_SIDX_WORKERS: '1', SEGLOG_SIDX_STEAL: '0' }, { SEGLOG_SIDX_WORKERS: '0' }]) {
+      // the hints (RealFs.startWritebackOf) only start the disk early, and the frames copied through
+      // a buffer (SegmentReplacements.copyFrames) are the same bytes as the kernel's copy (RealFs.copyFile)
+      for (const env of [{ SEGLOG_SIDX_WORKERS: '1' }, { SEGLOG_SIDX_WORKERS: '1', SEGLOG_SIDX_STEAL: '0' }, { SEGLOG_SIDX_WORKERS: '0' }, { SEGLOG_EARLY_WRITEBACK: '0' }, { SEGLOG_KERNEL_COPY: '0' }]) {
         const copy = freshStorePath();
         cpSync(base, copy, { recursive: true });
         const dry = await runCli(['sidx', 'rebuild', copy, '--dry-run', '--json'], { env });
@@ -158,6 +160,8 @@ describe('seglog sidx', () => {
       }
       expect(answers[1], 'stealing off: same actions, same files').toBe(answers[0]);
       expect(answers[2], 'workers off: same actions, same files').toBe(answers[0]);
+      expect(answers[3], 'write-back hints off: same actions, same files').toBe(answers[0]);
+      expect(answers[4], 'kernel copy off: same actions, same files').toBe(answers[0]);
     },
     CLI_TEST_TIMEOUT_MS,
   );

@@ -15,8 +15,8 @@
  *   lock is released (or taken over by the next process); the store reopens, verifies
  *   and accepts an append; running the maintenance again finishes with the after state.
  * Then a crash after every mutating operation, in every crash mode, must leave the same.
- * A failure names the operation: look in sidx-maintenance.ts (SegmentReplacements,
- * withStoreLock) or lock.ts / checkpoint.ts for the call.
+ * A failure names the operation: look in segment-replacements.ts (SegmentReplacements),
+ * sidx-maintenance.ts (withStoreLock) or lock.ts / checkpoint.ts for the call.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,8 +37,15 @@ import { DIR, expectVerifies, hasher, SCOPE, tempDir } from './drill/sim-helpers
 
 const H = await hasher();
 
-type Verb = 'strip' | 'rebuild';
-const VERBS: readonly Verb[] = ['strip', 'rebuild'];
+/**
+ * The third "verb" is a rebuild that keeps one temp file open at a time
+ * (SidxMaintenanceOptions.maxOpenTemps: 1), so each temp file's fsync comes while the next
+ * segments are still written, as in a store of more segments than MAX_OPEN_TEMPS.
+ */
+const ONE_OPEN = 'rebuild, one temp file open';
+type Verb = 'strip' | 'rebuild' | typeof ONE_OPEN;
+const VERBS: readonly Verb[] = ['strip', 'rebuild', ONE_OPEN];
+const isRebuild = (verb: Verb): boolean => verb !== 'strip';
 /** ~4 sealed segments of 4 KiB: enough for several temp files, renames and a multi-segment commit. */
 const SEGMENT_MAX_BYTES = 4096;
 const EVENTS = 11;
@@ -57,7 +64,7 @@ function openStore(d: Disk, readOnly = false): Store {
 }
 
 function maintain(verb: Verb, d: Disk, lockEnv: LockEnv = d.machine.newProcess()): void {
-  (verb === 'strip' ? stripFooters : rebuildFooters)(d.fs, resolveTarget(d.fs, d.dir), { lockEnv });
+  (verb === 'strip' ? stripFooters : rebuildFooters)(d.fs, resolveTarget(d.fs, d.dir), { lockEnv, ...(verb === ONE_OPEN ? { maxOpenTemps: 1 } : {}) });
 }
 
 /**
@@ -70,7 +77,7 @@ function buildStart(verb: Verb, d: Disk): void {
   const s = openStore(d);
   for (let i = 0; i < EVENTS; i++) s.append({ entity: `acct:${i % 3}`, scope: SCOPE }, JSON.stringify({ i, pad: 'x'.repeat(PAYLOAD_PAD) }));
   s.close();
-  if (verb === 'rebuild') {
+  if (isRebuild(verb)) {
     maintain('strip', d);
     openStore(d).close();
   }
@@ -100,7 +107,7 @@ function expectFootersSound(d: Disk, where: string): void {
   for (const seg of listSegments(d.fs, d.dir)) {
     const r = showFooter(d.fs, seg);
     if (readFooterWithHeader(d.fs, seg.path).status === 'absent' && !r.present) continue;
-    expect(r.valid, `${where}: ${seg.name} has a footer that is not the one its frames call for (${r.message}); see sidx-maintenance.ts SegmentReplacements`).toBe(true);
+    expect(r.valid, `${where}: ${seg.name} has a footer that is not the one its frames call for (${r.message}); see segment-replacements.ts`).toBe(true);
   }
 }
 
@@ -161,7 +168,7 @@ function control(verb: Verb): Control {
   expect(debris(d), `control ${verb}: temp files or the lock were left behind`).toEqual([]);
   expect(exists(d.fs, storePaths(d.dir).checkpoint), `control ${verb}: the checkpoint describes the old files and must be removed`).toBe(false);
   expect(events(d), `control ${verb}: the events changed`).toEqual(want);
-  if (verb === 'rebuild') {
+  if (isRebuild(verb)) {
     // a rebuild gives back exactly the bytes a clean seal writes: strip again, rebuild again, same bytes
     maintain('strip', d);
     maintain('rebuild', d);
@@ -244,6 +251,15 @@ describe.each(VERBS)('control/fault pairs for `sidx %s` (sidx-maintenance.ts): e
       expect(kinds, `the probe run of ${verb} never made "${must}": has sidx-maintenance.ts changed how it writes?`).toContain(must);
     }
     expect(start.ops.filter((o) => o.kind === 'rename').length, `${verb} must replace several segments (a multi-file commit)`).toBeGreaterThanOrEqual(2);
+    // every temp file is fsynced before the first rename: an fsync error must fail the run with every segment as it was
+    const firstRename = start.ops.findIndex((o) => o.kind === 'rename');
+    const tmpFsyncs = start.ops.map((o, i) => (o.kind === 'fsync' && o.path.endsWith('.tmp') ? i : -1)).filter((i) => i >= 0);
+    expect(tmpFsyncs.length, `${verb}: one fsync per temp file`).toBe(start.ops.filter((o) => o.kind === 'rename').length);
+    expect(Math.max(...tmpFsyncs), `${verb}: a temp file was fsynced after a rename (SegmentReplacements.commit)`).toBeLessThan(firstRename);
+    if (verb === ONE_OPEN) {
+      const lastTmpCreate = start.ops.map((o) => o.kind === 'open' && o.path.endsWith('.tmp')).lastIndexOf(true);
+      expect(tmpFsyncs[0]!, `${verb}: with one temp file open, the first fsync must come before the last temp file is created (SegmentReplacements.syncOldest)`).toBeLessThan(lastTmpCreate);
+    }
   });
 
   for (const op of start.ops) {

@@ -12,7 +12,7 @@
  *   worker. If these fail, look at takeWarmWorker and the `start` message in job-worker.ts.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guessJob, JOB_WORKER_MIN_BYTES } from '../../src/ui/job/prewarm.js';
@@ -112,7 +112,7 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
   }, CLI_TEST_TIMEOUT_MS);
 
   it('verify --json (the fast path, without oclif) stopped by SIGINT: exit 130, "seglog: interrupted", stdout one JSON document with the "interrupted" error', async () => {
-    // If this fails, look at src/ui/job/plain-job.ts (a read-only job in a worker is stopped at once) and FastOutput.fail.
+    // If this fails, look at src/ui/fast-job.ts (a read-only job in a worker is stopped at once) and FastOutput.fail.
     const attempt = async (): Promise<{ code: number | null; out: string; err: string }> => {
       const child = spawn(process.execPath, [BIN, 'verify', store, '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -167,5 +167,38 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(r.stderr).toContain('job repairCopy in a new worker');
     const v = await runCli(['verify', join(dir, 'copy')]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
+  }, CLI_TEST_TIMEOUT_MS);
+  it('sidx rebuild --yes of stripped footers, stopped by SIGINT once its job started, with and without the fast path: the same output, exit 130, every segment as it was, no temp file', async () => {
+    // If this fails, look at the SIGINT handling of src/ui/fast-job.ts (the job's cancel flag,
+    // then JobCancelled through FastOutput.fail) and at SegmentReplacements.abandon.
+    const stripped = join(dir, 'stripped');
+    cpSync(store, stripped, { recursive: true });
+    const s = await runCli(['sidx', 'strip', stripped, '--yes']);
+    expect(s.code, s.stderr).toBe(0);
+    const segs = (d: string): Record<string, string> => Object.fromEntries(readdirSync(d).sort().map((n) => [n, n.endsWith('.seg') ? readFileSync(join(d, n)).toString('base64') : '']));
+    const before = segs(stripped);
+    const results: { code: number | null; stdout: string; stderr: string }[] = [];
+    for (const env of [{}, { SEGLOG_FAST_PATH: '0' }]) {
+      const child = spawn(process.execPath, [BIN, 'sidx', 'rebuild', stripped, '--yes', '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+        // the job is in its worker: its first segment's scan takes far longer than the signal
+        if (!sent && err.includes('job sidx in a')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      results.push({ code, stdout: out, stderr: err });
+      expect(segs(stripped), 'an interrupted rebuild must change nothing and leave no temp file').toEqual(before);
+    }
+    expect(results[0]!.code, results[0]!.stderr).toBe(130);
+    expect(results[0]!.stderr).toContain('seglog: interrupted');
+    expect(JSON.parse(results[0]!.stdout)).toEqual({ error: { code: 'interrupted', message: 'interrupted' } });
+    expect(results[1], 'oclif says the same').toEqual(results[0]);
   }, CLI_TEST_TIMEOUT_MS);
 });

@@ -58,6 +58,23 @@ export interface FileSystem {
    * for. A filesystem without it (SimFs) behaves exactly as before.
    */
   startWriteback?(fd: number): void;
+  /**
+   * Optional, a hint only, as startWriteback, for a file the caller is writing through a
+   * descriptor it keeps open until its own fsync of that descriptor: the background
+   * write-back runs through a descriptor of its own, never the caller's. A write-back
+   * error is reported once to each open file description that predates it (Linux's
+   * errseq), so the caller's fsync still reports an error the hint met; a hint on the
+   * caller's own descriptor would have taken that report, and its fsync returned 0.
+   */
+  startWritebackOf?(path: string): void;
+  /**
+   * Optional: makes the existing file `to` a copy of the whole file `from` inside the
+   * kernel (copy_file_range: the bytes never pass through this process), and returns the
+   * bytes copied. `to` keeps its mode, and descriptors open on it stay valid. Null when
+   * the copy is not made here: the caller copies through read and write (SimFs has none;
+   * `SEGLOG_KERNEL_COPY=0` turns RealFs's off).
+   */
+  copyFile?(from: string, to: string): number | null;
   /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
   truncate(fd: number, sizeBytes: number): void;
   fstat(fd: number): FileStat;

@@ -10,6 +10,10 @@ const FLAGS: Record<Exclude<OpenMode, 'rw+'>, number> = {
 // a+ would force appends on Linux: 'rw+' is O_CREAT|O_RDWR without O_APPEND
 const RW_CREATE = fs.constants.O_RDWR | fs.constants.O_CREAT;
 
+/** Write-back hints (RealFs.startWritebackOf) whose descriptors are still open, per thread. */
+const MAX_WRITEBACK_HINTS = 32;
+let hintsOutstanding = 0;
+
 /**
  * The real filesystem, through node:fs's synchronous calls.
  *
@@ -69,6 +73,41 @@ export class RealFs implements FileSystem {
   startWriteback(fd: number): void {
     // read per call (one every several MB): in-process tests switch it
     if (process.env.SEGLOG_EARLY_WRITEBACK !== '0') fs.fdatasync(fd, () => undefined);
+  }
+  /**
+   * FileSystem.startWritebackOf: a descriptor of its own for `path` (read-only, so no
+   * writer's), an fdatasync of it on libuv's thread pool, and the descriptor closed only
+   * when that is over: closed earlier, its number could name the next file opened, and
+   * the queued fdatasync would run on that file's description instead. The callback runs
+   * when the calling thread's event loop next turns (for a synchronous job, after it), so
+   * at most MAX_WRITEBACK_HINTS are outstanding; beyond that the hint does nothing.
+   * `SEGLOG_EARLY_WRITEBACK=0` turns it off.
+   */
+  startWritebackOf(path: string): void {
+    if (process.env.SEGLOG_EARLY_WRITEBACK === '0' || hintsOutstanding >= MAX_WRITEBACK_HINTS) return;
+    let fd: number;
+    try {
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    } catch {
+      return; // a hint: the caller's fsync is what counts
+    }
+    hintsOutstanding++;
+    fs.fdatasync(fd, () => {
+      hintsOutstanding--;
+      fs.close(fd, () => undefined);
+    });
+  }
+  /**
+   * FileSystem.copyFile: Node's copyFileSync (libuv: copy_file_range on Linux, in the
+   * kernel; ~30 ms for 64 MiB here against ~60-150 ms through an 8 MiB buffer), which
+   * also gives `to` the mode of `from`: its own mode is put back.
+   */
+  copyFile(from: string, to: string): number | null {
+    if (process.env.SEGLOG_KERNEL_COPY === '0') return null;
+    const mode = wrap('stat', to, () => fs.statSync(to)).mode & 0o7777;
+    wrap('copyfile', from, () => fs.copyFileSync(from, to));
+    wrap('chmod', to, () => fs.chmodSync(to, mode));
+    return wrap('stat', to, () => fs.statSync(to)).size;
   }
   truncate(fd: number, sizeBytes: number): void {
     wrap('truncate', this.paths.get(fd), () => fs.ftruncateSync(fd, sizeBytes));
