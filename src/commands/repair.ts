@@ -109,7 +109,8 @@ export default class Repair extends BaseCommand<typeof Repair> {
     const noBackup = this.flags['no-backup'] || output !== undefined;
     // jobs (ui/job/repair-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
     const sizeBytes = storeSizeBytes(dir);
-    const makePlan = (): Promise<RepairPlan> => this.runJob('repairPlan', { dir }, { label: 'planning', unit: null, sizeBytes, readOnly: true });
+    // the plan's worker is kept for the execution (not for a dry run: nothing follows)
+    const makePlan = (): Promise<RepairPlan> => this.runJob('repairPlan', { dir }, { label: 'planning', unit: null, sizeBytes, readOnly: true, then: dryRun ? undefined : 'repairExecute' });
 
     if (dryRun) {
       const plan = await makePlan();

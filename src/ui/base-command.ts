@@ -74,6 +74,8 @@ export interface JobDisplay {
    * stop at their next boundary and given INTERRUPT_CLEANUP_TIMEOUT_MS to do it.
    */
   readOnly: boolean;
+  /** The job the command runs next if this one succeeds: its worker is kept for it (run-job.ts startJob). */
+  then?: JobName;
 }
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
@@ -179,7 +181,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     ctl.step = (text) => {
       label = text;
     };
-    const job = startJob(name, input, ctl, wantWorker(display.sizeBytes));
+    const job = startJob(name, input, ctl, wantWorker(display.sizeBytes), display.then);
     this.activeJob = { ctl, readOnly: display.readOnly && job.inWorker, terminate: () => job.terminate() };
     const spin = this.spinner(display.label);
     const started = Date.now();
