@@ -1,7 +1,8 @@
 /**
  * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
- * run without loading oclif, and so does `stats` (issue 18: a cold open is timed as a
- * whole CLI run, and oclif was a third of it). Importing @oclif/core and letting it load the manifest and
+ * run without loading oclif, and so do `stats` (issue 18: a cold open is timed as a
+ * whole CLI run, and oclif was a third of it) and `repair STORE --yes` (issue 18: the
+ * repair bench; ui/repair-fast.ts). Importing @oclif/core and letting it load the manifest and
  * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
  * commands are what auditors and cron jobs run over and over.
  *
@@ -19,7 +20,7 @@
 import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
 import { writeJson } from './json.js';
 
-type FlagKind = 'string' | 'int';
+type FlagKind = 'string' | 'int' | 'boolean';
 
 interface FlagSpec {
   kind: FlagKind;
@@ -43,6 +44,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   // the plain export only (ui/dump-fast.ts says what else it refuses)
   dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
+  // `--yes` only, stderr not a terminal (ui/repair-fast.ts says what else it refuses)
+  repair: { arg: 'store', flags: { yes: { kind: 'boolean' } }, subset: true },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -52,7 +55,7 @@ export interface FastArgs {
   command: string;
   arg: string;
   json: boolean;
-  flags: Record<string, string | number | string[] | undefined>;
+  flags: Record<string, string | number | boolean | string[] | undefined>;
 }
 
 /** The parsed command line, or null when oclif must handle it. */
@@ -80,6 +83,11 @@ export function parseFast(argv: readonly string[]): FastArgs | null {
     }
     if (!Object.hasOwn(spec.flags, name)) return null;
     const f = spec.flags[name]!;
+    if (f.kind === 'boolean') {
+      if (eq >= 0 || flags[name] !== undefined) return null;
+      flags[name] = true;
+      continue;
+    }
     let value: string | undefined;
     if (eq >= 0) {
       value = tok.slice(eq + 1);
@@ -126,6 +134,12 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
     const { dumpFast } = await import('./dump-fast.js');
     return dumpFast({ store: parsed.arg, format, limit }, warn, new FastOutput(false));
+  }
+  if (parsed.command === 'repair') {
+    // two jobs and a store lock: BaseCommand's Ctrl-C handling (job-host.ts), not the one below
+    if (parsed.flags.yes !== true) return false;
+    const { repairFast } = await import('./repair-fast.js');
+    return repairFast(parsed.arg, parsed.json, warn, new FastOutput(parsed.json));
   }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {

@@ -2,8 +2,10 @@
  * The start-up fast path (src/ui/fast-path.ts) must be invisible: the same command line
  * gives the same stdout, stderr and exit status with it (default) and without it
  * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
+ * `repair --yes` changes the store, so it runs on two copies of the same damaged store,
+ * one each way, and the repaired stores must read the same (ui/repair-fast.ts).
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import CheckProof from '../../src/commands/check-proof.js';
@@ -11,6 +13,7 @@ import Head from '../../src/commands/head.js';
 import Prove from '../../src/commands/prove.js';
 import Stats from '../../src/commands/stats.js';
 import Dump from '../../src/commands/dump.js';
+import Repair from '../../src/commands/repair.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
@@ -26,7 +29,7 @@ interface OclifFlag {
 
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, repair: Repair } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -37,10 +40,11 @@ describe('the fast path knows exactly the oclif commands\' flags', () => {
       for (const [f, def] of Object.entries(flags)) {
         const mine = spec.flags[f];
         if (mine === undefined) continue;
-        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int' }, `${name} --${f}`).toEqual({
+        expect({ multiple: !!mine.multiple, required: !!mine.required, int: mine.kind === 'int', boolean: mine.kind === 'boolean' }, `${name} --${f}`).toEqual({
           multiple: !!def.multiple,
           required: !!def.required,
           int: def.helpValue === '<n>',
+          boolean: def.type === 'boolean',
         });
       }
       expect(Object.keys(cls.args), name).toEqual([spec.arg]);
@@ -54,6 +58,8 @@ describe('parseFast', () => {
     expect(parseFast(['prove', '--seq', '41', 's', '--head', 'h'])).toEqual({ command: 'prove', arg: 's', json: false, flags: { seq: 41, head: 'h' } });
     expect(parseFast(['head', 's', '--at=7', '--key', 'k'])).toEqual({ command: 'head', arg: 's', json: false, flags: { at: 7, key: ['k'] } });
     expect(parseFast(['stats', 's', '--json'])).toEqual({ command: 'stats', arg: 's', json: true, flags: {} });
+    expect(parseFast(['repair', 's', '--yes', '--json'])).toEqual({ command: 'repair', arg: 's', json: true, flags: { yes: true } });
+    expect(parseFast(['repair', 's'])).toEqual({ command: 'repair', arg: 's', json: false, flags: {} });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -82,6 +88,14 @@ describe('parseFast', () => {
       ['stats', 's', 't'],
       ['stats', 's', '--help'],
       ['stats', 's', '--key', 'k'],
+      ['repair', 's', '--yes=true'],
+      ['repair', 's', '--yes', '--yes'],
+      ['repair', 's', '-y'],
+      ['repair', 's', '--yes', '--dry-run'],
+      ['repair', 's', '--yes', '--backup-dir', 'b'],
+      ['repair', 's', '--yes', '--no-backup'],
+      ['repair', 's', '--yes', '--output', 'o'],
+      ['repair', '--yes'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -162,7 +176,33 @@ describe('the same answers with and without the fast path', () => {
       writeFileSync(seg2, b2);
       await run(['dump', store, '--format', 'jsonl']);
       await run(['dump', store]);
+      // repair --yes (issue 18): what it refuses or fails on, then a real repair on two copies
+      await run(['repair', join(dir, 'missing'), '--yes', '--json']);
+      await run(['repair', join(dir, 'missing'), '--yes']);
+      await run(['repair', dir, '--yes', '--json']);
+      await run(['repair', seg2, '--yes']);
+      await run(['repair', store, '--json']);
+      await run(['repair', store]);
+      for (const args of [['--yes', '--json'], ['--yes']]) {
+        const copies = ['fast', 'oclif'].map((name) => {
+          const d = join(dir, `repair-${name}-${args.length}`);
+          cpSync(store, join(d, 'store'), { recursive: true });
+          return d;
+        });
+        const fast = await runCli(['repair', 'store', ...args], { cwd: copies[0] });
+        const slow = await runCli(['repair', 'store', ...args], { cwd: copies[1], env: { SEGLOG_FAST_PATH: '0' } });
+        // the same but for where each copy is and the repair's time (lost+found and backup names)
+        const show = (r: typeof fast, d: string) => ({ code: r.code, stdout: r.stdout.split(d).join('<dir>').replace(/\b\d{13}\b|\d{8}T\d{9}Z/g, '<time>'), stderr: r.stderr });
+        expect(show(fast, copies[0]!), `repair ${args.join(' ')}: fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow, copies[1]!));
+        expect(fast.code, describeRun(fast)).toBe(0);
+        const [a, b] = await Promise.all(copies.map((d) => runCli(['dump', join(d, 'store'), '--format', 'jsonl'])));
+        expect(a!.stdout === b!.stdout, 'the stores repaired with and without the fast path read differently').toBe(true);
+        // nothing left to do: both ways say so alike
+        const again = await runCli(['repair', 'store', ...args], { cwd: copies[0] });
+        const againSlow = await runCli(['repair', 'store', ...args], { cwd: copies[1], env: { SEGLOG_FAST_PATH: '0' } });
+        expect(show(again, copies[0]!)).toEqual(show(againSlow, copies[1]!));
+      }
     },
-    CLI_TEST_TIMEOUT_MS * 2,
+    CLI_TEST_TIMEOUT_MS * 3,
   );
 });

@@ -116,6 +116,42 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     for (const l of lines) JSON.parse(l);
   }, CLI_TEST_TIMEOUT_MS);
 
+  it('repair --yes --json (the fast path, without oclif) stopped by SIGINT during its plan: exit 130, one JSON error document, the store unchanged and unlocked, as with oclif', async () => {
+    // If this fails, look at src/ui/job-host.ts (Ctrl-C during a read-only job) and the session's close in ui/repair-flow.ts.
+    const d = join(dir, 'sigint');
+    cpSync(store, d, { recursive: true });
+    const seg = join(d, readdirSync(d).filter((n) => n.endsWith('.seg')).sort()[0]!);
+    const bytes = readFileSync(seg);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+    writeFileSync(seg, bytes);
+    const before = readFileSync(seg);
+    const stopped = async (env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+      const child = spawn(process.execPath, [BIN, 'repair', d, '--yes', '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (x: string) => (out += x));
+      child.stderr.setEncoding('utf8').on('data', (x: string) => {
+        err += x;
+        if (!sent && err.includes('job repairPlan in a')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      // SEGLOG_DEBUG's lines (where the job ran, the stack of the interruption) are not the output compared
+      return { code, stdout: out, stderr: err.replace(/^seglog: job .*\n|^JobCancelled.*\n|^\s+at .*\n/gm, '') };
+    };
+    const fast = await stopped({});
+    const slow = await stopped({ SEGLOG_FAST_PATH: '0' });
+    expect(fast.code, fast.stderr).toBe(130);
+    expect(fast.stderr).toContain('seglog: interrupted');
+    expect(JSON.parse(fast.stdout)).toHaveProperty('error');
+    expect(fast).toEqual(slow);
+    expect(readFileSync(seg).equals(before), 'the store changed').toBe(true);
+    expect(readdirSync(d).filter((n) => n === 'LOCK' || n.endsWith('.repair.tmp')), 'lock released, no temp file').toEqual([]);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('verify --json: same report, warm worker used', async () => {
     const warm = await runCli(['verify', store, '--json'], { env: { SEGLOG_DEBUG: '1' } });
     const cold = await runCli(['verify', store, '--json'], { env: { SEGLOG_JOB_PREWARM: '0' } });
