@@ -1,64 +1,9 @@
-import { resolve } from 'node:path';
 import { Flags } from '@oclif/core';
-import { RealFs } from '../engine/io/real-fs.js';
-import { storeSizeBytes } from '../engine/segment/store-size.js';
-import type { RepairResult } from '../tools/repair/executor.js';
-import type { PlanAction, RepairPlan } from '../tools/repair/plan-types.js';
-import { backupRootOf, liveLockHolder, RepairSession, requireStore } from '../tools/repair/session.js';
 import { BaseCommand } from '../ui/base-command.js';
-import { UsageError } from '../ui/errors.js';
 import { dryRunFlag, storeArg, yesFlag } from '../ui/flags.js';
-import { formatBytes, formatCount, plural } from '../ui/format.js';
-import { REFUSE_WITH_JSON, REFUSE_WITHOUT_TTY } from '../ui/prompt.js';
-import { renderTable } from '../ui/table.js';
+import { type RepairHost, repairFlow } from '../ui/repair-flow.js';
 
-/** Rows of lost events shown in text output; --json always lists them all. */
-const TEXT_LIST_MAX_ROWS = 50;
-
-export interface RepairOutput {
-  store: string;
-  dryRun: boolean;
-  /** Nothing was (or would be) changed and nothing is left unfixed. */
-  clean: boolean;
-  /** After this run, the store has no problem the repair knows of (for a dry run: would have). */
-  ok: boolean;
-  actions: PlanAction[];
-  lostEvents: RepairPlan['lostEvents'];
-  lostLinks: RepairPlan['lostLinks'];
-  affectedEvents: RepairPlan['affectedEvents'];
-  unfixable: RepairPlan['unfixable'];
-  cursors: RepairPlan['cursors'];
-  checkpoint: RepairPlan['checkpoint'];
-  segments: { segment: string; changed: boolean; footer: string; footerAfter: string; edits: number }[];
-  eventFrames: number;
-  bytes: number;
-  /** Set when a live process holds the store's LOCK (a dry run does not take it). */
-  lockHeldBy?: { pid: number; host: string; sinceMs: number };
-  /** What was done (absent for a dry run, a refusal or nothing to do). */
-  result?: RepairResult;
-  declined?: boolean;
-  /** Ctrl-C stopped the repair before it replaced any segment: the store is unchanged (exit 130). */
-  interrupted?: boolean;
-}
-
-function outputOf(store: string, plan: RepairPlan, dryRun: boolean): RepairOutput {
-  return {
-    store,
-    dryRun,
-    clean: plan.clean,
-    ok: plan.unfixable.length === 0,
-    actions: plan.actions,
-    lostEvents: plan.lostEvents,
-    lostLinks: plan.lostLinks,
-    affectedEvents: plan.affectedEvents,
-    unfixable: plan.unfixable,
-    cursors: plan.cursors,
-    checkpoint: plan.checkpoint,
-    segments: plan.segments.map((s) => ({ segment: s.name, changed: s.changed, footer: s.footerFound, footerAfter: s.footerAfter, edits: s.edits.length })),
-    eventFrames: plan.eventFrames,
-    bytes: plan.bytes,
-  };
-}
+export type { RepairOutput } from '../ui/repair-flow.js';
 
 export default class Repair extends BaseCommand<typeof Repair> {
   static override summary = 'Repair torn and corrupt segments: plan, confirm, back up, then act';
@@ -85,135 +30,17 @@ export default class Repair extends BaseCommand<typeof Repair> {
   };
 
   async run(): Promise<void> {
-    const fs = new RealFs();
-    const output = this.flags.output;
-    const { yes, 'dry-run': dryRun } = this.flags;
-    const backupDir = this.flags['backup-dir'];
-    if (this.flags['no-backup'] && !yes && !dryRun) throw new UsageError('--no-backup is only accepted together with --yes');
-    if (this.flags['no-backup'] && backupDir !== undefined) throw new UsageError('--no-backup and --backup-dir contradict each other');
-    if (output !== undefined && dryRun) throw new UsageError('--output and --dry-run contradict each other');
-    if (output !== undefined && backupDir !== undefined) throw new UsageError('--output keeps the original as it is: no --backup-dir needed');
-    requireStore(fs, resolve(this.args.store));
-    if (output !== undefined) {
-      // the repair runs on a copy (tools/repair/copy-store.ts): the original is the backup
-      if (!yes && (this.json || process.stdin.isTTY !== true)) throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${this.args.store} --dry-run shows the plan)`);
-      // a job (ui/job/repair-jobs.ts): a Ctrl-C mid-copy removes the partial copy
-      const copy = await this.runJob('repairCopy', { dir: resolve(this.args.store), output: resolve(output) }, { label: `copying ${this.args.store} to ${output}`, unit: null, sizeBytes: storeSizeBytes(resolve(this.args.store)), readOnly: false });
-      if (copy.interrupted) {
-        this.emit({ store: this.args.store, output, interrupted: true }, () => `${output}: copy interrupted and removed; ${this.args.store} was only read, nothing changed`);
-        return;
-      }
-    }
-    const store = output ?? this.args.store;
-    const dir = resolve(store);
-    const noBackup = this.flags['no-backup'] || output !== undefined;
-    // jobs (ui/job/repair-jobs.ts): in a worker thread for large stores, so Ctrl-C and progress work
-    const sizeBytes = storeSizeBytes(dir);
-    const makePlan = (): Promise<RepairPlan> => this.runJob('repairPlan', { dir }, { label: 'planning', unit: null, sizeBytes, readOnly: true });
-
-    if (dryRun) {
-      const plan = await makePlan();
-      const out = outputOf(store, plan, true);
-      const holder = liveLockHolder(fs, dir);
-      if (holder) out.lockHeldBy = holder;
-      this.emit(out, renderOutput);
-      if (!plan.clean) this.markDataProblems();
-      return;
-    }
-    // refuse before anything is touched (the lock included) when no one can be asked
-    if (!yes && (this.json || process.stdin.isTTY !== true)) {
-      throw new UsageError(`${this.json ? REFUSE_WITH_JSON : REFUSE_WITHOUT_TTY} (seglog repair ${store} --dry-run shows the plan)`);
-    }
-    const session = RepairSession.open(fs, dir, { onWarning: (m) => void this.warn(m) });
-    this.onInterrupt(() => session.close());
-    try {
-      const plan = await makePlan();
-      const out = outputOf(store, plan, false);
-      if (plan.actions.length === 0) {
-        this.emit(out, renderOutput);
-        if (!plan.clean) this.markDataProblems();
-        return;
-      }
-      if (!yes) {
-        process.stderr.write(`${renderPlan(out)}\n`);
-        const question = output !== undefined
-          ? `Apply ${plural(plan.actions.length, 'change')} to the copy in ${store}? ${this.args.store} is not changed.`
-          : `Apply ${plural(plan.actions.length, 'change')} to ${store}? Changed files are backed up first${noBackup ? ' (not: --no-backup)' : ''}.`;
-        if (!(await this.confirm(question, false))) {
-          out.declined = true;
-          this.emit(out, () => `${store}: nothing changed (declined)`);
-          this.markDataProblems();
-          return;
-        }
-      }
-      session.requireLock();
-      const backupRoot = backupRootOf(dir, { backupDir: backupDir === undefined ? undefined : resolve(backupDir), noBackup });
-      const done = await this.runJob('repairExecute', { plan, backupRoot, nowMs: Date.now() }, { label: 'repairing', unit: 'steps', sizeBytes, readOnly: false });
-      out.result = done.result;
-      if (done.interrupted) out.interrupted = true;
-      this.emit(out, renderOutput);
-      if (!out.ok) this.markDataProblems();
-    } finally {
-      session.close();
-    }
+    // the command's work is ui/repair-flow.ts's, shared with the start-up fast path (ui/repair-fast.ts)
+    const host: RepairHost = {
+      json: this.json,
+      runJob: (name, input, display) => this.runJob(name, input, display),
+      emit: (result, render) => this.emit(result, render),
+      markDataProblems: () => this.markDataProblems(),
+      onInterrupt: (cleanup) => this.onInterrupt(cleanup),
+      warn: (m) => void this.warn(m),
+      confirm: (message, yes) => this.confirm(message, yes),
+    };
+    const f = this.flags;
+    await repairFlow(host, { store: this.args.store, dryRun: f['dry-run'], yes: f.yes, backupDir: f['backup-dir'], noBackup: f['no-backup'], output: f.output });
   }
-}
-
-function renderPlan(o: RepairOutput): string {
-  const lines: string[] = [];
-  if (o.actions.length > 0) {
-    lines.push(
-      renderTable(
-        ['segment', 'offset', 'action', 'what'],
-        o.actions.map((a) => [a.segment, a.offset ?? '', a.action, a.detail]),
-        { colAligns: ['left', 'right', 'left', 'left'] },
-      ),
-    );
-  }
-  if (o.lostEvents.length > 0) {
-    const rows = o.lostEvents.slice(0, TEXT_LIST_MAX_ROWS).map((e) => [e.seq, e.entity ?? '?', e.clock ?? '', e.segment, e.offset, e.reason]);
-    lines.push(`lost events (${formatCount(o.lostEvents.length)}):`);
-    lines.push(renderTable(['seq', 'entity', 'clock', 'segment', 'offset', 'reason'], rows, { colAligns: ['right', 'left', 'right', 'left', 'right', 'left'] }));
-    if (o.lostEvents.length > TEXT_LIST_MAX_ROWS) lines.push(`… and ${formatCount(o.lostEvents.length - TEXT_LIST_MAX_ROWS)} more (--json lists them all)`);
-  }
-  if (o.affectedEvents.length > 0) {
-    const damaged = o.affectedEvents.filter((e) => e.reason === 'transaction_damaged').length;
-    const dropped = o.affectedEvents.length - damaged;
-    if (damaged > 0) lines.push(`${plural(damaged, 'event')} of transactions that lost frames become invisible (they stay in the log)`);
-    if (dropped > 0) lines.push(`${plural(dropped, 'uncommitted event')} go with the cut tail (kept in lost+found/)`);
-  }
-  for (const c of o.cursors) {
-    const to = c.newOffset === null ? 'is cut off' : `becomes byte ${c.newOffset}`;
-    lines.push(`cursor ${c.cursor}: its ${c.position} position (${c.segment} byte ${c.offset}) ${to}; the cursor file is not changed: recreate or move it after the repair`);
-  }
-  if (o.unfixable.length > 0) {
-    lines.push(`not fixable by repair (${o.unfixable.length}):`);
-    lines.push(renderTable(['code', 'segment', 'offset', 'seq', 'entity', 'message'], o.unfixable.map((u) => [u.code, u.segment, u.offset, u.seq ?? '', u.entity ?? '', u.message])));
-  }
-  return lines.join('\n');
-}
-
-function renderOutput(o: RepairOutput): string {
-  const lines: string[] = [];
-  const plan = renderPlan(o);
-  if (plan.length > 0) lines.push(plan);
-  if (o.lockHeldBy) lines.push(`note: pid ${o.lockHeldBy.pid} on ${o.lockHeldBy.host} holds the store lock; the plan may change before a repair can run`);
-  const lost = o.lostEvents.length > 0 ? `, ${plural(o.lostEvents.length, 'event')} lost` : '';
-  if (o.clean) lines.push(`${o.store}: nothing to do: no problem found (${plural(o.eventFrames, 'event frame')}, ${formatBytes(o.bytes)})`);
-  else if (o.dryRun) lines.push(`${o.store}: ${plural(o.actions.length, 'change')} planned${lost}; nothing changed (dry run)`);
-  else if (o.interrupted && o.result) {
-    const r = o.result;
-    const kept = [r.backupDir ? `backup in ${r.backupDir}` : null, r.lostFound.length > 0 ? `${plural(r.lostFound.length, 'copy', 'copies')} in lost+found/` : null].filter((s) => s !== null);
-    lines.push(`${o.store}: repair interrupted before any segment was replaced: the store is unchanged${kept.length > 0 ? ` (made so far: ${kept.join(', ')})` : ''}; run the repair again to finish`);
-  } else if (o.result) {
-    const r = o.result;
-    const parts = [`${plural(r.rewritten.length, 'segment')} rewritten`];
-    if (r.removed.length > 0) parts.push(`${plural(r.removed.length, 'segment')} removed`);
-    if (r.lostFound.length > 0) parts.push(`${plural(r.lostFound.length, 'range')} kept in lost+found/`);
-    if (r.checkpointRemoved) parts.push('index.ckpt removed');
-    lines.push(`${o.store}: repaired: ${parts.join(', ')}${lost}`);
-    lines.push(r.backupDir ? `backup: ${r.backupDir}` : 'backup: none (--no-backup)');
-  }
-  if (o.unfixable.length > 0) lines.push(`${plural(o.unfixable.length, 'problem')} left that repair cannot fix`);
-  return lines.join('\n');
 }

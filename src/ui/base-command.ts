@@ -44,44 +44,21 @@
  * with an error whose `oclif.exit` is the exit code; output was already written.
  */
 import { Command, Errors, type Interfaces } from '@oclif/core';
-import {
-  classifyError,
-  INTERRUPT_CLEANUP_TIMEOUT_MS,
-  debugEnabled,
-  EXIT_DATA_PROBLEMS,
-  EXIT_INTERRUPTED,
-  interruptedReport,
-  stackOf,
-  type ErrorReport,
-} from './errors.js';
+import { classifyError, INTERRUPT_CLEANUP_TIMEOUT_MS, debugEnabled, stackOf, type ErrorReport } from './errors.js';
 import { writeJson } from './json.js';
 import { JsonStream } from './json-stream.js';
+import { type Cleanup, type JobDisplay, JobHost } from './job-host.js';
 import { confirmOrRefuse } from './prompt.js';
 import { startSpinner, type Spinner } from './spinner.js';
 import type { StdoutSink } from './stdout-sink.js';
-import type { JobControl } from './job/control.js';
 import type { JobInput, JobName, JobOutput } from './job/jobs.js';
 
-export interface JobDisplay {
-  /** Spinner text, e.g. 'appending'. */
-  label: string;
-  /** What `done` counts ('events'), or null to show bytes only. */
-  unit: string | null;
-  /** Input size for the worker decision: null when unknown (stdin). */
-  sizeBytes: number | null;
-  /**
-   * Read-only jobs are stopped at once on Ctrl-C (nothing to close); others are asked to
-   * stop at their next boundary and given INTERRUPT_CLEANUP_TIMEOUT_MS to do it.
-   */
-  readOnly: boolean;
-}
+export type { Cleanup, JobDisplay };
 
 export type Flags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type Args<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
 export { INTERRUPT_CLEANUP_TIMEOUT_MS };
-
-export type Cleanup = () => void | Promise<void>;
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true;
@@ -95,12 +72,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** The streamed document (openJsonStream), closed with an "error" member on failure. */
   private jsonStream: JsonStream | undefined;
   private readonly spinners = new Set<Spinner>();
-  private readonly cleanups: Cleanup[] = [];
-  private interruptHandler: (() => void) | undefined;
-  private interrupted = false;
-  /** The job running now (runJob): Ctrl-C cancels it instead of exiting at once. */
-  private activeJob: { ctl: JobControl; readOnly: boolean; terminate(): void } | undefined;
-  private jobStopTimer: NodeJS.Timeout | undefined;
+  /** Jobs and Ctrl-C (job-host.ts, shared with the fast path). */
+  private readonly jobs = new JobHost({
+    spinner: (label) => this.spinner(label),
+    warn: (m) => void this.warn(m),
+    stopSpinners: () => this.stopSpinners('stop'),
+    fail: (report, err) => this.reportFailure(report, err),
+  });
 
   /** True when --json is on (also before parsing, so parse errors honour it). */
   protected get json(): boolean {
@@ -109,7 +87,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init();
-    this.installInterruptHandler();
+    this.jobs.install();
     const ctor = this.ctor as typeof BaseCommand;
     const { args, flags } = await this.parse({
       flags: ctor.flags,
@@ -167,44 +145,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * (`seglog: interrupted` on stderr). A read-only job is stopped outright and this
    * rejects with JobCancelled (exit 130 via catch).
    */
-  protected async runJob<N extends JobName>(name: N, input: JobInput<N>, display: JobDisplay): Promise<JobOutput<N>> {
-    const [{ JobControl }, { startJob, wantWorker }, { formatProgress, PROGRESS_INTERVAL_MS }] = await Promise.all([
-      import('./job/control.js'),
-      import('./job/run-job.js'),
-      import('./progress.js'),
-    ]);
-    const ctl = new JobControl();
-    ctl.warn = (m) => this.warn(m);
-    let label = display.label;
-    ctl.step = (text) => {
-      label = text;
-    };
-    const job = startJob(name, input, ctl, wantWorker(display.sizeBytes));
-    this.activeJob = { ctl, readOnly: display.readOnly && job.inWorker, terminate: () => job.terminate() };
-    const spin = this.spinner(display.label);
-    const started = Date.now();
-    const timer = setInterval(() => spin.update(formatProgress(label, display.unit, ctl.snapshot(), Date.now() - started)), PROGRESS_INTERVAL_MS);
-    try {
-      const output = await job.done;
-      if (ctl.cancelled) this.markInterrupted();
-      return output;
-    } finally {
-      clearInterval(timer);
-      if (this.jobStopTimer !== undefined) clearTimeout(this.jobStopTimer);
-      spin.stop();
-      this.activeJob = undefined;
-    }
+  protected runJob<N extends JobName>(name: N, input: JobInput<N>, display: JobDisplay): Promise<JobOutput<N>> {
+    return this.jobs.runJob(name, input, display);
   }
 
   /** Exit status 130 (interrupted) once the command returns; says so on stderr once. */
   protected markInterrupted(): void {
-    if (process.exitCode !== EXIT_INTERRUPTED) process.stderr.write('seglog: interrupted\n');
-    process.exitCode = EXIT_INTERRUPTED;
+    this.jobs.markInterrupted();
   }
 
   /** Exit status 1 ("the data has problems") once the command returns normally. */
   protected markDataProblems(): void {
-    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = EXIT_DATA_PROBLEMS;
+    this.jobs.markDataProblems();
   }
 
   /** One line on stderr, `seglog: warning: ...`; stderr is never part of the JSON contract. */
@@ -248,7 +200,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    * safe to call at any time; it gets INTERRUPT_CLEANUP_TIMEOUT_MS in total.
    */
   protected onInterrupt(cleanup: Cleanup): void {
-    this.cleanups.push(cleanup);
+    this.jobs.onInterrupt(cleanup);
   }
 
   /** Prints a compact document instead of oclif's pretty one, and at most one. */
@@ -267,7 +219,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async finally(err: Error | undefined): Promise<void> {
     this.stopSpinners('stop');
-    this.removeInterruptHandler();
+    this.jobs.uninstall();
     await super.finally(err);
   }
 
@@ -285,50 +237,5 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   private stopSpinners(how: 'fail' | 'stop'): void {
     for (const spinner of [...this.spinners]) spinner[how]();
     this.spinners.clear();
-  }
-
-  private installInterruptHandler(): void {
-    if (this.interruptHandler !== undefined) return;
-    const handler = (): void => {
-      // A second Ctrl-C while cleanups run means "now".
-      if (this.interrupted) process.exit(EXIT_INTERRUPTED);
-      this.interrupted = true;
-      this.stopSpinners('stop');
-      const job = this.activeJob;
-      if (job !== undefined) {
-        // the job stops at its next boundary and the command reports what it did (runJob)
-        job.ctl.cancel();
-        if (job.readOnly) job.terminate();
-        const timer = setTimeout(() => {
-          job.terminate();
-          this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT): the job did not stop in time'));
-          void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
-        }, INTERRUPT_CLEANUP_TIMEOUT_MS);
-        timer.unref();
-        this.jobStopTimer = timer;
-        return;
-      }
-      this.reportFailure(interruptedReport(), new Error('interrupted (SIGINT)'));
-      void this.runCleanups().finally(() => process.exit(EXIT_INTERRUPTED));
-    };
-    this.interruptHandler = handler;
-    process.on('SIGINT', handler);
-  }
-
-  private removeInterruptHandler(): void {
-    if (this.interruptHandler === undefined) return;
-    process.removeListener('SIGINT', this.interruptHandler);
-    this.interruptHandler = undefined;
-  }
-
-  private async runCleanups(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, INTERRUPT_CLEANUP_TIMEOUT_MS);
-      timer.unref();
-    });
-    const all = Promise.allSettled(this.cleanups.map(async (cleanup) => cleanup()));
-    await Promise.race([all, timeout]);
-    if (timer !== undefined) clearTimeout(timer);
   }
 }

@@ -13,13 +13,13 @@
  * command's job (ui/job/dump-job.ts, the same input), or for a read by time the
  * command's in-thread read (job/live-dump.ts; `--follow` goes to oclif); its damage is
  * reported by the same function (render/dump-faults.ts), and Ctrl-C does what BaseCommand
- * does (fast-job.ts for a job; for a read in this thread, FastOutput.exitOnInterrupt).
+ * does (fast-job.ts for a job; for a read in this thread, its JobHost with no job).
  */
 import { RealFs } from '../engine/io/real-fs.js';
 import { dumpTarget } from './dump-target.js';
 import { type LiveChoice, parseLiveFlags } from './live-choice.js';
 import { EXIT_DATA_PROBLEMS } from './errors.js';
-import { runFastJob } from './fast-job.js';
+import { fastJobHost, runFastJob } from './fast-job.js';
 import type { FastOutput } from './fast-path.js';
 import { reportFaults } from './render/dump-faults.js';
 
@@ -52,7 +52,9 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
   if (live !== null) {
     const [{ liveDump }, { StdoutSink }] = await Promise.all([import('./job/live-dump.js'), import('./stdout-sink.js')]);
     let damaged = false;
-    const stopHandling = out.exitOnInterrupt();
+    // Ctrl-C: BaseCommand's answer with no job running (job-host.ts)
+    const host = fastJobHost(warn, out);
+    host.install();
     try {
       await liveDump(fs, {
         target: target.live,
@@ -67,7 +69,7 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
         },
       });
     } finally {
-      stopHandling();
+      host.uninstall();
     }
     markDamaged(damaged);
     return true;

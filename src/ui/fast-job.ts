@@ -1,19 +1,13 @@
 /**
- * A job (ui/job/) run from the start-up fast path (fast-path.ts), with what BaseCommand
- * does around one (its runJob and its Ctrl-C handler), so that both paths behave alike:
- *
- * - the job runs where `wantWorker` says, in the prewarmed worker when there is one;
- * - the first Ctrl-C sets the job's cancel flag (a read-only job in a worker is stopped
- *   at once); a job that does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS is stopped,
- *   `seglog: interrupted` (and the --json error document, if nothing was printed yet),
- *   exit 130; a second Ctrl-C exits 130 at once;
- * - a job that returns after it was cancelled: `seglog: interrupted`, exit status 130,
- *   and the caller prints what it returned, as the command does;
- * - a job that throws (JobCancelled included) rejects: the caller reports it through
- *   FastOutput.fail, as BaseCommand's catch does.
+ * A job (ui/job/) run from the start-up fast path (fast-path.ts) exactly as BaseCommand
+ * runs one: through the same JobHost (job-host.ts: where the job runs, Ctrl-C while it
+ * runs and after it, the 2 s limit, exit 130), with no progress drawn (the fast path runs
+ * these commands only when stderr is not a terminal) and failures reported through
+ * FastOutput.fail, as BaseCommand's catch reports them.
  */
-import { classifyError, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, interruptedReport } from './errors.js';
+import { classifyError } from './errors.js';
 import type { FastOutput } from './fast-path.js';
+import { JobHost } from './job-host.js';
 import type { JobInput, JobName, JobOutput } from './job/jobs.js';
 
 export interface FastJobOptions {
@@ -25,53 +19,25 @@ export interface FastJobOptions {
   out: FastOutput;
 }
 
+const NO_SPINNER = { update: () => undefined, succeed: () => undefined, fail: () => undefined, stop: () => undefined };
+
+/** A JobHost for a command run without oclif: no spinner, failures through `out`. */
+export function fastJobHost(warn: (message: string) => void, out: FastOutput): JobHost {
+  return new JobHost({ spinner: () => NO_SPINNER, warn, stopSpinners: () => undefined, fail: (report, err) => out.fail(report, err) });
+}
+
 /**
  * Runs the job, then `then` with its output; an error of either is reported through
- * `opts.out` (BaseCommand's catch). A Ctrl-C once the job is over (while `then` prints)
- * says `interrupted` and exits 130, as BaseCommand's handler does with no job running.
+ * `opts.out` (BaseCommand's catch). Ctrl-C is the JobHost's until `then` returns.
  */
 export async function runFastJob<N extends JobName>(name: N, input: JobInput<N>, opts: FastJobOptions, then: (output: JobOutput<N>) => void): Promise<void> {
-  const [{ JobControl }, { startJob, wantWorker }] = await Promise.all([import('./job/control.js'), import('./job/run-job.js')]);
-  const ctl = new JobControl();
-  ctl.warn = opts.warn;
-  ctl.step = () => undefined;
-  const job = startJob(name, input, ctl, wantWorker(opts.sizeBytes));
-  const stopAtOnce = opts.readOnly && job.inWorker;
-  let running = true;
-  let interrupted = false;
-  let timer: NodeJS.Timeout | undefined;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    if (!running) {
-      opts.out.fail(interruptedReport(), new Error('interrupted (SIGINT)'));
-      process.exit(EXIT_INTERRUPTED);
-    }
-    ctl.cancel();
-    if (stopAtOnce) job.terminate();
-    timer = setTimeout(() => {
-      job.terminate();
-      opts.out.fail(interruptedReport(), new Error('interrupted (SIGINT): the job did not stop in time'));
-      process.exit(EXIT_INTERRUPTED);
-    }, INTERRUPT_CLEANUP_TIMEOUT_MS);
-    timer.unref();
-  };
-  process.on('SIGINT', onSigint);
+  const host = fastJobHost(opts.warn, opts.out);
+  host.install();
   try {
-    const output = await job.done;
-    running = false;
-    if (timer !== undefined) clearTimeout(timer);
-    if (ctl.cancelled) {
-      // BaseCommand.markInterrupted
-      if (process.exitCode !== EXIT_INTERRUPTED) process.stderr.write('seglog: interrupted\n');
-      process.exitCode = EXIT_INTERRUPTED;
-    }
-    then(output);
+    then(await host.runJob(name, input, { label: name, unit: null, sizeBytes: opts.sizeBytes, readOnly: opts.readOnly }));
   } catch (err) {
-    running = false;
     opts.out.fail(classifyError(err), err);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    process.removeListener('SIGINT', onSigint);
+    host.uninstall();
   }
 }

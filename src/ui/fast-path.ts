@@ -1,8 +1,9 @@
 /**
  * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
  * run without loading oclif, and so do `stats` (issue 18: a cold open is timed as a
- * whole CLI run, and oclif was a third of it), `verify` and a plain `dump` when stderr is
- * not a terminal (verify-fast.ts, dump-fast.ts). Importing @oclif/core and letting it load the manifest and
+ * whole CLI run, and oclif was a third of it), and, when stderr is not a terminal,
+ * `verify`, a plain `dump`, `sidx rebuild` and `repair STORE --yes` (issue 18's benches;
+ * verify-fast.ts, dump-fast.ts, sidx-fast.ts, repair-fast.ts). Importing @oclif/core and letting it load the manifest and
  * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
  * commands are what auditors and cron jobs run over and over.
  *
@@ -17,7 +18,8 @@
  * errors.ts). `SEGLOG_FAST_PATH=0` turns the fast path off (bin/run.js), and
  * test/commands/fast-path.test.ts runs the same command lines both ways and compares.
  */
-import { classifyError, debugEnabled, EXIT_INTERRUPTED, interruptedReport, stackOf, type ErrorReport } from './errors.js';
+import { classifyError, debugEnabled, stackOf, type ErrorReport } from './errors.js';
+import { fastJobHost } from './fast-job.js';
 import { writeJson } from './json.js';
 
 type FlagKind = 'string' | 'int' | 'boolean';
@@ -62,6 +64,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   },
   // `sidx rebuild` only, with --yes or --dry-run (ui/sidx-fast.ts says what else it refuses)
   sidx: { sub: 'rebuild', arg: 'target', flags: { yes: { kind: 'boolean' }, 'dry-run': { kind: 'boolean' } } },
+  // `--yes` only, stderr not a terminal (ui/repair-fast.ts says what else it refuses)
+  repair: { arg: 'store', flags: { yes: { kind: 'boolean' } }, subset: true },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -159,14 +163,22 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     const { sidxRebuildFast } = await import('./sidx-fast.js');
     return sidxRebuildFast({ target: parsed.arg, yes: parsed.flags.yes === true, dryRun: parsed.flags['dry-run'] === true }, warn, new FastOutput(parsed.json));
   }
+  if (parsed.command === 'repair') {
+    // two jobs and a store lock: BaseCommand's Ctrl-C handling (job-host.ts), not the one below
+    if (parsed.flags.yes !== true) return false;
+    const { repairFast } = await import('./repair-fast.js');
+    return repairFast(parsed.arg, parsed.json, warn, new FastOutput(parsed.json));
+  }
   const out = new FastOutput(parsed.json);
-  const stopHandling = out.exitOnInterrupt();
+  // Ctrl-C: BaseCommand's answer with no job running (job-host.ts)
+  const host = fastJobHost(warn, out);
+  host.install();
   try {
     await dispatch(parsed, out);
   } catch (err) {
     out.fail(classifyError(err), err);
   } finally {
-    stopHandling();
+    host.uninstall();
   }
   return true;
 }
@@ -236,16 +248,6 @@ export class FastOutput {
     }
     const text = renderText(result);
     if (text.length > 0) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  }
-
-  /** Until the returned function is called, Ctrl-C reports the interruption and exits 130 at once (BaseCommand's handler when no job runs). */
-  exitOnInterrupt(): () => void {
-    const onSigint = (): void => {
-      this.fail(interruptedReport(), new Error('interrupted (SIGINT)'));
-      process.exit(EXIT_INTERRUPTED);
-    };
-    process.on('SIGINT', onSigint);
-    return () => process.removeListener('SIGINT', onSigint);
   }
 
   fail(report: ErrorReport, err: unknown): void {

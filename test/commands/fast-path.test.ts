@@ -2,6 +2,8 @@
  * The start-up fast path (src/ui/fast-path.ts) must be invisible: the same command line
  * gives the same stdout, stderr and exit status with it (default) and without it
  * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
+ * `repair --yes` changes the store, so it runs on two copies of the same damaged store,
+ * one each way, and the repaired stores must read the same (ui/repair-fast.ts).
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import Stats from '../../src/commands/stats.js';
 import Dump from '../../src/commands/dump.js';
 import Verify from '../../src/commands/verify.js';
 import SidxRebuild from '../../src/commands/sidx/rebuild.js';
+import Repair from '../../src/commands/repair.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, FIXTURES_DIR, jsonOf, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
@@ -29,7 +32,7 @@ interface OclifFlag {
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
     // `sidx` is `sidx rebuild` (FastCommandSpec.sub)
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify, sidx: SidxRebuild } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify, sidx: SidxRebuild, repair: Repair } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -66,6 +69,8 @@ describe('parseFast', () => {
     });
     expect(parseFast(['sidx', 'rebuild', 's', '--yes', '--json'])).toEqual({ command: 'sidx', arg: 's', json: true, flags: { yes: true } });
     expect(parseFast(['sidx', 'rebuild', '--dry-run', 's'])).toEqual({ command: 'sidx', arg: 's', json: false, flags: { 'dry-run': true } });
+    expect(parseFast(['repair', 's', '--yes', '--json'])).toEqual({ command: 'repair', arg: 's', json: true, flags: { yes: true } });
+    expect(parseFast(['repair', 's'])).toEqual({ command: 'repair', arg: 's', json: false, flags: {} });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -74,7 +79,6 @@ describe('parseFast', () => {
       ['verify', 's', '--quiet=true'],
       ['verify', 's', '--strict', '--strict'],
       ['verify', 's', '--no-strict'],
-      ['repair', 's'],
       ['head'],
       ['head', 's', 't'],
       ['head', 's', '--help'],
@@ -110,6 +114,14 @@ describe('parseFast', () => {
       ['sidx', 'rebuild', 's', '--yes=true'],
       ['sidx', 'rebuild', 's', '-y'],
       ['sidx', 'rebuild', 's', '--help'],
+      ['repair', 's', '--yes=true'],
+      ['repair', 's', '--yes', '--yes'],
+      ['repair', 's', '-y'],
+      ['repair', 's', '--yes', '--dry-run'],
+      ['repair', 's', '--yes', '--backup-dir', 'b'],
+      ['repair', 's', '--yes', '--no-backup'],
+      ['repair', 's', '--yes', '--output', 'o'],
+      ['repair', '--yes'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -235,6 +247,32 @@ describe('the same answers with and without the fast path', () => {
       await run(['dump', store, '--since', '1h', '--format', 'jsonl']);
       await run(['dump', store, '--last', '50']);
       await verifyLines(); // a corrupt frame: errors, exit 1
+      // repair --yes (issue 18): what it refuses or fails on, then a real repair on two copies
+      await run(['repair', join(dir, 'missing'), '--yes', '--json']);
+      await run(['repair', join(dir, 'missing'), '--yes']);
+      await run(['repair', dir, '--yes', '--json']);
+      await run(['repair', seg2, '--yes']);
+      await run(['repair', store, '--json']);
+      await run(['repair', store]);
+      for (const args of [['--yes', '--json'], ['--yes']]) {
+        const copies = ['fast', 'oclif'].map((name) => {
+          const d = join(dir, `repair-${name}-${args.length}`);
+          cpSync(store, join(d, 'store'), { recursive: true });
+          return d;
+        });
+        const fast = await runCli(['repair', 'store', ...args], { cwd: copies[0] });
+        const slow = await runCli(['repair', 'store', ...args], { cwd: copies[1], env: { SEGLOG_FAST_PATH: '0' } });
+        // the same but for where each copy is and the repair's time (lost+found and backup names)
+        const show = (r: typeof fast, d: string) => ({ code: r.code, stdout: r.stdout.split(d).join('<dir>').replace(/\b\d{13}\b|\d{8}T\d{9}Z/g, '<time>'), stderr: r.stderr });
+        expect(show(fast, copies[0]!), `repair ${args.join(' ')}: fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow, copies[1]!));
+        expect(fast.code, describeRun(fast)).toBe(0);
+        const [a, b] = await Promise.all(copies.map((d) => runCli(['dump', join(d, 'store'), '--format', 'jsonl'])));
+        expect(a!.stdout === b!.stdout, 'the stores repaired with and without the fast path read differently').toBe(true);
+        // nothing left to do: both ways say so alike
+        const again = await runCli(['repair', 'store', ...args], { cwd: copies[0] });
+        const againSlow = await runCli(['repair', 'store', ...args], { cwd: copies[1], env: { SEGLOG_FAST_PATH: '0' } });
+        expect(show(again, copies[0]!)).toEqual(show(againSlow, copies[1]!));
+      }
     },
     CLI_TEST_TIMEOUT_MS * 3,
   );
@@ -299,6 +337,6 @@ describe('the same answers with and without the fast path', () => {
       await run(['sidx', 'rebuild', join(store, '0000000001.seg'), '--yes', '--json']);
       await run(['sidx', 'rebuild', store, '--yes']);
     },
-    CLI_TEST_TIMEOUT_MS * 2,
+    CLI_TEST_TIMEOUT_MS * 3,
   );
 });

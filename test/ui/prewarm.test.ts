@@ -9,10 +9,15 @@
  * - a command run with the warm worker prints exactly what it prints without it, and the
  *   warm worker is really used (SEGLOG_DEBUG=1 says "prewarmed"); a guess for another
  *   job (`repair --output` runs repairCopy, the guess is repairPlan) still works, in a new
- *   worker. If these fail, look at takeWarmWorker and the `start` message in job-worker.ts.
+ *   worker. If these fail, look at takeWarmWorker and the `start` message in job-worker.ts;
+ * - repair's plan worker is kept for its execution (run-job.ts `then`, prewarm.ts
+ *   keepWarm): the execution says "prewarmed", and the report, the exit status and the
+ *   repaired store are what a new worker per job gives (SEGLOG_JOB_PREWARM=0). If this
+ *   fails, look at the listeners startJob removes before keepWarm, and at job-worker.ts
+ *   waiting for its next `start` after a job.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guessJob, JOB_WORKER_MIN_BYTES } from '../../src/ui/job/prewarm.js';
@@ -147,6 +152,42 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(interrupted, 'verify finished every time before SIGINT landed').toBeGreaterThan(0);
   }, CLI_TEST_TIMEOUT_MS);
 
+  it('repair --yes --json (the fast path, without oclif) stopped by SIGINT during its plan: exit 130, one JSON error document, the store unchanged and unlocked, as with oclif', async () => {
+    // If this fails, look at src/ui/job-host.ts (Ctrl-C during a read-only job) and the session's close in ui/repair-flow.ts.
+    const d = join(dir, 'sigint');
+    cpSync(store, d, { recursive: true });
+    const seg = join(d, readdirSync(d).filter((n) => n.endsWith('.seg')).sort()[0]!);
+    const bytes = readFileSync(seg);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+    writeFileSync(seg, bytes);
+    const before = readFileSync(seg);
+    const stopped = async (env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+      const child = spawn(process.execPath, [BIN, 'repair', d, '--yes', '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      let sent = false;
+      child.stdout.setEncoding('utf8').on('data', (x: string) => (out += x));
+      child.stderr.setEncoding('utf8').on('data', (x: string) => {
+        err += x;
+        if (!sent && err.includes('job repairPlan in a')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      // SEGLOG_DEBUG's lines (where the job ran, the stack of the interruption) are not the output compared
+      return { code, stdout: out, stderr: err.replace(/^seglog: job .*\n|^JobCancelled.*\n|^\s+at .*\n/gm, '') };
+    };
+    const fast = await stopped({});
+    const slow = await stopped({ SEGLOG_FAST_PATH: '0' });
+    expect(fast.code, fast.stderr).toBe(130);
+    expect(fast.stderr).toContain('seglog: interrupted');
+    expect(JSON.parse(fast.stdout)).toHaveProperty('error');
+    expect(fast).toEqual(slow);
+    expect(readFileSync(seg).equals(before), 'the store changed').toBe(true);
+    expect(readdirSync(d).filter((n) => n === 'LOCK' || n.endsWith('.repair.tmp')), 'lock released, no temp file').toEqual([]);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('verify --json: same report, warm worker used', async () => {
     const warm = await runCli(['verify', store, '--json'], { env: { SEGLOG_DEBUG: '1' } });
     const cold = await runCli(['verify', store, '--json'], { env: { SEGLOG_JOB_PREWARM: '0' } });
@@ -159,6 +200,36 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
       return d;
     };
     expect(strip(warm.stdout)).toEqual(strip(cold.stdout));
+  }, CLI_TEST_TIMEOUT_MS);
+
+  it('repair --yes --json: the plan\'s worker runs the execution too; report, exit status and repaired store as with a new worker per job', async () => {
+    // a flipped byte mid-file and a torn tail, in two copies of the 14 MiB store (a worker each)
+    const damaged = (name: string): string => {
+      const d = join(dir, name, 'store');
+      cpSync(store, d, { recursive: true });
+      const seg = join(d, readdirSync(d).filter((n) => n.endsWith('.seg')).sort()[0]!);
+      const bytes = readFileSync(seg);
+      bytes[Math.floor(bytes.length / 2)]! ^= 0x10;
+      writeFileSync(seg, bytes.subarray(0, bytes.length - 37));
+      rmSync(join(d, 'index.ckpt'), { force: true });
+      return d;
+    };
+    const kept = damaged('kept');
+    const fresh = damaged('fresh');
+    const a = await runCli(['repair', 'store', '--yes', '--json'], { cwd: join(kept, '..'), env: { SEGLOG_DEBUG: '1' }, timeoutMs: 120_000 });
+    const b = await runCli(['repair', 'store', '--yes', '--json'], { cwd: join(fresh, '..'), env: { SEGLOG_DEBUG: '1', SEGLOG_JOB_PREWARM: '0' }, timeoutMs: 120_000 });
+    expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
+    expect(a.stderr).toContain('job repairPlan in a prewarmed worker');
+    expect(a.stderr).toContain('job repairExecute in a prewarmed worker');
+    expect(b.stderr).toContain('job repairExecute in a new worker');
+    // the same report but for where each store is and the repair's time in lost+found names
+    const norm = (out: string, d: string): string => out.split(join(d, '..')).join('<dir>').replace(/\b\d{13}\b|\d{8}T\d{9}Z/g, '<time>');
+    expect(norm(a.stdout, kept)).toBe(norm(b.stdout, fresh));
+    const dumpA = await runCli(['dump', kept, '--format', 'jsonl']);
+    const dumpB = await runCli(['dump', fresh, '--format', 'jsonl']);
+    expect(dumpA.code).toBe(0);
+    expect(dumpA.stdout === dumpB.stdout, 'the repaired stores differ').toBe(true);
+    expect((await runCli(['verify', kept])).code).toBe(0);
   }, CLI_TEST_TIMEOUT_MS);
 
   it('a wrong guess (repair --output runs repairCopy, the guess was repairPlan) runs in a new worker', async () => {

@@ -1,14 +1,22 @@
 /**
  * `seglog repair`, step two: carries out a plan, in an order that keeps every state a
  * crash can leave safe (test/engine/repair/crash.test.ts crashes it at every operation):
- *   1. backups: every file the repair will change, hard-linked (or copied) and fsynced,
+ *   1. each changed segment written to `<segment>.repair.tmp` and read back (checked),
+ *      not yet fsynced (segment-rewrite.ts);
+ *   2. backups: every file the repair will change, hard-linked (or copied) and fsynced,
  *      manifest last (backup.ts);
- *   2. lost+found/: every byte range taken out of a segment, with its record;
- *   3. each changed segment written to `<segment>.repair.tmp`, fsynced, read back;
- *   4. the temp files renamed over their segments (a removed segment unlinked), then
- *      one directory fsync;
+ *   3. lost+found/: every byte range taken out of a segment, with its record;
+ *   4. the temp files fsynced, through the descriptors that wrote them (a failed fsync
+ *      stops the repair here: nothing renamed), then renamed over their segments (a
+ *      removed segment unlinked), then one directory fsync;
  *   5. a stale checkpoint removed, leftover temp files of an earlier run removed.
- * Until step 4 the store is untouched. No step writes into a file of the store: a
+ * Until step 4's renames the store is untouched. Temp files come first (issue 18) so that
+ * the disk writes them while the CPU reads them back and builds the footers, and their
+ * fsyncs find little left to do: an early writeback is asked for on each temp file as it
+ * is written (segment-rewrite.ts; FileSystem.startWriteback, a hint;
+ * `SEGLOG_EARLY_WRITEBACK=0` turns the hints off). A temp file is nothing to the store
+ * until renamed: a crash or a Ctrl-C before step 4 leaves at most temp files, which this
+ * run removes on the way out or the next repair removes (`strayTemps`). No step writes into a file of the store: a
  * changed segment is replaced by a rename, the checkpoint removed by an unlink. That is
  * what lets a backup be a hard link to the old file (backup.ts). Each rename replaces
  * one file whole, so any crash leaves every segment either as it was or as repaired;
@@ -25,7 +33,7 @@ import { backupLinkDefault, createBackup } from './backup.js';
 import { LostFoundWriter } from './lost-found.js';
 import type { RepairPlan, SegmentPlan } from './plan-types.js';
 import { REPAIR_TEMP_SUFFIX } from './planner.js';
-import { writeRepairedSegment } from './segment-rewrite.js';
+import { closeTemp, type PendingTemp, syncTemp, writeRepairedSegment } from './segment-rewrite.js';
 
 export interface ExecuteOptions {
   /** Where backups go (a timestamped directory is made inside), or null for none (--no-backup). */
@@ -89,13 +97,22 @@ export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOpt
   if (plan.actions.length === 0) return result;
   const changed = plan.segments.filter((s) => s.changed);
   const temps: string[] = [];
+  const pending: PendingTemp[] = [];
   try {
     checkUnchanged(fs, plan);
     cancelPoint();
-    const backup = filesToBackUp(plan).filter((p) => exists(fs, p));
-    if (opts.backupRoot !== null && backup.length > 0) {
+    const backup = opts.backupRoot !== null ? filesToBackUp(plan).filter((p) => exists(fs, p)) : [];
+    for (const s of changed) {
+      if (s.remove) continue;
+      step(`writing the repaired ${s.name}`);
+      // pushed before the write: a cancel inside it leaves a temp file to remove
+      temps.push(`${s.path}${REPAIR_TEMP_SUFFIX}`);
+      pending.push(writeRepairedSegment(fs, s, opts.nowMs, cancelPoint));
+    }
+    cancelPoint();
+    if (backup.length > 0) {
       step(`backing up ${backup.length} file(s)`);
-      const b = createBackup(fs, plan.store, opts.backupRoot, backup, opts.nowMs, opts.backupLink ?? backupLinkDefault());
+      const b = createBackup(fs, plan.store, opts.backupRoot!, backup, opts.nowMs, opts.backupLink ?? backupLinkDefault());
       result.backupDir = b.dir;
       result.backupFiles = b.manifest.files.map((f) => join(b.dir, f.name));
     }
@@ -106,14 +123,9 @@ export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOpt
     lf.finish();
     result.lostFound = lf.written;
     cancelPoint();
+    // every temp file durable before the first rename: an fsync error stops the repair here
+    while (pending.length > 0) syncTemp(fs, pending.shift()!);
 
-    for (const s of changed) {
-      if (s.remove) continue;
-      step(`writing the repaired ${s.name}`);
-      // pushed before the write: a cancel inside it leaves a temp file to remove
-      temps.push(`${s.path}${REPAIR_TEMP_SUFFIX}`);
-      writeRepairedSegment(fs, s, opts.nowMs, cancelPoint);
-    }
     // the last point to stop: from here on the store changes (renames, one directory fsync)
     cancelPoint();
     step('replacing segments');
@@ -146,6 +158,13 @@ export function executeRepair(fs: FileSystem, plan: RepairPlan, opts: ExecuteOpt
   } catch (err) {
     if (isCrash(err)) throw err;
     // temp files not renamed yet are the only thing to undo; the store itself is consistent
+    for (const t of pending) {
+      try {
+        closeTemp(fs, t);
+      } catch {
+        // closed or not, it is removed next
+      }
+    }
     for (const t of temps) {
       try {
         fs.unlink(t);

@@ -6,6 +6,15 @@
  * out and the EVENT count must be what the plan expects, or the repair stops before
  * anything is renamed. A segment that is sealed after the repair gets the SIDX footer
  * its frames call for (built by engine/index/sidx.ts from the copy itself).
+ *
+ * The temp file is left open and not yet durable (`PendingTemp`): the executor fsyncs
+ * it, through the descriptor that wrote it, before any rename (`syncTemp`). Meanwhile
+ * the disk is already writing it: after the frames and again after the footer, an early
+ * writeback is asked for (FileSystem.startWriteback, issue 18) on a second descriptor of
+ * the same file, held open until the fsync. A second descriptor, because Linux reports a
+ * writeback error once per open file: had the hint's own fdatasync (whose outcome nobody
+ * sees) run on the writer's descriptor, it could take the error that the fsync must
+ * report before any rename. `SEGLOG_EARLY_WRITEBACK=0` turns the hints off.
  */
 import { fromHex } from '../../format/bytes.js';
 import { FrameType } from '../../format/frame.js';
@@ -13,7 +22,7 @@ import { encodeGapFrame, GAP_MAX_COUNT, GapKind } from '../../format/gap.js';
 import { encodeAbort, encodeBegin, MARKER_FRAME_BYTES } from '../../format/marker.js';
 import { encodeSegmentHeader, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import { SeglogError } from '../../engine/io/errors.js';
-import type { FileSystem } from '../../engine/io/fs-types.js';
+import { type FileSystem, isCrash } from '../../engine/io/fs-types.js';
 import { readFully, writeFully } from '../../engine/io/fs-util.js';
 import { buildFooterFromFrames } from '../../engine/index/sidx.js';
 import { walkSegment } from '../../engine/segment/walker.js';
@@ -132,19 +141,56 @@ function readBack(fs: FileSystem, seg: SegmentPlan, tmp: string): { headerOk: bo
   return out;
 }
 
-/** Writes and checks the repaired segment; returns the temp file's path. */
+/** A repaired segment's temp file, written and checked, not yet fsynced (see the top of this file). */
+export interface PendingTemp {
+  path: string;
+  /** The descriptor that wrote it: the one `syncTemp` fsyncs. */
+  fd: number;
+  /** A second descriptor the early writeback was asked on, or null (no hints: SimFs). */
+  hintFd: number | null;
+}
+
+/** Asks for an early writeback of the temp file, on its own descriptor (opened at the first call). */
+function hintWriteback(fs: FileSystem, t: PendingTemp): void {
+  if (fs.startWriteback === undefined) return;
+  t.hintFd ??= fs.open(t.path, 'r');
+  fs.startWriteback(t.hintFd);
+}
+
+/** Makes the temp file durable (an fsync error surfaces here, before any rename) and closes it. */
+export function syncTemp(fs: FileSystem, t: PendingTemp): void {
+  fs.fsync(t.fd);
+  closeTemp(fs, t);
+}
+
+/** Closes the temp file's descriptors (after `syncTemp`, or when the repair stops). */
+export function closeTemp(fs: FileSystem, t: PendingTemp): void {
+  const fds = [t.fd, t.hintFd];
+  t.fd = -1;
+  t.hintFd = null;
+  for (const fd of fds) if (fd !== null && fd >= 0) fs.close(fd);
+}
+
 /**
- * `cancelPoint` is called between chunks of the copy and between its steps (copy, fsync,
- * read-back, footer); it may throw to stop there. The caller removes the temp file.
+ * Writes and checks the repaired segment; returns its temp file, still open, for the
+ * caller to fsync (`syncTemp`) before any rename, or to close (`closeTemp`) and remove.
+ * `cancelPoint` is called between chunks of the copy and between its steps (copy,
+ * read-back, footer); it may throw to stop there, the temp file closed.
  */
-export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedAtMs: number, cancelPoint: () => void = () => {}): string {
+export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedAtMs: number, cancelPoint: () => void = () => {}): PendingTemp {
   const tmp = `${seg.path}${REPAIR_TEMP_SUFFIX}`;
   const src = fs.open(seg.path, 'r');
-  let frameBytes: number;
+  let t: PendingTemp;
   try {
-    const out = fs.open(tmp, 'w');
+    t = { path: tmp, fd: fs.open(tmp, 'w'), hintFd: null };
+  } catch (err) {
+    fs.close(src);
+    throw err;
+  }
+  try {
+    let frameBytes: number;
     try {
-      const w = new ChunkWriter(fs, out, cancelPoint);
+      const w = new ChunkWriter(fs, t.fd, cancelPoint);
       if (seg.header) w.write(encodeSegmentHeader({ formatVersion: SEGMENT_FORMAT_VERSION, segmentId: seg.id, firstSeq: seg.header.firstSeq }));
       else w.copy(src, 0, SEGMENT_HEADER_BYTES);
       const end = seg.cutAt ? seg.cutAt.offset : seg.frameEnd;
@@ -157,41 +203,46 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
       if (end > pos) w.copy(src, pos, end);
       w.flush();
       frameBytes = w.size;
-      cancelPoint();
-      fs.fsync(out);
     } finally {
-      fs.close(out);
+      fs.close(src);
     }
-  } finally {
-    fs.close(src);
-  }
-  cancelPoint();
-  // read the copy back: nothing is renamed unless it checks out (and a sealed segment's footer is built from it)
-  const built = seg.footerAfter === 'build' ? buildFooterFromFrames(fs, { id: seg.id, path: tmp, name: seg.name }) : null;
-  const check = built ? { headerOk: built.headerOk, fault: built.fault, frameEnd: built.frameEnd, events: built.builder.entryCount } : readBack(fs, seg, tmp);
-  const problem =
-    !check.headerOk
-      ? 'its header does not check out'
-      : check.fault
-        ? `at byte ${check.fault.offset}: ${check.fault.message}`
-        : check.frameEnd !== frameBytes
-          ? `its frames end at ${check.frameEnd}, not at ${frameBytes}`
-          : check.events !== seg.eventFramesAfter
-            ? `it holds ${check.events} events where ${seg.eventFramesAfter} were expected`
-            : null;
-  if (problem !== null) {
-    throw new SeglogError('io', `the repaired copy of ${seg.name} does not check out (${problem}); nothing was renamed, the store is unchanged`, { file: tmp });
-  }
-  cancelPoint();
-  if (built) {
-    const footer = built.builder.encode(frameBytes);
-    const fd = fs.open(tmp, 'r+');
-    try {
-      writeFully(fs, fd, footer, 0, footer.length, frameBytes);
-      fs.fsync(fd);
-    } finally {
-      fs.close(fd);
+    hintWriteback(fs, t);
+    cancelPoint();
+    // read the copy back: nothing is renamed unless it checks out (and a sealed segment's footer is built from it)
+    const built = seg.footerAfter === 'build' ? buildFooterFromFrames(fs, { id: seg.id, path: tmp, name: seg.name }) : null;
+    const check = built ? { headerOk: built.headerOk, fault: built.fault, frameEnd: built.frameEnd, events: built.builder.entryCount } : readBack(fs, seg, tmp);
+    const problem =
+      !check.headerOk
+        ? 'its header does not check out'
+        : check.fault
+          ? `at byte ${check.fault.offset}: ${check.fault.message}`
+          : check.frameEnd !== frameBytes
+            ? `its frames end at ${check.frameEnd}, not at ${frameBytes}`
+            : check.events !== seg.eventFramesAfter
+              ? `it holds ${check.events} events where ${seg.eventFramesAfter} were expected`
+              : null;
+    if (problem !== null) {
+      throw new SeglogError('io', `the repaired copy of ${seg.name} does not check out (${problem}); nothing was renamed, the store is unchanged`, { file: tmp });
     }
+    cancelPoint();
+    if (built) {
+      // in pieces, never one array: the entry table is the builder's own (~14 MB per 64 MiB segment)
+      let at = frameBytes;
+      for (const piece of built.builder.encodeParts(frameBytes)) {
+        writeFully(fs, t.fd, piece, 0, piece.length, at);
+        at += piece.length;
+      }
+      hintWriteback(fs, t);
+    }
+    return t;
+  } catch (err) {
+    if (!isCrash(err)) {
+      try {
+        closeTemp(fs, t);
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw err;
   }
-  return tmp;
 }

@@ -4,7 +4,10 @@
  *
  * Two ways in: `workerData` names the job and carries its input (started when the job
  * starts), or the worker was started early (prewarm.ts) with only the job's name, loads
- * that job's modules at once, and waits for one `start` message with the input.
+ * that job's modules at once, and waits for one `start` message with the input. After a
+ * job it waits for another `start`: a command that runs a second job next (repair:
+ * repairPlan, then repairExecute) may keep it (run-job.ts `then`) instead of booting a
+ * new worker; otherwise the main thread terminates it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobControl, type JobShared } from './control.js';
@@ -28,7 +31,8 @@ function run(start: JobStart): void {
     .then(
       (output) => port.postMessage({ type: 'done', output }),
       (err: unknown) => port.postMessage({ type: 'error', error: serializeError(err) }),
-    );
+    )
+    .finally(() => port.once('message', (m: { type: 'start' } & JobStart) => run(m)));
 }
 
 const data = workerData as JobStart | { warm: JobName };

@@ -98,6 +98,25 @@ export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = proces
   warm = entry;
 }
 
+/**
+ * Makes a worker that just finished a job the warm worker for `job` (run-job.ts `then`):
+ * it waits for a `start` message (job-worker.ts), as a prewarmed one does. With
+ * SEGLOG_JOB_PREWARM=0 (or an earlier warm worker still unclaimed) it is stopped instead.
+ */
+export function keepWarm(job: JobName, worker: Worker, env: NodeJS.ProcessEnv = process.env): void {
+  if (env.SEGLOG_JOB_PREWARM === '0' || warm !== null) {
+    void worker.terminate();
+    return;
+  }
+  worker.unref();
+  worker.on('error', () => undefined);
+  const entry = { job, worker, exited: false };
+  worker.once('exit', () => {
+    entry.exited = true;
+  });
+  warm = entry;
+}
+
 /** The warm worker, if one was started for `job`; it is then the caller's. Any other warm worker is stopped. */
 export function takeWarmWorker(job: JobName): Worker | null {
   const w = warm;
