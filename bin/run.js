@@ -12,7 +12,7 @@
 // here the same way (name/version platform-arch node-version). Under WSL oclif says
 // "wsl" for the platform: there the normal path runs.
 //
-// `head`, `prove`, `check-proof`, `stats` and a plain `dump` (text or jsonl, not at a terminal) take a fast path without oclif too
+// `head`, `prove`, `check-proof`, `stats`, a plain `dump` (text or jsonl) and `append --file FILE` (both not at a terminal) take a fast path without oclif too
 // (dist/ui/fast-path.js, issue 16's and issue 18's speed targets): it runs only a command
 // line it fully understands and leaves everything else (--help, errors in the flags) to oclif. SEGLOG_FAST_PATH=0 turns it off.
 import { existsSync, readFileSync } from 'node:fs';
@@ -47,7 +47,7 @@ function missingBuild() {
   return null;
 }
 
-const FAST_COMMANDS = new Set(['head', 'prove', 'check-proof', 'stats', 'dump']);
+const FAST_COMMANDS = new Set(['head', 'prove', 'check-proof', 'stats', 'dump', 'append']);
 
 async function ranFast() {
   if (process.env.SEGLOG_FAST_PATH === '0' || !FAST_COMMANDS.has(process.argv[2])) return false;

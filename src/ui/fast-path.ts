@@ -1,7 +1,7 @@
 /**
  * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
- * run without loading oclif, and so does `stats` (issue 18: a cold open is timed as a
- * whole CLI run, and oclif was a third of it). Importing @oclif/core and letting it load the manifest and
+ * run without loading oclif, and so do `stats` (issue 18: a cold open is timed as a
+ * whole CLI run, and oclif was a third of it), a plain `dump` and `append --file`. Importing @oclif/core and letting it load the manifest and
  * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
  * commands are what auditors and cron jobs run over and over.
  *
@@ -43,6 +43,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   // the plain export only (ui/dump-fast.ts says what else it refuses)
   dump: { arg: 'store', flags: { format: { kind: 'string' }, limit: { kind: 'int' } }, subset: true },
   stats: { arg: 'store', flags: {} },
+  // a file's bulk load only (ui/append-fast.ts says what else it refuses)
+  append: { arg: 'store', flags: { file: { kind: 'string' }, entity: { kind: 'string' }, scope: { kind: 'string' }, kind: { kind: 'string' }, 'batch-size': { kind: 'int' } }, subset: true },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -126,6 +128,13 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (parsed.json || (format !== 'text' && format !== 'jsonl') || (limit !== undefined && limit < 1)) return false;
     const { dumpFast } = await import('./dump-fast.js');
     return dumpFast({ store: parsed.arg, format, limit }, warn, new FastOutput(false));
+  }
+  if (parsed.command === 'append') {
+    // one job with its own Ctrl-C handling, as dump's
+    const f = parsed.flags as Record<string, string | undefined>;
+    if (f.file === undefined) return false;
+    const { appendFast } = await import('./append-fast.js');
+    return appendFast({ store: parsed.arg, file: f.file, entity: f.entity, scope: f.scope, kind: f.kind, batchSize: parsed.flags['batch-size'] as number | undefined }, warn, new FastOutput(parsed.json));
   }
   const out = new FastOutput(parsed.json);
   const onSigint = (): void => {

@@ -3,7 +3,7 @@
  * gives the same stdout, stderr and exit status with it (default) and without it
  * (SEGLOG_FAST_PATH=0, oclif), and it refuses every line it does not fully understand.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import CheckProof from '../../src/commands/check-proof.js';
@@ -11,6 +11,7 @@ import Head from '../../src/commands/head.js';
 import Prove from '../../src/commands/prove.js';
 import Stats from '../../src/commands/stats.js';
 import Dump from '../../src/commands/dump.js';
+import Append from '../../src/commands/append.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
@@ -26,7 +27,7 @@ interface OclifFlag {
 
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, append: Append } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -54,6 +55,7 @@ describe('parseFast', () => {
     expect(parseFast(['prove', '--seq', '41', 's', '--head', 'h'])).toEqual({ command: 'prove', arg: 's', json: false, flags: { seq: 41, head: 'h' } });
     expect(parseFast(['head', 's', '--at=7', '--key', 'k'])).toEqual({ command: 'head', arg: 's', json: false, flags: { at: 7, key: ['k'] } });
     expect(parseFast(['stats', 's', '--json'])).toEqual({ command: 'stats', arg: 's', json: true, flags: {} });
+    expect(parseFast(['append', 's', '--file', 'in.jsonl', '--batch-size=7', '--kind', '2:3'])).toEqual({ command: 'append', arg: 's', json: false, flags: { file: 'in.jsonl', 'batch-size': 7, kind: '2:3' } });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -82,6 +84,12 @@ describe('parseFast', () => {
       ['stats', 's', 't'],
       ['stats', 's', '--help'],
       ['stats', 's', '--key', 'k'],
+      // append: stdin, short flags and the flags it leaves to oclif
+      ['append', 's', '--file', '-'],
+      ['append', 's', '-f', 'in.jsonl'],
+      ['append', 's', '--file', 'in.jsonl', '--create'],
+      ['append', 's', '--payload', '{}'],
+      ['append', 's', '--file', 'in.jsonl', '--flush-interval', '5'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -162,6 +170,74 @@ describe('the same answers with and without the fast path', () => {
       writeFileSync(seg2, b2);
       await run(['dump', store, '--format', 'jsonl']);
       await run(['dump', store]);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'append --file: the same output, exit status and events with and without the fast path',
+    async () => {
+      const dir = tempDir('seglog-fast-append-');
+      const must = async (args: string[]) => {
+        const r = await runCli(args);
+        if (r.code !== 0) throw new Error(describeRun(r));
+        return r.stdout;
+      };
+      const run = async (args: string[]) => {
+        const fast = await runCli(args);
+        const slow = await runCli(args, { env: { SEGLOG_FAST_PATH: '0' } });
+        const show = (r: typeof fast) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+        expect(show(fast), `fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow));
+      };
+      // append --file (issue 18, round four): bulk and batches, defaults, --json, a bad line
+      // (the lines before it kept), what the command refuses (a bad kind or batch size: oclif),
+      // a missing store or file; each run appends to its own copy of the same new store
+      let k = 0;
+      const template = join(dir, 'template');
+      await must(['init', template, '--segment-max-bytes', '16384']);
+      const appendBoth = async (extra: (s: string) => string[], env: Record<string, string> = {}) => {
+        const fast = join(dir, `a${k}`);
+        const slow = join(dir, `b${k}`);
+        k++;
+        cpSync(template, fast, { recursive: true });
+        cpSync(template, slow, { recursive: true });
+        const rf = await runCli(['append', fast, ...extra(fast)], { env });
+        const rs = await runCli(['append', slow, ...extra(slow)], { env: { ...env, SEGLOG_FAST_PATH: '0' } });
+        const show = (r: typeof rf, s: string) => ({ code: r.code, stdout: r.stdout.replaceAll(s, '<store>'), stderr: r.stderr.replaceAll(s, '<store>') });
+        expect(show(rf, fast), `fast path differs from oclif\n--- fast\n${describeRun(rf)}\n--- oclif\n${describeRun(rs)}`).toEqual(show(rs, slow));
+        // the same events (ids, times and hashes differ between two runs: compared without them)
+        const events = async (s: string) =>
+          (await runCli(['dump', s, '--format', 'jsonl'])).stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => {
+              const o = JSON.parse(l) as Record<string, unknown>;
+              for (const f of ['eventId', 'wallMs', 'prevHash', 'eventHash']) delete o[f];
+              return JSON.stringify(o);
+            });
+        expect(await events(fast), 'the events appended by the fast path and by oclif').toEqual(await events(slow));
+      };
+      const input = join(dir, 'in.jsonl');
+      writeFileSync(input, Array.from({ length: 120 }, (_, i) => JSON.stringify({ entity: `e:${i % 5}`, scope: 't', payload: { i } })).join('\n') + '\n');
+      const bad = join(dir, 'bad.jsonl');
+      writeFileSync(bad, `${readFileSync(input, 'utf8')}{"entity":"x","scope":"t","payload":tru}\n{"entity":"y","scope":"t","payload":1}\n`);
+      const noEntity = join(dir, 'noentity.jsonl');
+      writeFileSync(noEntity, `{"scope":"t","payload":{"a":[1,2]}}\n{"payload":"p","kind":"9:9"}\n`);
+      await appendBoth(() => ['--file', input]);
+      await appendBoth(() => ['--file', input, '--json']);
+      // the job in a worker thread (as for a large file) and with the scan worker
+      await appendBoth(() => ['--file', bad, '--json'], { SEGLOG_JOB_WORKER: '1', SEGLOG_APPEND_WORKERS: '1' });
+      await appendBoth(() => ['--file=' + input, '--batch-size', '7', '--kind', '3:4']);
+      await appendBoth(() => ['--file', noEntity, '--entity', 'dflt:1', '--scope', 'dscope', '--json']);
+      await appendBoth(() => ['--file', noEntity]);
+      await appendBoth(() => ['--file', bad]);
+      await appendBoth(() => ['--file', bad, '--json', '--batch-size', '50']);
+      await appendBoth(() => ['--file', input, '--kind', '0:1']);
+      await appendBoth(() => ['--file', input, '--batch-size', '0', '--json']);
+      await appendBoth(() => ['--file', join(dir, 'missing.jsonl'), '--json']);
+      await appendBoth(() => ['--file', dir]);
+      await run(['append', join(dir, 'missing'), '--file', input]);
+      await run(['append', join(dir, 'missing'), '--file', input, '--json']);
     },
     CLI_TEST_TIMEOUT_MS * 2,
   );
