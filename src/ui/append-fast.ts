@@ -10,16 +10,14 @@
  * range; anything else returns false with nothing printed, and oclif then says what it
  * always says. The job is the command's job (ui/job/append-job.ts, the same input), the
  * result is rendered by the command's own function (`appendText`), and Ctrl-C does what
- * BaseCommand does for a job: the job stops at its next line or batch boundary, keeps what
- * it appended, `seglog: interrupted`, the result, exit 130; a second Ctrl-C, or a job that
- * does not stop within INTERRUPT_CLEANUP_TIMEOUT_MS, exits at once.
+ * BaseCommand does for a job (fast-job.ts): the job stops at its next line or batch
+ * boundary, keeps what it appended, `seglog: interrupted`, the result, exit 130.
  */
 import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/io/errors.js';
-import { classifyError, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, interruptedReport } from './errors.js';
 import type { FastOutput } from './fast-path.js';
+import { awaitFastJob } from './fast-job.js';
 import { plural } from './format.js';
-import type { AppendJobOutput } from './job/append-job.js';
 
 /** What `append` prints for one event or many (both paths: commands/append.ts, here). */
 export interface AppendOutput {
@@ -74,30 +72,6 @@ export async function appendFast(a: AppendFastArgs, warn: (message: string) => v
   ctl.step = () => undefined;
   const input = { store: a.store, file: a.file, defaults: { entity: a.entity, scope: a.scope, kind }, batchSize: a.batchSize, create: false };
   const job = startJob('append', input, ctl, wantWorker(inputSizeBytes(a.file)));
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    ctl.cancel();
-    const timer = setTimeout(() => {
-      job.terminate();
-      out.fail(interruptedReport(), new Error('interrupted (SIGINT): the job did not stop in time'));
-      process.exit(EXIT_INTERRUPTED);
-    }, INTERRUPT_CLEANUP_TIMEOUT_MS);
-    timer.unref();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const r: AppendJobOutput = await job.done;
-    if (ctl.cancelled) {
-      process.stderr.write('seglog: interrupted\n');
-      process.exitCode = EXIT_INTERRUPTED;
-    }
-    out.emit(r, appendText);
-  } catch (err) {
-    out.fail(classifyError(err), err);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  await awaitFastJob(job, ctl, out, (r) => out.emit(r, appendText));
   return true;
 }

@@ -15,8 +15,9 @@
  */
 import { RealFs } from '../engine/io/real-fs.js';
 import { dumpTarget } from './dump-target.js';
-import { classifyError, EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS } from './errors.js';
+import { EXIT_DATA_PROBLEMS } from './errors.js';
 import type { FastOutput } from './fast-path.js';
+import { awaitFastJob } from './fast-job.js';
 import { reportFaults } from './render/dump-faults.js';
 
 export interface DumpFastArgs {
@@ -41,30 +42,8 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
   ctl.step = () => undefined;
   // every filter off (the command's flags' defaults)
   const job = startJob('dump', { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit: a.limit ?? Number.MAX_SAFE_INTEGER }, ctl, wantWorker(sizeBytes));
-  let interrupted = false;
-  const onSigint = (): void => {
-    if (interrupted) process.exit(EXIT_INTERRUPTED);
-    interrupted = true;
-    ctl.cancel();
-    const timer = setTimeout(() => {
-      job.terminate();
-      process.stderr.write('seglog: interrupted\n');
-      process.exit(EXIT_INTERRUPTED);
-    }, INTERRUPT_CLEANUP_TIMEOUT_MS);
-    timer.unref();
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const r = await job.done;
-    if (ctl.cancelled) {
-      process.stderr.write('seglog: interrupted\n');
-      process.exitCode = EXIT_INTERRUPTED;
-    }
+  await awaitFastJob(job, ctl, out, (r) => {
     if (reportFaults({ warn }, r.faults, r.loneFile) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
-  } catch (err) {
-    out.fail(classifyError(err), err);
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+  });
   return true;
 }
