@@ -12,8 +12,8 @@
 // here the same way (name/version platform-arch node-version). Under WSL oclif says
 // "wsl" for the platform: there the normal path runs.
 //
-// `head`, `prove`, `check-proof`, `stats`, `verify`, a plain `dump` (text or jsonl), `sidx rebuild --yes`
-// and `repair STORE --yes` take a fast path without oclif too (all but the first four only when stderr is not a terminal)
+// `head`, `prove`, `check-proof`, `stats`, `verify`, a plain `dump` (text or jsonl), `sidx rebuild --yes`,
+// `repair STORE --yes` and `append --file FILE` take a fast path without oclif too (all but the first four only when stderr is not a terminal)
 // (dist/ui/fast-path.js, issue 16's and issue 18's speed targets): it runs only a command
 // line it fully understands and leaves everything else (--help, errors in the flags) to oclif. SEGLOG_FAST_PATH=0 turns it off.
 import { existsSync, readFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ function missingBuild() {
   return null;
 }
 
-const FAST_COMMANDS = new Set(['head', 'prove', 'check-proof', 'stats', 'dump', 'verify', 'sidx', 'repair']);
+const FAST_COMMANDS = new Set(['head', 'prove', 'check-proof', 'stats', 'dump', 'verify', 'sidx', 'repair', 'append']);
 
 async function ranFast() {
   if (process.env.SEGLOG_FAST_PATH === '0' || !FAST_COMMANDS.has(process.argv[2])) return false;

@@ -1,24 +1,14 @@
 import { Flags } from '@oclif/core';
-import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/io/errors.js';
 import type { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
-import { plural } from '../ui/format.js';
+import { type AppendOutput, appendText, BATCH_SIZE_MAX, parseKindFlag } from '../ui/append-fast.js';
 import { inputSizeBytes, openForAppend } from '../ui/job/append-job.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
 import { emptyIngestResult } from '../tools/ingest/ingest-file.js';
 
-type AppendOutput = AppendResult & { interrupted?: boolean };
-
-interface AppendResult {
-  appended: number;
-  firstSeq: number | null;
-  lastSeq: number | null;
-  batches: number;
-  durable: boolean;
-  receipt?: { eventId: string; seq: number; clock: number; wallMs: number; eventHash: string };
-}
+type AppendResult = Omit<AppendOutput, 'interrupted'>;
 
 export default class Append extends BaseCommand<typeof Append> {
   static override summary = 'Append events: one from flags, or many from a JSONL file';
@@ -40,7 +30,7 @@ export default class Append extends BaseCommand<typeof Append> {
     kind: Flags.string({ description: 'event kind as category:type (category 1..65535)' }),
     payload: Flags.string({ description: 'JSON payload of a single event', exclusive: ['file'] }),
     file: Flags.string({ char: 'f', description: 'JSONL file of events, or - for stdin', exclusive: ['payload'] }),
-    'batch-size': intFlag({ description: 'append --file lines as atomic batches of N', min: 1, max: 1_000_000 }),
+    'batch-size': intFlag({ description: 'append --file lines as atomic batches of N', min: 1, max: BATCH_SIZE_MAX }),
     'flush-interval': intFlag({ description: `with --file - and --batch-size: commit a partial batch after this many ms without input (default ${DEFAULT_FLUSH_INTERVAL_MS})`, min: 1, max: 3_600_000 }),
     create: Flags.boolean({ description: 'create the store (default options) if the path is not a store yet', default: false }),
   };
@@ -49,10 +39,8 @@ export default class Append extends BaseCommand<typeof Append> {
     const f = this.flags;
     if (f.payload === undefined && f.file === undefined) throw new SeglogError('usage', 'give --payload for one event or --file for many');
     const defaultKind = f.kind !== undefined ? parseKindFlag(f.kind) : undefined;
-    const render = (r: AppendOutput): string =>
-      r.receipt
-        ? `appended #${r.receipt.seq} ${r.receipt.eventId} (clock ${r.receipt.clock})`
-        : `appended ${plural(r.appended, 'event')}${r.batches ? ` in ${plural(r.batches, 'batch', 'batches')}` : ''}${r.interrupted ? ' before the interrupt' : ''}`;
+    // the fast path (ui/append-fast.ts) prints with the same function
+    const render = appendText;
     if (f.file === '-') {
       // stdin: committed as lines arrive (tools/ingest/ingest-stream.ts), so `tail -F log | seglog append st --file -` works
       const store = await openForAppend(this.args.store, f.create, this);
@@ -109,10 +97,4 @@ export default class Append extends BaseCommand<typeof Append> {
     const r = store.append({ entity, scope }, JSON.stringify(payload), { kind });
     return { appended: 1, firstSeq: r.seq, lastSeq: r.seq, batches: 0, durable: true, receipt: { eventId: r.eventId, seq: r.seq, clock: r.clock, wallMs: r.wallMs, eventHash: r.eventHash } };
   }
-}
-
-function parseKindFlag(s: string): { category: number; type: number } {
-  const k = parseKind(s);
-  if (!k || k.category === 0) throw new SeglogError('usage', `--kind must be category:type with category 1..65535, got '${s}'`);
-  return k;
 }

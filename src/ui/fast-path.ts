@@ -2,8 +2,9 @@
  * The start-up fast path (issue 16's speed targets): `head`, `prove` and `check-proof`
  * run without loading oclif, and so do `stats` (issue 18: a cold open is timed as a
  * whole CLI run, and oclif was a third of it), and, when stderr is not a terminal,
- * `verify`, a plain `dump`, `sidx rebuild` and `repair STORE --yes` (issue 18's benches;
- * verify-fast.ts, dump-fast.ts, sidx-fast.ts, repair-fast.ts). Importing @oclif/core and letting it load the manifest and
+ * `verify`, a plain `dump`, `sidx rebuild`, `repair STORE --yes` and `append --file`
+ * (issue 18's benches; verify-fast.ts, dump-fast.ts, sidx-fast.ts, repair-fast.ts,
+ * append-fast.ts). Importing @oclif/core and letting it load the manifest and
  * the command is ~0.2 s of CPU, more than check-proof's whole budget (0.2 s); these
  * commands are what auditors and cron jobs run over and over.
  *
@@ -66,6 +67,8 @@ export const FAST_COMMANDS: Record<string, FastCommandSpec> = {
   sidx: { sub: 'rebuild', arg: 'target', flags: { yes: { kind: 'boolean' }, 'dry-run': { kind: 'boolean' } } },
   // `--yes` only, stderr not a terminal (ui/repair-fast.ts says what else it refuses)
   repair: { arg: 'store', flags: { yes: { kind: 'boolean' } }, subset: true },
+  // a file's bulk load only (ui/append-fast.ts says what else it refuses)
+  append: { arg: 'store', flags: { file: { kind: 'string' }, entity: { kind: 'string' }, scope: { kind: 'string' }, kind: { kind: 'string' }, 'batch-size': { kind: 'int' } }, subset: true },
 };
 
 /** Plain digits only, short enough to be exact: anything else goes to oclif (intFlag) for its message. */
@@ -168,6 +171,13 @@ export async function runFast(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (parsed.flags.yes !== true) return false;
     const { repairFast } = await import('./repair-fast.js');
     return repairFast(parsed.arg, parsed.json, warn, new FastOutput(parsed.json));
+  }
+  if (parsed.command === 'append') {
+    // one job with its own Ctrl-C handling, as dump's
+    const f = parsed.flags as Record<string, string | undefined>;
+    if (f.file === undefined) return false;
+    const { appendFast } = await import('./append-fast.js');
+    return appendFast({ store: parsed.arg, file: f.file, entity: f.entity, scope: f.scope, kind: f.kind, batchSize: parsed.flags['batch-size'] as number | undefined }, warn, new FastOutput(parsed.json));
   }
   const out = new FastOutput(parsed.json);
   // Ctrl-C: BaseCommand's answer with no job running (job-host.ts)

@@ -16,6 +16,7 @@ import Dump from '../../src/commands/dump.js';
 import Verify from '../../src/commands/verify.js';
 import SidxRebuild from '../../src/commands/sidx/rebuild.js';
 import Repair from '../../src/commands/repair.js';
+import Append from '../../src/commands/append.js';
 import { FAST_COMMANDS, parseFast } from '../../src/ui/fast-path.js';
 import { assertBuilt, CLI_TEST_TIMEOUT_MS, describeRun, FIXTURES_DIR, jsonOf, removeTempDirs, runCli, tempDir } from './cli-helpers.js';
 
@@ -32,7 +33,7 @@ interface OclifFlag {
 describe('the fast path knows exactly the oclif commands\' flags', () => {
   it('same flag names, repeatable and required flags, integer flags and argument as the command classes', () => {
     // `sidx` is `sidx rebuild` (FastCommandSpec.sub)
-    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify, sidx: SidxRebuild, repair: Repair } as const;
+    const classes = { head: Head, prove: Prove, 'check-proof': CheckProof, stats: Stats, dump: Dump, verify: Verify, sidx: SidxRebuild, repair: Repair, append: Append } as const;
     expect(Object.keys(FAST_COMMANDS).sort()).toEqual(Object.keys(classes).sort());
     for (const [name, cls] of Object.entries(classes)) {
       const spec = FAST_COMMANDS[name]!;
@@ -71,6 +72,7 @@ describe('parseFast', () => {
     expect(parseFast(['sidx', 'rebuild', '--dry-run', 's'])).toEqual({ command: 'sidx', arg: 's', json: false, flags: { 'dry-run': true } });
     expect(parseFast(['repair', 's', '--yes', '--json'])).toEqual({ command: 'repair', arg: 's', json: true, flags: { yes: true } });
     expect(parseFast(['repair', 's'])).toEqual({ command: 'repair', arg: 's', json: false, flags: {} });
+    expect(parseFast(['append', 's', '--file', 'in.jsonl', '--batch-size=7', '--kind', '2:3'])).toEqual({ command: 'append', arg: 's', json: false, flags: { file: 'in.jsonl', 'batch-size': 7, kind: '2:3' } });
   });
 
   it('leaves to oclif everything it would explain or read differently', () => {
@@ -122,6 +124,12 @@ describe('parseFast', () => {
       ['repair', 's', '--yes', '--no-backup'],
       ['repair', 's', '--yes', '--output', 'o'],
       ['repair', '--yes'],
+      // append: stdin, short flags and the flags it leaves to oclif
+      ['append', 's', '--file', '-'],
+      ['append', 's', '-f', 'in.jsonl'],
+      ['append', 's', '--file', 'in.jsonl', '--create'],
+      ['append', 's', '--payload', '{}'],
+      ['append', 's', '--file', 'in.jsonl', '--flush-interval', '5'],
     ];
     for (const argv of refused) expect(parseFast(argv), argv.join(' ')).toBeNull();
   });
@@ -338,5 +346,73 @@ describe('the same answers with and without the fast path', () => {
       await run(['sidx', 'rebuild', store, '--yes']);
     },
     CLI_TEST_TIMEOUT_MS * 3,
+  );
+
+  it(
+    'append --file: the same output, exit status and events with and without the fast path',
+    async () => {
+      const dir = tempDir('seglog-fast-append-');
+      const must = async (args: string[]) => {
+        const r = await runCli(args);
+        if (r.code !== 0) throw new Error(describeRun(r));
+        return r.stdout;
+      };
+      const run = async (args: string[]) => {
+        const fast = await runCli(args);
+        const slow = await runCli(args, { env: { SEGLOG_FAST_PATH: '0' } });
+        const show = (r: typeof fast) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
+        expect(show(fast), `fast path differs from oclif\n--- fast\n${describeRun(fast)}\n--- oclif\n${describeRun(slow)}`).toEqual(show(slow));
+      };
+      // append --file (issue 18, round four): bulk and batches, defaults, --json, a bad line
+      // (the lines before it kept), what the command refuses (a bad kind or batch size: oclif),
+      // a missing store or file; each run appends to its own copy of the same new store
+      let k = 0;
+      const template = join(dir, 'template');
+      await must(['init', template, '--segment-max-bytes', '16384']);
+      const appendBoth = async (extra: (s: string) => string[], env: Record<string, string> = {}) => {
+        const fast = join(dir, `a${k}`);
+        const slow = join(dir, `b${k}`);
+        k++;
+        cpSync(template, fast, { recursive: true });
+        cpSync(template, slow, { recursive: true });
+        const rf = await runCli(['append', fast, ...extra(fast)], { env });
+        const rs = await runCli(['append', slow, ...extra(slow)], { env: { ...env, SEGLOG_FAST_PATH: '0' } });
+        const show = (r: typeof rf, s: string) => ({ code: r.code, stdout: r.stdout.replaceAll(s, '<store>'), stderr: r.stderr.replaceAll(s, '<store>') });
+        expect(show(rf, fast), `fast path differs from oclif\n--- fast\n${describeRun(rf)}\n--- oclif\n${describeRun(rs)}`).toEqual(show(rs, slow));
+        // the same events (ids, times and hashes differ between two runs: compared without them)
+        const events = async (s: string) =>
+          (await runCli(['dump', s, '--format', 'jsonl'])).stdout
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => {
+              const o = JSON.parse(l) as Record<string, unknown>;
+              for (const f of ['eventId', 'wallMs', 'prevHash', 'eventHash']) delete o[f];
+              return JSON.stringify(o);
+            });
+        expect(await events(fast), 'the events appended by the fast path and by oclif').toEqual(await events(slow));
+      };
+      const input = join(dir, 'in.jsonl');
+      writeFileSync(input, Array.from({ length: 120 }, (_, i) => JSON.stringify({ entity: `e:${i % 5}`, scope: 't', payload: { i } })).join('\n') + '\n');
+      const bad = join(dir, 'bad.jsonl');
+      writeFileSync(bad, `${readFileSync(input, 'utf8')}{"entity":"x","scope":"t","payload":tru}\n{"entity":"y","scope":"t","payload":1}\n`);
+      const noEntity = join(dir, 'noentity.jsonl');
+      writeFileSync(noEntity, `{"scope":"t","payload":{"a":[1,2]}}\n{"payload":"p","kind":"9:9"}\n`);
+      await appendBoth(() => ['--file', input]);
+      await appendBoth(() => ['--file', input, '--json']);
+      // the job in a worker thread (as for a large file) and with the scan worker
+      await appendBoth(() => ['--file', bad, '--json'], { SEGLOG_JOB_WORKER: '1', SEGLOG_APPEND_WORKERS: '1' });
+      await appendBoth(() => ['--file=' + input, '--batch-size', '7', '--kind', '3:4']);
+      await appendBoth(() => ['--file', noEntity, '--entity', 'dflt:1', '--scope', 'dscope', '--json']);
+      await appendBoth(() => ['--file', noEntity]);
+      await appendBoth(() => ['--file', bad]);
+      await appendBoth(() => ['--file', bad, '--json', '--batch-size', '50']);
+      await appendBoth(() => ['--file', input, '--kind', '0:1']);
+      await appendBoth(() => ['--file', input, '--batch-size', '0', '--json']);
+      await appendBoth(() => ['--file', join(dir, 'missing.jsonl'), '--json']);
+      await appendBoth(() => ['--file', dir]);
+      await run(['append', join(dir, 'missing'), '--file', input]);
+      await run(['append', join(dir, 'missing'), '--file', input, '--json']);
+    },
+    CLI_TEST_TIMEOUT_MS * 2,
   );
 });

@@ -70,7 +70,7 @@ describe('differential: append --file writes the same events with the scan worke
           // the byte-level line scan and raw encoder off: JSON.parse and the item encoder for every line
           ['dist, fast path off', distAppend, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_APPEND_FAST: '0' }],
           // bulk events hashed one at a time by hash-wasm instead of four side by side (Store.settleLanes),
-          // and no early writeback hints (RealFs.startWriteback)
+          // and no early writeback hints (RealFs.startWritebackOf)
           ['dist, SIMD hash lanes off', distAppend, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_BLAKE3_SIMD: '0' }],
           ['src, SIMD hash lanes and writeback hints off', Append, { SEGLOG_APPEND_WORKERS: '0', SEGLOG_BLAKE3_SIMD: '0', SEGLOG_EARLY_WRITEBACK: '0' }],
         ] as const) {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LineScan, type ScannedSpans } from '../../src/tools/ingest/line-scan.js';
 import { readLinesFrom } from '../../src/tools/ingest/line-spans.js';
-import { readLinesWithWorker, REC_INTS, SCAN_CHUNK_BYTES, scanChunk } from '../../src/tools/ingest/scan-pool.js';
+import { readLinesWithWorker, REC_INTS, SCAN_CHUNK_BYTES, scanChunk, scanWorkerByDefault } from '../../src/tools/ingest/scan-pool.js';
 import { Store } from '../../src/engine/store/store.js';
 import { REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
 
@@ -59,6 +59,14 @@ describe('scanChunk (the scan worker\'s loop) reads a chunk as the single-thread
       }),
       { seed: 0x5ca9, numRuns: 150 },
     );
+  });
+});
+
+describe('scanWorkerByDefault: when the scan worker is used without SEGLOG_APPEND_WORKERS', () => {
+  it('a core for the appending thread and one for the worker; the main thread, when it appends, also needs one for itself', () => {
+    // If this fails, see SCAN_WORKER_MIN_CORES in src/tools/ingest/scan-pool.ts and the measurements it cites.
+    expect([1, 2, 3, 8].map((c) => scanWorkerByDefault(c, false))).toEqual([false, true, true, true]);
+    expect([1, 2, 3, 8].map((c) => scanWorkerByDefault(c, true))).toEqual([false, false, true, true]);
   });
 });
 

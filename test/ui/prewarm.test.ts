@@ -17,7 +17,7 @@
  *   waiting for its next `start` after a job.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guessJob, JOB_WORKER_MIN_BYTES } from '../../src/ui/job/prewarm.js';
@@ -186,6 +186,40 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(fast).toEqual(slow);
     expect(readFileSync(seg).equals(before), 'the store changed').toBe(true);
     expect(readdirSync(d).filter((n) => n === 'LOCK' || n.endsWith('.repair.tmp')), 'lock released, no temp file').toEqual([]);
+  }, CLI_TEST_TIMEOUT_MS);
+
+  it('append --file (the fast path, without oclif) stopped by SIGINT: keeps what it appended, says how much, "seglog: interrupted", exit 130, the store clean', async () => {
+    // If this fails, look at src/ui/fast-job.ts and job-host.ts (the job's cancel flag, then the result and exit 130).
+    const target = join(dir, 'interrupted');
+    expect((await runCli(['init', target])).code).toBe(0);
+    const child = spawn(process.execPath, [BIN, 'append', target, '--file', join(dir, 'events.jsonl'), '--batch-size', '100'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    // the signal once the first batches are in the segment
+    const seg = join(target, '0000000000.seg');
+    let sent = false;
+    for (let i = 0; i < 2000 && child.exitCode === null; i++) {
+      if (existsSync(seg) && statSync(seg).size > 64 * 1024) {
+        sent = child.kill('SIGINT');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const code = await closed;
+    expect(sent, 'the append ended before it could be interrupted').toBe(true);
+    expect(code, err).toBe(130);
+    expect(err).toContain('seglog: interrupted');
+    const said = /^appended ([\d,]+) events? in [\d,]+ batch(es)? before the interrupt\n$/.exec(out);
+    expect(said, out).not.toBeNull();
+    const appended = Number(said![1]!.replace(/,/g, ''));
+    expect(appended).toBeLessThan(60_000);
+    const v = await runCli(['verify', target, '--json']);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const stats = await runCli(['stats', target, '--json']);
+    expect((JSON.parse(stats.stdout) as { totals: { events: number } }).totals.events, 'the store holds exactly what was reported').toBe(appended);
   }, CLI_TEST_TIMEOUT_MS);
 
   it('verify --json: same report, warm worker used', async () => {

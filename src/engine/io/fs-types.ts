@@ -52,19 +52,16 @@ export interface FileSystem {
   /** Makes the file's data durable. */
   fsync(fd: number): void;
   /**
-   * Optional, a hint only: start writing the file's dirty data to the disk in the
-   * background and return at once. Promises nothing (durability is `fsync`'s); it lets
-   * a long writer overlap the disk's work with its own, so its fsyncs find less to wait
-   * for. A filesystem without it (SimFs) behaves exactly as before.
-   */
-  startWriteback?(fd: number): void;
-  /**
-   * Optional, a hint only, as startWriteback, for a file the caller is writing through a
+   * Optional, a hint only: asks the filesystem to start writing a file's dirty data out
+   * in the background, so a long writer's fsyncs find less to wait for (issue 18;
+   * `append --file`, repair's and sidx rebuild's temp files). For a file the caller is writing through a
    * descriptor it keeps open until its own fsync of that descriptor: the background
    * write-back runs through a descriptor of its own, never the caller's. A write-back
    * error is reported once to each open file description that predates it (Linux's
    * errseq), so the caller's fsync still reports an error the hint met; a hint on the
    * caller's own descriptor would have taken that report, and its fsync returned 0.
+   * Promises nothing (durability is `fsync`'s); a filesystem without it (SimFs) behaves
+   * exactly as before.
    */
   startWritebackOf?(path: string): void;
   /**

@@ -64,17 +64,6 @@ export class RealFs implements FileSystem {
     wrap('fsync', this.paths.get(fd), () => fs.fsyncSync(fd));
   }
   /**
-   * fdatasync on libuv's thread pool, its outcome ignored: the kernel starts writing the
-   * file's dirty pages while the caller goes on (issue 18: `append --file` waited ~1 s
-   * at its fsyncs for 256 MiB written before). A request still queued when the
-   * descriptor is closed, or once its number names another file, syncs that or fails
-   * with EBADF: either is harmless. `SEGLOG_EARLY_WRITEBACK=0` turns it off.
-   */
-  startWriteback(fd: number): void {
-    // read per call (one every several MB): in-process tests switch it
-    if (process.env.SEGLOG_EARLY_WRITEBACK !== '0') fs.fdatasync(fd, () => undefined);
-  }
-  /**
    * FileSystem.startWritebackOf: a descriptor of its own for `path` (read-only, so no
    * writer's), an fdatasync of it on libuv's thread pool, and the descriptor closed only
    * when that is over: closed earlier, its number could name the next file opened, and

@@ -116,9 +116,13 @@ export class SegmentWriter {
     this.dirty = true;
   }
 
-  /** Asks the filesystem to start writing the active segment's data out (a hint: FileSystem.startWriteback). */
+  /**
+   * Asks the filesystem to start writing the active segment's data out (a hint:
+   * FileSystem.startWritebackOf, through a descriptor of its own, so that this writer's
+   * fsync still reports a write-back error the hint met).
+   */
   startWriteback(): void {
-    this.fs.startWriteback?.(this.active.fd);
+    this.fs.startWritebackOf?.(this.active.path);
   }
 
   fsync(): void {

@@ -29,7 +29,7 @@ import { ID_RANDOM_BYTES, type WriteState } from './write-path.js';
 export const BULK_CLOCK_EVERY = 64;
 /** Bulk appends are written in chunks of about this size. */
 export const BULK_CHUNK_BYTES = 1024 * 1024;
-/** Bulk chunks written between two writeback hints (FileSystem.startWriteback). */
+/** Bulk chunks written between two writeback hints (FileSystem.startWritebackOf). */
 const WRITEBACK_HINT_BYTES = 16 * 1024 * 1024;
 
 /**

@@ -18,7 +18,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { isMainThread, Worker } from 'node:worker_threads';
 import { LineScan, type ScannedSpans } from './line-scan.js';
 import { readChunk, readLinesFrom } from './line-spans.js';
 
@@ -295,13 +295,21 @@ export function worthAScanWorker(fd: number, anySize = false): boolean {
 }
 
 /**
- * Cores the machine needs before the scan worker is used by default. On the project's
- * 2-core machines, under the load of other processes, the worker measured no faster
- * (6.7-8.0 s against 6.9-7.6 s for 1,000,000 lines: the two threads compete for the
- * same cores) and added ~25-30 MB to a peak RSS already near 190 MB (docs/DECISIONS.md,
- * Performance log). `SEGLOG_APPEND_WORKERS=1` turns it on for any regular file, `=0` off.
+ * Cores the machine needs before the scan worker is used by default, counting the
+ * thread that appends. With the append running on the main thread, 2 cores measured no
+ * faster (6.7-8.0 s against 6.9-7.6 s for 1,000,000 lines: the two threads compete for
+ * the same cores; docs/DECISIONS.md, Performance log). `append --file` of a large file
+ * runs as a job in a worker thread (ui/job/run-job.ts) while the main thread only waits
+ * for it, so there the scan worker is the second busy thread: 2 cores suffice
+ * (issue 18, round four: 3.94-4.09 s -> 3.40-3.66 s wall on 2 cores, CPU unchanged).
+ * `SEGLOG_APPEND_WORKERS=1` turns it on for any regular file, `=0` off.
  */
 export const SCAN_WORKER_MIN_CORES = 3;
+
+/** Whether the scan worker is used by default here (no SEGLOG_APPEND_WORKERS): enough cores for the appending thread and it. */
+export function scanWorkerByDefault(cores: number, onMainThread: boolean): boolean {
+  return cores >= (onMainThread ? SCAN_WORKER_MIN_CORES : SCAN_WORKER_MIN_CORES - 1);
+}
 
 /**
  * Every non-empty line of a JSONL file (or stdin for "-"), in order, with its spans
@@ -313,7 +321,7 @@ export function forEachLine(path: string, onLine: (buf: Buffer, start: number, e
   try {
     // the worker is the built JS next to this module; under vitest (.ts sources) there is none
     const env = process.env.SEGLOG_APPEND_WORKERS;
-    const wanted = env === undefined ? availableParallelism() >= SCAN_WORKER_MIN_CORES : env !== '0';
+    const wanted = env === undefined ? scanWorkerByDefault(availableParallelism(), isMainThread) : env !== '0';
     const useWorker = wanted && fd !== 0 && import.meta.url.endsWith('.js') && worthAScanWorker(fd, env === '1');
     if (useWorker) readLinesWithWorker(fd, new URL('./scan-worker.js', import.meta.url), onLine);
     else readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, undefined));

@@ -13,7 +13,7 @@
  * Until step 4's renames the store is untouched. Temp files come first (issue 18) so that
  * the disk writes them while the CPU reads them back and builds the footers, and their
  * fsyncs find little left to do: an early writeback is asked for on each temp file as it
- * is written (segment-rewrite.ts; FileSystem.startWriteback, a hint;
+ * is written (segment-rewrite.ts; FileSystem.startWritebackOf, a hint;
  * `SEGLOG_EARLY_WRITEBACK=0` turns the hints off). A temp file is nothing to the store
  * until renamed: a crash or a Ctrl-C before step 4 leaves at most temp files, which this
  * run removes on the way out or the next repair removes (`strayTemps`). No step writes into a file of the store: a

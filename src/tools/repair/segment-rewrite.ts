@@ -10,11 +10,11 @@
  * The temp file is left open and not yet durable (`PendingTemp`): the executor fsyncs
  * it, through the descriptor that wrote it, before any rename (`syncTemp`). Meanwhile
  * the disk is already writing it: after the frames and again after the footer, an early
- * writeback is asked for (FileSystem.startWriteback, issue 18) on a second descriptor of
- * the same file, held open until the fsync. A second descriptor, because Linux reports a
- * writeback error once per open file: had the hint's own fdatasync (whose outcome nobody
- * sees) run on the writer's descriptor, it could take the error that the fsync must
- * report before any rename. `SEGLOG_EARLY_WRITEBACK=0` turns the hints off.
+ * writeback is asked for (FileSystem.startWritebackOf, issue 18), which runs through a
+ * descriptor of its own: Linux reports a writeback error once per open file, and had the
+ * hint's fdatasync (whose outcome nobody sees) run on the writer's descriptor, it could
+ * take the error that the fsync must report before any rename. `SEGLOG_EARLY_WRITEBACK=0`
+ * turns the hints off.
  */
 import { fromHex } from '../../format/bytes.js';
 import { FrameType } from '../../format/frame.js';
@@ -146,15 +146,11 @@ export interface PendingTemp {
   path: string;
   /** The descriptor that wrote it: the one `syncTemp` fsyncs. */
   fd: number;
-  /** A second descriptor the early writeback was asked on, or null (no hints: SimFs). */
-  hintFd: number | null;
 }
 
-/** Asks for an early writeback of the temp file, on its own descriptor (opened at the first call). */
+/** Asks for an early writeback of the temp file (never through its writer's descriptor: FileSystem.startWritebackOf). */
 function hintWriteback(fs: FileSystem, t: PendingTemp): void {
-  if (fs.startWriteback === undefined) return;
-  t.hintFd ??= fs.open(t.path, 'r');
-  fs.startWriteback(t.hintFd);
+  fs.startWritebackOf?.(t.path);
 }
 
 /** Makes the temp file durable (an fsync error surfaces here, before any rename) and closes it. */
@@ -163,12 +159,11 @@ export function syncTemp(fs: FileSystem, t: PendingTemp): void {
   closeTemp(fs, t);
 }
 
-/** Closes the temp file's descriptors (after `syncTemp`, or when the repair stops). */
+/** Closes the temp file's descriptor (after `syncTemp`, or when the repair stops). */
 export function closeTemp(fs: FileSystem, t: PendingTemp): void {
-  const fds = [t.fd, t.hintFd];
+  const fd = t.fd;
   t.fd = -1;
-  t.hintFd = null;
-  for (const fd of fds) if (fd !== null && fd >= 0) fs.close(fd);
+  if (fd >= 0) fs.close(fd);
 }
 
 /**
@@ -182,7 +177,7 @@ export function writeRepairedSegment(fs: FileSystem, seg: SegmentPlan, repairedA
   const src = fs.open(seg.path, 'r');
   let t: PendingTemp;
   try {
-    t = { path: tmp, fd: fs.open(tmp, 'w'), hintFd: null };
+    t = { path: tmp, fd: fs.open(tmp, 'w') };
   } catch (err) {
     fs.close(src);
     throw err;

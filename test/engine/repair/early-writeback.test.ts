@@ -1,12 +1,13 @@
 /**
  * The repair's early writeback (tools/repair/segment-rewrite.ts, executor.ts; issue 18):
  * each temp file is written and checked first, the disk is asked to start writing it
- * (FileSystem.startWriteback, a hint whose outcome nobody sees), and it is fsynced only
+ * (FileSystem.startWritebackOf, a hint whose outcome nobody sees), and it is fsynced only
  * before the renames. Properties protected:
- * - the hint never runs on a descriptor the repair fsyncs. Linux reports a writeback
- *   error once per open file: a hint's unseen fdatasync on the writer's own descriptor
- *   could take the error the fsync must report before any rename (exit 2, store
- *   unchanged). If this fails, look at `hintWriteback` (its second descriptor);
+ * - the hint is asked by path, never on a descriptor of the repair's. Linux reports a
+ *   writeback error once per open file: a hint's unseen fdatasync on the writer's own
+ *   descriptor could take the error the fsync must report before any rename (exit 2,
+ *   store unchanged); RealFs.startWritebackOf opens its own (test/engine/fs/real-fs.test.ts).
+ *   If this fails, look at `hintWriteback`;
  * - every repaired temp file is hinted, and fsynced through the descriptor that wrote
  *   it, before it is renamed over its segment;
  * - with hints or without (SimFs has none: `SEGLOG_EARLY_WRITEBACK=0` is the same path),
@@ -41,11 +42,10 @@ function damagedStore(): SimFs {
 interface Opened {
   path: string;
   mode: OpenMode;
-  hinted: boolean;
   fsynced: boolean;
 }
 
-/** Gives `fs` a recording startWriteback and records every descriptor's life (numbers are reused, opens are not). */
+/** Gives `fs` a recording startWritebackOf and records every descriptor's life (numbers are reused, opens are not). */
 function recordDescriptors(fs: SimFs): { opens: Opened[]; renames: { from: string; synced: boolean; hinted: boolean }[] } {
   const opens: Opened[] = [];
   const renames: { from: string; synced: boolean; hinted: boolean }[] = [];
@@ -57,7 +57,7 @@ function recordDescriptors(fs: SimFs): { opens: Opened[]; renames: { from: strin
   const rename = f.rename.bind(fs);
   f.open = (path, mode) => {
     const fd = open(path, mode);
-    const o: Opened = { path, mode, hinted: false, fsynced: false };
+    const o: Opened = { path, mode, fsynced: false };
     opens.push(o);
     live.set(fd, o);
     return fd;
@@ -70,33 +70,31 @@ function recordDescriptors(fs: SimFs): { opens: Opened[]; renames: { from: strin
     live.get(fd)!.fsynced = true;
     fsync(fd);
   };
-  f.startWriteback = (fd) => {
-    live.get(fd)!.hinted = true;
+  const hinted = new Set<string>();
+  f.startWritebackOf = (path) => {
+    hinted.add(path);
   };
   f.rename = (from, to) => {
     const writers = opens.filter((o) => o.path === from && o.mode === 'w');
-    renames.push({ from, synced: writers.length > 0 && writers.every((o) => o.fsynced), hinted: opens.some((o) => o.path === from && o.hinted) });
+    renames.push({ from, synced: writers.length > 0 && writers.every((o) => o.fsynced), hinted: hinted.has(from) });
     rename(from, to);
   };
   return { opens, renames };
 }
 
 describe('repair: early writeback of the temp files', () => {
-  it('hints every temp file on a second descriptor, never one it fsyncs; fsyncs each through its writer before the rename', () => {
+  it('hints every temp file (by path, not through a descriptor of its own); fsyncs each through its writer before the rename', () => {
     const fs = damagedStore();
     const rec = recordDescriptors(fs);
     const { plan } = runRepair(fs, hasher);
     const rewritten = plan.segments.filter((s) => s.changed && !s.remove);
     expect(rewritten.map((s) => s.footerAfter).sort(), 'the store should need one segment with a footer and one without').toEqual(['build', 'none']);
-    const both = rec.opens.filter((o) => o.hinted && o.fsynced);
-    expect(both, 'a descriptor was both hinted and fsynced: its fsync could miss a writeback error').toEqual([]);
     const temps = rec.renames.filter((r) => r.from.endsWith(REPAIR_TEMP_SUFFIX));
     expect(temps.length).toBe(rewritten.length);
     for (const r of temps) {
       expect(r.synced, `${r.from} renamed before the descriptor that wrote it was fsynced`).toBe(true);
       expect(r.hinted, `${r.from} was never hinted: the early writeback is not asked for`).toBe(true);
     }
-    expect(rec.opens.filter((o) => o.hinted).every((o) => o.mode === 'r'), 'hints go through read-only descriptors').toBe(true);
   });
 
   it('leaves the same files, byte for byte, with the hints and without them', () => {
