@@ -15,7 +15,7 @@
  */
 import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/io/errors.js';
-import type { FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
 import { runFastJob } from './fast-job.js';
 import { plural } from './format.js';
 

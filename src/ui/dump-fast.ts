@@ -20,7 +20,7 @@ import { dumpTarget } from './dump-target.js';
 import { type LiveChoice, parseLiveFlags } from './live-choice.js';
 import { EXIT_DATA_PROBLEMS } from './errors.js';
 import { fastJobHost, runFastJob } from './fast-job.js';
-import type { FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
 import { reportFaults } from './render/dump-faults.js';
 
 export interface DumpFastArgs {

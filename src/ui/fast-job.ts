@@ -6,7 +6,7 @@
  * FastOutput.fail, as BaseCommand's catch reports them.
  */
 import { classifyError } from './errors.js';
-import type { FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
 import { JobHost } from './job-host.js';
 import type { JobInput, JobName, JobOutput } from './job/jobs.js';
 

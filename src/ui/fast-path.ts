@@ -19,9 +19,9 @@
  * errors.ts). `SEGLOG_FAST_PATH=0` turns the fast path off (bin/run.js), and
  * test/commands/fast-path.test.ts runs the same command lines both ways and compares.
  */
-import { classifyError, debugEnabled, stackOf, type ErrorReport } from './errors.js';
+import { classifyError } from './errors.js';
 import { fastJobHost } from './fast-job.js';
-import { writeJson } from './json.js';
+import { FastOutput } from './fast-output.js';
 
 type FlagKind = 'string' | 'int' | 'boolean';
 
@@ -243,32 +243,4 @@ async function dispatch(p: FastArgs, out: FastOutput): Promise<void> {
 /** BaseCommand.warn's line. */
 function warn(message: string): void {
   process.stderr.write(`seglog: warning: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
-}
-
-/** BaseCommand's emit and reportFailure, for one command without oclif. */
-export class FastOutput {
-  private jsonWritten = false;
-  constructor(private readonly json: boolean) {}
-
-  emit<R>(result: R, renderText: (result: R) => string): void {
-    if (this.json) {
-      this.jsonWritten = true;
-      writeJson(result);
-      return;
-    }
-    const text = renderText(result);
-    if (text.length > 0) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  }
-
-  fail(report: ErrorReport, err: unknown): void {
-    if (!report.silent) {
-      process.stderr.write(`seglog: ${report.text}\n`);
-      if (debugEnabled()) process.stderr.write(`${stackOf(err)}\n`);
-      if (this.json && !this.jsonWritten) {
-        this.jsonWritten = true;
-        writeJson({ error: report.json });
-      }
-    }
-    process.exitCode = report.exitCode;
-  }
 }

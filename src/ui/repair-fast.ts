@@ -12,7 +12,7 @@
  * test/commands/fast-path.test.ts compares both ways.
  */
 import { classifyError } from './errors.js';
-import type { FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
 import { fastJobHost } from './fast-job.js';
 import { confirmOrRefuse } from './prompt.js';
 import { type RepairHost, repairFlow } from './repair-flow.js';

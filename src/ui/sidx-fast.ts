@@ -18,7 +18,7 @@ import { storeSizeBytes } from '../engine/segment/store-size.js';
 import { resolveTarget } from '../engine/segment/target.js';
 import { EXIT_DATA_PROBLEMS } from './errors.js';
 import { runFastJob } from './fast-job.js';
-import type { FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
 import { renderMaintenance } from './render/sidx-render.js';
 
 export interface SidxRebuildFastArgs {

@@ -10,7 +10,8 @@
  * always says. The job, its input and the printing are the command's; Ctrl-C as BaseCommand answers it (fast-job.ts).
  */
 import { EXIT_DATA_PROBLEMS } from './errors.js';
-import type { FastArgs, FastOutput } from './fast-path.js';
+import type { FastOutput } from './fast-output.js';
+import type { FastArgs } from './fast-path.js';
 import { runFastJob } from './fast-job.js';
 import { prepareVerify, printVerify, type VerifyArgs, type VerifyFormat } from './verify-action.js';
 

@@ -61,6 +61,24 @@ describe('guessJob: which job a command line will run in a worker', () => {
   }
 });
 
+/** Runs the CLI with SEGLOG_DEBUG=1 and sends one SIGINT (a second means "exit now") once it says job `job` started in its worker. */
+async function interruptWhenStarted(args: string[], job: string, env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let sent = false;
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+    if (!sent && err.includes(`job ${job} in a`)) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  return { code, out, err };
+}
+
 describe('a prewarmed worker runs the job exactly as a new one does', () => {
   let dir = '';
   let store = '';
@@ -118,23 +136,7 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
 
   it('verify --json (the fast path, without oclif) stopped by SIGINT: exit 130, "seglog: interrupted", stdout one JSON document with the "interrupted" error', async () => {
     // If this fails, look at src/ui/fast-job.ts (a read-only job in a worker is stopped at once) and FastOutput.fail.
-    const attempt = async (): Promise<{ code: number | null; out: string; err: string }> => {
-      const child = spawn(process.execPath, [BIN, 'verify', store, '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      let sent = false;
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        err += d;
-        // the job has started in its worker: interrupt it, once (a second Ctrl-C means "exit now")
-        if (!sent && err.includes('job verify in a')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
-      return { code, out, err };
-    };
+    const attempt = () => interruptWhenStarted([BIN, 'verify', store, '--json'], 'verify', {});
     let interrupted = 0;
     for (let i = 0; i < 5 && interrupted === 0; i++) {
       const r = await attempt();
@@ -162,19 +164,7 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     writeFileSync(seg, bytes);
     const before = readFileSync(seg);
     const stopped = async (env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> => {
-      const child = spawn(process.execPath, [BIN, 'repair', d, '--yes', '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      let sent = false;
-      child.stdout.setEncoding('utf8').on('data', (x: string) => (out += x));
-      child.stderr.setEncoding('utf8').on('data', (x: string) => {
-        err += x;
-        if (!sent && err.includes('job repairPlan in a')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      const { code, out, err } = await interruptWhenStarted([BIN, 'repair', d, '--yes', '--json'], 'repairPlan', env);
       // SEGLOG_DEBUG's lines (where the job ran, the stack of the interruption) are not the output compared
       return { code, stdout: out, stderr: err.replace(/^seglog: job .*\n|^JobCancelled.*\n|^\s+at .*\n/gm, '') };
     };
@@ -283,21 +273,9 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     const segs = (d: string): Record<string, string> => Object.fromEntries(readdirSync(d).sort().map((n) => [n, n.endsWith('.seg') ? readFileSync(join(d, n)).toString('base64') : '']));
     const before = segs(stripped);
     const results: { code: number | null; stdout: string; stderr: string }[] = [];
-    for (const env of [{}, { SEGLOG_FAST_PATH: '0' }]) {
-      const child = spawn(process.execPath, [BIN, 'sidx', 'rebuild', stripped, '--yes', '--json'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      let sent = false;
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        err += d;
-        // the job is in its worker: its first segment's scan takes far longer than the signal
-        if (!sent && err.includes('job sidx in a')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    for (const env of [{}, { SEGLOG_FAST_PATH: '0' }] as Record<string, string>[]) {
+      // the job is in its worker: its first segment's scan takes far longer than the signal
+      const { code, out, err } = await interruptWhenStarted([BIN, 'sidx', 'rebuild', stripped, '--yes', '--json'], 'sidx', env);
       results.push({ code, stdout: out, stderr: err });
       expect(segs(stripped), 'an interrupted rebuild must change nothing and leave no temp file').toEqual(before);
     }

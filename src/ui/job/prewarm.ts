@@ -86,7 +86,11 @@ export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = proces
   if (env.SEGLOG_JOB_WORKER === '0' || env.SEGLOG_JOB_PREWARM === '0' || warm !== null) return;
   const job = guessJob(argv);
   if (job === null) return;
-  const worker = new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { warm: job } });
+  holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { warm: job } }));
+}
+
+/** `worker`, waiting for a `start` message, becomes the warm worker for `job`. */
+function holdWarm(job: JobName, worker: Worker): void {
   // never keeps the process alive by itself: a command that ends without a job just exits
   worker.unref();
   worker.on('error', () => undefined);
@@ -108,13 +112,7 @@ export function keepWarm(job: JobName, worker: Worker, env: NodeJS.ProcessEnv = 
     void worker.terminate();
     return;
   }
-  worker.unref();
-  worker.on('error', () => undefined);
-  const entry = { job, worker, exited: false };
-  worker.once('exit', () => {
-    entry.exited = true;
-  });
-  warm = entry;
+  holdWarm(job, worker);
 }
 
 /** The warm worker, if one was started for `job`; it is then the caller's. Any other warm worker is stopped. */
