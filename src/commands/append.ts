@@ -4,7 +4,8 @@ import type { Store } from '../engine/store/store.js';
 import { BaseCommand } from '../ui/base-command.js';
 import { intFlag, storeArg } from '../ui/flags.js';
 import { type AppendOutput, appendText, BATCH_SIZE_MAX, parseKindFlag } from '../ui/append-fast.js';
-import { inputSizeBytes, openForAppend } from '../ui/job/append-job.js';
+import { openForAppend } from '../ui/job/append-job.js';
+import { inputSizeBytes } from '../ui/job/input-size.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, ingestStream } from '../tools/ingest/ingest-stream.js';
 import { emptyIngestResult } from '../tools/ingest/ingest-file.js';
 

@@ -17,6 +17,7 @@ import { parseKind } from '../format/event.js';
 import { SeglogError } from '../engine/io/errors.js';
 import type { FastOutput } from './fast-output.js';
 import { runFastJob } from './fast-job.js';
+import { inputSizeBytes } from './job/input-size.js';
 import { plural } from './format.js';
 
 /** What `append` prints for one event or many (both paths: commands/append.ts, here). */
@@ -66,7 +67,6 @@ export async function appendFast(a: AppendFastArgs, warn: (message: string) => v
   } catch {
     return false;
   }
-  const { inputSizeBytes } = await import('./job/append-job.js');
   const input = { store: a.store, file: a.file, defaults: { entity: a.entity, scope: a.scope, kind }, batchSize: a.batchSize, create: false };
   await runFastJob('append', input, { sizeBytes: inputSizeBytes(a.file), readOnly: false, warn, out }, (r) => out.emit(r, appendText));
   return true;

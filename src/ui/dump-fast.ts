@@ -18,7 +18,7 @@
 import { RealFs } from '../engine/io/real-fs.js';
 import { dumpTarget } from './dump-target.js';
 import { type LiveChoice, parseLiveFlags } from './live-choice.js';
-import { EXIT_DATA_PROBLEMS } from './errors.js';
+import { markDataProblems } from './errors.js';
 import { fastJobHost, runFastJob } from './fast-job.js';
 import type { FastOutput } from './fast-output.js';
 import { reportFaults } from './render/dump-faults.js';
@@ -46,9 +46,6 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
     return false;
   }
   const limit = a.limit ?? Number.MAX_SAFE_INTEGER;
-  const markDamaged = (damaged: boolean): void => {
-    if (damaged && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
-  };
   if (live !== null) {
     const [{ liveDump }, { StdoutSink }] = await Promise.all([import('./job/live-dump.js'), import('./stdout-sink.js')]);
     let damaged = false;
@@ -71,11 +68,13 @@ export async function dumpFast(a: DumpFastArgs, warn: (message: string) => void,
     } finally {
       host.uninstall();
     }
-    markDamaged(damaged);
+    if (damaged) markDataProblems();
     return true;
   }
   // every filter off (the command's flags' defaults); the command runs it with readOnly: false
   const input = { store: a.store, region: { includeSystem: false }, markers: false, hex: false, format: a.format, limit };
-  await runFastJob('dump', input, { sizeBytes: target.sizeBytes, readOnly: false, warn, out }, (r) => markDamaged(reportFaults({ warn }, r.faults, r.loneFile)));
+  await runFastJob('dump', input, { sizeBytes: target.sizeBytes, readOnly: false, warn, out }, (r) => {
+    if (reportFaults({ warn }, r.faults, r.loneFile)) markDataProblems();
+  });
   return true;
 }

@@ -12,6 +12,11 @@
 
 export const EXIT_CLEAN = 0;
 export const EXIT_DATA_PROBLEMS = 1;
+
+/** Exit status 1 ("the data has problems") once the command returns, unless another status was already set. */
+export function markDataProblems(): void {
+  if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = EXIT_DATA_PROBLEMS;
+}
 export const EXIT_FAILURE = 2;
 export const EXIT_INTERRUPTED = 130;
 

@@ -10,7 +10,7 @@
  * process exits 130. Ctrl-C with no job running does the same at once; a second Ctrl-C
  * means "now".
  */
-import { EXIT_DATA_PROBLEMS, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, interruptedReport, type ErrorReport } from './errors.js';
+import { markDataProblems, EXIT_INTERRUPTED, INTERRUPT_CLEANUP_TIMEOUT_MS, interruptedReport, type ErrorReport } from './errors.js';
 import type { JobControl } from './job/control.js';
 import type { JobInput, JobName, JobOutput } from './job/jobs.js';
 import type { Spinner } from './spinner.js';
@@ -94,7 +94,7 @@ export class JobHost {
 
   /** Exit status 1 ("the data has problems") once the command returns normally. */
   markDataProblems(): void {
-    if (process.exitCode === undefined || process.exitCode === 0) process.exitCode = EXIT_DATA_PROBLEMS;
+    markDataProblems();
   }
 
   /** Work to do on Ctrl-C before exiting with 130; safe to call at any time (see BaseCommand.onInterrupt). */

@@ -14,9 +14,9 @@
  */
 import { RealFs } from '../engine/io/real-fs.js';
 import { requireSegmentHeaders } from '../engine/segment/segment-check.js';
-import { storeSizeBytes } from '../engine/segment/store-size.js';
+import { segmentsSizeBytes } from '../engine/segment/store-size.js';
 import { resolveTarget } from '../engine/segment/target.js';
-import { EXIT_DATA_PROBLEMS } from './errors.js';
+import { markDataProblems } from './errors.js';
 import { runFastJob } from './fast-job.js';
 import type { FastOutput } from './fast-output.js';
 import { renderMaintenance } from './render/sidx-render.js';
@@ -30,17 +30,20 @@ export interface SidxRebuildFastArgs {
 /** Runs the rebuild; false (nothing done, nothing printed) when oclif must. */
 export async function sidxRebuildFast(a: SidxRebuildFastArgs, warn: (message: string) => void, out: FastOutput): Promise<boolean> {
   if (process.stderr.isTTY || !(a.yes || a.dryRun)) return false;
+  const fs = new RealFs();
+  let sizeBytes: number;
   try {
     // the command's own checks, in its order (SidxMaintenanceCommand.runMaintenance)
-    const fs = new RealFs();
-    requireSegmentHeaders(fs, resolveTarget(fs, a.target));
+    const target = resolveTarget(fs, a.target);
+    requireSegmentHeaders(fs, target);
+    sizeBytes = segmentsSizeBytes(fs, target.segments);
   } catch {
     return false;
   }
-  await runFastJob('sidx', { verb: 'rebuild', target: a.target, dryRun: a.dryRun }, { sizeBytes: storeSizeBytes(a.target), readOnly: a.dryRun, warn, out }, (result) => {
+  await runFastJob('sidx', { verb: 'rebuild', target: a.target, dryRun: a.dryRun }, { sizeBytes, readOnly: a.dryRun, warn, out }, (result) => {
     out.emit({ ...result, target: a.target }, (r) => renderMaintenance(r, 'rebuild'));
     // SidxRebuild.skippedIsDataProblem (BaseCommand.markDataProblems)
-    if (result.segments.some((s) => s.action === 'skipped') && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+    if (result.segments.some((s) => s.action === 'skipped')) markDataProblems();
   });
   return true;
 }

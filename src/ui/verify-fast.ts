@@ -9,7 +9,7 @@
  * pass: any error there returns false with nothing printed, and oclif then says what it
  * always says. The job, its input and the printing are the command's; Ctrl-C as BaseCommand answers it (fast-job.ts).
  */
-import { EXIT_DATA_PROBLEMS } from './errors.js';
+import { markDataProblems } from './errors.js';
 import type { FastOutput } from './fast-output.js';
 import type { FastArgs } from './fast-path.js';
 import { runFastJob } from './fast-job.js';
@@ -42,7 +42,7 @@ export async function verifyFast(p: FastArgs, warn: (message: string) => void, o
     return false;
   }
   await runFastJob('verify', prepared.input, { sizeBytes: prepared.sizeBytes, readOnly: true, warn, out }, (report) => {
-    if (printVerify(report, a, (o, render) => out.emit(o, render)) && (process.exitCode === undefined || process.exitCode === 0)) process.exitCode = EXIT_DATA_PROBLEMS;
+    if (printVerify(report, a, (o, render) => out.emit(o, render))) markDataProblems();
   });
   return true;
 }

@@ -6,11 +6,11 @@
  * Store.close says why), and the result says how much was appended with
  * `interrupted: true`.
  */
-import { statSync } from 'node:fs';
 import { SeglogError } from '../../engine/io/errors.js';
 import { emptyIngestResult, type IngestResult, ingestJsonl } from '../../tools/ingest/ingest-file.js';
 import { Store } from '../../engine/store/store.js';
 import { JobCancelled, type JobControl } from './control.js';
+import { inputSizeBytes } from './input-size.js';
 
 export interface AppendJobInput {
   store: string;
@@ -21,17 +21,6 @@ export interface AppendJobInput {
 }
 
 export type AppendJobOutput = IngestResult & { interrupted: boolean };
-
-/** Input size for progress percentages: a regular file's size, else 0 (unknown). */
-export function inputSizeBytes(file: string): number {
-  if (file === '-') return 0;
-  try {
-    const st = statSync(file);
-    return st.isFile() ? st.size : 0;
-  } catch {
-    return 0;
-  }
-}
 
 export async function appendJob(input: AppendJobInput, ctl: JobControl): Promise<AppendJobOutput> {
   // the lock is taken here, before any input is read
