@@ -175,13 +175,20 @@ function describeMoment(m: KillMoment): string {
 
 async function appendKill(seed: number): Promise<KillReport> {
   const rng = new Rng(seed);
-  const batch = rng.pick([1, 2, 7, 16, 50, 64, 128, 333]);
-  const env = { ...chunkEnv(rng), ...(rng.next() < 0.3 ? { SEGLOG_APPEND_WORKERS: '1' } : {}) };
+  // batch 0: the bulk path (no --batch-size: each line its own event, 1 MiB chunks, with
+  // its write-behind thread on or off: the events a kill leaves must still be a prefix)
+  const pick = rng.pick([0, 0, 1, 2, 7, 16, 50, 64, 128, 333]);
+  const batch = Math.max(1, pick);
+  const env = {
+    ...chunkEnv(rng),
+    ...(rng.next() < 0.3 ? { SEGLOG_APPEND_WORKERS: '1' } : {}),
+    ...(pick === 0 && rng.next() < 0.4 ? { SEGLOG_WRITE_BEHIND: '0' } : {}),
+  };
   const m = moment(rng, [150, 3000], world.more.bytes);
   const store = copyStore(world.template, 'append');
   const startBytes = treeBytes(store);
-  const outcome = await runAndKill(['append', store, '--file', world.more.path, '--batch-size', String(batch)], env, m, () => treeBytes(store) - startBytes);
-  const choice = `batch ${batch}, ${JSON.stringify(env)}, kill ${describeMoment(m)}`;
+  const outcome = await runAndKill(['append', store, '--file', world.more.path, ...(pick === 0 ? [] : ['--batch-size', String(batch)])], env, m, () => treeBytes(store) - startBytes);
+  const choice = `${pick === 0 ? 'bulk' : `batch ${batch}`}, ${JSON.stringify(env)}, kill ${describeMoment(m)}`;
   const problems: Problem[] = [];
   if (!outcome.killed && outcome.code !== 0) problems.push({ what: `the append finished by itself with exit ${outcome.code}`, detail: outcome.stderr });
 

@@ -129,6 +129,12 @@ describe('bulk events hashed side by side in SIMD lanes give the bytes of one at
         for (const n of names) {
           expect(readFileSync(join(on, n)).equals(readFileSync(join(off, n))), `${n} differs with the hash lanes on and off: see Store.settleLanes and who reads heads before it`).toBe(true);
         }
+        // and the log is whole: two sessions used in turn once wrote their chunks out of
+        // sequence order (a store needing repair); see WriteState.pendingBulk
+        const { store } = await openStore(off);
+        const want = steps.reduce((n, st) => n + (st.t === 'raw' || st.t === 'append' ? 1 : st.t === 'batch' ? 2 : 0), 0);
+        expect(store.committedEvents, 'events lost or a store that needs repair after two bulk sessions: see WriteState.pendingBulk').toBe(want);
+        store.close();
       }),
       { seed: 0x1a4e, numRuns: 25 },
     );

@@ -290,9 +290,14 @@ export function sealFooter(
   } finally {
     r?.close();
   }
-  const footer = builder.encode(seg.sizeBytes);
+  // the footer in its pieces (encodeParts: the entry table, most of it, is not copied into one array)
+  const parts = builder.encodeParts(seg.sizeBytes);
+  let footerBytes = 0;
   try {
-    writeFully(fs, seg.fd, footer, 0, footer.length, seg.sizeBytes);
+    for (const part of parts) {
+      writeFully(fs, seg.fd, part, 0, part.length, seg.sizeBytes + footerBytes);
+      footerBytes += part.length;
+    }
     fs.fsync(seg.fd);
   } catch (err) {
     if (isCrash(err)) throw err;
@@ -306,7 +311,7 @@ export function sealFooter(
     sealed: {
       id: seg.id,
       frameEnd: seg.sizeBytes,
-      fileSizeBytes: seg.sizeBytes + footer.length,
+      fileSizeBytes: seg.sizeBytes + footerBytes,
       eventFrames: builder.entryCount,
       firstSeq: builder.firstSeq,
       lastSeq: builder.lastSeq,

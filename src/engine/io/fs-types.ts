@@ -72,6 +72,12 @@ export interface FileSystem {
    * `SEGLOG_KERNEL_COPY=0` turns RealFs's off).
    */
   copyFile?(from: string, to: string): number | null;
+  /**
+   * Optional: a writer that does a long run of positioned writes on another thread
+   * (write-behind.ts; bulk appends: issue 18, round five). Null or absent: the caller
+   * writes synchronously (SimFs, `SEGLOG_WRITE_BEHIND=0`).
+   */
+  writeBehind?(): BackgroundWriter | null;
   /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
   truncate(fd: number, sizeBytes: number): void;
   fstat(fd: number): FileStat;
@@ -122,4 +128,43 @@ export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.
   const c = (err as { code?: unknown }).code;
   if (typeof c !== 'string') return false;
   return code === undefined ? true : c === code;
+}
+
+/**
+ * Positioned writes queued to be done in order on another thread (FileSystem.writeBehind).
+ * Its user must `drain` before anything that needs the bytes in the file (an fsync, a
+ * read, a synchronous write after them) and `close` (or `abandon`) before closing a
+ * descriptor it wrote through.
+ */
+export interface BackgroundWriter {
+  /** Queues buf[off, off + len) for `fd` at `position`; false (nothing queued, earlier writes done): the caller writes it. Throws an earlier write's failure. */
+  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number): boolean;
+  /** Waits for every queued write; throws the first failure (an FsError, as the synchronous write would have thrown). */
+  drain(): void;
+  /** Drains and lets the thread go. */
+  close(): void;
+  /** Waits for a write in progress, drops the queued ones, lets the thread go (a dying store). */
+  abandon(): void;
+}
+
+/** A write call that wrote less than asked: an I/O error (a frame is never put together from several writes: segment-writer.ts). */
+export function shortWrite(written: number, len: number, path: string): FsError {
+  return new FsError('EIO', `short write: ${written} of ${len} bytes written`, path);
+}
+
+/** Node's error as an FsError with the same code, naming `path` (Node's own message kept). */
+export function toFsError(err: unknown, op: string, path: string | undefined): FsError {
+  if (err instanceof FsError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const code = typeof e?.code === 'string' ? e.code : 'EIO';
+  const nodeMessage = typeof e?.message === 'string' ? e.message : String(err);
+  // `CODE: description, syscall ['path']` (Node's words), re-said with the path for
+  // descriptor calls too, in SimFs's format: `CODE: description, op 'path'`
+  const m = /^[A-Z0-9]+: (.*?), \w+(?: '.*)?$/.exec(nodeMessage);
+  const description = m === null ? nodeMessage : m[1];
+  const file = path ?? (typeof e?.path === 'string' ? e.path : undefined);
+  const message = file === undefined ? `${code}: ${description}, ${op}` : `${code}: ${description}, ${op} '${file}'`;
+  const out = new FsError(code, message, file);
+  (out as { cause?: unknown }).cause = err;
+  return out;
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
-import { FsError, type FileStat, type FileSystem, type OpenMode } from './fs-types.js';
+import { type BackgroundWriter, FsError, type FileStat, type FileSystem, type OpenMode, toFsError } from './fs-types.js';
+import { WriteBehind } from './write-behind.js';
 
 const FLAGS: Record<Exclude<OpenMode, 'rw+'>, number> = {
   r: fs.constants.O_RDONLY,
@@ -86,6 +87,10 @@ export class RealFs implements FileSystem {
       fs.close(fd, () => undefined);
     });
   }
+  /** FileSystem.writeBehind: a thread of its own for bulk chunk writes (write-behind.ts; `SEGLOG_WRITE_BEHIND=0` off). */
+  writeBehind(): BackgroundWriter | null {
+    return WriteBehind.start();
+  }
   /**
    * FileSystem.copyFile: Node's copyFileSync (libuv: copy_file_range on Linux, in the
    * kernel; ~30 ms for 64 MiB here against ~60-150 ms through an 8 MiB buffer), which
@@ -140,21 +145,4 @@ function wrap<T>(op: string, path: string | undefined, call: () => T): T {
   } catch (err) {
     throw toFsError(err, op, path);
   }
-}
-
-/** Node's error as an FsError with the same code, naming `path` (Node's own message kept). */
-function toFsError(err: unknown, op: string, path: string | undefined): FsError {
-  if (err instanceof FsError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const code = typeof e?.code === 'string' ? e.code : 'EIO';
-  const nodeMessage = typeof e?.message === 'string' ? e.message : String(err);
-  // `CODE: description, syscall ['path']` (Node's words), re-said with the path for
-  // descriptor calls too, in SimFs's format: `CODE: description, op 'path'`
-  const m = /^[A-Z0-9]+: (.*?), \w+(?: '.*)?$/.exec(nodeMessage);
-  const description = m === null ? nodeMessage : m[1];
-  const file = path ?? (typeof e?.path === 'string' ? e.path : undefined);
-  const message = file === undefined ? `${code}: ${description}, ${op}` : `${code}: ${description}, ${op} '${file}'`;
-  const out = new FsError(code, message, file);
-  (out as { cause?: unknown }).cause = err;
-  return out;
 }

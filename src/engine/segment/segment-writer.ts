@@ -1,5 +1,5 @@
 import { encodeSegmentHeader, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { type FileSystem, FsError, isCrash } from '../io/fs-types.js';
+import { type BackgroundWriter, type FileSystem, isCrash, shortWrite } from '../io/fs-types.js';
 import { writeFully } from '../io/fs-util.js';
 import { segmentFileName } from '../io/layout.js';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ export class SegmentWriter {
   /** Segments created since `mark()`, for rollback. */
   private created: number[] = [];
   private dirty = false;
+  /** Bulk chunks' writes on another thread (writeLater); undefined until first asked, null: none here. */
+  private behind: BackgroundWriter | null | undefined = undefined;
 
   constructor(
     private readonly fs: FileSystem,
@@ -95,12 +97,14 @@ export class SegmentWriter {
   }
 
   private seal(seg: ActiveSegment): void {
+    this.settle();
     this.fs.fsync(seg.fd);
     this.onSeal?.(this.fs, seg);
     this.fs.close(seg.fd);
   }
 
   write(buf: Uint8Array, off: number, len: number, frames: number): void {
+    this.settle();
     const a = this.active;
     // One write call, never a retried remainder: a frame put together from several
     // writes can lose a middle piece to a power cut while later frames survive, and
@@ -109,11 +113,35 @@ export class SegmentWriter {
     const written = this.fs.write(a.fd, buf, off, len, a.sizeBytes);
     if (written !== len) {
       this.dirty = true;
-      throw new FsError('EIO', `short write: ${written} of ${len} bytes written`, a.path);
+      throw shortWrite(written, len, a.path);
     }
     a.sizeBytes += len;
     if (frames > 0) a.hasFrames = true;
     this.dirty = true;
+  }
+
+  /**
+   * `write`, except that the bytes may reach the file later, from another thread
+   * (FileSystem.writeBehind: bulk chunks, issue 18 round five): they are copied, so `buf`
+   * may be reused at once. Every other method here waits for them first (`settle`), so an
+   * fsync, a seal, a rotation or a synchronous write never overtakes them. A failed write
+   * is thrown by whichever call comes next.
+   */
+  writeLater(buf: Uint8Array, off: number, len: number, frames: number): void {
+    if (this.behind === undefined) this.behind = this.fs.writeBehind?.() ?? null;
+    const a = this.active;
+    if (this.behind === null || !this.behind.write(a.fd, a.path, buf, off, len, a.sizeBytes)) {
+      this.write(buf, off, len, frames);
+      return;
+    }
+    a.sizeBytes += len;
+    if (frames > 0) a.hasFrames = true;
+    this.dirty = true;
+  }
+
+  /** Waits for the writes `writeLater` queued; throws the first failure. */
+  settle(): void {
+    this.behind?.drain();
   }
 
   /**
@@ -126,6 +154,7 @@ export class SegmentWriter {
   }
 
   fsync(): void {
+    this.settle();
     if (!this.dirty) return;
     this.fs.fsync(this.active.fd);
     this.dirty = false;
@@ -143,6 +172,7 @@ export class SegmentWriter {
    * caller then treats the store as unusable until reopened (recovery cleans up).
    */
   rollback(m: { id: number; sizeBytes: number; hasFrames: boolean }): void {
+    this.settle();
     if (this.active.id !== m.id) {
       this.fs.close(this.active.fd);
       for (const id of this.created) this.fs.unlink(join(this.dir, segmentFileName(id)));
@@ -160,10 +190,13 @@ export class SegmentWriter {
   /** Clean close: fsync and seal the active segment. */
   close(): void {
     this.seal(this.active);
+    this.behind?.close();
   }
 
   /** Close without sealing (a dying process: nothing more reaches the disk). */
   abandon(): void {
+    // no write may land once the descriptor is closed (its number can name the next file opened)
+    this.behind?.abandon();
     try {
       this.fs.close(this.active.fd);
     } catch {

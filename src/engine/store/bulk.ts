@@ -81,8 +81,9 @@ export class BulkAppender {
     const chunk = this.chunk;
     const p = prepareItem(item, 0, false);
     ws.settleLanes(); // encodeNext reads the heads
+    this.takeTurn();
     if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > ws.options.segmentMaxBytes) {
-      this.flush();
+      this.flush(true);
       chunk.arena.grow(p.frameBytes);
     }
     const head = ws.heads.get(p.entityText);
@@ -104,6 +105,7 @@ export class BulkAppender {
     ws.nextSeq++;
     chunk.len += size;
     chunk.frames++;
+    ws.pendingBulk = this;
     this.count++;
   }
 
@@ -126,8 +128,9 @@ export class BulkAppender {
     if (!isValidKind(cat, type, false)) return false;
     const frameBytes = eventFrameSize(eLen, sLen, pLen);
     if (frameBytes - FRAME_HEADER_BYTES > MAX_FRAME_LENGTH) return false;
+    this.takeTurn();
     if (chunk.len + frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + frameBytes > ws.options.segmentMaxBytes) {
-      this.flush();
+      this.flush(true);
       chunk.arena.grow(frameBytes);
     }
     const names = chunk.names;
@@ -189,6 +192,7 @@ export class BulkAppender {
     ws.nextSeq++;
     chunk.len += frameBytes;
     chunk.frames++;
+    ws.pendingBulk = this;
     this.count++;
     return true;
   }
@@ -209,6 +213,17 @@ export class BulkAppender {
       throw err;
     }
     return true;
+  }
+
+  /** Before encoding: another session's pending frames took their sequences first, so they are written first. */
+  private takeTurn(): void {
+    const other = this.ws.pendingBulk;
+    if (other !== null && other !== this) this.ws.checkWritable();
+  }
+
+  /** WriteState.pendingBulk: another write comes; this session's encoded frames go to the file first. */
+  flushPending(): void {
+    this.flush();
   }
 
   /**
@@ -240,11 +255,16 @@ export class BulkAppender {
     }
   }
 
-  /** Writes the chunk's frames to the active segment (when the chunk is full, and at finish). */
-  private flush(): void {
+  /**
+   * Writes the chunk's frames to the active segment: when the chunk is full (`later`: the
+   * write may be done by another thread while the next chunk is encoded,
+   * SegmentWriter.writeLater), and at finish (at once: a small append never starts a thread).
+   */
+  private flush(later = false): void {
     const ws = this.ws;
     const w = this.w;
     const chunk = this.chunk;
+    if (ws.pendingBulk === this) ws.pendingBulk = null;
     if (chunk.len === 0) return;
     // a failed store never gets a chunk written again (BulkAppender.finish after a failure);
     // checkWritable also completes the events still in the hash lanes
@@ -253,7 +273,8 @@ export class BulkAppender {
     const live = ws.liveFooter(w);
     if (live) addChunkToFooter(live.builder, chunk.arena.buf, chunk.len, w.active.sizeBytes);
     try {
-      w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      if (later && ws.options.sync !== 'always') w.writeLater(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      else w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
       if (live) live.frameEnd = w.active.sizeBytes;
       if (ws.options.sync === 'always') w.fsync();
       else if (ws.options.sync !== 'none' && (ws.unhintedBytes += chunk.len) >= WRITEBACK_HINT_BYTES) {

@@ -215,6 +215,7 @@ export class Store implements RawFrameWriter {
 
   private checkOpen(): void {
     if (this.ws.closed) throw new SeglogError('closed', 'store is closed', { file: this.dir });
+    this.ws.settleWrites(); // a bulk session's last chunks may still be on their way to the file
   }
 
   /** Heads and counters, as recovery would rebuild them (used by tests and the checkpoint). */
