@@ -117,6 +117,19 @@ export function sealFrame(buf: Uint8Array, off: number, type: FrameTypeCode, bod
   return FRAME_HEADER_BYTES + length;
 }
 
+/**
+ * Writes the CRC of every frame of buf[0, len) (whole frames, back to back, their length
+ * and type already there), computed by `crc(start, end)` over the same buffer: frames
+ * whose CRC was left for later (bulk chunks handed to the write-behind thread, issue 18).
+ */
+export function sealFrameCrcs(buf: Uint8Array, len: number, crc: (start: number, end: number) => number): void {
+  for (let off = 0; off < len; ) {
+    const length = readU32(buf, off);
+    writeU32(buf, off + 4, crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+    off += FRAME_HEADER_BYTES + length;
+  }
+}
+
 /** Encodes a complete frame from a body (allocating; for rare frames such as markers). */
 export function encodeFrame(type: FrameTypeCode, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_PREFIX_BYTES + body.length);

@@ -137,8 +137,12 @@ export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.
  * descriptor it wrote through.
  */
 export interface BackgroundWriter {
-  /** Queues buf[off, off + len) for `fd` at `position`; false (nothing queued, earlier writes done): the caller writes it. Throws an earlier write's failure. */
-  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number): boolean;
+  /**
+   * Queues buf[off, off + len) for `fd` at `position`; false (nothing queued, earlier writes
+   * done): the caller writes it. `crcFrames`: whole frames whose CRCs it writes before the
+   * write (format/frame.ts sealFrameCrcs). Throws an earlier write's failure.
+   */
+  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number, crcFrames?: boolean): boolean;
   /** Waits for every queued write; throws the first failure (an FsError, as the synchronous write would have thrown). */
   drain(): void;
   /** Drains and lets the thread go. */

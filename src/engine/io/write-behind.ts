@@ -24,6 +24,8 @@
  */
 import { receiveMessageOnPort, MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import * as nodeFs from 'node:fs';
+import { CrcArena } from '../../format/hash/crc32c.js';
+import { sealFrameCrcs } from '../../format/frame.js';
 import { type BackgroundWriter, FsError, shortWrite, toFsError } from './fs-types.js';
 
 /** Shared buffers: writes in flight. A slot is 1 MiB, bulk.ts's chunk. */
@@ -35,11 +37,13 @@ const C_QUEUED = 0;
 const C_FAILED = 1;
 const C_STOP = 2;
 const HEAD_INTS = 3;
-const SLOT_INTS = 4;
+const SLOT_INTS = 5;
 const S_STATE = 0;
 const S_LEN = 1;
 const S_FD = 2;
 const S_RESULT = 3;
+/** Non-zero: the slot holds whole frames whose CRCs are still to be written (sealFrameCrcs). */
+const S_CRC = 4;
 /** A state word is ticket * 4 + phase (the ticket modulo 2^28: at most SLOTS are ever in flight). */
 const TICKET_MASK = 0x0fffffff;
 const QUEUED = 1;
@@ -67,11 +71,21 @@ interface WriteFailure {
 const at = (k: number, field: number): number => HEAD_INTS + k * SLOT_INTS + field;
 const tag = (ticket: number): number => (ticket & TICKET_MASK) * 4;
 
-/** Does the queued write of `ticket` in slot k; the failure, if any. */
-function doWrite(ctl: Int32Array, pos: Float64Array, slot: Uint8Array, k: number): WriteFailure | null {
+/**
+ * Does the queued write in slot k; the failure, if any. Frames whose CRCs are still to be
+ * written are copied into `arena` (the CRC kernel works in its own memory), sealed there
+ * and written from there.
+ */
+function doWrite(ctl: Int32Array, pos: Float64Array, slot: Uint8Array, k: number, arena: CrcArena): WriteFailure | null {
   const len = ctl[at(k, S_LEN)]!;
+  let src = slot;
+  if (ctl[at(k, S_CRC)] !== 0) {
+    arena.buf.set(slot.subarray(0, len));
+    sealFrameCrcs(arena.buf, len, (s, e) => arena.crc(s, e));
+    src = arena.buf;
+  }
   try {
-    const n = nodeFs.writeSync(ctl[at(k, S_FD)]!, slot, 0, len, pos[k]!);
+    const n = nodeFs.writeSync(ctl[at(k, S_FD)]!, src, 0, len, pos[k]!);
     return n === len ? null : { code: 'EIO', message: `short write: ${n} of ${len} bytes written`, written: n };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -84,6 +98,7 @@ export function runWriteBehindWorker(job: WriteBehindJob): void {
   const ctl = new Int32Array(job.control);
   const pos = new Float64Array(job.positions);
   const slots = job.slots.map((s) => new Uint8Array(s));
+  const arena = new CrcArena(SLOT_BYTES);
   for (let t = 0; ; t++) {
     while (Atomics.load(ctl, C_QUEUED) <= t) {
       if (Atomics.load(ctl, C_STOP) !== 0) return;
@@ -98,7 +113,7 @@ export function runWriteBehindWorker(job: WriteBehindJob): void {
       continue;
     }
     const skip = Atomics.load(ctl, C_FAILED) !== 0;
-    const failure = skip ? null : doWrite(ctl, pos, slots[k]!, k);
+    const failure = skip ? null : doWrite(ctl, pos, slots[k]!, k, arena);
     if (failure) {
       Atomics.store(ctl, C_FAILED, 1);
       job.port.postMessage(failure);
@@ -121,6 +136,8 @@ export class WriteBehind implements BackgroundWriter {
   private settled = 0;
   private failure: FsError | null = null;
   private closed = false;
+  /** For a write taken from the thread whose frames' CRCs are still to be written. */
+  private arena: CrcArena | null = null;
 
   private constructor(workerUrl: URL) {
     const control = new SharedArrayBuffer((HEAD_INTS + SLOTS * SLOT_INTS) * 4);
@@ -146,10 +163,11 @@ export class WriteBehind implements BackgroundWriter {
   /**
    * Queues buf[off, off + len) to be written at `position` of `fd` (`path` names it in
    * errors), or returns false, every earlier write done, when it is larger than a slot:
-   * the caller then writes it itself. Throws an earlier queued write's failure, having
-   * queued nothing.
+   * the caller then writes it itself. `crcFrames`: the bytes are whole frames whose CRCs
+   * are still to be written, here (sealFrameCrcs) before the write. Throws an earlier
+   * queued write's failure, having queued nothing.
    */
-  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number): boolean {
+  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number, crcFrames = false): boolean {
     if (this.closed) throw new Error('write-behind is closed');
     const t = this.queued;
     const k = t % SLOTS;
@@ -165,6 +183,7 @@ export class WriteBehind implements BackgroundWriter {
     ctl[at(k, S_LEN)] = len;
     ctl[at(k, S_FD)] = fd;
     ctl[at(k, S_RESULT)] = OK;
+    ctl[at(k, S_CRC)] = crcFrames ? 1 : 0;
     this.pos[k] = position;
     this.paths[k] = path;
     Atomics.store(ctl, at(k, S_STATE), tag(t) + QUEUED);
@@ -222,7 +241,7 @@ export class WriteBehind implements BackgroundWriter {
         if (v === tag(t) + QUEUED && Atomics.compareExchange(ctl, st, v, tag(t) + WRITING) === v) {
           // not started: done here (or not at all after a failure)
           const skip = this.failure !== null || Atomics.load(ctl, C_FAILED) !== 0;
-          const failure = skip ? null : doWrite(ctl, this.pos, this.slots[k]!, k);
+          const failure = skip ? null : doWrite(ctl, this.pos, this.slots[k]!, k, (this.arena ??= new CrcArena(SLOT_BYTES)));
           if (failure) Atomics.store(ctl, C_FAILED, 1);
           ctl[at(k, S_RESULT)] = failure ? FAILED : skip ? SKIPPED : OK;
           Atomics.store(ctl, st, tag(t) + DONE);

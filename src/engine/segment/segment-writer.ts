@@ -125,18 +125,23 @@ export class SegmentWriter {
    * (FileSystem.writeBehind: bulk chunks, issue 18 round five): they are copied, so `buf`
    * may be reused at once. Every other method here waits for them first (`settle`), so an
    * fsync, a seal, a rotation or a synchronous write never overtakes them. A failed write
-   * is thrown by whichever call comes next.
+   * is thrown by whichever call comes next. `crcFrames`: whole frames whose CRCs that
+   * thread writes first. Returns false, having queued nothing, when there is no such
+   * thread or the bytes do not fit its buffers: the caller then writes them (`write`).
    */
-  writeLater(buf: Uint8Array, off: number, len: number, frames: number): void {
+  writeLater(buf: Uint8Array, off: number, len: number, frames: number, crcFrames: boolean): boolean {
     if (this.behind === undefined) this.behind = this.fs.writeBehind?.() ?? null;
     const a = this.active;
-    if (this.behind === null || !this.behind.write(a.fd, a.path, buf, off, len, a.sizeBytes)) {
-      this.write(buf, off, len, frames);
-      return;
-    }
+    if (this.behind === null || !this.behind.write(a.fd, a.path, buf, off, len, a.sizeBytes, crcFrames)) return false;
     a.sizeBytes += len;
     if (frames > 0) a.hasFrames = true;
     this.dirty = true;
+    return true;
+  }
+
+  /** Whether `writeLater` has a thread to hand writes to (it is started by the first writeLater). */
+  get writesBehind(): boolean {
+    return this.behind !== undefined && this.behind !== null;
   }
 
   /** Waits for the writes `writeLater` queued; throws the first failure. */

@@ -14,7 +14,7 @@ import { copyBytes, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
 import { eventFrameSize, EV, isValidKind, makeUuidV7, MAX_ENTITY_BYTES, MAX_PAYLOAD_BYTES, MAX_SCOPE_BYTES, ZERO_HASH } from '../../format/event.js';
 import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
-import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH } from '../../format/frame.js';
+import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH, sealFrameCrcs } from '../../format/frame.js';
 import { ioError } from '../io/errors.js';
 import { isFsError } from '../io/fs-types.js';
 import type { FooterBuilder } from '../index/sidx.js';
@@ -67,6 +67,12 @@ export class BulkAppender {
   private readonly chunk: BulkChunk;
   count = 0;
   firstSeq = -1;
+  /**
+   * The chunk's frames get their CRCs from the write-behind thread (SegmentWriter.writeLater),
+   * not here: decided when a chunk starts, once that thread runs; a chunk that ends up
+   * written here after all is sealed here first (flush).
+   */
+  private crcLater = false;
   constructor(
     private readonly ws: WriteState,
     private readonly w: SegmentWriter,
@@ -133,6 +139,7 @@ export class BulkAppender {
       this.flush(true);
       chunk.arena.grow(frameBytes);
     }
+    if (chunk.len === 0) this.crcLater = w.writesBehind && ws.options.sync !== 'always';
     const names = chunk.names;
     if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
     const name = names.name;
@@ -176,10 +183,10 @@ export class BulkAppender {
         h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
         ws.heads.set(name, h);
       }
-      lanes.push(chunk.arena, b, q, off, h);
+      lanes.push(chunk.arena, b, q, off, h, !this.crcLater);
     } else {
       ws.hasher.hashInto(buf, b, q, buf, q);
-      writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+      if (!this.crcLater) writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
       if (head) {
         head.clock++;
         head.wallMs = wallMs;
@@ -273,8 +280,12 @@ export class BulkAppender {
     const live = ws.liveFooter(w);
     if (live) addChunkToFooter(live.builder, chunk.arena.buf, chunk.len, w.active.sizeBytes);
     try {
-      if (later && ws.options.sync !== 'always') w.writeLater(chunk.arena.buf, 0, chunk.len, chunk.frames);
-      else w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      const crcLater = this.crcLater;
+      this.crcLater = false;
+      if (!(later && ws.options.sync !== 'always' && w.writeLater(chunk.arena.buf, 0, chunk.len, chunk.frames, crcLater))) {
+        if (crcLater) sealFrameCrcs(chunk.arena.buf, chunk.len, (s, e) => chunk.arena.crc(s, e));
+        w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      }
       if (live) live.frameEnd = w.active.sizeBytes;
       if (ws.options.sync === 'always') w.fsync();
       else if (ws.options.sync !== 'none' && (ws.unhintedBytes += chunk.len) >= WRITEBACK_HINT_BYTES) {

@@ -30,6 +30,8 @@ export class HashLanes {
    */
   private readonly at = new Int32Array(MULTI_CAPACITY);
   private readonly headOf: EntityHead[] = new Array<EntityHead>(MULTI_CAPACITY);
+  /** Whether settling writes the frames' CRCs (false: the write-behind thread does, bulk.ts). */
+  private crc = true;
 
   private constructor(private readonly kernel: Blake3Multi) {}
 
@@ -57,10 +59,12 @@ export class HashLanes {
   /**
    * Queues the frame at arena.buf[off] (length field written, body buf[b, q) with its
    * event_hash to go at q) whose hash becomes `head`'s; settles when the lanes are full.
+   * `crc`: settling writes its CRC (the same for every frame until the next settle).
    */
-  push(arena: CrcArena, b: number, q: number, off: number, head: EntityHead): void {
+  push(arena: CrcArena, b: number, q: number, off: number, head: EntityHead, crc: boolean): void {
     this.kernel.push(arena.buf, b, q);
     this.arena = arena;
+    this.crc = crc;
     this.headOf[this.count] = head;
     this.at[this.count++] = off;
     if (this.kernel.full) this.settle();
@@ -79,7 +83,7 @@ export class HashLanes {
       const length = readU32(buf, off);
       const q = off + FRAME_HEADER_BYTES + length - HASH_BYTES;
       lanes.digestInto(i, buf, q);
-      writeU32(buf, off + 4, arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
+      if (this.crc) writeU32(buf, off + 4, arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
       const h = this.headOf[i]!.hash;
       for (let k = 0; k < HASH_BYTES; k++) h[k] = buf[q + k]!;
     }
