@@ -9,7 +9,7 @@
  * one. If one fails, look at the ticket/state handshake in WriteBehind.settle and
  * runWriteBehindWorker.
  */
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, REPO_ROOT, tempDir } from '../test-store.js';
@@ -143,5 +143,61 @@ describe('WriteBehind: queued writes (dist)', () => {
     const got = readFileSync(path);
     for (let i = 0; i < size / len; i++) expect(got.subarray(i * len, (i + 1) * len).equals(Buffer.from(chunk(i, len)))).toBe(true);
     closeSync(fd);
+  });
+});
+
+/**
+ * A bulk session (dist Store on RealFs) whose write-behind write fails in the middle:
+ * the failure reaches the session as the I/O error a synchronous write would have been
+ * (`bulk append failed (EBADF)`, naming the segment), the store refuses further writes,
+ * and a reopen finds a clean prefix of the session's events (every event it holds is one
+ * of them, in order; none is acknowledged, as for any bulk session that did not finish).
+ * If this fails, look at how BulkAppender.flush and WriteState.settleWrites turn a
+ * write-behind failure into poisoning.
+ */
+describe('WriteBehind: a failed queued write in a bulk session (dist Store)', () => {
+  it('fails the session with the segment named, poisons the store, and a reopen finds a clean prefix', async () => {
+    const { Store } = (await import(join(REPO_ROOT, 'dist', 'engine', 'store', 'store.js'))) as typeof import('../../../src/engine/store/store.js');
+    const { RealFs } = (await import(join(REPO_ROOT, 'dist', 'engine', 'io', 'real-fs.js'))) as typeof import('../../../src/engine/io/real-fs.js');
+    /** The fourth queued write goes to a read-only descriptor of the same file: EBADF in the thread. */
+    class FailingFs extends RealFs {
+      override writeBehind() {
+        const wb = super.writeBehind();
+        if (wb === null) return null;
+        let n = 0;
+        const write = wb.write.bind(wb);
+        wb.write = (fd, path, buf, off, len, position, crc) => (++n === 4 ? write(openSync(path, 'r'), path, buf, off, len, position, crc) : write(fd, path, buf, off, len, position, crc));
+        return wb;
+      }
+    }
+    const dir = join(tempDir('seglog-wb-fail-'), 's');
+    const store = await Store.open(dir, { fs: new FailingFs(), clock: () => 1_700_000_000_000 });
+    const bulk = store.bulk();
+    const scope = Buffer.from('s');
+    let err: unknown;
+    let added = 0;
+    try {
+      for (let i = 0; i < 40_000; i++) {
+        const entity = Buffer.from(`e${i % 97}`);
+        const payload = Buffer.from(JSON.stringify({ i, pad: 'x'.repeat(i % 300) }));
+        bulk.addRaw({ entity, entityStart: 0, entityEnd: entity.length, scope, scopeStart: 0, scopeEnd: 1, payload, payloadStart: 0, payloadEnd: payload.length, kindCategory: 1, kindType: 1 });
+        added++;
+      }
+      bulk.finish();
+    } catch (e) {
+      err = e;
+    }
+    expect(err, 'the session must fail').toBeDefined();
+    expect((err as Error).message).toMatch(/bulk append failed \(EBADF\)/);
+    expect((err as { file?: string }).file).toMatch(/0000000000\.seg$/);
+    expect(added, 'the failure should surface within a few chunks of the failed write').toBeLessThan(40_000);
+    expect(() => store.append({ entity: 'x', scope: 's' }, { after: true }), 'a poisoned store refuses writes').toThrow(/reopen the store|failed/);
+    store.close();
+    // a poisoned store keeps its LOCK, as a dying process would leave it: this "process" is gone
+    rmSync(join(dir, 'LOCK'));
+    const again = await Store.open(dir, {});
+    const evs = again.query({}, 1 << 30);
+    evs.forEach((e, k) => expect(JSON.parse(Buffer.from(e.payload).toString()).i, `event ${k} after the reopen is not the session's event ${k}`).toBe(k));
+    again.close();
   });
 });
