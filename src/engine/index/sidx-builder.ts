@@ -91,8 +91,12 @@ export class FooterBuilder {
     else this.addMarker(r.type, r.buf, r.bodyOff, r.bodyBytes, r.frameOffset);
   }
 
-  /** An EVENT whose checked body starts at buf[b]. */
-  addEvent(buf: Uint8Array, b: number, frameOffset: number): void {
+  /**
+   * An EVENT whose checked body starts at buf[b]. `nameIndex`: its entity's string index
+   * in this footer when the caller knows it (an index this method returned for the same
+   * entity: bulk.ts's FooterNames), else -1. Returns the string index used.
+   */
+  addEvent(buf: Uint8Array, b: number, frameOffset: number, nameIndex = -1): number {
     if (this.entryCount >= SIDX_MAX_ENTRIES) throw new RangeError('too many events for one footer');
     const e = this.entryCount * SIDX_ENTRY_BYTES;
     if (e + SIDX_ENTRY_BYTES > this.entries.length) this.setEntries(grow(this.entries, e + SIDX_ENTRY_BYTES));
@@ -106,7 +110,8 @@ export class FooterBuilder {
     const body = b + EV.SEQ;
     for (let i = 0; i < SE_BODY_COPY_BYTES; i += 4) out.setInt32(e + i, f.getInt32(body + i, true), true);
     const nameLen = f.getUint16(b + EV.ENTITY_LEN, true);
-    out.setUint32(e + SE.ENTITY, this.names.intern(buf, b + EV.VAR, nameLen), true);
+    const si = nameIndex >= 0 ? nameIndex : this.names.intern(buf, b + EV.VAR, nameLen);
+    out.setUint32(e + SE.ENTITY, si, true);
     out.setUint32(e + SE.OFFSET, frameOffset % TWO_32, true);
     out.setUint32(e + SE.OFFSET + 4, Math.floor(frameOffset / TWO_32), true);
     const hs = b + EV.VAR + nameLen + f.getUint16(b + EV.SCOPE_LEN, true) + f.getUint32(b + EV.PAYLOAD_LEN, true);
@@ -118,6 +123,7 @@ export class FooterBuilder {
     if (this.firstSeq < 0) this.firstSeq = seq;
     this.lastSeq = seq;
     this.entryCount++;
+    return si;
   }
 
   /** Any other frame: its type and the first 12 bytes of its body (txn id and count for markers). */

@@ -57,7 +57,10 @@ export interface BulkChunk {
   /** now()'s last reading of the real clock, and how many events asked since the session began */
   now: number;
   clockReads: number;
-  names: EntityTable<true>;
+  /** Entity names by bytes, each with its index in this session (frameEntity, FooterNames). */
+  names: EntityTable<number>;
+  /** The session's entity index of each frame in the chunk (-1: encoded by `add`). */
+  frameEntity: Int32Array;
   len: number;
   frames: number;
 }
@@ -73,11 +76,14 @@ export class BulkAppender {
    * written here after all is sealed here first (flush).
    */
   private crcLater = false;
+  /** Entities this session has seen (the indexes of chunk.names). */
+  private entities = 0;
+  private readonly footerNames = new FooterNames();
   constructor(
     private readonly ws: WriteState,
     private readonly w: SegmentWriter,
   ) {
-    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<true>(), len: 0, frames: 0, now: 0, clockReads: 0 };
+    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<number>(), frameEntity: new Int32Array(4096), len: 0, frames: 0, now: 0, clockReads: 0 };
   }
 
   /** Checks and encodes one item into the chunk, advancing heads and sequence. */
@@ -110,7 +116,7 @@ export class BulkAppender {
     }
     ws.nextSeq++;
     chunk.len += size;
-    chunk.frames++;
+    noteFrameEntity(chunk, -1);
     ws.pendingBulk = this;
     this.count++;
   }
@@ -141,7 +147,8 @@ export class BulkAppender {
     }
     if (chunk.len === 0) this.crcLater = w.writesBehind && ws.options.sync !== 'always';
     const names = chunk.names;
-    if (names.lookup(raw.entity, raw.entityStart, eLen) === undefined) names.insert(true);
+    let entityIndex = names.lookup(raw.entity, raw.entityStart, eLen);
+    if (entityIndex === undefined) names.insert((entityIndex = this.entities++));
     const name = names.name;
     const head = ws.heads.get(name);
     // this event's prev_hash is its head's hash: when that is still being hashed, finish the lanes first
@@ -198,7 +205,7 @@ export class BulkAppender {
     }
     ws.nextSeq++;
     chunk.len += frameBytes;
-    chunk.frames++;
+    noteFrameEntity(chunk, entityIndex);
     ws.pendingBulk = this;
     this.count++;
     return true;
@@ -278,7 +285,7 @@ export class BulkAppender {
     ws.checkWritable();
     // the footer entries of these frames, taken from memory: sealing then has nothing to read back
     const live = ws.liveFooter(w);
-    if (live) addChunkToFooter(live.builder, chunk.arena.buf, chunk.len, w.active.sizeBytes);
+    if (live) addChunkToFooter(live.builder, chunk, w.active.sizeBytes, this.footerNames);
     try {
       const crcLater = this.crcLater;
       this.crcLater = false;
@@ -306,11 +313,57 @@ export class BulkAppender {
   }
 }
 
+/** Records the session entity index of the frame just added to the chunk (and counts it). */
+function noteFrameEntity(chunk: BulkChunk, entityIndex: number): void {
+  if (chunk.frames === chunk.frameEntity.length) {
+    const bigger = new Int32Array(chunk.frameEntity.length * 2);
+    bigger.set(chunk.frameEntity);
+    chunk.frameEntity = bigger;
+  }
+  chunk.frameEntity[chunk.frames++] = entityIndex;
+}
+
+/**
+ * The footer string index of each session entity, for one footer builder at a time: the
+ * builder interns an entity's name (a hash and a compare of its bytes) once per footer,
+ * not once per event (issue 18, round five: ~3% of append's appending thread).
+ */
+class FooterNames {
+  private builder: FooterBuilder | null = null;
+  private index = new Int32Array(1024).fill(-1);
+
+  /** The string index of `entity` in `b`, or -1 when `b` has not interned it through here. */
+  get(b: FooterBuilder, entity: number): number {
+    if (b !== this.builder) {
+      this.builder = b;
+      this.index.fill(-1);
+    }
+    return entity < this.index.length ? this.index[entity]! : -1;
+  }
+
+  set(entity: number, stringIndex: number): void {
+    if (entity >= this.index.length) {
+      const bigger = new Int32Array(Math.max(entity + 1, this.index.length * 2)).fill(-1);
+      bigger.set(this.index);
+      this.index = bigger;
+    }
+    this.index[entity] = stringIndex;
+  }
+}
+
 /** Adds the EVENT frames of a bulk chunk, about to be written at `segOffset`, to a footer. */
-export function addChunkToFooter(b: FooterBuilder, buf: Uint8Array, len: number, segOffset: number): void {
-  for (let off = 0; off < len; ) {
+function addChunkToFooter(b: FooterBuilder, chunk: BulkChunk, segOffset: number, names: FooterNames): void {
+  const buf = chunk.arena.buf;
+  const frameEntity = chunk.frameEntity;
+  for (let off = 0, f = 0; off < chunk.len; f++) {
     const length = buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24);
-    b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);
+    const entity = frameEntity[f]!;
+    if (entity < 0) b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);
+    else {
+      const known = names.get(b, entity);
+      const si = b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off, known);
+      if (known < 0) names.set(entity, si);
+    }
     off += FRAME_HEADER_BYTES + (length >>> 0);
   }
 }
