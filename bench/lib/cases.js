@@ -7,7 +7,7 @@
 // prepare may throw: the case is then reported as an error with that message.
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLI_PATH, log, rmrf, mkdirp, copyDir, dirFingerprint, walkFiles, dirBytes, fmtBytes, which } from './util.js';
+import { CLI_PATH, log, rmrf, mkdirp, copyDir, copyDirDurable, dirFingerprint, walkFiles, dirBytes, fmtBytes, which } from './util.js';
 import { runQuiet } from './proc.js';
 import { followLatencyRun, followThroughputRun } from './live.js';
 
@@ -411,7 +411,7 @@ export const CASES = [
       const tpl = path.join(ctx.workDir, 'damaged-template');
       const work = path.join(ctx.workDir, 'damaged');
       copyDir(store, tpl);
-      const notes = damageForRepair(tpl);
+      const notes = [...damageForRepair(tpl), 'the store is copied from its template and fsynced (untimed) before each run: a store at rest, not 443 MB of fresh page cache that the first fsync of the run would write out'];
       return {
         rows: ctx.ds.count,
         rowsUnit: 'events',
@@ -419,7 +419,7 @@ export const CASES = [
         ours: {
           cliArgs: ['repair', work, '--yes', '--json'],
           stdout: 'capture',
-          beforeRun: () => copyDir(tpl, work),
+          beforeRun: () => copyDirDurable(tpl, work),
           check: (r) => {
             const j = parseJson(r.stdout);
             if (!j) return ['repair --json did not print JSON'];
@@ -534,7 +534,7 @@ export const CASES = [
         ours: {
           cliArgs: ['prune', work, '--before', String(cut), '--yes', '--json'],
           stdout: 'capture',
-          beforeRun: () => copyDir(tpl, work),
+          beforeRun: () => copyDirDurable(tpl, work),
           check: (r) => {
             const j = parseJson(r.stdout);
             if (!j) return ['prune --json did not print JSON'];
@@ -939,7 +939,8 @@ function sidxRebuildCase(name, what, maxSeconds, damage) {
       return {
         rows: ctx.ds.count,
         rowsUnit: 'events',
-        ours: { cliArgs: ['sidx', 'rebuild', work, '--yes', '--json'], stdout: 'capture', beforeRun: () => copyDir(tpl, work) },
+        notes: ['the store is copied from its template and fsynced (untimed) before each run: a store at rest, not 443 MB of fresh page cache that the first fsync of the run would write out'],
+        ours: { cliArgs: ['sidx', 'rebuild', work, '--yes', '--json'], stdout: 'capture', beforeRun: () => copyDirDurable(tpl, work) },
         peers: [],
         target: (ours) => secondsTarget(ours, maxSeconds, 'issue 18'),
         after: () => {

@@ -73,6 +73,28 @@ export function copyDir(src, dst) {
   fs.cpSync(src, dst, { recursive: true, preserveTimestamps: true });
 }
 
+/**
+ * copyDir, then every file and directory of the copy fsynced: a store at rest, as a
+ * command meets it in use. Without it the first fsync of a timed run (the store's LOCK)
+ * waits for an ext4 journal commit that writes the fresh copy out (0.07-1.5 s measured
+ * in round five for a 443 MB store): the copy's cost, not the command's.
+ */
+export function copyDirDurable(src, dst) {
+  copyDir(src, dst);
+  const syncPath = (p) => {
+    const fd = fs.openSync(p, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  for (const f of walkFiles(dst)) syncPath(f);
+  const dirs = (d) => [d, ...fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => dirs(path.join(d, e.name)))];
+  for (const d of dirs(dst)) syncPath(d);
+  syncPath(path.dirname(dst));
+}
+
 /** Find an executable on PATH (what `command -v` does), or null. */
 export function which(name) {
   if (name.includes('/')) return isExecutable(name) ? name : null;
