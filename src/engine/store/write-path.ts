@@ -18,7 +18,7 @@ import { keepBytesBeyondFrames } from '../recovery/beyond-frames-copy.js';
 import type { Blake3 } from '../../format/hash/blake3.js';
 import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { copyBytes, toHex } from '../../format/bytes.js';
-import { decodeEvent, encodeEventFrame, eventFrameSize, makeUuidV7, MAX_SAFE_U64, ZERO_HASH } from '../../format/event.js';
+import { decodeEvent, encodeEventFrame, makeUuidV7, MAX_SAFE_U64, ZERO_HASH } from '../../format/event.js';
 import { FRAME_PREFIX_BYTES } from '../../format/frame.js';
 import { SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
 import { encodeBegin, encodeCommit, MARKER_FRAME_BYTES } from '../../format/marker.js';
@@ -456,15 +456,7 @@ export class WriteState {
     if (a.sizeBytes !== SEGMENT_HEADER_BYTES) return null;
     const spare = this.spareFooter;
     this.spareFooter = null;
-    let builder = spare?.recycle(a.id);
-    if (builder === undefined) {
-      // room for as many events as the segment can hold, at once: a table grown by doubling
-      // copied itself ~10 times over the first segment (~0.05 s of a 1M-event append);
-      // pages never written are never touched
-      builder = new FooterBuilder(a.id);
-      builder.reserve(Math.ceil((this.options.segmentMaxBytes - SEGMENT_HEADER_BYTES) / eventFrameSize(1, 0, 0)));
-    }
-    this.footerSeed = { segmentId: a.id, frameEnd: a.sizeBytes, builder };
+    this.footerSeed = { segmentId: a.id, frameEnd: a.sizeBytes, builder: spare ? spare.recycle(a.id) : new FooterBuilder(a.id) };
     return this.footerSeed;
   }
 
