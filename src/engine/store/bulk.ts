@@ -15,8 +15,6 @@ import { eventFrameSize, EV, isValidKind, makeUuidV7, MAX_ENTITY_BYTES, MAX_PAYL
 import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
 import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH, sealFrameCrcs } from '../../format/frame.js';
-import { ioError } from '../io/errors.js';
-import { isFsError } from '../io/fs-types.js';
 import type { FooterBuilder } from '../index/sidx.js';
 import { EntityTable } from '../log/entity-table.js';
 import type { SegmentWriter } from '../segment/segment-writer.js';
@@ -222,9 +220,7 @@ export class BulkAppender {
       w.fsync();
     } catch (err) {
       // after a failed fsync the page cache can no longer be trusted to reach the disk
-      ws.poisoned = err as Error;
-      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
-      throw err;
+      ws.failBulk(err, w.active.path);
     }
     return true;
   }
@@ -263,9 +259,7 @@ export class BulkAppender {
     try {
       w.ensureRoom(bytes, this.ws.nextSeq);
     } catch (err) {
-      this.ws.poisoned = err as Error;
-      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
-      throw err;
+      this.ws.failBulk(err, w.active.path);
     }
   }
 
@@ -302,9 +296,7 @@ export class BulkAppender {
       }
     } catch (err) {
       if (live) ws.footerSeed = null; // it may index frames that were not written
-      ws.poisoned = err as Error;
-      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
-      throw err;
+      ws.failBulk(err, w.active.path);
     }
     ws.committedEvents += chunk.frames;
     ws.reads.invalidate();

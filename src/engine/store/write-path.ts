@@ -213,10 +213,15 @@ export class WriteState {
     try {
       w.settle();
     } catch (err) {
-      this.poisoned = err as Error;
-      if (isFsError(err)) throw ioError(err, w.active.path, 'bulk append');
-      throw err;
+      this.failBulk(err, w.active.path);
     }
+  }
+
+  /** A bulk write failed (bulk.ts, settleWrites): the store refuses writes until reopened; an I/O error names `path`. */
+  failBulk(err: unknown, path: string): never {
+    this.poisoned = err as Error;
+    if (isFsError(err)) throw ioError(err, path, 'bulk append');
+    throw err;
   }
 
   /** Reserves a transaction id: ids stay unique over the log (largest seen + 1). */
