@@ -45,6 +45,7 @@ import type { SegmentReader } from '../segment/segment-reader.js';
 import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
 import type { FooterChecks, HashVerdicts } from './verify.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
+import { dropWarmPrecheck, takeWarmPrecheck } from './warm-precheck.js';
 
 /** What a worker found in one segment file. */
 export interface SegmentPrecheck {
@@ -104,6 +105,11 @@ function simdHasher(): Blake3Multi | null {
   if (process.env.SEGLOG_BLAKE3_SIMD === '0') return null;
   multiHasher ??= Blake3Multi.create();
   return multiHasher;
+}
+
+/** Compiles and instantiates the SIMD hasher ahead of the first segment (a warm worker, warm-precheck.ts). */
+export function prepareSimdHasher(): void {
+  simdHasher();
 }
 
 /**
@@ -349,7 +355,15 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
       const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly };
-      const w = new Worker(workerUrl, { workerData: job, transferList: [port2] });
+      // a worker already booted (warm-precheck.ts) gets the job as a message; else a new one
+      const warm = takeWarmPrecheck();
+      if (warm !== null) {
+        // it is up already: segment 0 is the workers' (the walk would claim it before the
+        // job reaches the worker, and check it alone, hashing one event at a time)
+        if (paths.length > 0) Atomics.store(this.ctrl, ownerSlot(paths.length, 0), OWNER_WORKER);
+        warm.postMessage(job, [port2]);
+      }
+      const w = warm ?? new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
       // a failing worker only means the walk does more itself
       w.on('error', () => undefined);
@@ -498,8 +512,9 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     if (Atomics.load(ctrl, CTRL_ABORT) !== 0) break;
     const k = Atomics.add(ctrl, CTRL_NEXT, 1);
     if (k >= job.paths.length) break;
-    // the walk took it (checking it itself, or prechecking it while it waited)
-    if (!claimSlot(ctrl, job.paths.length, k, OWNER_WORKER)) continue;
+    // the walk took it (checking it itself, or prechecking it while it waited); a slot
+    // already OWNER_WORKER was given to the workers up front, and CTRL_NEXT gave k to this one
+    if (Atomics.compareExchange(ctrl, ownerSlot(job.paths.length, k), OWNER_NONE, OWNER_WORKER) === OWNER_WALK) continue;
     beat();
     let msg: WorkerResult;
     try {
@@ -529,6 +544,17 @@ export function startParallelVerdicts(
   fs: FileSystem,
   segments: SegmentFile[],
   opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
+): ParallelVerdicts | null {
+  const pv = createParallelVerdicts(fs, segments, opts);
+  // a warm precheck worker (warm-precheck.ts) the verdicts did not adopt is not needed
+  dropWarmPrecheck();
+  return pv;
+}
+
+function createParallelVerdicts(
+  fs: FileSystem,
+  segments: SegmentFile[],
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions },
 ): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
