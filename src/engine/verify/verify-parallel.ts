@@ -89,6 +89,12 @@ export const WORKER_STALL_MS = 10_000;
  * segment's whole footer (~70 MB per 64 MiB segment; 265-277 MB peak RSS with two
  * workers); the streaming FooterVerifier holds a 1 MiB window, and the peak RSS with it
  * on measured 140 MB (docs/DECISIONS.md, Performance log).
+ *
+ * Verify with streamed progress (`stream`) keeps the footer check in the walk instead: the
+ * walk no longer waits per segment, the worker (CRCs and hashes) is the critical path, and
+ * the footer check (~35 ms of CPU per 64 MiB segment) is what balances the two threads:
+ * on the 1M-event store 1.37-1.58 s with it in the walk, 1.58-1.67 s in the worker
+ * (docs/DECISIONS.md, round five). `SEGLOG_VERIFY_STREAM=0` restores both as they were.
  */
 export const FOOTERS_IN_WORKERS = true;
 /** A worker bumps the shared progress counter every this many frames. */
@@ -701,7 +707,8 @@ function createParallelVerdicts(
   try {
     const steal = opts.steal !== undefined && process.env.SEGLOG_SIDX_STEAL !== '0' ? opts.steal : undefined;
     const stream = process.env.SEGLOG_VERIFY_STREAM !== '0';
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers: opts.footersOnly ? true : FOOTERS_IN_WORKERS, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal, stream });
+    const footers = opts.footersOnly ? true : FOOTERS_IN_WORKERS && !(stream && !opts.dump);
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal, stream });
   } catch {
     return null;
   }
