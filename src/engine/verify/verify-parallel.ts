@@ -665,12 +665,13 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
  * Starts workers for a store's segments when that pays (enough bytes, more than one
  * segment, more than one core) and the built worker file is there; else null and the
  * walk does everything itself. `SEGLOG_VERIFY_WORKERS` (with `dump`: `SEGLOG_DUMP_WORKERS`)
- * overrides the worker count (0 turns the workers off).
+ * overrides the worker count (0 turns the workers off). `stream`: the walk follows the
+ * workers' progress (see ParallelVerdicts; verify's walk sets the reader's `extendCrcTrust`).
  */
 export function startParallelVerdicts(
   fs: FileSystem,
   segments: SegmentFile[],
-  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean } = {},
 ): ParallelVerdicts | null {
   const pv = createParallelVerdicts(fs, segments, opts);
   // a warm precheck worker (warm-precheck.ts) the verdicts did not adopt is not needed
@@ -681,7 +682,7 @@ export function startParallelVerdicts(
 function createParallelVerdicts(
   fs: FileSystem,
   segments: SegmentFile[],
-  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions },
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean },
 ): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
@@ -706,8 +707,9 @@ function createParallelVerdicts(
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
     const steal = opts.steal !== undefined && process.env.SEGLOG_SIDX_STEAL !== '0' ? opts.steal : undefined;
-    const stream = process.env.SEGLOG_VERIFY_STREAM !== '0';
-    const footers = opts.footersOnly ? true : FOOTERS_IN_WORKERS && !(stream && !opts.dump);
+    // verify's walk only (verify-job.ts asks): repair's analyzer takes whole-segment results
+    const stream = opts.stream === true && !opts.dump && !opts.footersOnly && process.env.SEGLOG_VERIFY_STREAM !== '0';
+    const footers = opts.footersOnly ? true : FOOTERS_IN_WORKERS && !stream;
     return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal, stream });
   } catch {
     return null;

@@ -53,7 +53,7 @@ export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise
   const hasher = await (earlyHasher ?? createHasher());
   earlyHasher = null;
   // worker threads hash sealed segments ahead of the walk; the report is the same either way
-  const verdicts = startParallelVerdicts(fs, segments, { loneFile: target.kind === 'segment' });
+  const verdicts = startParallelVerdicts(fs, segments, { loneFile: target.kind === 'segment', stream: true });
   let report: VerifyReport;
   try {
     report = verifySegments(fs, segments, hasher, {
