@@ -388,6 +388,8 @@ async function referenceReader<T>(R: { create(): Promise<T> }): Promise<T> {
 interface DistCommands {
   Dump: Runnable;
   Verify: Runnable;
+  /** dist's warm-precheck.ts: the next verify's first worker is one already booted. */
+  startWarmPrecheck(): void;
 }
 let dist: Promise<DistCommands> | undefined;
 
@@ -411,6 +413,7 @@ export function distCommands(): Promise<DistCommands> {
     return {
       Dump: ((await import(join(d, 'dump.js'))) as { default: Runnable }).default,
       Verify: ((await import(join(d, 'verify.js'))) as { default: Runnable }).default,
+      startWarmPrecheck: ((await import(join(REPO_ROOT, 'dist', 'engine', 'verify', 'warm-precheck.js'))) as { startWarmPrecheck(): void }).startWarmPrecheck,
     };
   })();
   return dist;
@@ -428,11 +431,13 @@ async function checkWorkers(c: CheckContext, jsonlOff: string, jsonOff: string, 
     const slow = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_FAST: '0' });
     if (slow.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_FAST=0 (JSON.stringify per record) differs from the byte-level writer`, firstDiff(slow.stdout, off));
   }
-  for (const extra of [{}, { SEGLOG_BLAKE3_SIMD: '0' }]) {
+  // the worker's streamed progress on (default) and off; a warm precheck worker (warm-precheck.ts) adopted
+  for (const [extra, warm] of [[{}, false], [{ SEGLOG_BLAKE3_SIMD: '0' }, false], [{ SEGLOG_VERIFY_STREAM: '0' }, false], [{}, true]] as const) {
+    if (warm) d.startWarmPrecheck();
     const on = await run(d.Verify, [c.dir, '--json'], { ...c.env, SEGLOG_VERIFY_WORKERS: '1', ...extra });
     const a = normalizeVerify(on.stdout);
     const b = normalizeVerify(verifyOff);
-    if (a !== b) fail(`verify --json with SEGLOG_VERIFY_WORKERS=1 ${text(extra)} (dist) differs from the walk alone`, firstDiff(a, b));
+    if (a !== b) fail(`verify --json with SEGLOG_VERIFY_WORKERS=1 ${text(extra)}${warm ? ', a warm precheck worker' : ''} (dist) differs from the walk alone`, firstDiff(a, b));
   }
 }
 

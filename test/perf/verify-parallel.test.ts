@@ -168,6 +168,78 @@ describe('worker threads (built dist/)', () => {
     }
   });
 
+  /**
+   * Streamed progress (ParallelVerdicts `stream`, SEGLOG_VERIFY_STREAM): the walk follows
+   * the worker through a segment, taking "valid, hash matching" for every frame below the
+   * worker's published progress. Protects: the report is the sequential one byte for byte,
+   * on a clean store and on copies damaged at random bytes (CRC, framing, hashes, footers),
+   * with the walk really going on from progress (`followed`) and not only from results.
+   * The store's segments (1 MiB) are bigger than the walk's follow lead (256 KiB) and hold
+   * ~50 hash batches of 64 events each, so the walk stops and resumes inside segments,
+   * across batch boundaries. If the report differs, look at precheckSegment's `progress`
+   * (published only after a batch is hashed, while nothing mismatched) and at
+   * ParallelVerdicts.follow/select (verify-parallel.ts); if `followed` stays 0, at the
+   * progress and want slots.
+   */
+  it('streamed progress: the walk following the worker inside segments gives the sequential report, clean and damaged', async () => {
+    const big = join(tempDir('seglog-par-'), 'store');
+    const { store } = await openStore(big, { segmentMaxBytes: 1024 * 1024 });
+    for (let b = 0; b < 140; b++) {
+      store.appendBatch(Array.from({ length: 80 }, (_, k) => ({ entity: `e${(b * 80 + k) % 97}`, scope: 's', payload: { b, k, pad: 'y'.repeat((b * 7 + k) % 300) } })));
+    }
+    store.close();
+    const segs = listSegments(fs, big);
+    expect(segs.length, 'the streaming store should span several segments of 1 MiB').toBeGreaterThan(3);
+    const streamed = (dir: string, opts: VerifyOptions = {}) => {
+      const ss = listSegments(fs, dir);
+      const pv = new WorkersOnlyVerdicts(new URL(`file://${BUILT_WORKER}`), fs, ss.map((x) => x.path), 1, { footers: true, stream: true });
+      try {
+        return { report: verifySegments(fs, ss, hasher, { ...opts, hashVerdicts: pv }), followed: pv.followed };
+      } finally {
+        pv.close();
+      }
+    };
+    const clean = streamed(big);
+    expect(JSON.stringify(clean.report)).toBe(JSON.stringify(verifySegments(fs, segs, hasher)));
+    expect(clean.report.ok).toBe(true);
+    expect(clean.followed, 'the walk should have gone on from the worker\'s progress inside a segment').toBeGreaterThan(0);
+    // segment 0 is the one the walk always streams (it waits there while the worker boots):
+    // a hash-only mismatch (frame CRC fixed) and a CRC mismatch, each past the first lead
+    for (const fixCrc of [true, false]) {
+      const dir = copyStore(big);
+      const seg0 = listSegments(fs, dir)[0]!.path;
+      const bytes = readFileSync(seg0);
+      let off = 32;
+      while (off < 700 * 1024) off += 8 + bytes.readUInt32LE(off);
+      const len = bytes.readUInt32LE(off);
+      bytes[off + 8 + len - 40] ^= 0x20;
+      if (fixCrc) bytes.writeUInt32LE(crc32c(bytes, off + 8, off + 8 + len), off + 4);
+      writeFileSync(seg0, bytes);
+      const got = streamed(dir).report;
+      expect(got.problems.map((p) => p.code), `fixCrc ${fixCrc}`).toContain(fixCrc ? 'hash_mismatch' : 'crc_mismatch');
+      expect(JSON.stringify(got), `fixCrc ${fixCrc}`).toBe(JSON.stringify(verifySegments(fs, listSegments(fs, dir), hasher)));
+    }
+    fc.assert(
+      fc.property(
+        // half the flips in segment 0, which the walk streams in every run
+        fc.array(fc.record({ seg: fc.oneof(fc.constant(0), fc.nat(segs.length - 1)), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 3 }),
+        fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
+        (flips, maxErrors) => {
+          const dir = copyStore(big);
+          for (const f of flips) {
+            const path = join(dir, segs[f.seg]!.name);
+            const bytes = readFileSync(path);
+            bytes[f.at % bytes.length] ^= f.xor;
+            writeFileSync(path, bytes);
+          }
+          const want = verifySegments(fs, listSegments(fs, dir), hasher, { maxErrors });
+          expect(JSON.stringify(streamed(dir, { maxErrors }).report), `flips ${JSON.stringify(flips)}, maxErrors ${maxErrors}`).toBe(JSON.stringify(want));
+        },
+      ),
+      { seed: 0x57e4a1, numRuns: 12 },
+    );
+  }, 120_000);
+
   it('the CLI prints the same verify --json with workers on and off, on clean and damaged stores', () => {
     const damaged = copyStore(base);
     const seg = listSegments(fs, damaged)[1]!;
@@ -184,6 +256,13 @@ describe('worker threads (built dist/)', () => {
       const on = run('2');
       expect(on.status, on.stderr).toBe(off.status);
       expect(on.stdout).toBe(off.stdout);
+      // the workers' streamed progress off (SEGLOG_VERIFY_STREAM=0): whole-segment results only
+      const whole = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'run.js'), 'verify', dir, '--json'], {
+        env: { ...process.env, NODE_ENV: 'production', SEGLOG_VERIFY_WORKERS: '2', SEGLOG_VERIFY_STREAM: '0' },
+        encoding: 'utf8',
+      });
+      expect(whole.status, whole.stderr).toBe(off.status);
+      expect(whole.stdout).toBe(off.stdout);
     }
   });
 });

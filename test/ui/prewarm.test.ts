@@ -226,6 +226,38 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(strip(warm.stdout)).toEqual(strip(cold.stdout));
   }, CLI_TEST_TIMEOUT_MS);
 
+  /**
+   * verify's precheck worker started warm by the job worker (src/engine/verify/warm-precheck.ts)
+   * and the walk following its streamed progress (verify-parallel.ts `stream`): the same
+   * report as with neither (SEGLOG_VERIFY_PREWARM=0, SEGLOG_VERIFY_STREAM=0) and as the walk
+   * alone (SEGLOG_VERIFY_WORKERS=0), on the store cut into 4 MiB segments, clean and with a
+   * flipped byte in segment 0 (the one the warm worker takes and the walk streams). If the
+   * debug line is missing, look at startWarmPrecheck in job-worker.ts and takeWarmPrecheck in
+   * ParallelVerdicts; if the reports differ, at the worker's progress and the walk's follow.
+   */
+  it('verify --json: a warm precheck worker and streamed progress give the same report as without them', async () => {
+    const cut = join(dir, 'cut');
+    expect((await runCli(['init', cut, '--segment-max-bytes', String(4 * 1024 * 1024)])).code).toBe(0);
+    const a = await runCli(['append', cut, '--file', join(dir, 'events.jsonl')], { timeoutMs: 120_000 });
+    expect(a.code, a.stderr).toBe(0);
+    const damaged = join(dir, 'cut-damaged');
+    cpSync(cut, damaged, { recursive: true });
+    const seg0 = join(damaged, readdirSync(damaged).filter((n) => n.endsWith('.seg')).sort()[0]!);
+    const bytes = readFileSync(seg0);
+    bytes[bytes.length >> 1] ^= 0x10;
+    writeFileSync(seg0, bytes);
+    for (const target of [cut, damaged]) {
+      const warm = await runCli(['verify', target, '--json'], { env: { SEGLOG_DEBUG: '1', SEGLOG_VERIFY_WORKERS: '1' } });
+      expect(warm.stderr).toContain('verify precheck in a prewarmed worker');
+      for (const env of [{ SEGLOG_VERIFY_PREWARM: '0' }, { SEGLOG_VERIFY_STREAM: '0' }, { SEGLOG_VERIFY_WORKERS: '0' }]) {
+        const other = await runCli(['verify', target, '--json'], { env: { SEGLOG_VERIFY_WORKERS: '1', ...env } });
+        expect(other.code, `${target} ${JSON.stringify(env)}`).toBe(warm.code);
+        expect(other.stdout, `${target} ${JSON.stringify(env)}`).toBe(warm.stdout);
+      }
+      expect(warm.code).toBe(target === cut ? 0 : 1);
+    }
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('repair --yes --json: the plan\'s worker runs the execution too; report, exit status and repaired store as with a new worker per job', async () => {
     // a flipped byte mid-file and a torn tail, in two copies of the 14 MiB store (a worker each)
     const damaged = (name: string): string => {

@@ -86,6 +86,12 @@ export class SegmentReader {
    * checksummed again. 0: every frame is checked.
    */
   crcTrustedBelow = 0;
+  /**
+   * Asked for a further `crcTrustedBelow` when `pos` reaches it (verify's worker streams its
+   * progress through a segment: verify-parallel.ts `stream`); an answer not past `pos`
+   * means nothing more is coming, and it is not asked again. null: not asked.
+   */
+  extendCrcTrust: ((pos: number) => number) | null = null;
   private readonly trustingCrcOf: CrcOf = (buf, start, end) =>
     this.bufStart + end <= this.crcTrustedBelow ? readU32(buf, start - 4) : (this.crcOf ?? crc32c)(buf, start, end);
 
@@ -164,6 +170,7 @@ export class SegmentReader {
   /** Checks the frame at `pos`; on Valid fills the frame fields and advances `pos`. */
   next(): FrameStatus {
     if (this.pos >= this.frameEnd) return this.pos === this.frameEnd ? FrameStatus.End : FrameStatus.Truncated;
+    if (this.extendCrcTrust !== null && this.pos >= this.crcTrustedBelow) this.askCrcTrust();
     this.ensure(FRAME_PREFIX_BYTES);
     let rel = this.pos - this.bufStart;
     let end = Math.min(this.bufLen, this.frameEnd - this.bufStart);
@@ -182,6 +189,12 @@ export class SegmentReader {
     this.bodyBytes = this.slot.length - 1;
     this.pos += this.slot.sizeBytes;
     return st;
+  }
+
+  private askCrcTrust(): void {
+    const below = this.extendCrcTrust!(this.pos);
+    if (below > this.pos) this.crcTrustedBelow = below;
+    else this.extendCrcTrust = null;
   }
 
   /** Size the frame at `pos` claims (meaningful when its length field is plausible). */

@@ -45,6 +45,7 @@ import type { SegmentReader } from '../segment/segment-reader.js';
 import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
 import type { FooterChecks, HashVerdicts } from './verify.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
+import { dropWarmPrecheck, takeWarmPrecheck } from './warm-precheck.js';
 
 /** What a worker found in one segment file. */
 export interface SegmentPrecheck {
@@ -88,6 +89,12 @@ export const WORKER_STALL_MS = 10_000;
  * segment's whole footer (~70 MB per 64 MiB segment; 265-277 MB peak RSS with two
  * workers); the streaming FooterVerifier holds a 1 MiB window, and the peak RSS with it
  * on measured 140 MB (docs/DECISIONS.md, Performance log).
+ *
+ * Verify with streamed progress (`stream`) keeps the footer check in the walk instead: the
+ * walk no longer waits per segment, the worker (CRCs and hashes) is the critical path, and
+ * the footer check (~35 ms of CPU per 64 MiB segment) is what balances the two threads:
+ * on the 1M-event store 1.37-1.58 s with it in the walk, 1.58-1.67 s in the worker
+ * (docs/DECISIONS.md, round five). `SEGLOG_VERIFY_STREAM=0` restores both as they were.
  */
 export const FOOTERS_IN_WORKERS = true;
 /** A worker bumps the shared progress counter every this many frames. */
@@ -106,6 +113,11 @@ function simdHasher(): Blake3Multi | null {
   return multiHasher;
 }
 
+/** Compiles and instantiates the SIMD hasher ahead of the first segment (a warm worker, warm-precheck.ts). */
+export function prepareSimdHasher(): void {
+  simdHasher();
+}
+
 /**
  * Walks one segment file exactly as verify's walk does (walker.ts walkSegment, the same
  * `isActive`), hashing the EVENT frames of its leading run of valid frames and, for a
@@ -121,6 +133,7 @@ export function precheckSegment(
   heartbeat?: () => void,
   checkFooter = true,
   dump?: DumpPrecheck,
+  progress?: (checkedEnd: number) => void,
 ): SegmentPrecheck {
   const name = basename(path);
   const seg: SegmentFile = { id: parseSegmentFileName(name) ?? segIndex, path, name };
@@ -137,11 +150,15 @@ export function precheckSegment(
   // offsets in file order, so mismatches are reported in the order one-by-one hashing gives
   const multi = hasher ? simdHasher() : null;
   const queued: number[] = [];
+  // where the last queued event ends: once its batch is hashed, every frame before it is settled
+  let queuedEnd = 0;
   const flush = (): void => {
     if (!multi || multi.count === 0) return;
     if (multi.run() !== 0) for (let i = 0; i < multi.count; i++) if (!multi.matches(i)) mismatches.push(queued[i]!);
     multi.clear();
     queued.length = 0;
+    // progress is only ever "all valid, all hashes matching so far" (see ParallelVerdicts.stream)
+    if (progress && contiguous && mismatches.length === 0) progress(queuedEnd);
   };
   multi?.clear();
   walkSegment(fs, seg, segIndex, !sealed, {
@@ -160,6 +177,7 @@ export function precheckSegment(
             if (multi.full) flush();
             queued.push(r.frameOffset);
             multi.pushChecked(r.buf, r.bodyOff, hs);
+            queuedEnd = r.pos;
           } else {
             flush();
             if (!hasher.matches(r.buf, r.bodyOff, hs, r.buf, hs)) mismatches.push(r.frameOffset);
@@ -264,7 +282,7 @@ export class SegmentVerdicts {
 
 /**
  * Layout of the shared control array (Int32 slots): four fixed slots, then one state slot
- * per segment, then one owner slot per segment.
+ * per segment, one owner slot per segment, and one progress and one want slot per segment (`stream`).
  */
 const CTRL_NEXT = 0; // next segment index a worker looks at (a hint: the owner slot decides)
 const CTRL_ABORT = 1; // set to 1: workers stop claiming
@@ -276,6 +294,28 @@ const STATE_FAILED = 2;
 const OWNER_NONE = 0;
 const OWNER_WORKER = 1;
 const OWNER_WALK = 2;
+
+/** A progress slot's value once its segment's result is posted (the walk takes that instead). */
+const PROGRESS_FINAL = -1;
+/** Progress is an Int32 slot: offsets beyond it are not published (the walk waits for the result). */
+const PROGRESS_MAX_OFFSET = 0x7fffffff;
+
+/** Index of segment k's progress slot in a control array for `segments` segments. */
+function progressSlot(segments: number, k: number): number {
+  return CTRL_STATE + 2 * segments + k;
+}
+
+/** Index of segment k's "wake me past this offset" slot, set by the walk when it waits on the progress slot. */
+function wantSlot(segments: number, k: number): number {
+  return CTRL_STATE + 3 * segments + k;
+}
+
+/**
+ * Once the walk has caught up with a streaming worker, it sleeps until the worker is this
+ * far ahead, not just one hash batch (64 events, ~20 KB): waking per batch cost a futex
+ * wake-up and a context switch per 64 events on both threads (~16k per 1M events).
+ */
+const FOLLOW_LEAD_BYTES = 256 * 1024;
 
 /** Index of segment k's owner slot in a control array for `segments` segments. */
 function ownerSlot(segments: number, k: number): number {
@@ -295,6 +335,8 @@ export interface WorkerJob {
   dump?: DumpPrecheck;
   /** Footer checks only, no event hashes (sidx rebuild, sidx-maintenance.ts). */
   footersOnly?: boolean;
+  /** Publish each segment's progress as hashes are settled (ParallelVerdicts `stream`). */
+  stream?: boolean;
   control: SharedArrayBuffer;
   port: MessagePort;
 }
@@ -320,12 +362,30 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   private readonly pathIndex: Map<string, number>;
   private current = -1;
   private currentVerdicts: SegmentVerdicts | null = null;
+  /**
+   * Streamed progress (`stream`): a worker publishes, per segment, an offset below which
+   * every frame was valid (CRC checked) and every EVENT frame's hash matched, each time a
+   * batch of hashes is settled and while that holds; at the segment's end it posts its
+   * result as before and sets the slot to PROGRESS_FINAL. The walk follows the worker
+   * through a segment instead of waiting for the whole of it: segments are 64 MiB and
+   * there are few (6 in the 1M-event store), so waiting per segment left the walk idle
+   * for the first and the worker idle for the last (docs/DECISIONS.md, round five).
+   * Exact for the same reason as whole-segment results: the worker's frames are the walk's
+   * frames up to the first fault, and nothing past a fault or a mismatch is ever published.
+   * `SEGLOG_VERIFY_STREAM=0` turns it off.
+   */
+  private readonly stream: boolean;
+  /** The current segment's verdicts come from its worker's progress (its final result has not come yet). */
+  private streaming = false;
+  private streamedEnd = 0;
   private gaveUp = false;
   private closed = false;
   /** Segments the walk checked itself (claimed first, or the workers failed or stalled). */
   selfChecked = 0;
   /** Segments the walk prechecked itself while waiting for a worker (`steal`). */
   stolen = 0;
+  /** Times the walk went on from a streaming worker's progress, before its segment's result (`stream`). */
+  followed = 0;
 
   private readonly footers: boolean;
   /** How the walk prechecks a later segment itself instead of waiting; null: it waits. */
@@ -337,19 +397,30 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     private readonly fs: FileSystem,
     private readonly paths: string[],
     workerCount: number,
-    opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
+    opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean } = {},
   ) {
     this.steal = opts.steal ?? null;
+    this.stream = opts.stream === true && !opts.dump && !opts.footersOnly;
     const footers = opts.footers ?? FOOTERS_IN_WORKERS;
     const dump = opts.dump;
     const footersOnly = opts.footersOnly ?? false;
     this.footers = footers;
     this.pathIndex = new Map(paths.map((p, i) => [p, i]));
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + 2 * paths.length)));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (CTRL_STATE + 4 * paths.length)));
     for (let i = 0; i < workerCount; i++) {
       const { port1, port2 } = new MessageChannel();
-      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly };
-      const w = new Worker(workerUrl, { workerData: job, transferList: [port2] });
+      const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly, stream: this.stream };
+      // a worker already booted (warm-precheck.ts) gets the job as a message; else a new one
+      const warm = takeWarmPrecheck();
+      if (warm !== null) {
+        // it is up already: segment 0 is the workers' (the walk would claim it before the
+        // job reaches the worker, and check it alone, hashing one event at a time)
+        if (paths.length > 0) Atomics.store(this.ctrl, ownerSlot(paths.length, 0), OWNER_WORKER);
+        warm.postMessage(job, [port2]);
+        // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it)
+        if (process.env.SEGLOG_DEBUG === '1') process.stderr.write('seglog: verify precheck in a prewarmed worker\n');
+      }
+      const w = warm ?? new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
       // a failing worker only means the walk does more itself
       w.on('error', () => undefined);
@@ -359,19 +430,78 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   }
 
   verdict(segIndex: number, frameOffset: number): boolean | undefined {
-    if (segIndex !== this.current) this.load(segIndex);
+    if (segIndex !== this.current) this.select(segIndex);
+    if (this.streaming) {
+      if (frameOffset < this.streamedEnd) return true;
+      this.follow(frameOffset);
+      if (this.streaming) return true;
+    }
     return this.currentVerdicts?.verdict(frameOffset);
   }
 
   checkedEnd(segIndex: number): number {
-    if (segIndex !== this.current) this.load(segIndex);
-    return this.currentVerdicts?.checkedEnd ?? 0;
+    if (segIndex !== this.current) this.select(segIndex);
+    return this.streaming ? this.streamedEnd : (this.currentVerdicts?.checkedEnd ?? 0);
+  }
+
+  /** The reader's next CRC-trust bound past `pos` (verify.ts sets it as `extendCrcTrust`): waits for the worker's progress while it streams. */
+  extendCheckedEnd(segIndex: number, pos: number): number {
+    if (segIndex !== this.current) this.select(segIndex);
+    if (this.streaming && pos >= this.streamedEnd) this.follow(pos);
+    return this.checkedEnd(segIndex);
+  }
+
+  /** Segment k becomes the walk's current one: its final result (waiting for it), or its worker's streamed progress. */
+  private select(k: number): void {
+    this.current = k;
+    this.currentVerdicts = null;
+    this.streamedEnd = 0;
+    this.streaming = this.stream && this.claim(k) === 'worker' && !this.results.has(k);
+    if (!this.streaming) this.load(k);
   }
 
   private load(k: number): void {
-    this.current = k;
+    this.streaming = false;
     const p = this.precheck(k);
     this.currentVerdicts = p ? new SegmentVerdicts(p.checkedEnd, p.mismatches) : null;
+  }
+
+  /**
+   * Waits until the worker of the current segment has settled past `offset` (its progress
+   * slot, see `stream`), or has finished the segment (its final result then replaces the
+   * progress: `load`). Gives up as `waitFor` does when the workers stop making progress.
+   */
+  private follow(offset: number): void {
+    const k = this.current;
+    const slot = progressSlot(this.paths.length, k);
+    let beats = Atomics.load(this.ctrl, CTRL_PROGRESS);
+    let since = Date.now();
+    // anything past `offset` will do if it is there; once the walk must wait, it waits for a lead
+    let need = offset;
+    for (;;) {
+      const end = Atomics.load(this.ctrl, slot);
+      if (end > need) {
+        this.streamedEnd = end;
+        this.followed++;
+        return;
+      }
+      const state = Atomics.load(this.ctrl, CTRL_STATE + k);
+      if (end === PROGRESS_FINAL || state !== 0 || this.gaveUp || this.closed) {
+        this.load(k);
+        return;
+      }
+      need = Math.min(offset + FOLLOW_LEAD_BYTES, PROGRESS_MAX_OFFSET - 1);
+      Atomics.store(this.ctrl, wantSlot(this.paths.length, k), need);
+      Atomics.wait(this.ctrl, slot, end, 100);
+      const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
+      if (now !== beats) {
+        beats = now;
+        since = Date.now();
+      } else if (Date.now() - since > WORKER_STALL_MS) {
+        this.gaveUp = true;
+        Atomics.store(this.ctrl, CTRL_ABORT, 1);
+      }
+    }
   }
 
   footerChecks(local: FooterChecks): FooterChecks {
@@ -498,16 +628,26 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     if (Atomics.load(ctrl, CTRL_ABORT) !== 0) break;
     const k = Atomics.add(ctrl, CTRL_NEXT, 1);
     if (k >= job.paths.length) break;
-    // the walk took it (checking it itself, or prechecking it while it waited)
-    if (!claimSlot(ctrl, job.paths.length, k, OWNER_WORKER)) continue;
+    // the walk took it (checking it itself, or prechecking it while it waited); a slot
+    // already OWNER_WORKER was given to the workers up front, and CTRL_NEXT gave k to this one
+    if (Atomics.compareExchange(ctrl, ownerSlot(job.paths.length, k), OWNER_NONE, OWNER_WORKER) === OWNER_WALK) continue;
     beat();
+    const slot = progressSlot(job.paths.length, k);
+    const want = wantSlot(job.paths.length, k);
+    const progress = job.stream && hasher
+      ? (end: number): void => {
+          if (end > PROGRESS_MAX_OFFSET) return;
+          Atomics.store(ctrl, slot, end);
+          if (end > Atomics.load(ctrl, want)) Atomics.notify(ctrl, slot);
+        }
+      : undefined;
     let msg: WorkerResult;
     try {
       msg = {
         segIndex: k,
         precheck: job.dump
           ? precheckSegment(fs, job.paths[k]!, k, job.paths.length, null, beat, false, job.dump)
-          : precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers),
+          : precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers, undefined, progress),
       };
     } catch (err) {
       msg = { segIndex: k, error: (err as Error).message };
@@ -515,6 +655,8 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     job.port.postMessage(msg);
     Atomics.store(ctrl, CTRL_STATE + k, msg.precheck ? STATE_DONE : STATE_FAILED);
     Atomics.notify(ctrl, CTRL_STATE + k);
+    Atomics.store(ctrl, slot, PROGRESS_FINAL);
+    Atomics.notify(ctrl, slot);
   }
   job.port.close();
 }
@@ -523,12 +665,24 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
  * Starts workers for a store's segments when that pays (enough bytes, more than one
  * segment, more than one core) and the built worker file is there; else null and the
  * walk does everything itself. `SEGLOG_VERIFY_WORKERS` (with `dump`: `SEGLOG_DUMP_WORKERS`)
- * overrides the worker count (0 turns the workers off).
+ * overrides the worker count (0 turns the workers off). `stream`: the walk follows the
+ * workers' progress (see ParallelVerdicts; verify's walk sets the reader's `extendCrcTrust`).
  */
 export function startParallelVerdicts(
   fs: FileSystem,
   segments: SegmentFile[],
-  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions } = {},
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean } = {},
+): ParallelVerdicts | null {
+  const pv = createParallelVerdicts(fs, segments, opts);
+  // a warm precheck worker (warm-precheck.ts) the verdicts did not adopt is not needed
+  dropWarmPrecheck();
+  return pv;
+}
+
+function createParallelVerdicts(
+  fs: FileSystem,
+  segments: SegmentFile[],
+  opts: { loneFile?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean },
 ): ParallelVerdicts | null {
   // workers read the real disk: a simulated filesystem is checked by the walk alone
   if (opts.loneFile || segments.length < 2 || !(fs instanceof RealFs)) return null;
@@ -553,7 +707,10 @@ export function startParallelVerdicts(
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
     const steal = opts.steal !== undefined && process.env.SEGLOG_SIDX_STEAL !== '0' ? opts.steal : undefined;
-    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers: opts.footersOnly ? true : FOOTERS_IN_WORKERS, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal });
+    // verify's walk only (verify-job.ts asks): repair's analyzer takes whole-segment results
+    const stream = opts.stream === true && !opts.dump && !opts.footersOnly && process.env.SEGLOG_VERIFY_STREAM !== '0';
+    const footers = opts.footersOnly ? true : FOOTERS_IN_WORKERS && !stream;
+    return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal, stream });
   } catch {
     return null;
   }

@@ -2,12 +2,24 @@
  * Worker thread of parallel verify (see verify-parallel.ts): checks the event hashes of
  * whole segment files ahead of the main thread's walk; for dump (dump-verdicts.ts), their
  * frame CRCs and payloads' canonical-JSON test. Loaded from the built JS only.
+ *
+ * Two ways in: `workerData` is the job, or the worker was started warm (warm-precheck.ts)
+ * and gets the job as its one message once verify knows its segments.
  */
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createHasher } from '../../format/hash/blake3.js';
 import { RealFs } from '../io/real-fs.js';
-import { runPrecheckWorker, type WorkerJob } from './verify-parallel.js';
+import { prepareSimdHasher, runPrecheckWorker, type WorkerJob } from './verify-parallel.js';
+import type { WarmPrecheckData } from './warm-precheck.js';
 
-const job = workerData as WorkerJob;
 // dump's precheck and sidx rebuild's footer check hash nothing (verify-parallel.ts)
-runPrecheckWorker(job, new RealFs(), job.dump || job.footersOnly ? null : await createHasher());
+const needsHasher = (job: WorkerJob): boolean => !job.dump && !job.footersOnly;
+const data = workerData as WorkerJob | WarmPrecheckData;
+if ('warm' in data) {
+  // a warm worker is started for verify, which hashes: both hashers ready before the job comes
+  const hasher = await createHasher();
+  prepareSimdHasher();
+  parentPort!.once('message', (job: WorkerJob) => runPrecheckWorker(job, new RealFs(), needsHasher(job) ? hasher : null));
+} else {
+  runPrecheckWorker(data, new RealFs(), needsHasher(data) ? await createHasher() : null);
+}

@@ -118,6 +118,8 @@ export interface HashVerdicts {
   footerChecks?(local: FooterChecks): FooterChecks;
   /** Optional: frames of segment `segIndex` ending at or before this offset were found valid elsewhere (CRC included). */
   checkedEnd?(segIndex: number): number;
+  /** Optional: a later `checkedEnd` once the walk reaches `pos` (the reader's `extendCrcTrust`; it may wait for it). */
+  extendCheckedEnd?(segIndex: number, pos: number): number;
 }
 
 /** The walk's per-segment SIDX footer checks: sidx.ts FooterVerifier, or a stand-in for it. */
@@ -199,7 +201,9 @@ class VerifyVisitor implements TxnFacts<VerifyTxn>, ChainFacts {
 
   onSegment(seg: SegmentFile, segIndex: number, r: SegmentReader): void {
     // frames a worker already found valid are not checksummed twice (verify-parallel.ts)
-    r.crcTrustedBelow = this.opts.hashVerdicts?.checkedEnd?.(segIndex) ?? 0;
+    const verdicts = this.opts.hashVerdicts;
+    r.crcTrustedBelow = verdicts?.checkedEnd?.(segIndex) ?? 0;
+    if (verdicts?.extendCheckedEnd) r.extendCrcTrust = (pos) => verdicts.extendCheckedEnd!(segIndex, pos);
     this.footers?.onSegment(r);
     this.segName = seg.name;
     this.segIndex = segIndex;

@@ -5,7 +5,7 @@
  * With `--anchor` heads (issue 16) the same walk feeds the Merkle check (AnchorCheck, a
  * walk tap), and its problems join the report.
  */
-import { createHasher } from '../../format/hash/blake3.js';
+import { type Blake3, createHasher } from '../../format/hash/blake3.js';
 import { readHeadFile, readVerifier } from '../../engine/anchor/anchor-files.js';
 import { AnchorCheck, type AnchorOutcome, addProblems } from '../../engine/anchor/verify-anchor.js';
 import { RealFs } from '../../engine/io/real-fs.js';
@@ -29,6 +29,14 @@ export interface VerifyJobInput {
 
 export type VerifyJobOutput = VerifyReport & { anchors?: AnchorOutcome[] };
 
+/**
+ * hash-wasm's module is compiled asynchronously: ~0.1 s between asking and the walk's
+ * start on the loaded bench VM. Asked for when this module loads (a prewarmed job worker
+ * loads it before the job comes, prewarm.ts), so the first job finds it ready.
+ */
+let earlyHasher: Promise<Blake3> | null = createHasher();
+earlyHasher.catch(() => undefined);
+
 export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise<VerifyJobOutput> {
   const fs = new RealFs();
   const target = resolveTarget(fs, input.store);
@@ -42,9 +50,10 @@ export async function verifyJob(input: VerifyJobInput, ctl: JobControl): Promise
   // the tree's leaves start at event 0: a head can only be checked against the whole history
   if (heads.length > 0) requireWholeLog(view, input.archive, '--anchor');
   const anchorCheck = target.kind === 'store' && AnchorCheck.needed(fs, target.dir, heads) ? new AnchorCheck(fs, target.dir, segments, heads, verifiers) : null;
-  const hasher = await createHasher();
+  const hasher = await (earlyHasher ?? createHasher());
+  earlyHasher = null;
   // worker threads hash sealed segments ahead of the walk; the report is the same either way
-  const verdicts = startParallelVerdicts(fs, segments, { loneFile: target.kind === 'segment' });
+  const verdicts = startParallelVerdicts(fs, segments, { loneFile: target.kind === 'segment', stream: true });
   let report: VerifyReport;
   try {
     report = verifySegments(fs, segments, hasher, {
