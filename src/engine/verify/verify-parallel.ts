@@ -522,10 +522,11 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
 /**
  * Footer-check workers `sidx rebuild` starts without SEGLOG_SIDX_WORKERS: none on two cores
  * or fewer. Its walk has nothing to do but the footer check, so a worker pays only with a
- * core to itself, and on two cores the other is rarely free: on this 2-vCPU VM under other
- * sessions' load (6-10), intact footers took 1.11-1.37 s and 2.0 s CPU with the worker,
- * 0.78-0.99 s and 1.0 s CPU without (two threads ran at ~40% of one each: the worker only
- * doubled the CPU); at load 0.8 the worker had saved ~0.1 s (docs/DECISIONS.md, round five).
+ * core to itself, and on two cores the other is rarely free: on the project's 2-vCPU VM
+ * under other sessions' load (4-11), intact footers took 1.13-1.43 s and 2.0-2.2 s CPU with
+ * the worker, 0.78-0.99 s and 1.0 s CPU without (two busy threads ran at ~40% of one each:
+ * the worker only doubled the CPU); at load 0.8 it had saved ~0.1 s (docs/DECISIONS.md,
+ * "Performance, round five (issue 18): sidx rebuild").
  */
 export function sidxWorkersByDefault(cores: number): number {
   return cores <= 2 ? 0 : Math.min(MAX_VERIFY_WORKERS, cores - 1);
