@@ -525,8 +525,10 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
  * core to itself, and on two cores the other is rarely free: on the project's 2-vCPU VM
  * under other sessions' load (4-11), intact footers took 1.13-1.43 s and 2.0-2.2 s CPU with
  * the worker, 0.78-0.99 s and 1.0 s CPU without (two busy threads ran at ~40% of one each:
- * the worker only doubled the CPU); at load 0.8 it had saved ~0.1 s (docs/DECISIONS.md,
- * "Performance, round five (issue 18): sidx rebuild").
+ * the worker only doubled the CPU). Round two (load 3.6) had measured the worker ~0.2 s
+ * faster, when the walk did more of its own work; on two quiet cores it may still be: there
+ * SEGLOG_SIDX_WORKERS=1 brings it back (docs/DECISIONS.md, "Performance, round five (issue
+ * 18): sidx rebuild").
  */
 export function sidxWorkersByDefault(cores: number): number {
   return cores <= 2 ? 0 : Math.min(MAX_VERIFY_WORKERS, cores - 1);
