@@ -172,7 +172,10 @@ export interface SidxMaintenanceOptions {
   onWarning?: (message: string) => void;
   /** Called after each segment (progress). */
   onSegment?: (r: SidxSegmentResult) => void;
-  /** Worker threads check stored footers ahead (default on; `SEGLOG_SIDX_WORKERS=0` also turns them off). */
+  /**
+   * Worker threads check stored footers ahead (default: on three or more cores,
+   * verify-parallel.ts sidxWorkersByDefault; `SEGLOG_SIDX_WORKERS=N` sets the count, 0 none).
+   */
   parallel?: boolean;
   /**
    * Called within a segment's work (every few thousand frames of a scan, every chunk of

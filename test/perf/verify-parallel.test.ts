@@ -8,7 +8,7 @@ import { crc32c } from '../../src/format/hash/crc32c.js';
 import { RealFs } from '../../src/engine/io/real-fs.js';
 import { listSegments } from '../../src/engine/segment/walker.js';
 import { type VerifyOptions, verifySegments } from '../../src/engine/verify/verify.js';
-import { precheckSegment } from '../../src/engine/verify/verify-parallel.js';
+import { MAX_VERIFY_WORKERS, precheckSegment, sidxWorkersByDefault } from '../../src/engine/verify/verify-parallel.js';
 import { WorkersOnlyVerdicts } from '../support/workers-only-verdicts.js';
 import { StaticVerdicts } from '../support/static-verdicts.js';
 import { FIXTURES_DIR, frameEndOfFile, openStore, REPO_ROOT, removeTempDirs, tempDir } from '../engine/test-store.js';
@@ -126,6 +126,17 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
 
 /** The worker threads themselves run the built JS: these tests need `npm run build` first. */
 const BUILT_WORKER = join(REPO_ROOT, 'dist', 'engine', 'verify', 'verify-worker.js');
+
+describe('sidx rebuild\'s footer-check workers by default', () => {
+  // The policy, not a speed: on two cores the worker only competed with the walk for the
+  // other core (docs/DECISIONS.md, "Performance, round five (issue 18): sidx rebuild").
+  // SEGLOG_SIDX_WORKERS still overrides it; test/commands/sidx.test.ts holds the answers
+  // equal with the workers on and off. If this fails, look at sidxWorkersByDefault.
+  it('none on one or two cores; one fewer than the cores, at most MAX_VERIFY_WORKERS, from three on', () => {
+    expect([1, 2].map(sidxWorkersByDefault)).toEqual([0, 0]);
+    expect([3, 4, 5, 64].map(sidxWorkersByDefault)).toEqual([2, 3, 4, MAX_VERIFY_WORKERS].map((n) => Math.min(n, MAX_VERIFY_WORKERS)));
+  });
+});
 
 describe('worker threads (built dist/)', () => {
   beforeAll(() => {

@@ -662,6 +662,21 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
 }
 
 /**
+ * Footer-check workers `sidx rebuild` starts without SEGLOG_SIDX_WORKERS: none on two cores
+ * or fewer. Its walk has nothing to do but the footer check, so a worker pays only with a
+ * core to itself, and on two cores the other is rarely free: on the project's 2-vCPU VM
+ * under other sessions' load (4-11), intact footers took 1.13-1.43 s and 2.0-2.2 s CPU with
+ * the worker, 0.78-0.99 s and 1.0 s CPU without (two busy threads ran at ~40% of one each:
+ * the worker only doubled the CPU). Round two (load 3.6) had measured the worker ~0.2 s
+ * faster, when the walk did more of its own work; on two quiet cores it may still be: there
+ * SEGLOG_SIDX_WORKERS=1 brings it back (docs/DECISIONS.md, "Performance, round five (issue
+ * 18): sidx rebuild").
+ */
+export function sidxWorkersByDefault(cores: number): number {
+  return cores <= 2 ? 0 : Math.min(MAX_VERIFY_WORKERS, cores - 1);
+}
+
+/**
  * Starts workers for a store's segments when that pays (enough bytes, more than one
  * segment, more than one core) and the built worker file is there; else null and the
  * walk does everything itself. `SEGLOG_VERIFY_WORKERS` (with `dump`: `SEGLOG_DUMP_WORKERS`)
@@ -693,7 +708,7 @@ function createParallelVerdicts(
   // one core stays with the walk (frame and chain checks: the critical path); on two
   // cores one worker beat two: 2.21-2.31 s vs 2.72-3.01 s wall, 3.4 vs 4.1-4.5 s CPU, 112 vs
   // 140 MB on the 1M-event store (docs/DECISIONS.md, Performance log)
-  let count = env !== undefined && /^\d+$/.test(env) ? Number(env) : Math.min(MAX_VERIFY_WORKERS, Math.max(1, availableParallelism() - 1));
+  let count = env !== undefined && /^\d+$/.test(env) ? Number(env) : opts.footersOnly ? sidxWorkersByDefault(availableParallelism()) : Math.min(MAX_VERIFY_WORKERS, Math.max(1, availableParallelism() - 1));
   count = Math.min(count, segments.length);
   if (count < 1) return null;
   let bytes = 0;
