@@ -88,13 +88,7 @@ describe('verify with worker verdicts gives the sequential report, byte for byte
         fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         fc.nat(15),
         (flips, maxErrors, pickMask) => {
-          const dir = copyStore(base);
-          for (const f of flips) {
-            const p = join(dir, segs[f.seg]!.name);
-            const bytes = readFileSync(p);
-            bytes[f.at % bytes.length] ^= f.xor;
-            writeFileSync(p, bytes);
-          }
+          const dir = flipped(copyStore(base), segs, flips);
           // prechecks with and without the footer check (verify-parallel.ts FOOTERS_IN_WORKERS)
           const { sequential, parallel } = bothReports(dir, (i) => ((pickMask >> (i % 4)) & 1) === 1 || pickMask === 0, { maxErrors }, flips.length % 2 === 0);
           expect(JSON.stringify(parallel), `flips ${JSON.stringify(flips)}, maxErrors ${maxErrors}`).toBe(JSON.stringify(sequential));
@@ -236,13 +230,7 @@ describe('worker threads (built dist/)', () => {
         fc.array(fc.record({ seg: fc.oneof(fc.constant(0), fc.nat(segs.length - 1)), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 3 }),
         fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         (flips, maxErrors) => {
-          const dir = copyStore(big);
-          for (const f of flips) {
-            const path = join(dir, segs[f.seg]!.name);
-            const bytes = readFileSync(path);
-            bytes[f.at % bytes.length] ^= f.xor;
-            writeFileSync(path, bytes);
-          }
+          const dir = flipped(copyStore(big), segs, flips);
           const want = verifySegments(fs, listSegments(fs, dir), hasher, { maxErrors });
           expect(JSON.stringify(streamed(dir, { maxErrors }).report), `flips ${JSON.stringify(flips)}, maxErrors ${maxErrors}`).toBe(JSON.stringify(want));
         },
@@ -277,3 +265,14 @@ describe('worker threads (built dist/)', () => {
     }
   });
 });
+
+/** `dir` with byte `at` (modulo the file's size) of segment `seg` xored with `xor`, for each flip. */
+function flipped(dir: string, segs: readonly { name: string }[], flips: readonly { seg: number; at: number; xor: number }[]): string {
+  for (const f of flips) {
+    const path = join(dir, segs[f.seg]!.name);
+    const bytes = readFileSync(path);
+    bytes[f.at % bytes.length] ^= f.xor;
+    writeFileSync(path, bytes);
+  }
+  return dir;
+}
