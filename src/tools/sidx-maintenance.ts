@@ -20,7 +20,7 @@ import { buildFooterFromFrames, type FooterBuilder, type FooterProblem, FooterVe
 import type { Target } from '../engine/segment/target.js';
 import { type FooterProbe, probeFooter } from '../engine/segment/segment-end.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES } from '../format/segment-header.js';
-import { type SegmentFile, walkSegment } from '../engine/segment/walker.js';
+import { listSegments, type SegmentFile, walkSegment } from '../engine/segment/walker.js';
 import { type ParallelVerdicts, startParallelVerdicts } from '../engine/verify/verify-parallel.js';
 import { SegmentReplacements } from './segment-replacements.js';
 
@@ -193,11 +193,17 @@ function storeDirOf(fs: FileSystem, target: Target): string | null {
   return exists(fs, storePaths(dir).meta) ? dir : null;
 }
 
-function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions, fn: () => T): T {
+/**
+ * Runs `fn` holding the store lock (not for a dry run, or a segment file outside a store),
+ * on the target's segments as listed under the lock: a writer that held the lock just
+ * before may have sealed the last segment and created the next one since the target was
+ * resolved, and the rebuild treats the last segment as the active one.
+ */
+function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions, fn: (target: Target) => T): T {
   const dir = storeDirOf(fs, target);
   const lock = dir !== null && !opts.dryRun ? StoreLock.acquire(fs, storePaths(dir).lock, opts.lockEnv ?? realLockEnv(), opts.onWarning ?? (() => {})) : null;
   try {
-    return fn();
+    return fn(lock !== null && target.kind === 'store' ? { ...target, segments: listSegments(fs, target.dir) } : target);
   } finally {
     lock?.release();
   }
@@ -209,8 +215,8 @@ function withStoreLock<T>(fs: FileSystem, target: Target, opts: SidxMaintenanceO
  * damaged is found by its head and removed too. The checkpoint goes as well (it
  * describes the files with their footers).
  */
-export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
-  return withStoreLock(fs, target, opts, () => {
+export function stripFooters(fs: FileSystem, resolved: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
+  return withStoreLock(fs, resolved, opts, (target) => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
     const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     try {
@@ -257,8 +263,8 @@ export function stripFooters(fs: FileSystem, target: Target, opts: SidxMaintenan
  * one the frames call for is left alone; a segment whose frames or header are damaged
  * is skipped (it needs `seglog repair`, or a read-write open for a torn tail).
  */
-export function rebuildFooters(fs: FileSystem, target: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
-  return withStoreLock(fs, target, opts, () => {
+export function rebuildFooters(fs: FileSystem, resolved: Target, opts: SidxMaintenanceOptions = {}): SidxMaintenanceResult {
+  return withStoreLock(fs, resolved, opts, (target) => {
     const result: SidxMaintenanceResult = { dryRun: opts.dryRun ?? false, segments: [], checkpointRemoved: false };
     const pending = new SegmentReplacements(fs, opts.cancelPoint, opts.maxOpenTemps);
     let changed = false;

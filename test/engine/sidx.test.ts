@@ -87,6 +87,33 @@ describe('SIDX footers are deterministic', () => {
   });
 });
 
+/**
+ * The target (its segment list) is resolved before the store lock is taken; a writer
+ * holding the lock in between may seal the last segment and create the next. Property:
+ * strip and rebuild work on the segments as listed under the lock: every segment is in
+ * the answer, and the segment sealed in between keeps the footer its writer wrote (a
+ * rebuild from the stale list took it for the active last segment). If this fails, look
+ * at withStoreLock in src/tools/sidx-maintenance.ts.
+ */
+describe('strip and rebuild list the segments under the lock', () => {
+  it('a segment created between resolving the target and taking the lock is in the answer, and its predecessor keeps its footer', () => {
+    const fs = buildShape({ segmentMaxBytes: 4096, end: 'close', ops: Array.from({ length: 6 }, (_, i) => ({ t: 'one' as const, e: i % 3, n: 600 })) }, hasher);
+    const stale = resolveTarget(fs, STORE_DIR);
+    const w = Store.openSync(STORE_DIR, { fs, lockEnv: SIM_LOCK_ENV }, hasher);
+    for (let i = 0; i < 12; i++) w.append({ entity: `late-${i % 2}`, scope: 's' }, { pad: 'x'.repeat(500) });
+    w.close();
+    const now = listSegments(fs, STORE_DIR);
+    expect(now.length, 'the late writer should have added segments').toBeGreaterThan(stale.segments.length);
+    const before = segmentBytes(fs);
+    const r = rebuildFooters(fs, stale, opts);
+    expect(r.segments.length).toBe(now.length);
+    expect(r.segments.every((x) => x.action === 'unchanged'), JSON.stringify(r.segments)).toBe(true);
+    expect(segmentBytes(fs)).toEqual(before);
+    const stripped = stripFooters(fs, stale, opts);
+    expect(stripped.segments.length).toBe(now.length);
+  });
+});
+
 describe('a damaged footer is detected and changes no answer', () => {
   const shape: Shape = {
     segmentMaxBytes: 4096,
