@@ -52,7 +52,6 @@ const DONE = 3;
 /** Results. */
 const OK = 0;
 const FAILED = 1;
-const SKIPPED = 2;
 
 export interface WriteBehindJob {
   control: SharedArrayBuffer;
@@ -86,7 +85,7 @@ function doWrite(ctl: Int32Array, pos: Float64Array, slot: Uint8Array, k: number
   }
   try {
     const n = nodeFs.writeSync(ctl[at(k, S_FD)]!, src, 0, len, pos[k]!);
-    return n === len ? null : { code: 'EIO', message: `short write: ${n} of ${len} bytes written`, written: n };
+    return n === len ? null : { code: 'EIO', message: 'short write', written: n };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { code: typeof e?.code === 'string' ? e.code : 'EIO', message: typeof e?.message === 'string' ? e.message : String(err) };
@@ -106,22 +105,29 @@ export function runWriteBehindWorker(job: WriteBehindJob): void {
     }
     const k = t % SLOTS;
     const st = at(k, S_STATE);
-    const seen = Atomics.compareExchange(ctl, st, tag(t) + QUEUED, tag(t) + WRITING);
-    if (seen !== tag(t) + QUEUED) {
+    const failure = takeQueued(ctl, pos, slots[k]!, k, t, arena);
+    if (failure === false) {
       // the caller took it: the next write waits until this one is done (writes stay a prefix)
-      for (let v = seen; v === tag(t) + WRITING; v = Atomics.load(ctl, st)) Atomics.wait(ctl, st, v, 1000);
-      continue;
-    }
-    const skip = Atomics.load(ctl, C_FAILED) !== 0;
-    const failure = skip ? null : doWrite(ctl, pos, slots[k]!, k, arena);
-    if (failure) {
-      Atomics.store(ctl, C_FAILED, 1);
-      job.port.postMessage(failure);
-    }
-    Atomics.store(ctl, at(k, S_RESULT), failure ? FAILED : skip ? SKIPPED : OK);
-    Atomics.store(ctl, st, tag(t) + DONE);
-    Atomics.notify(ctl, st);
+      for (let v = Atomics.load(ctl, st); v === tag(t) + WRITING; v = Atomics.load(ctl, st)) Atomics.wait(ctl, st, v, 1000);
+    } else if (failure !== null) job.port.postMessage(failure);
   }
+}
+
+/**
+ * Takes ticket t in slot k if no one has (its state QUEUED -> WRITING), does its write
+ * unless a write before it failed, and marks it DONE: by the thread, or by the caller when
+ * the thread has not started it. Returns the write's failure, null, or false when the
+ * ticket was not there to take.
+ */
+function takeQueued(ctl: Int32Array, pos: Float64Array, slot: Uint8Array, k: number, t: number, arena: CrcArena): WriteFailure | null | false {
+  const st = at(k, S_STATE);
+  if (Atomics.compareExchange(ctl, st, tag(t) + QUEUED, tag(t) + WRITING) !== tag(t) + QUEUED) return false;
+  const failure = Atomics.load(ctl, C_FAILED) !== 0 ? null : doWrite(ctl, pos, slot, k, arena);
+  if (failure) Atomics.store(ctl, C_FAILED, 1);
+  Atomics.store(ctl, at(k, S_RESULT), failure ? FAILED : OK);
+  Atomics.store(ctl, st, tag(t) + DONE);
+  Atomics.notify(ctl, st);
+  return failure;
 }
 
 export class WriteBehind implements BackgroundWriter {
@@ -212,8 +218,7 @@ export class WriteBehind implements BackgroundWriter {
   /** A dying store: waits for a write in progress, does no queued one, lets the thread go. */
   abandon(): void {
     if (this.closed) return;
-    Atomics.store(this.ctl, C_FAILED, 1);
-    this.failure ??= new FsError('EIO', 'write-behind abandoned');
+    Atomics.store(this.ctl, C_FAILED, 1); // no queued write is done after this, by either thread
     try {
       this.settle(this.queued);
     } finally {
@@ -238,14 +243,10 @@ export class WriteBehind implements BackgroundWriter {
       for (;;) {
         const v = Atomics.load(ctl, st);
         if (v === tag(t) + DONE) break;
-        if (v === tag(t) + QUEUED && Atomics.compareExchange(ctl, st, v, tag(t) + WRITING) === v) {
-          // not started: done here (or not at all after a failure)
-          const skip = this.failure !== null || Atomics.load(ctl, C_FAILED) !== 0;
-          const failure = skip ? null : doWrite(ctl, this.pos, this.slots[k]!, k, (this.arena ??= new CrcArena(SLOT_BYTES)));
-          if (failure) Atomics.store(ctl, C_FAILED, 1);
-          ctl[at(k, S_RESULT)] = failure ? FAILED : skip ? SKIPPED : OK;
-          Atomics.store(ctl, st, tag(t) + DONE);
-          Atomics.notify(ctl, st);
+        if (v === tag(t) + QUEUED) {
+          // not started by the thread: done here (or not at all after a failure)
+          const failure = takeQueued(ctl, this.pos, this.slots[k]!, k, t, (this.arena ??= new CrcArena(SLOT_BYTES)));
+          if (failure === false) continue; // the thread took it meanwhile
           if (failure) this.fail(failure, k);
           break;
         }

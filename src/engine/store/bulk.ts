@@ -10,7 +10,7 @@
  * hash in the SIMD lanes: hash-lanes.ts; `SEGLOG_APPEND_FAST=0` turns the byte-level
  * line path off, `SEGLOG_BLAKE3_SIMD=0` the lanes, and the differential suite runs both).
  */
-import { copyBytes, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
+import { copyBytes, readU32, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
 import { eventFrameSize, EV, isValidKind, makeUuidV7, MAX_ENTITY_BYTES, MAX_PAYLOAD_BYTES, MAX_SCOPE_BYTES, ZERO_HASH } from '../../format/event.js';
 import { HASH_BYTES } from '../../format/hash/blake3.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
@@ -348,7 +348,7 @@ function addChunkToFooter(b: FooterBuilder, chunk: BulkChunk, segOffset: number,
   const buf = chunk.arena.buf;
   const frameEntity = chunk.frameEntity;
   for (let off = 0, f = 0; off < chunk.len; f++) {
-    const length = buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24);
+    const length = readU32(buf, off);
     const entity = frameEntity[f]!;
     if (entity < 0) b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);
     else {
@@ -356,7 +356,7 @@ function addChunkToFooter(b: FooterBuilder, chunk: BulkChunk, segOffset: number,
       const si = b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off, known);
       if (known < 0) names.set(entity, si);
     }
-    off += FRAME_HEADER_BYTES + (length >>> 0);
+    off += FRAME_HEADER_BYTES + length;
   }
 }
 

@@ -474,8 +474,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   private follow(offset: number): void {
     const k = this.current;
     const slot = progressSlot(this.paths.length, k);
-    let beats = Atomics.load(this.ctrl, CTRL_PROGRESS);
-    let since = Date.now();
+    const watch = this.heartbeat();
     // anything past `offset` will do if it is there; once the walk must wait, it waits for a lead
     let need = offset;
     for (;;) {
@@ -493,15 +492,31 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
       need = Math.min(offset + FOLLOW_LEAD_BYTES, PROGRESS_MAX_OFFSET - 1);
       Atomics.store(this.ctrl, wantSlot(this.paths.length, k), need);
       Atomics.wait(this.ctrl, slot, end, 100);
-      const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
-      if (now !== beats) {
-        beats = now;
-        since = Date.now();
-      } else if (Date.now() - since > WORKER_STALL_MS) {
-        this.gaveUp = true;
-        Atomics.store(this.ctrl, CTRL_ABORT, 1);
-      }
+      this.stalled(watch);
     }
+  }
+
+  /** The workers' heartbeat (CTRL_PROGRESS) as a waiting walk first sees it. */
+  private heartbeat(): { beats: number; since: number } {
+    return { beats: Atomics.load(this.ctrl, CTRL_PROGRESS), since: Date.now() };
+  }
+
+  /**
+   * Whether the workers have stopped making progress: their heartbeat has not moved for
+   * WORKER_STALL_MS since `watch` last saw it move. The walk then gives up on them and does
+   * the rest itself.
+   */
+  private stalled(watch: { beats: number; since: number }): boolean {
+    const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
+    if (now !== watch.beats) {
+      watch.beats = now;
+      watch.since = Date.now();
+      return false;
+    }
+    if (Date.now() - watch.since <= WORKER_STALL_MS) return false;
+    this.gaveUp = true;
+    Atomics.store(this.ctrl, CTRL_ABORT, 1);
+    return true;
   }
 
   footerChecks(local: FooterChecks): FooterChecks {
@@ -547,8 +562,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   }
 
   private waitFor(k: number): SegmentPrecheck | null {
-    let progress = Atomics.load(this.ctrl, CTRL_PROGRESS);
-    let since = Date.now();
+    const watch = this.heartbeat();
     for (;;) {
       this.drain();
       const got = this.arrived.get(k);
@@ -563,15 +577,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
       // rather than wait, do a later segment's precheck here (see the top of this file)
       if (this.stealOne(k)) continue;
       Atomics.wait(this.ctrl, CTRL_STATE + k, 0, 100);
-      const now = Atomics.load(this.ctrl, CTRL_PROGRESS);
-      if (now !== progress) {
-        progress = now;
-        since = Date.now();
-      } else if (Date.now() - since > WORKER_STALL_MS) {
-        this.gaveUp = true;
-        Atomics.store(this.ctrl, CTRL_ABORT, 1);
-        return null;
-      }
+      if (this.stalled(watch)) return null;
     }
   }
 
