@@ -8,6 +8,8 @@
  * Errors are thrown as `FsError` with a POSIX-like `code` (ENOENT, EEXIST,
  * EIO, ENOSPC, ...), whatever the implementation.
  */
+import type { Blake3 } from '../../format/hash/blake3.js';
+
 export type OpenMode =
   /** read only; the file must exist */
   | 'r'
@@ -136,13 +138,40 @@ export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.
  * read, a synchronous write after them) and `close` (or `abandon`) before closing a
  * descriptor it wrote through.
  */
+/** The frames of a chunk handed to a BackgroundWriter: hashes to complete, and who to tell once written. */
+export interface ChunkFrames {
+  /** Whole frames in the chunk. */
+  count: number;
+  /** Per frame: its chain code (format/chain-hash.ts: hashes completed before the CRCs), or null: none to complete. */
+  codes: Int32Array | null;
+  /** Per frame: a number handed back to `written` (bulk.ts: the frame's session entity index). */
+  tags: Int32Array;
+  /** For bodies the SIMD kernel does not take, when the caller ends up doing the write itself. */
+  single: Blake3;
+  /**
+   * Called in write order once the write is done (never after a failed one), with the
+   * bytes written (hashes completed; CRCs maybe not) and the tags: valid during the call only.
+   */
+  written: ((bytes: Uint8Array, tags: Int32Array) => void) | null;
+}
+
 export interface BackgroundWriter {
   /**
    * Queues buf[off, off + len) for `fd` at `position`; false (nothing queued, earlier writes
    * done): the caller writes it. `crcFrames`: whole frames whose CRCs it writes before the
-   * write (format/frame.ts sealFrameCrcs). Throws an earlier write's failure.
+   * write (format/frame.ts sealFrameCrcs). `frames`: their chain hashes, completed before
+   * the CRCs, and a call once written. Throws an earlier write's failure.
    */
-  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number, crcFrames?: boolean): boolean;
+  write(fd: number, path: string, buf: Uint8Array, off: number, len: number, position: number, crcFrames?: boolean, frames?: ChunkFrames): boolean;
+  /**
+   * The buffer the next `write` copies into, for the caller to fill in place first (that
+   * write then copies nothing): free of any earlier write once this returns, and the
+   * caller's until that write (or one of another buffer) is queued. Throws an earlier
+   * write's failure.
+   */
+  nextBuffer(): Uint8Array;
+  /** The chain table `frames.codes` refer to (format/chain-hash.ts), shared with the thread. */
+  readonly chainTable: Uint8Array;
   /** Waits for every queued write; throws the first failure (an FsError, as the synchronous write would have thrown). */
   drain(): void;
   /** Drains and lets the thread go. */

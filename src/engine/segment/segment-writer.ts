@@ -1,5 +1,5 @@
 import { encodeSegmentHeader, SEGMENT_FORMAT_VERSION, SEGMENT_HEADER_BYTES } from '../../format/segment-header.js';
-import { type BackgroundWriter, type FileSystem, isCrash, shortWrite } from '../io/fs-types.js';
+import { type BackgroundWriter, type ChunkFrames, type FileSystem, isCrash, shortWrite } from '../io/fs-types.js';
 import { writeFully } from '../io/fs-util.js';
 import { segmentFileName } from '../io/layout.js';
 import { join } from 'node:path';
@@ -126,15 +126,16 @@ export class SegmentWriter {
    * may be reused at once. Every other method here waits for them first (`settle`), so an
    * fsync, a seal, a rotation or a synchronous write never overtakes them. A failed write
    * is thrown by whichever call comes next. `crcFrames`: whole frames whose CRCs that
-   * thread writes first. Returns false, having queued nothing, when there is no such
+   * thread writes first; `frames`: their chain hashes to complete first, and a call once written
+   * (ChunkFrames). Returns false, having queued nothing, when there is no such
    * thread or the bytes do not fit its buffers: the caller then writes them (`write`).
    */
-  writeLater(buf: Uint8Array, off: number, len: number, frames: number, crcFrames: boolean): boolean {
+  writeLater(buf: Uint8Array, off: number, len: number, crcFrames: boolean, frames: ChunkFrames): boolean {
     if (this.behind === undefined) this.behind = this.fs.writeBehind?.() ?? null;
     const a = this.active;
-    if (this.behind === null || !this.behind.write(a.fd, a.path, buf, off, len, a.sizeBytes, crcFrames)) return false;
+    if (this.behind === null || !this.behind.write(a.fd, a.path, buf, off, len, a.sizeBytes, crcFrames, frames)) return false;
     a.sizeBytes += len;
-    if (frames > 0) a.hasFrames = true;
+    if (frames.count > 0) a.hasFrames = true;
     this.dirty = true;
     return true;
   }
@@ -142,6 +143,19 @@ export class SegmentWriter {
   /** Whether `writeLater` has a thread to hand writes to (it is started by the first writeLater). */
   get writesBehind(): boolean {
     return this.behind !== undefined && this.behind !== null;
+  }
+
+  /** The chain table of the thread `writeLater` hands writes to (ChunkFrames.codes), or null: no thread (yet). */
+  get chainTable(): Uint8Array | null {
+    return this.behind ? this.behind.chainTable : null;
+  }
+
+  /**
+   * The buffer the next `writeLater` copies into (BackgroundWriter.nextBuffer), for the
+   * caller to fill in place; null without a thread.
+   */
+  nextChunkBuffer(): Uint8Array | null {
+    return this.behind ? this.behind.nextBuffer() : null;
   }
 
   /** Waits for the writes `writeLater` queued; throws the first failure. */

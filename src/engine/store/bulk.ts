@@ -9,16 +9,23 @@
  * `encodeNext`) and `addRaw` (JSONL lines encoded from their bytes, CRC in place, the
  * hash in the SIMD lanes: hash-lanes.ts; `SEGLOG_APPEND_FAST=0` turns the byte-level
  * line path off, `SEGLOG_BLAKE3_SIMD=0` the lanes, and the differential suite runs both).
+ * Once the session's chunks go to the write-behind thread (SegmentWriter.writeLater),
+ * `addRaw` leaves the hashes to that thread as well (format/chain-hash.ts, chain-slots.ts;
+ * `SEGLOG_HASH_BEHIND=0` keeps them in the lanes): it completes each chunk's hashes and
+ * CRCs before writing it, and the chunk's footer entries are taken from the written bytes.
  */
 import { copyBytes, readU32, writeU16, writeU32, writeU64 } from '../../format/bytes.js';
+import { chainHashers, type ChainHashers, fillChainHashes, HASH_DONE } from '../../format/chain-hash.js';
 import { eventFrameSize, EV, isValidKind, makeUuidV7, MAX_ENTITY_BYTES, MAX_PAYLOAD_BYTES, MAX_SCOPE_BYTES, ZERO_HASH } from '../../format/event.js';
 import { HASH_BYTES } from '../../format/hash/blake3.js';
-import { CrcArena } from '../../format/hash/crc32c.js';
+import { Blake3Multi } from '../../format/hash/blake3-multi.js';
+import { crc32c, CrcArena } from '../../format/hash/crc32c.js';
 import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH, sealFrameCrcs } from '../../format/frame.js';
 import type { FooterBuilder } from '../index/sidx.js';
 import { EntityTable } from '../log/entity-table.js';
 import type { SegmentWriter } from '../segment/segment-writer.js';
 import type { BatchItem } from './api.js';
+import { ChainSlots } from './chain-slots.js';
 import { prepareItem } from './event-input.js';
 import { LANE_MAX_BODY_BYTES } from './hash-lanes.js';
 import { ID_RANDOM_BYTES, type WriteState } from './write-path.js';
@@ -49,8 +56,11 @@ export interface RawBulkItem {
   kindType: number;
 }
 
-/** The bulk session's encode buffer (an arena: CRC in place) and its entity names cached by bytes. */
+/** The bulk session's encode buffer and its entity names cached by bytes. */
 export interface BulkChunk {
+  /** Where the chunk is encoded: `arena.buf`, or a write-behind slot (startChunk). */
+  buf: Uint8Array;
+  /** The session's own buffer (CRC in place). */
   arena: CrcArena;
   /** now()'s last reading of the real clock, and how many events asked since the session began */
   now: number;
@@ -59,6 +69,8 @@ export interface BulkChunk {
   names: EntityTable<number>;
   /** The session's entity index of each frame in the chunk (-1: encoded by `add`). */
   frameEntity: Int32Array;
+  /** The chain code of each frame in the chunk (format/chain-hash.ts; HASH_DONE: hashed already). */
+  frameHash: Int32Array;
   len: number;
   frames: number;
 }
@@ -74,6 +86,15 @@ export class BulkAppender {
    * written here after all is sealed here first (flush).
    */
   private crcLater = false;
+  /**
+   * The chunk's hashes are completed by the write-behind thread too (chain codes in
+   * chunk.frameHash): decided with `crcLater`, unless `SEGLOG_HASH_BEHIND=0`.
+   */
+  private hashBehind = false;
+  private readonly hashBehindAllowed = process.env.SEGLOG_HASH_BEHIND !== '0';
+  private readonly slots = new ChainSlots();
+  /** For the hashes completed on this thread (syncHashes, a chunk written here). */
+  private hashers: ChainHashers | null = null;
   /** Entities this session has seen (the indexes of chunk.names). */
   private entities = 0;
   private readonly footerNames = new FooterNames();
@@ -81,7 +102,8 @@ export class BulkAppender {
     private readonly ws: WriteState,
     private readonly w: SegmentWriter,
   ) {
-    this.chunk = { arena: new CrcArena(BULK_CHUNK_BYTES), names: new EntityTable<number>(), frameEntity: new Int32Array(4096), len: 0, frames: 0, now: 0, clockReads: 0 };
+    const arena = new CrcArena(BULK_CHUNK_BYTES);
+    this.chunk = { buf: arena.buf, arena, names: new EntityTable<number>(), frameEntity: new Int32Array(4096), frameHash: new Int32Array(4096), len: 0, frames: 0, now: 0, clockReads: 0 };
   }
 
   /** Checks and encodes one item into the chunk, advancing heads and sequence. */
@@ -92,29 +114,27 @@ export class BulkAppender {
     const p = prepareItem(item, 0, false);
     ws.settleLanes(); // encodeNext reads the heads
     this.takeTurn();
-    if (chunk.len + p.frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > ws.options.segmentMaxBytes) {
-      this.flush(true);
-      chunk.arena.grow(p.frameBytes);
-    }
+    if (chunk.len + p.frameBytes > chunk.buf.length || w.active.sizeBytes + chunk.len + p.frameBytes > ws.options.segmentMaxBytes) this.flush(true);
+    if (chunk.len === 0) this.startChunk(p.frameBytes, false);
     const head = ws.heads.get(p.entityText);
     const off = chunk.len;
     this.room(chunk.len + p.frameBytes);
     // the one encoder of single appends and batches (encodeNext), into the chunk
-    const size = ws.encodeNext(chunk.arena.buf, off, head, ws.clock(), ws.nextSeq, 0, p.kind, p.correlation, p.causation, p.entity, p.scope, p.payload, new Uint8Array(16));
+    const size = ws.encodeNext(chunk.buf, off, head, ws.clock(), ws.nextSeq, 0, p.kind, p.correlation, p.causation, p.entity, p.scope, p.payload, new Uint8Array(16));
     const wallMs = ws.encoded.wallMs;
     const hashAt = off + size - HASH_BYTES;
-    const buf = chunk.arena.buf;
+    const buf = chunk.buf;
     if (head) {
       head.clock++;
       head.wallMs = wallMs;
       head.hash.set(buf.subarray(hashAt, hashAt + HASH_BYTES));
     } else {
-      // a copy: buf is a Buffer (the arena's), whose slice() would alias the chunk
+      // a copy: buf may be a Buffer (the arena's), whose slice() would alias the chunk
       ws.heads.set(p.entityText, { clock: 0, wallMs, hash: copyBytes(buf, hashAt, hashAt + HASH_BYTES) });
     }
     ws.nextSeq++;
     chunk.len += size;
-    noteFrameEntity(chunk, -1);
+    noteFrame(chunk, -1, HASH_DONE);
     ws.pendingBulk = this;
     this.count++;
   }
@@ -139,22 +159,28 @@ export class BulkAppender {
     const frameBytes = eventFrameSize(eLen, sLen, pLen);
     if (frameBytes - FRAME_HEADER_BYTES > MAX_FRAME_LENGTH) return false;
     this.takeTurn();
-    if (chunk.len + frameBytes > chunk.arena.buf.length || w.active.sizeBytes + chunk.len + frameBytes > ws.options.segmentMaxBytes) {
-      this.flush(true);
-      chunk.arena.grow(frameBytes);
-    }
-    if (chunk.len === 0) this.crcLater = w.writesBehind && ws.options.sync !== 'always';
+    if (chunk.len + frameBytes > chunk.buf.length || w.active.sizeBytes + chunk.len + frameBytes > ws.options.segmentMaxBytes) this.flush(true);
+    if (chunk.len === 0) this.startChunk(frameBytes, true);
     const names = chunk.names;
     let entityIndex = names.lookup(raw.entity, raw.entityStart, eLen);
     if (entityIndex === undefined) names.insert((entityIndex = this.entities++));
     const name = names.name;
     const head = ws.heads.get(name);
+    let code = HASH_DONE;
+    if (this.hashBehind) {
+      // the chain table's slot of this entity (its prev_hash taken from there), or the head's hash now
+      code = this.slots.code(entityIndex);
+      if (code === HASH_DONE) {
+        this.syncHashes(); // the table is full: every slot to its head, a fresh start
+        code = this.slots.code(entityIndex);
+      }
+    }
     // this event's prev_hash is its head's hash: when that is still being hashed, finish the lanes first
-    const lanes = ws.hashLanes();
+    const lanes = this.hashBehind ? null : ws.hashLanes();
     if (lanes !== null && lanes.mustSettleFor(head, chunk.arena)) lanes.settle();
     const wallMs = Math.max(this.now(), head ? head.wallMs : 0);
     this.room(chunk.len + frameBytes);
-    const buf = chunk.arena.buf;
+    const buf = chunk.buf;
     const off = chunk.len;
     const b = off + FRAME_PREFIX_BYTES;
     // the EVENT body, field by field as encodeEventFrame writes it (format/event.ts)
@@ -166,7 +192,7 @@ export class BulkAppender {
     writeU16(buf, b + EV.KIND_CAT, cat);
     writeU16(buf, b + EV.KIND_TYPE, type);
     for (let i = b + EV.CORRELATION; i < b + EV.PREV_HASH; i++) buf[i] = 0; // no correlation, no causation
-    buf.set(head ? head.hash : ZERO_HASH, b + EV.PREV_HASH);
+    if (code === HASH_DONE || (code & 1) === 0) buf.set(head ? head.hash : ZERO_HASH, b + EV.PREV_HASH); // else from the chain table, later
     writeU16(buf, b + EV.ENTITY_LEN, eLen);
     writeU16(buf, b + EV.SCOPE_LEN, sLen);
     writeU32(buf, b + EV.PAYLOAD_LEN, pLen);
@@ -177,7 +203,20 @@ export class BulkAppender {
     const length = q + HASH_BYTES - b + 1; // type byte + body
     writeU32(buf, off, length);
     buf[off + 8] = FrameType.EVENT;
-    if (lanes !== null && q - b <= LANE_MAX_BODY_BYTES) {
+    if (code !== HASH_DONE) {
+      // hashed by the write-behind thread (format/chain-hash.ts), or here by syncHashes;
+      // the head's clock and wall time now, its hash when the session synchronises
+      let h = head;
+      if (h) {
+        h.clock++;
+        h.wallMs = wallMs;
+      } else {
+        h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
+        ws.heads.set(name, h);
+      }
+      this.slots.bind(code, h);
+      ws.pendingHashes = this;
+    } else if (lanes !== null && q - b <= LANE_MAX_BODY_BYTES) {
       // hashed later, side by side with events of other entities (HashLanes.settle writes
       // the event_hash, the CRC and the head's hash); the head's clock and wall time now
       let h = head;
@@ -203,10 +242,36 @@ export class BulkAppender {
     }
     ws.nextSeq++;
     chunk.len += frameBytes;
-    noteFrameEntity(chunk, entityIndex);
+    noteFrame(chunk, entityIndex, code);
     ws.pendingBulk = this;
     this.count++;
     return true;
+  }
+
+  /**
+   * A chunk begins with an event of `frameBytes`: `raw` (addRaw) chunks have their CRCs,
+   * and their hashes, completed by the write-behind thread once it runs (crcLater,
+   * hashBehind); a hashBehind chunk is encoded straight into the write-behind slot it
+   * will be written from (no copy of it at writeLater), unless the event is larger.
+   */
+  private startChunk(frameBytes: number, raw: boolean): void {
+    const w = this.w;
+    const chunk = this.chunk;
+    this.crcLater = raw && w.writesBehind && this.ws.options.sync !== 'always';
+    this.hashBehind = this.crcLater && this.hashBehindAllowed && w.chainTable !== null;
+    let slot: Uint8Array | null = null;
+    if (this.hashBehind) {
+      try {
+        slot = w.nextChunkBuffer(); // waits for that slot's previous write, which may have failed
+      } catch (err) {
+        this.ws.failBulk(err, w.active.path);
+      }
+    }
+    if (slot !== null && frameBytes <= slot.length) chunk.buf = slot;
+    else {
+      chunk.arena.grow(frameBytes);
+      chunk.buf = chunk.arena.buf;
+    }
   }
 
   /** Writes what is pending and makes it durable per the sync mode; returns whether the events were fsynced. */
@@ -223,6 +288,28 @@ export class BulkAppender {
       ws.failBulk(err, w.active.path);
     }
     return true;
+  }
+
+  /**
+   * Completes every hash the write-behind thread was left (WriteState.pendingHashes):
+   * waits for the queued chunks, completes the current chunk's hashes here (it stays
+   * unwritten), and gives each entity head its hash. Before anything reads the heads.
+   */
+  syncHashes(): void {
+    const ws = this.ws;
+    const w = this.w;
+    const chunk = this.chunk;
+    if (ws.pendingHashes === this) ws.pendingHashes = null;
+    const table = w.chainTable;
+    if (ws.poisoned || table === null) return; // a failed store's heads no longer matter
+    try {
+      w.settle();
+    } catch (err) {
+      ws.failBulk(err, w.active.path);
+    }
+    fillChainHashes(chunk.buf, chunk.len, chunk.frameHash, chunk.frames, table, (this.hashers ??= chainHashers(Blake3Multi.create(), ws.hasher)));
+    chunk.frameHash.fill(HASH_DONE, 0, chunk.frames);
+    this.slots.release(table);
   }
 
   /** Before encoding: another session's pending frames took their sequences first, so they are written first. */
@@ -276,16 +363,35 @@ export class BulkAppender {
     if (chunk.len === 0) return;
     // a failed store never gets a chunk written again (BulkAppender.finish after a failure);
     // checkWritable also completes the events still in the hash lanes
-    ws.checkWritable();
+    ws.checkWritable(false);
     // the footer entries of these frames, taken from memory: sealing then has nothing to read back
     const live = ws.liveFooter(w);
-    if (live) addChunkToFooter(live.builder, chunk, w.active.sizeBytes, this.footerNames);
+    const segOffset = w.active.sizeBytes;
+    const names = this.footerNames;
+    const crcLater = this.crcLater;
+    const hashBehind = this.hashBehind;
+    this.crcLater = false;
+    this.hashBehind = false;
     try {
-      const crcLater = this.crcLater;
-      this.crcLater = false;
-      if (!(later && ws.options.sync !== 'always' && w.writeLater(chunk.arena.buf, 0, chunk.len, chunk.frames, crcLater))) {
-        if (crcLater) sealFrameCrcs(chunk.arena.buf, chunk.len, (s, e) => chunk.arena.crc(s, e));
-        w.write(chunk.arena.buf, 0, chunk.len, chunk.frames);
+      const queued =
+        later &&
+        ws.options.sync !== 'always' &&
+        w.writeLater(chunk.buf, 0, chunk.len, crcLater, {
+          count: chunk.frames,
+          codes: hashBehind ? chunk.frameHash : null,
+          tags: chunk.frameEntity,
+          single: ws.hasher,
+          // in write order, with the hashes in the bytes: the footer's entries follow the file
+          written: live ? (bytes, tags) => addChunkToFooter(live.builder, bytes, bytes.length, tags, segOffset, names) : null,
+        });
+      if (!queued) {
+        // the queued chunks (their footer entries) first, then this one's hashes, here
+        if (hashBehind) this.syncHashes();
+        else w.settle();
+        const buf = chunk.buf;
+        if (live) addChunkToFooter(live.builder, buf, chunk.len, chunk.frameEntity, segOffset, names);
+        if (crcLater) sealFrameCrcs(buf, chunk.len, buf === chunk.arena.buf ? (s, e) => chunk.arena.crc(s, e) : (s, e) => crc32c(buf, s, e));
+        w.write(buf, 0, chunk.len, chunk.frames);
       }
       if (live) live.frameEnd = w.active.sizeBytes;
       if (ws.options.sync === 'always') w.fsync();
@@ -305,13 +411,18 @@ export class BulkAppender {
   }
 }
 
-/** Records the session entity index of the frame just added to the chunk (and counts it). */
-function noteFrameEntity(chunk: BulkChunk, entityIndex: number): void {
+/** Records the session entity index and the chain code of the frame just added to the chunk (and counts it). */
+function noteFrame(chunk: BulkChunk, entityIndex: number, code: number): void {
   if (chunk.frames === chunk.frameEntity.length) {
-    const bigger = new Int32Array(chunk.frameEntity.length * 2);
-    bigger.set(chunk.frameEntity);
-    chunk.frameEntity = bigger;
+    const n = chunk.frameEntity.length * 2;
+    const entities = new Int32Array(n);
+    entities.set(chunk.frameEntity);
+    chunk.frameEntity = entities;
+    const codes = new Int32Array(n);
+    codes.set(chunk.frameHash);
+    chunk.frameHash = codes;
   }
+  chunk.frameHash[chunk.frames] = code;
   chunk.frameEntity[chunk.frames++] = entityIndex;
 }
 
@@ -343,11 +454,12 @@ class FooterNames {
   }
 }
 
-/** Adds the EVENT frames of a bulk chunk, about to be written at `segOffset`, to a footer. */
-function addChunkToFooter(b: FooterBuilder, chunk: BulkChunk, segOffset: number, names: FooterNames): void {
-  const buf = chunk.arena.buf;
-  const frameEntity = chunk.frameEntity;
-  for (let off = 0, f = 0; off < chunk.len; f++) {
+/**
+ * Adds the EVENT frames of a bulk chunk buf[0, len), hashed and written (or about to be)
+ * at `segOffset`, to a footer; frameEntity: each frame's session entity index (-1: none).
+ */
+function addChunkToFooter(b: FooterBuilder, buf: Uint8Array, len: number, frameEntity: Int32Array, segOffset: number, names: FooterNames): void {
+  for (let off = 0, f = 0; off < len; f++) {
     const length = readU32(buf, off);
     const entity = frameEntity[f]!;
     if (entity < 0) b.addEvent(buf, off + FRAME_PREFIX_BYTES, segOffset + off);

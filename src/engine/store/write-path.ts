@@ -114,6 +114,12 @@ export class WriteState {
    * bulk sessions used in turn used to leave a sequence gap (a store needing repair).
    */
   pendingBulk: { flushPending(): void } | null = null;
+  /**
+   * The bulk session whose events' hashes are still being completed by the write-behind
+   * thread (bulk.ts, format/chain-hash.ts): their entity heads' hashes are not known until
+   * it synchronises (`settleLanes`, before anything reads a head or writes otherwise).
+   */
+  pendingHashes: { syncHashes(): void } | null = null;
   /** The bulk events' SIMD hash lanes (hashLanes; undefined until first asked). */
   private lanes: HashLanes | null | undefined = undefined;
 
@@ -184,10 +190,13 @@ export class WriteState {
 
   /**
    * The writer, or why there may be no write now (closed, read-only, poisoned). Settles
-   * the hash lanes first, and writes a bulk session's pending frames (`pendingBulk`).
+   * the hash lanes first (and, unless `settleHashes` is false: a bulk session writing its
+   * own chunk, the hashes still being completed), and writes a bulk session's pending
+   * frames (`pendingBulk`).
    */
-  checkWritable(): SegmentWriter {
-    this.settleLanes();
+  checkWritable(settleHashes = true): SegmentWriter {
+    if (settleHashes) this.settleLanes();
+    else this.lanes?.settle();
     if (this.closed) throw new SeglogError('closed', 'store is closed', { file: this.dir });
     if (this.readOnly || !this.writer) throw new SeglogError('read_only', 'store is open read-only', { file: this.dir });
     if (this.poisoned) {
@@ -443,9 +452,14 @@ export class WriteState {
     return this.lanes;
   }
 
-  /** Completes the bulk events still waiting in the hash lanes: before anything reads the heads. */
+  /** Completes the bulk events still waiting in the hash lanes or the write-behind thread: before anything reads the heads. */
   settleLanes(): void {
     if (this.lanes) this.lanes.settle();
+    const p = this.pendingHashes;
+    if (p !== null) {
+      this.pendingHashes = null;
+      p.syncHashes();
+    }
   }
 
   /**
@@ -490,7 +504,11 @@ export class WriteState {
    * `seal: false` fsyncs without sealing.
    */
   close(opts: { seal?: boolean }): void {
-    this.settleLanes();
+    try {
+      this.settleLanes();
+    } catch (err) {
+      if (!this.poisoned) throw err; // a failed chunk write: the writer is abandoned below
+    }
     this.pendingBulk = null; // a session never finished: its last chunk is not written (nothing of it was acknowledged)
     this.closed = true;
     if (this.writer) {

@@ -269,9 +269,14 @@ export class Blake3Multi {
   /** The last source buffer and a plain view of it: `subarray` of a Buffer is slow. */
   private src: Uint8Array | null = null;
   private plain: Uint8Array = new Uint8Array(0);
+  /** The last digest target and a DataView of it (digestInto); the module memory's view. */
+  private outOf: Uint8Array | null = null;
+  private outView: DataView = new DataView(new ArrayBuffer(0));
+  private readonly memView: DataView;
 
   private constructor(private readonly fn: RunFn, memory: WasmMemory) {
     this.mem = new Uint8Array(memory.buffer);
+    this.memView = new DataView(memory.buffer);
     this.lens = new Int32Array(memory.buffer, LEN_BASE, MULTI_CAPACITY);
   }
 
@@ -341,11 +346,15 @@ export class Blake3Multi {
     return this.fn(groups);
   }
 
-  /** Digest of message i (after `run`) into out[outOffset, outOffset + 32). */
+  /** Digest of message i (after `run`) into out[outOffset, outOffset + 32), a 32-bit word at a time. */
   digestInto(i: number, out: Uint8Array, outOffset: number): void {
-    const mem = this.mem;
+    if (out !== this.outOf) {
+      this.outOf = out;
+      this.outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    }
+    const o = this.outView;
     const p = OUT_BASE + i * MULTI_HASH_BYTES;
-    for (let k = 0; k < MULTI_HASH_BYTES; k++) out[outOffset + k] = mem[p + k]!;
+    for (let k = 0; k < MULTI_HASH_BYTES; k += 4) o.setInt32(outOffset + k, this.memView.getInt32(p + k, true), true);
   }
 
   /** Whether message i's digest (after `run`) equals the 32 bytes `pushChecked` took after it. */

@@ -166,7 +166,7 @@ describe('WriteBehind: a failed queued write in a bulk session (dist Store)', ()
         if (wb === null) return null;
         let n = 0;
         const write = wb.write.bind(wb);
-        wb.write = (fd, path, buf, off, len, position, crc) => (++n === 4 ? write(openSync(path, 'r'), path, buf, off, len, position, crc) : write(fd, path, buf, off, len, position, crc));
+        wb.write = (fd, path, buf, off, len, position, crc, frames) => (++n === 4 ? write(openSync(path, 'r'), path, buf, off, len, position, crc, frames) : write(fd, path, buf, off, len, position, crc, frames));
         return wb;
       }
     }
