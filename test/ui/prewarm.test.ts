@@ -235,6 +235,28 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
    * debug line is missing, look at startWarmPrecheck in job-worker.ts and takeWarmPrecheck in
    * ParallelVerdicts; if the reports differ, at the worker's progress and the walk's follow.
    */
+  it('append --file: a warm scan worker appends the same events as a scan worker started with the input (SEGLOG_APPEND_PREWARM=0)', async () => {
+    // what each store holds, less what differs run to run (ids, wall times: the events' hashes follow them)
+    const events = async (target: string): Promise<string[]> => {
+      const d = await runCli(['dump', target, '--format', 'jsonl'], { timeoutMs: 120_000 });
+      expect(d.code, d.stderr).toBe(0);
+      return d.stdout.trim().split('\n').map((l) => {
+        const e = JSON.parse(l) as Record<string, unknown>;
+        return JSON.stringify([e.seq, e.entity, e.scope, e.kind, e.clock, e.payload]);
+      });
+    };
+    const runs: string[][] = [];
+    for (const env of [{ SEGLOG_DEBUG: '1' }, { SEGLOG_APPEND_PREWARM: '0' }]) {
+      const target = join(dir, `scan-${runs.length}`);
+      const r = await runCli(['append', target, '--create', '--file', join(dir, 'events.jsonl')], { timeoutMs: 120_000, env: { SEGLOG_APPEND_WORKERS: '1', ...env } });
+      expect(r.code, r.stderr).toBe(0);
+      if (env.SEGLOG_DEBUG === '1') expect(r.stderr, 'the warm scan worker (scan-pool.ts startWarmScan) was not taken').toContain('append scan in a prewarmed worker');
+      runs.push(await events(target));
+    }
+    expect(runs[0]!.length).toBe(60_000);
+    expect(runs[0], 'the events appended with the warm scan worker differ: see scan-pool.ts readLinesWithWorker').toEqual(runs[1]);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('verify --json: a warm precheck worker and streamed progress give the same report as without them', async () => {
     const cut = join(dir, 'cut');
     expect((await runCli(['init', cut, '--segment-max-bytes', String(4 * 1024 * 1024)])).code).toBe(0);

@@ -16,41 +16,26 @@
  * segment file, `SEGLOG_VERIFY_WORKERS=0`): `startParallelVerdicts` stops it.
  * `SEGLOG_VERIFY_PREWARM=0` turns this off (the worker is created with its job, as before).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { type WarmData, WarmWorker } from '../io/warm-worker.js';
 
 /** What a warm precheck worker is started with, instead of its `WorkerJob`. */
-export interface WarmPrecheckData {
-  warm: true;
-}
+export type WarmPrecheckData = WarmData;
 
-let warm: { worker: Worker; exited: boolean } | null = null;
+const warm = new WarmWorker();
 
 /** Starts the warm precheck worker (once; from the built JS only: the worker file is dist/'s). */
 export function startWarmPrecheck(env: NodeJS.ProcessEnv = process.env): void {
-  if (warm !== null || env.SEGLOG_VERIFY_PREWARM === '0' || env.SEGLOG_VERIFY_WORKERS === '0' || !import.meta.url.endsWith('.js')) return;
-  const data: WarmPrecheckData = { warm: true };
-  const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: data });
-  // never keeps the process alive by itself; a failing one is simply not adopted
-  worker.unref();
-  worker.on('error', () => undefined);
-  const entry = { worker, exited: false };
-  worker.once('exit', () => {
-    entry.exited = true;
-  });
-  warm = entry;
+  if (env.SEGLOG_VERIFY_PREWARM === '0' || env.SEGLOG_VERIFY_WORKERS === '0' || !import.meta.url.endsWith('.js')) return;
+  warm.start(new URL('./verify-worker.js', import.meta.url));
 }
 
 /** The warm precheck worker, if one is up; it is then the caller's, to post a `WorkerJob` to. */
 export function takeWarmPrecheck(): Worker | null {
-  const w = warm;
-  warm = null;
-  if (w === null) return null;
-  if (!w.exited) return w.worker;
-  return null;
+  return warm.take();
 }
 
 /** Stops a warm precheck worker nobody took. */
 export function dropWarmPrecheck(): void {
-  if (warm !== null) void warm.worker.terminate();
-  warm = null;
+  warm.drop();
 }

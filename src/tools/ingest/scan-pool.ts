@@ -21,6 +21,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { LineScan, type ScannedSpans } from './line-scan.js';
 import { readChunk, readLinesFrom } from './line-spans.js';
+import { WarmWorker } from '../../engine/io/warm-worker.js';
 
 /** Bytes per chunk: large reads; a line longer than this takes the single-threaded path. */
 export const SCAN_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -152,7 +153,14 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
   const chunks = chunkSabs.map((c) => Buffer.from(c));
   const results = resultSabs.map((r) => new Int32Array(r));
   const job: ScanJob = { control, chunks: chunkSabs, results: resultSabs };
-  const worker = new Worker(workerUrl, { workerData: job });
+  // one booted already (startWarmScan) gets the job as a message; else a new one
+  const booted = warmScan.take();
+  if (booted !== null) {
+    booted.postMessage(job);
+    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it)
+    if (process.env.SEGLOG_DEBUG === '1') process.stderr.write('seglog: append scan in a prewarmed worker\n');
+  }
+  const worker = booted ?? new Worker(workerUrl, { workerData: job });
   worker.unref();
   worker.on('error', () => undefined); // a dead worker only means the main thread scans
   const spans = new RecordSpans();
@@ -311,6 +319,31 @@ export function scanWorkerByDefault(cores: number, onMainThread: boolean): boole
   return cores >= (onMainThread ? SCAN_WORKER_MIN_CORES : SCAN_WORKER_MIN_CORES - 1);
 }
 
+/** The worker is the built JS next to this module; under vitest (.ts sources) there is none. */
+const SCAN_WORKER_URL = new URL('./scan-worker.js', import.meta.url);
+
+/** Whether a scan worker is wanted here (SEGLOG_APPEND_WORKERS, else enough cores), and there is one to start. */
+function scanWorkerWanted(env: string | undefined): boolean {
+  const wanted = env === undefined ? scanWorkerByDefault(availableParallelism(), isMainThread) : env !== '0';
+  return wanted && import.meta.url.endsWith('.js');
+}
+
+/**
+ * The scan worker started warm (engine/io/warm-worker.ts): by the job worker at its own
+ * boot when its job is `append` (ui/job/job-worker.ts), so that it is up when the job
+ * has opened its store and its input, instead of booting then while the appending thread
+ * waits for the first chunk's lines (issue 18, round six: the first bytes reached the
+ * store ~0.57 s into a 2.4 s append of the 1M bench events, ~0.2 s of it this worker's
+ * boot and first chunk). `readLinesWithWorker` takes it; an input read without a worker
+ * (small, piped, `SEGLOG_APPEND_WORKERS=0`) stops it. `SEGLOG_APPEND_PREWARM=0` turns
+ * this off (the worker is created when the input is read, as before).
+ */
+const warmScan = new WarmWorker();
+
+export function startWarmScan(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.SEGLOG_APPEND_PREWARM !== '0' && scanWorkerWanted(env.SEGLOG_APPEND_WORKERS)) warmScan.start(SCAN_WORKER_URL);
+}
+
 /**
  * Every non-empty line of a JSONL file (or stdin for "-"), in order, with its spans
  * when already scanned: by the scan worker for large files, else not yet (undefined:
@@ -319,13 +352,12 @@ export function scanWorkerByDefault(cores: number, onMainThread: boolean): boole
 export function forEachLine(path: string, onLine: (buf: Buffer, start: number, end: number, lineNumber: number, spans: ScannedSpans | null | undefined) => boolean | void): void {
   const fd = path === '-' ? 0 : openSync(path, 'r');
   try {
-    // the worker is the built JS next to this module; under vitest (.ts sources) there is none
     const env = process.env.SEGLOG_APPEND_WORKERS;
-    const wanted = env === undefined ? scanWorkerByDefault(availableParallelism(), isMainThread) : env !== '0';
-    const useWorker = wanted && fd !== 0 && import.meta.url.endsWith('.js') && worthAScanWorker(fd, env === '1');
-    if (useWorker) readLinesWithWorker(fd, new URL('./scan-worker.js', import.meta.url), onLine);
+    const useWorker = scanWorkerWanted(env) && fd !== 0 && worthAScanWorker(fd, env === '1');
+    if (useWorker) readLinesWithWorker(fd, SCAN_WORKER_URL, onLine);
     else readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, undefined));
   } finally {
+    warmScan.drop(); // a warm scan worker this input did not use
     if (fd !== 0) closeSync(fd);
   }
 }

@@ -14,6 +14,7 @@ import { JobControl, type JobShared } from './control.js';
 import { type JobName, loadJob } from './jobs.js';
 import { serializeError } from './job-errors.js';
 import { startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
+import { startWarmScan } from '../../tools/ingest/scan-pool.js';
 
 interface JobStart {
   name: JobName;
@@ -37,8 +38,10 @@ function run(start: JobStart): void {
 }
 
 const data = workerData as JobStart | { warm: JobName };
-// verify's precheck worker boots now, beside this thread's module loading (warm-precheck.ts)
-if (('warm' in data ? data.warm : data.name) === 'verify') startWarmPrecheck();
+// verify's precheck worker, append's scan worker: booted now, beside this thread's module loading
+const jobName = 'warm' in data ? data.warm : data.name;
+if (jobName === 'verify') startWarmPrecheck();
+else if (jobName === 'append') startWarmScan();
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;
   // a failure here is the job's own to report, when it runs

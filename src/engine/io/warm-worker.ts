@@ -1,0 +1,47 @@
+/**
+ * One worker thread started before its job is known, so that its boot (a thread, its
+ * modules, its kernels) overlaps the starting thread's own start-up instead of following
+ * it (issue 18: verify's precheck worker, warm-precheck.ts; append's scan worker,
+ * tools/ingest/scan-pool.ts startWarmScan). The worker is started with `{ warm: true }` as its
+ * workerData and waits for its job as one message; whoever needs such a worker takes it
+ * (`take`) and posts the job, or creates one as before when there is none. One that
+ * nobody takes is stopped (`drop`). It never keeps the process alive by itself, and a
+ * failing one is simply not taken.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** What a warm worker is started with, instead of its job. */
+export interface WarmData {
+  warm: true;
+}
+
+export class WarmWorker {
+  private held: { worker: Worker; exited: boolean } | null = null;
+
+  /** Starts the worker of `url` (once: a second call while one is held does nothing). */
+  start(url: URL): void {
+    if (this.held !== null) return;
+    const data: WarmData = { warm: true };
+    const worker = new Worker(url, { workerData: data });
+    worker.unref();
+    worker.on('error', () => undefined);
+    const entry = { worker, exited: false };
+    worker.once('exit', () => {
+      entry.exited = true;
+    });
+    this.held = entry;
+  }
+
+  /** The warm worker, if one is up; it is then the caller's, to post its job to. */
+  take(): Worker | null {
+    const w = this.held;
+    this.held = null;
+    return w !== null && !w.exited ? w.worker : null;
+  }
+
+  /** Stops a warm worker nobody took. */
+  drop(): void {
+    if (this.held !== null) void this.held.worker.terminate();
+    this.held = null;
+  }
+}
