@@ -330,7 +330,8 @@ function scanWorkerWanted(env: string | undefined): boolean {
 
 /**
  * The scan worker started warm (engine/io/warm-worker.ts): by the job worker at its own
- * boot when its job is `append` (ui/job/job-worker.ts), so that it is up when the job
+ * boot when its job is `append` of an input large enough for a scan worker
+ * (ui/job/job-worker.ts; the size from the command line, prewarm.ts), so that it is up when the job
  * has opened its store and its input, instead of booting then while the appending thread
  * waits for the first chunk's lines (issue 18, round six: the first bytes reached the
  * store ~0.57 s into a 2.4 s append of the 1M bench events, ~0.2 s of it this worker's
@@ -340,8 +341,10 @@ function scanWorkerWanted(env: string | undefined): boolean {
  */
 const warmScan = new WarmWorker();
 
-export function startWarmScan(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.SEGLOG_APPEND_PREWARM !== '0' && scanWorkerWanted(env.SEGLOG_APPEND_WORKERS)) warmScan.start(SCAN_WORKER_URL);
+export function startWarmScan(inputBytes: number, env: NodeJS.ProcessEnv = process.env): void {
+  const workers = env.SEGLOG_APPEND_WORKERS;
+  if (env.SEGLOG_APPEND_PREWARM === '0' || !scanWorkerWanted(workers)) return;
+  if (inputBytes >= SCAN_POOL_MIN_BYTES || workers === '1') warmScan.start(SCAN_WORKER_URL);
 }
 
 /**

@@ -12,6 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { JobControl, type JobShared } from './control.js';
 import { type JobName, loadJob } from './jobs.js';
+import type { WarmJobData } from './prewarm.js';
 import { serializeError } from './job-errors.js';
 import { startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
 import { startWarmScan } from '../../tools/ingest/scan-pool.js';
@@ -37,11 +38,11 @@ function run(start: JobStart): void {
     .finally(() => port.once('message', (m: { type: 'start' } & JobStart) => run(m)));
 }
 
-const data = workerData as JobStart | { warm: JobName };
+const data = workerData as JobStart | WarmJobData;
 // verify's precheck worker, append's scan worker: booted now, beside this thread's module loading
 const jobName = 'warm' in data ? data.warm : data.name;
 if (jobName === 'verify') startWarmPrecheck();
-else if (jobName === 'append') startWarmScan();
+else if (jobName === 'append' && 'warm' in data) startWarmScan(data.inputBytes ?? 0);
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;
   // a failure here is the job's own to report, when it runs

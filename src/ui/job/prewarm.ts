@@ -41,6 +41,12 @@ const COMMAND_JOBS: ReadonlyArray<{ words: string[]; job: JobName; noJobFlags?: 
 
 let warm: { job: JobName; worker: Worker; exited: boolean } | null = null;
 
+/** A warm job worker's workerData: its job's name, and the size of the largest path the command line names. */
+export interface WarmJobData {
+  warm: JobName;
+  inputBytes?: number;
+}
+
 /** The job `argv` (process.argv.slice(2)) would run in a worker, or null. Exported for tests. */
 export function guessJob(argv: readonly string[], sizeOf: (path: string) => number = pathSizeBytes): JobName | null {
   const entry = COMMAND_JOBS.find((c) => c.words.every((w, i) => argv[i] === w));
@@ -86,7 +92,10 @@ export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = proces
   if (env.SEGLOG_JOB_WORKER === '0' || env.SEGLOG_JOB_PREWARM === '0' || warm !== null) return;
   const job = guessJob(argv);
   if (job === null) return;
-  holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: { warm: job } }));
+  // the largest path named: an append's input size decides whether its scan worker starts warm too
+  const inputBytes = Math.max(0, ...argv.map((a) => (a.startsWith('-') ? 0 : pathSizeBytes(a))));
+  const data: WarmJobData = { warm: job, inputBytes };
+  holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: data }));
 }
 
 /** `worker`, waiting for a `start` message, becomes the warm worker for `job`. */
