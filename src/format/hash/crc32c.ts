@@ -229,11 +229,14 @@ function crcKernel(fast = crcFastKernel()): WasmModule | null {
  */
 export class CrcArena {
   buf: Buffer;
+  /** Which kernel this arena was made with (`crcFastKernel()` then). */
+  readonly fast: boolean;
   private readonly memory: WasmMemory | null;
   private readonly fn: CrcFn | null;
 
   /** `fast`: which kernel (tests run both; the default follows `SEGLOG_CRC_FAST`). */
   constructor(sizeBytes: number, fast = crcFastKernel()) {
+    this.fast = fast;
     const mod = crcKernel(fast);
     if (mod && wasmApi) {
       this.memory = new wasmApi.Memory({ initial: pagesFor(sizeBytes) });
