@@ -9,7 +9,8 @@
  *   through a scratch arena for longer ones (footers, snapshots).
  * - `CrcArena`: a buffer that lives inside a tiny hand-assembled WebAssembly module's
  *   memory, for the readers' large chunk buffers: the checksum runs in place, with no
- *   copy and no per-call allocation, another ~1.5x over the JS loop at frame sizes.
+ *   copy and no per-call allocation, another ~1.5x over the JS loop at frame sizes
+ *   (~2x since round six's kernel; `SEGLOG_CRC_FAST=0` selects round four's).
  * Both fall back to each other's answer: they are tested equal to a bit-at-a-time oracle.
  */
 import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
@@ -62,7 +63,7 @@ let scratch: CrcArena | null | undefined;
 /** CRC-32C of buf[start, end), continuing from `crc` (0 for a fresh checksum). */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   if (end - start >= CRC_SCRATCH_MIN_BYTES) {
-    scratch ??= crcKernel() === null ? null : new CrcArena(SCRATCH_CHUNK_BYTES);
+    if (scratch?.fast !== crcFastKernel()) scratch = crcKernel() === null ? null : new CrcArena(SCRATCH_CHUNK_BYTES);
     if (scratch !== null) {
       let c = crc;
       for (let p = start; p < end; p += SCRATCH_CHUNK_BYTES) {
