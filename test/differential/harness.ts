@@ -430,9 +430,12 @@ async function checkWorkers(c: CheckContext, jsonlOff: string, jsonOff: string, 
     // the byte-level JSON writer off
     const slow = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_FAST: '0' });
     if (slow.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_FAST=0 (JSON.stringify per record) differs from the byte-level writer`, firstDiff(slow.stdout, off));
+    // round four's CRC-32C kernel (segments of 256 KiB and more are checked in WebAssembly memory)
+    const crc = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_CRC_FAST: '0' });
+    if (crc.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_CRC_FAST=0 (round four's CRC kernel) differs from the default kernel`, firstDiff(crc.stdout, off));
   }
   // the worker's streamed progress on (default) and off; a warm precheck worker (warm-precheck.ts) adopted
-  for (const [extra, warm] of [[{}, false], [{ SEGLOG_BLAKE3_SIMD: '0' }, false], [{ SEGLOG_VERIFY_STREAM: '0' }, false], [{}, true]] as const) {
+  for (const [extra, warm] of [[{}, false], [{ SEGLOG_BLAKE3_SIMD: '0' }, false], [{ SEGLOG_CRC_FAST: '0' }, false], [{ SEGLOG_VERIFY_STREAM: '0' }, false], [{}, true]] as const) {
     if (warm) d.startWarmPrecheck();
     const on = await run(d.Verify, [c.dir, '--json'], { ...c.env, SEGLOG_VERIFY_WORKERS: '1', ...extra });
     const a = normalizeVerify(on.stdout);

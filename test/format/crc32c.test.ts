@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CRC_SCRATCH_MIN_BYTES, crc32c, crc32cJs } from '../../src/format/hash/crc32c.js';
+import { CRC_SCRATCH_MIN_BYTES, CrcArena, crc32c, crc32cJs, crcFastKernel } from '../../src/format/hash/crc32c.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -67,5 +67,43 @@ describe('crc32c (Castagnoli)', () => {
     // a view into a larger buffer, at an odd offset
     const view = buf.subarray(11, 11 + 2 * CRC_SCRATCH_MIN_BYTES);
     expect(crc32c(view)).toBe(crc32cJs(view));
+  });
+
+  // Both WebAssembly kernels: the default (balanced XOR tree, shift-and-mask indices,
+  // 4-byte tail steps) and round four's (`SEGLOG_CRC_FAST=0`). Every frame a reader
+  // checks goes through one of them: a wrong value here is a valid frame reported
+  // damaged, or worse, a damaged one accepted.
+  it.each([
+    ['the default kernel', true],
+    ['the SEGLOG_CRC_FAST=0 kernel', false],
+  ])('%s equals the bit-at-a-time oracle for any length, alignment, offset and starting CRC', (_name, fast) => {
+    // if this fails: crcModuleBytes in src/format/hash/crc32c.ts (a table offset, a shift, the tail loops)
+    const arena = new CrcArena(4096, fast);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1100 }), fc.nat(2900), fc.nat(), fc.nat(), fc.nat(), (bytes, off, a, b, from) => {
+        arena.buf.set(bytes, off);
+        const start = off + (bytes.length ? a % (bytes.length + 1) : 0);
+        const end = start + (off + bytes.length - start ? b % (off + bytes.length - start + 1) : 0);
+        const head = referenceCrc32c(arena.buf.subarray(off, start));
+        expect(arena.crc(start, end), `[${start}, ${end})`).toBe(referenceCrc32c(arena.buf.subarray(start, end)));
+        expect(arena.crc(start, end, head), `[${start}, ${end}) continued`).toBe(referenceCrc32c(arena.buf.subarray(off, end)));
+        expect(arena.crc(start, end, from >>> 0), `[${start}, ${end}) from ${from}`).toBe(crc32cJs(arena.buf, start, end, from >>> 0));
+      }),
+      { ...FC, numRuns: 500 },
+    );
+  });
+
+  it('the default kernel is the fast one; SEGLOG_CRC_FAST=0 selects round four\'s', () => {
+    // if this fails: crcFastKernel in src/format/hash/crc32c.ts no longer reads the switch the differential suite and docs/CLI.md name
+    const saved = process.env.SEGLOG_CRC_FAST;
+    try {
+      delete process.env.SEGLOG_CRC_FAST;
+      expect(crcFastKernel()).toBe(true);
+      process.env.SEGLOG_CRC_FAST = '0';
+      expect(crcFastKernel()).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.SEGLOG_CRC_FAST;
+      else process.env.SEGLOG_CRC_FAST = saved;
+    }
   });
 });

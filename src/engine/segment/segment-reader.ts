@@ -1,5 +1,5 @@
 import { readU32 } from '../../format/bytes.js';
-import { CrcArena, crc32c } from '../../format/hash/crc32c.js';
+import { CrcArena, crc32c, crcFastKernel } from '../../format/hash/crc32c.js';
 import { checkFrame, type CrcOf, FRAME_PREFIX_BYTES, FrameStatus, type FrameSlot } from '../../format/frame.js';
 import { decodeSegmentHeader, SEGMENT_HEADER_BYTES, type HeaderResult } from '../../format/segment-header.js';
 import { SeglogError } from '../io/errors.js';
@@ -50,9 +50,10 @@ export const ARENA_MIN_FILE_BYTES = 256 * 1024;
 const ARENA_POOL_MAX = 4;
 const arenaPool: CrcArena[] = [];
 
+/** A pooled arena if there is one made with the kernel `SEGLOG_CRC_FAST` now selects (tests switch it in one process). */
 function takeArena(sizeBytes: number): CrcArena {
   const a = arenaPool.pop();
-  if (a) {
+  if (a && a.fast === crcFastKernel()) {
     a.grow(sizeBytes);
     return a;
   }

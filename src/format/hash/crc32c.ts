@@ -9,7 +9,8 @@
  *   through a scratch arena for longer ones (footers, snapshots).
  * - `CrcArena`: a buffer that lives inside a tiny hand-assembled WebAssembly module's
  *   memory, for the readers' large chunk buffers: the checksum runs in place, with no
- *   copy and no per-call allocation, another ~1.5x over the JS loop at frame sizes.
+ *   copy and no per-call allocation, another ~1.5x over the JS loop at frame sizes
+ *   (~2x since round six's kernel; `SEGLOG_CRC_FAST=0` selects round four's).
  * Both fall back to each other's answer: they are tested equal to a bit-at-a-time oracle.
  */
 import { wasmApi, type WasmMemory, type WasmModule } from './wasm-api.js';
@@ -62,7 +63,7 @@ let scratch: CrcArena | null | undefined;
 /** CRC-32C of buf[start, end), continuing from `crc` (0 for a fresh checksum). */
 export function crc32c(buf: Uint8Array, start = 0, end = buf.length, crc = 0): number {
   if (end - start >= CRC_SCRATCH_MIN_BYTES) {
-    scratch ??= crcKernel() === null ? null : new CrcArena(SCRATCH_CHUNK_BYTES);
+    if (scratch?.fast !== crcFastKernel()) scratch = crcKernel() === null ? null : new CrcArena(SCRATCH_CHUNK_BYTES);
     if (scratch !== null) {
       let c = crc;
       for (let p = start; p < end; p += SCRATCH_CHUNK_BYTES) {
@@ -110,8 +111,9 @@ export function crc32cJs(buf: Uint8Array, start = 0, end = buf.length, crc = 0):
 }
 
 // ----------------------------------------------------------------------------------
-// The WebAssembly kernel. Memory layout: the 16 tables (16 KiB) at address 0, then the
-// arena's data. The function is the JS loop above, word for word:
+// The WebAssembly kernels. Memory layout: the 16 tables (16 KiB) at address 0, then the
+// arena's data. The round-four kernel (`SEGLOG_CRC_FAST=0`) is the JS loop above, word
+// for word:
 //
 //   (func $crc (param $p i32) (param $n i32) (param $c i32) (result i32)
 //     (local $a i32) (local $b i32) (local $d i32) (local $e i32)
@@ -121,6 +123,17 @@ export function crc32cJs(buf: Uint8Array, start = 0, end = buf.length, crc = 0):
 //     while n != 0:  c = T0[(c ^ load8(p)) & 255] ^ (c >> 8); p += 1; n -= 1
 //     return c ^ -1)
 //
+// Its 15 XORs form one chain that starts at the four lookups depending on c, so every
+// round waits for all of them. The default kernel computes the same value (XOR commutes)
+// in fewer steps on the critical path (docs/DECISIONS.md, round six, has the numbers):
+// - the 12 lookups of b, d, e (independent of c) are XORed as a balanced tree, then
+//   the 4 lookups of a (= load(p) ^ c) as another, then the two: 3 XORs after the
+//   c-dependent loads instead of 15;
+// - a table index is the byte times 4, taken as (w << 2) & 1020, (w >> 6) & 1020,
+//   (w >> 14) & 1020, (w >> 22) & 1020: shift and mask, no third instruction;
+// - tails of 4 to 15 bytes go 4 at a time (c = T3 ^ T2 ^ T1 ^ T0 of load(p) ^ c), the
+//   last 0-3 bytes one at a time.
+//
 // Table k of a byte x is `i32.load offset=1024k (x << 2)`. The bytes are assembled here
 // rather than shipped as an opaque blob so the code can be read and reviewed.
 // ----------------------------------------------------------------------------------
@@ -128,7 +141,8 @@ export function crc32cJs(buf: Uint8Array, start = 0, end = buf.length, crc = 0):
 const TABLE_BYTES = TABLE_WORDS * 4;
 const WASM_PAGE_BYTES = 65536;
 
-function crcModuleBytes(): Uint8Array {
+/** The kernel's bytes: `fast` the default one, else round four's (see above). */
+function crcModuleBytes(fast: boolean): Uint8Array {
   const [P, N, C, A, B, D, E] = [0, 1, 2, 3, 4, 5, 6];
   const get = (i: number): number[] => [0x20, i];
   const set = (i: number): number[] => [0x21, i];
@@ -138,38 +152,39 @@ function crcModuleBytes(): Uint8Array {
   const [XOR, AND, SHR_U, SHL, ADD, SUB, LT_U, EQZ] = [0x73, 0x71, 0x76, 0x74, 0x6a, 0x6b, 0x49, 0x45];
   const [BLOCK, LOOP, VOID, BR, BR_IF, END] = [0x02, 0x03, 0x40, 0x0c, 0x0d, 0x0b];
   // T_k[(w >>> shift) & 255]
-  const look = (w: number, shift: number, k: number): number[] => [
-    ...get(w),
-    ...(shift ? [...i32(shift), SHR_U] : []),
-    ...(shift !== 24 ? [...i32(255), AND] : []),
-    ...i32(2),
-    SHL,
-    ...load(k * 1024),
-  ];
-  const words: [number, number][] = [[A, 0], [B, 4], [D, 8], [E, 12]];
-  const mix: number[] = [];
-  words.forEach(([w], wi) => {
-    for (let byte = 0; byte < 4; byte++) {
-      mix.push(...look(w, byte * 8, 15 - wi * 4 - byte));
-      if (wi + byte > 0) mix.push(XOR);
-    }
-  });
+  const look = (w: number, shift: number, k: number): number[] =>
+    fast
+      ? [...get(w), ...(shift ? [...i32(shift - 2), SHR_U] : [...i32(2), SHL]), ...i32(1020), AND, ...load(k * 1024)]
+      : [
+          ...get(w),
+          ...(shift ? [...i32(shift), SHR_U] : []),
+          ...(shift !== 24 ? [...i32(255), AND] : []),
+          ...i32(2),
+          SHL,
+          ...load(k * 1024),
+        ];
+  /** The four lookups of word w, tables k0 .. k0 - 3. */
+  const looks = (w: number, k0: number): number[][] => [0, 8, 16, 24].map((shift, byte) => look(w, shift, k0 - byte));
+  const chain = (terms: number[][]): number[] => terms.flatMap((t, i) => (i ? [...t, XOR] : t));
+  const tree = (terms: number[][]): number[] =>
+    terms.length === 1 ? terms[0]! : [...tree(terms.slice(0, terms.length >> 1)), ...tree(terms.slice(terms.length >> 1)), XOR];
+  const loadA = [...get(P), ...load(0), ...get(C), XOR, ...set(A)];
+  const loadBDE = ([[B, 4], [D, 8], [E, 12]] as const).flatMap(([w, off]) => [...get(P), ...load(off), ...set(w)]);
+  const step = (bytes: number): number[] => [...get(P), ...i32(bytes), ADD, ...set(P), ...get(N), ...i32(bytes), SUB, ...set(N)];
+  const loop = (min: number, round: number[]): number[] => [BLOCK, VOID, LOOP, VOID, ...get(N), ...i32(min), LT_U, BR_IF, 1, ...round, BR, 0, END, END];
+  const round16 = fast
+    ? [...loadBDE, ...tree([...looks(B, 11), ...looks(D, 7), ...looks(E, 3)]), ...loadA, ...tree(looks(A, 15)), XOR, ...set(C), ...step(16)]
+    : [...loadA, ...loadBDE, ...chain([...looks(A, 15), ...looks(B, 11), ...looks(D, 7), ...looks(E, 3)]), ...set(C), ...step(16)];
+  const round4 = [...loadA, ...tree(looks(A, 3)), ...set(C), ...step(4)];
   const body = [
     ...get(C), ...i32(-1), XOR, ...set(C),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(N), ...i32(16), LT_U, BR_IF, 1,
-    ...get(P), ...load(0), ...get(C), XOR, ...set(A),
-    ...words.slice(1).flatMap(([w, off]) => [...get(P), ...load(off), ...set(w)]),
-    ...mix, ...set(C),
-    ...get(P), ...i32(16), ADD, ...set(P),
-    ...get(N), ...i32(16), SUB, ...set(N),
-    BR, 0, END, END,
+    ...loop(16, round16),
+    ...(fast ? loop(4, round4) : []),
     BLOCK, VOID, LOOP, VOID,
     ...get(N), EQZ, BR_IF, 1,
     ...get(C), ...get(P), ...load8(0), XOR, ...i32(255), AND, ...i32(2), SHL, ...load(0),
     ...get(C), ...i32(8), SHR_U, XOR, ...set(C),
-    ...get(P), ...i32(1), ADD, ...set(P),
-    ...get(N), ...i32(1), SUB, ...set(N),
+    ...step(1),
     BR, 0, END, END,
     ...get(C), ...i32(-1), XOR,
     END,
@@ -187,17 +202,25 @@ function crcModuleBytes(): Uint8Array {
 }
 
 type CrcFn = (p: number, n: number, c: number) => number;
-let kernel: WasmModule | null | undefined;
+/** The compiled kernels, fast and round four's; null when WebAssembly is not there. */
+const kernels = new Map<boolean, WasmModule | null>();
 
-function crcKernel(): WasmModule | null {
-  if (kernel === undefined) {
+/** Which kernel new arenas use: the fast one unless `SEGLOG_CRC_FAST=0` (same values; kept to compare). */
+export function crcFastKernel(): boolean {
+  return process.env.SEGLOG_CRC_FAST !== '0';
+}
+
+function crcKernel(fast = crcFastKernel()): WasmModule | null {
+  let mod = kernels.get(fast);
+  if (mod === undefined) {
     try {
-      kernel = wasmApi ? new wasmApi.Module(crcModuleBytes()) : null;
+      mod = wasmApi ? new wasmApi.Module(crcModuleBytes(fast)) : null;
     } catch {
-      kernel = null; // no WebAssembly here: the JS loop does the work
+      mod = null; // no WebAssembly here: the JS loop does the work
     }
+    kernels.set(fast, mod);
   }
-  return kernel;
+  return mod;
 }
 
 /**
@@ -207,11 +230,15 @@ function crcKernel(): WasmModule | null {
  */
 export class CrcArena {
   buf: Buffer;
+  /** Which kernel this arena was made with (`crcFastKernel()` then). */
+  readonly fast: boolean;
   private readonly memory: WasmMemory | null;
   private readonly fn: CrcFn | null;
 
-  constructor(sizeBytes: number) {
-    const mod = crcKernel();
+  /** `fast`: which kernel (tests run both; the default follows `SEGLOG_CRC_FAST`). */
+  constructor(sizeBytes: number, fast = crcFastKernel()) {
+    this.fast = fast;
+    const mod = crcKernel(fast);
     if (mod && wasmApi) {
       this.memory = new wasmApi.Memory({ initial: pagesFor(sizeBytes) });
       this.fn = (new wasmApi.Instance(mod, { m: { memory: this.memory } }).exports as { crc: CrcFn }).crc;
