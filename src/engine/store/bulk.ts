@@ -24,6 +24,7 @@ import { FRAME_HEADER_BYTES, FRAME_PREFIX_BYTES, FrameType, MAX_FRAME_LENGTH, se
 import type { FooterBuilder } from '../index/sidx.js';
 import { EntityTable } from '../log/entity-table.js';
 import type { SegmentWriter } from '../segment/segment-writer.js';
+import type { EntityHead } from '../recovery/recovery-scan.js';
 import type { BatchItem } from './api.js';
 import { ChainSlots } from './chain-slots.js';
 import { prepareItem } from './event-input.js';
@@ -204,30 +205,14 @@ export class BulkAppender {
     writeU32(buf, off, length);
     buf[off + 8] = FrameType.EVENT;
     if (code !== HASH_DONE) {
-      // hashed by the write-behind thread (format/chain-hash.ts), or here by syncHashes;
-      // the head's clock and wall time now, its hash when the session synchronises
-      let h = head;
-      if (h) {
-        h.clock++;
-        h.wallMs = wallMs;
-      } else {
-        h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
-        ws.heads.set(name, h);
-      }
-      this.slots.bind(code, h);
+      // hashed by the write-behind thread (format/chain-hash.ts), or here by syncHashes:
+      // the head's hash when the session synchronises
+      this.slots.bind(code, advanceHead(ws, name, head, wallMs));
       ws.pendingHashes = this;
     } else if (lanes !== null && q - b <= LANE_MAX_BODY_BYTES) {
       // hashed later, side by side with events of other entities (HashLanes.settle writes
-      // the event_hash, the CRC and the head's hash); the head's clock and wall time now
-      let h = head;
-      if (h) {
-        h.clock++;
-        h.wallMs = wallMs;
-      } else {
-        h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
-        ws.heads.set(name, h);
-      }
-      lanes.push(chunk.arena, b, q, off, h, !this.crcLater);
+      // the event_hash, the CRC and the head's hash)
+      lanes.push(chunk.arena, b, q, off, advanceHead(ws, name, head, wallMs), !this.crcLater);
     } else {
       ws.hasher.hashInto(buf, b, q, buf, q);
       if (!this.crcLater) writeU32(buf, off + 4, chunk.arena.crc(off + FRAME_HEADER_BYTES, off + FRAME_HEADER_BYTES + length));
@@ -409,6 +394,21 @@ export class BulkAppender {
     chunk.len = 0;
     chunk.frames = 0;
   }
+}
+
+/**
+ * The head of entity `name` advanced by an event at `wallMs` whose hash comes later
+ * (clock and wall time now; a new head, of a hash still zero, for a new entity).
+ */
+function advanceHead(ws: WriteState, name: string, head: EntityHead | undefined, wallMs: number): EntityHead {
+  if (head) {
+    head.clock++;
+    head.wallMs = wallMs;
+    return head;
+  }
+  const h = { clock: 0, wallMs, hash: new Uint8Array(HASH_BYTES) };
+  ws.heads.set(name, h);
+  return h;
 }
 
 /** Records the session entity index and the chain code of the frame just added to the chunk (and counts it). */
