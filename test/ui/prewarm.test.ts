@@ -235,7 +235,7 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
    * debug line is missing, look at startWarmPrecheck in job-worker.ts and takeWarmPrecheck in
    * ParallelVerdicts; if the reports differ, at the worker's progress and the walk's follow.
    */
-  it('append --file: a warm scan worker appends the same events as a scan worker started with the input (SEGLOG_APPEND_PREWARM=0)', async () => {
+  it('append --file: a warm scan worker and write-behind thread append the same events as those started with the input and the first chunk (SEGLOG_APPEND_PREWARM=0)', async () => {
     // what each store holds, less what differs run to run (ids, wall times: the events' hashes follow them)
     const events = async (target: string): Promise<string[]> => {
       const d = await runCli(['dump', target, '--format', 'jsonl'], { timeoutMs: 120_000 });
@@ -250,7 +250,10 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
       const target = join(dir, `scan-${runs.length}`);
       const r = await runCli(['append', target, '--create', '--file', join(dir, 'events.jsonl')], { timeoutMs: 120_000, env: { SEGLOG_APPEND_WORKERS: '1', ...env } });
       expect(r.code, r.stderr).toBe(0);
-      if (env.SEGLOG_DEBUG === '1') expect(r.stderr, 'the warm scan worker (scan-pool.ts startWarmScan) was not taken').toContain('append scan in a prewarmed worker');
+      if (env.SEGLOG_DEBUG === '1') {
+        expect(r.stderr, 'the warm scan worker (scan-pool.ts startWarmScan) was not taken').toContain('append scan in a prewarmed worker');
+        expect(r.stderr, 'the warm write-behind thread (write-behind.ts startWarmWriteBehind) was not taken').toContain('append write-behind in a prewarmed worker');
+      }
       runs.push(await events(target));
     }
     expect(runs[0]!.length).toBe(60_000);

@@ -77,9 +77,10 @@ export interface FileSystem {
   /**
    * Optional: a writer that does a long run of positioned writes on another thread
    * (write-behind.ts; bulk appends: issue 18, round five). Null or absent: the caller
-   * writes synchronously (SimFs, `SEGLOG_WRITE_BEHIND=0`).
+   * writes synchronously (SimFs, `SEGLOG_WRITE_BEHIND=0`). `warmOnly`: only one whose
+   * thread is up already (started warm), else null.
    */
-  writeBehind?(): BackgroundWriter | null;
+  writeBehind?(warmOnly?: boolean): BackgroundWriter | null;
   /** Sets the file's size (data of a shrink is gone; a grow adds zeros). */
   truncate(fd: number, sizeBytes: number): void;
   fstat(fd: number): FileStat;

@@ -88,8 +88,8 @@ export class RealFs implements FileSystem {
     });
   }
   /** FileSystem.writeBehind: a thread of its own for bulk chunk writes (write-behind.ts; `SEGLOG_WRITE_BEHIND=0` off). */
-  writeBehind(): BackgroundWriter | null {
-    return WriteBehind.start();
+  writeBehind(warmOnly = false): BackgroundWriter | null {
+    return WriteBehind.start(warmOnly);
   }
   /**
    * FileSystem.copyFile: Node's copyFileSync (libuv: copy_file_range on Linux, in the

@@ -29,6 +29,30 @@ import { Blake3Multi } from '../../format/hash/blake3-multi.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
 import { sealFrameCrcs } from '../../format/frame.js';
 import { type BackgroundWriter, type ChunkFrames, FsError, shortWrite, toFsError } from './fs-types.js';
+import { WarmWorker } from './warm-worker.js';
+
+const WORKER_URL = new URL('./write-behind-worker.js', import.meta.url);
+
+const writeBehindOn = (env: NodeJS.ProcessEnv): boolean => env.SEGLOG_WRITE_BEHIND !== '0' && import.meta.url.endsWith('.js');
+
+/**
+ * The thread started warm (engine/io/warm-worker.ts): by the job worker of an `append` of
+ * a large input (ui/job/job-worker.ts), so that its boot (a thread, hash-wasm, the SIMD
+ * kernel) overlaps the job's start-up, and the bulk session hands it its chunks from the
+ * first one (BulkAppender: `SegmentWriter.startWarmWriteBehind`), instead of encoding
+ * the first chunk's hashes itself and doing the thread's first writes while it boots.
+ * `SEGLOG_APPEND_PREWARM=0` turns this off.
+ */
+const warmWriter = new WarmWorker();
+
+export function startWarmWriteBehind(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.SEGLOG_APPEND_PREWARM !== '0' && writeBehindOn(env)) warmWriter.start(WORKER_URL);
+}
+
+/** Stops a warm write-behind thread no bulk session took (`append --batch-size`, a failed open). */
+export function dropWarmWriteBehind(): void {
+  warmWriter.drop();
+}
 
 /** Shared buffers: writes in flight. A slot is 1 MiB, bulk.ts's chunk. */
 export const SLOTS = 4;
@@ -187,7 +211,7 @@ export class WriteBehind implements BackgroundWriter {
   private closed = false;
   readonly chainTable: Uint8Array;
 
-  private constructor(workerUrl: URL) {
+  private constructor(workerUrl: URL, booted: Worker | null) {
     const slotSabs = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
     const metas = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_FRAMES * 2 * 4));
     const { port1, port2 } = new MessageChannel();
@@ -203,15 +227,25 @@ export class WriteBehind implements BackgroundWriter {
     this.side = sideOf(job, null);
     this.tags = metas.map((x) => new Int32Array(x, SLOT_FRAMES * 4, SLOT_FRAMES));
     this.chainTable = this.side.table;
-    this.worker = new Worker(workerUrl, { workerData: job, transferList: [port2] });
+    // one booted already (startWarmWriteBehind) gets the job as a message; else a new one
+    booted?.postMessage(job, [port2]);
+    this.worker = booted ?? new Worker(workerUrl, { workerData: job, transferList: [port2] });
     this.worker.unref();
     this.worker.on('error', () => undefined); // a dead worker only means the caller does the writes
   }
 
-  /** A write-behind thread, or null: off (`SEGLOG_WRITE_BEHIND=0`) or under vitest's .ts sources (no worker file). */
-  static start(): WriteBehind | null {
-    if (process.env.SEGLOG_WRITE_BEHIND === '0' || !import.meta.url.endsWith('.js')) return null;
-    return new WriteBehind(new URL('./write-behind-worker.js', import.meta.url));
+  /**
+   * A write-behind thread, or null: off (`SEGLOG_WRITE_BEHIND=0`) or under vitest's .ts
+   * sources (no worker file); `warmOnly`: null unless one was started warm.
+   */
+  static start(warmOnly = false): WriteBehind | null {
+    if (!writeBehindOn(process.env)) return null;
+    const booted = warmWriter.take();
+    if (booted === null && warmOnly) return null;
+    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it): straight to fd 2, as a
+    // worker's process.stderr is flushed only when its thread yields, and a job may not
+    if (booted !== null && process.env.SEGLOG_DEBUG === '1') nodeFs.writeSync(2, 'seglog: append write-behind in a prewarmed worker\n');
+    return new WriteBehind(WORKER_URL, booted);
   }
 
   /**

@@ -140,7 +140,12 @@ export class SegmentWriter {
     return true;
   }
 
-  /** Whether `writeLater` has a thread to hand writes to (it is started by the first writeLater). */
+  /** Takes a write-behind thread started warm (FileSystem.writeBehind(true)), if there is one and none yet. */
+  startWarmWriteBehind(): void {
+    if (this.behind === undefined) this.behind = this.fs.writeBehind?.(true) ?? undefined;
+  }
+
+  /** Whether `writeLater` has a thread to hand writes to (it is started by the first writeLater, or warm). */
   get writesBehind(): boolean {
     return this.behind !== undefined && this.behind !== null;
   }

@@ -103,6 +103,7 @@ export class BulkAppender {
     private readonly ws: WriteState,
     private readonly w: SegmentWriter,
   ) {
+    w.startWarmWriteBehind(); // one booted for this session's job: its chunks go to it from the first
     const arena = new CrcArena(BULK_CHUNK_BYTES);
     this.chunk = { buf: arena.buf, arena, names: new EntityTable<number>(), frameEntity: new Int32Array(4096), frameHash: new Int32Array(4096), len: 0, frames: 0, now: 0, clockReads: 0 };
   }

@@ -15,6 +15,7 @@
  */
 import { SeglogError } from '../../engine/io/errors.js';
 import { isCrash } from '../../engine/io/fs-types.js';
+import { dropWarmWriteBehind } from '../../engine/io/write-behind.js';
 import type { BatchItem, Store } from '../../engine/store/store.js';
 import { LineTooLongError } from './line-spans.js';
 import type { ScannedSpans } from './line-scan.js';
@@ -81,6 +82,7 @@ export function ingestJsonl(store: Store, file: string, opts: IngestOptions, res
   let bytesRead = 0;
   try {
     if (batchSize !== undefined) {
+      dropWarmWriteBehind(); // batches are written by this thread: a warm write-behind has nothing to do
       let batch: BatchItem[] = [];
       const flushBatch = (): void => {
         if (batch.length === 0) return;

@@ -16,7 +16,7 @@
  * result array holds, a worker that stops answering) hands the rest of the input back
  * to the single-threaded path, which gives the same results, only slower.
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { LineScan, type ScannedSpans } from './line-scan.js';
@@ -157,8 +157,9 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
   const booted = warmScan.take();
   if (booted !== null) {
     booted.postMessage(job);
-    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it)
-    if (process.env.SEGLOG_DEBUG === '1') process.stderr.write('seglog: append scan in a prewarmed worker\n');
+    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it), straight to fd 2: this
+    // thread does not yield until the input is read, and its process.stderr is flushed then
+    if (process.env.SEGLOG_DEBUG === '1') writeSync(2, 'seglog: append scan in a prewarmed worker\n');
   }
   const worker = booted ?? new Worker(workerUrl, { workerData: job });
   worker.unref();
@@ -341,10 +342,13 @@ function scanWorkerWanted(env: string | undefined): boolean {
  */
 const warmScan = new WarmWorker();
 
-export function startWarmScan(inputBytes: number, env: NodeJS.ProcessEnv = process.env): void {
+/** Starts the warm scan worker when an input of `inputBytes` gets one; returns whether it did. */
+export function startWarmScan(inputBytes: number, env: NodeJS.ProcessEnv = process.env): boolean {
   const workers = env.SEGLOG_APPEND_WORKERS;
-  if (env.SEGLOG_APPEND_PREWARM === '0' || !scanWorkerWanted(workers)) return;
-  if (inputBytes >= SCAN_POOL_MIN_BYTES || workers === '1') warmScan.start(SCAN_WORKER_URL);
+  if (env.SEGLOG_APPEND_PREWARM === '0' || !scanWorkerWanted(workers)) return false;
+  if (inputBytes < SCAN_POOL_MIN_BYTES && workers !== '1') return false;
+  warmScan.start(SCAN_WORKER_URL);
+  return true;
 }
 
 /**

@@ -16,6 +16,7 @@ import type { WarmJobData } from './prewarm.js';
 import { serializeError } from './job-errors.js';
 import { startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
 import { startWarmScan } from '../../tools/ingest/scan-pool.js';
+import { startWarmWriteBehind } from '../../engine/io/write-behind.js';
 
 interface JobStart {
   name: JobName;
@@ -42,7 +43,7 @@ const data = workerData as JobStart | WarmJobData;
 // verify's precheck worker, append's scan worker: booted now, beside this thread's module loading
 const jobName = 'warm' in data ? data.warm : data.name;
 if (jobName === 'verify') startWarmPrecheck();
-else if (jobName === 'append' && 'warm' in data) startWarmScan(data.inputBytes ?? 0);
+else if (jobName === 'append' && 'warm' in data && startWarmScan(data.inputBytes ?? 0)) startWarmWriteBehind();
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;
   // a failure here is the job's own to report, when it runs
