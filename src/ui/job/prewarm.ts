@@ -41,7 +41,18 @@ const COMMAND_JOBS: ReadonlyArray<{ words: string[]; job: JobName; noJobFlags?: 
 
 let warm: { job: JobName; worker: Worker; exited: boolean } | null = null;
 
-/** A warm job worker's workerData: its job's name, and the size of the largest path the command line names. */
+/** The value of `--file`/`-f` (`--file X`, `--file=X`, `-f X`, `-fX`), or '' without one. */
+function fileFlagValue(argv: readonly string[]): string {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--file' || a === '-f') return argv[i + 1] ?? '';
+    if (a.startsWith('--file=')) return a.slice('--file='.length);
+    if (a.startsWith('-f') && !a.startsWith('--')) return a.slice(2).replace(/^=/, '');
+  }
+  return '';
+}
+
+/** A warm job worker's workerData: its job's name, and for `append` the size of its `--file` (its scan worker may start warm too). */
 export interface WarmJobData {
   warm: JobName;
   inputBytes?: number;
@@ -92,9 +103,7 @@ export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = proces
   if (env.SEGLOG_JOB_WORKER === '0' || env.SEGLOG_JOB_PREWARM === '0' || warm !== null) return;
   const job = guessJob(argv);
   if (job === null) return;
-  // the largest path named: an append's input size decides whether its scan worker starts warm too
-  const inputBytes = Math.max(0, ...argv.map((a) => (a.startsWith('-') ? 0 : pathSizeBytes(a))));
-  const data: WarmJobData = { warm: job, inputBytes };
+  const data: WarmJobData = { warm: job, inputBytes: job === 'append' ? pathSizeBytes(fileFlagValue(argv)) : 0 };
   holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: data }));
 }
 
