@@ -9,26 +9,40 @@
  * hashes one event at a time with hash-wasm, its footer: 0.55 s, the slowest segment of
  * the run) while the worker took segments 1-5 (docs/DECISIONS.md, round five).
  *
- * The job worker starts one at its own boot when its job is `verify` (job-worker.ts);
+ * The job worker starts one at its own boot when its job is `verify` or `dump` (job-worker.ts);
  * `ParallelVerdicts` adopts it as its first worker and posts it the `WorkerJob` a new
  * worker would get as `workerData`. It runs the same `runPrecheckWorker`, so only when the
  * work starts changes, never what it computes. Not adopted (a small store, a lone
  * segment file, `SEGLOG_VERIFY_WORKERS=0`): `startParallelVerdicts` stops it.
  * `SEGLOG_VERIFY_PREWARM=0` turns this off (the worker is created with its job, as before).
+ *
+ * dump (round six): the same for dump's precheck (CRCs and the payloads' canonical-JSON
+ * test, dump-verdicts.ts). Its job thread writes the output and is the critical path; it
+ * had claimed segments 0 and 1 (CRCs and payload checks, ~0.1 s of CPU each) while its
+ * precheck worker was still booting. `SEGLOG_DUMP_PREWARM=0` turns this off.
  */
 import { Worker } from 'node:worker_threads';
 
 /** What a warm precheck worker is started with, instead of its `WorkerJob`. */
 export interface WarmPrecheckData {
   warm: true;
+  /** Its job hashes (verify): the hashers are made ready before the job comes. */
+  hashes: boolean;
 }
 
 let warm: { worker: Worker; exited: boolean } | null = null;
 
-/** Starts the warm precheck worker (once; from the built JS only: the worker file is dist/'s). */
-export function startWarmPrecheck(env: NodeJS.ProcessEnv = process.env): void {
-  if (warm !== null || env.SEGLOG_VERIFY_PREWARM === '0' || env.SEGLOG_VERIFY_WORKERS === '0' || !import.meta.url.endsWith('.js')) return;
-  const data: WarmPrecheckData = { warm: true };
+/** Jobs whose precheck worker starts warm, with their switches (off: '0'). */
+const SWITCHES = {
+  verify: { prewarm: 'SEGLOG_VERIFY_PREWARM', workers: 'SEGLOG_VERIFY_WORKERS' },
+  dump: { prewarm: 'SEGLOG_DUMP_PREWARM', workers: 'SEGLOG_DUMP_WORKERS' },
+} as const;
+
+/** Starts the warm precheck worker for `job` (once; from the built JS only: the worker file is dist/'s). */
+export function startWarmPrecheck(job: keyof typeof SWITCHES = 'verify', env: NodeJS.ProcessEnv = process.env): void {
+  const sw = SWITCHES[job];
+  if (warm !== null || env[sw.prewarm] === '0' || env[sw.workers] === '0' || !import.meta.url.endsWith('.js')) return;
+  const data: WarmPrecheckData = { warm: true, hashes: job === 'verify' };
   const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: data });
   // never keeps the process alive by itself; a failing one is simply not adopted
   worker.unref();
@@ -38,6 +52,11 @@ export function startWarmPrecheck(env: NodeJS.ProcessEnv = process.env): void {
     entry.exited = true;
   });
   warm = entry;
+}
+
+/** Whether `job` may start its precheck worker warm (job-worker.ts asks with the job's name). */
+export function prewarmsPrecheck(job: string): job is keyof typeof SWITCHES {
+  return Object.hasOwn(SWITCHES, job);
 }
 
 /** The warm precheck worker, if one is up; it is then the caller's, to post a `WorkerJob` to. */

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { JobControl, type JobShared } from './control.js';
 import { type JobName, loadJob } from './jobs.js';
 import { serializeError } from './job-errors.js';
-import { startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
+import { prewarmsPrecheck, startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
 
 interface JobStart {
   name: JobName;
@@ -37,8 +37,9 @@ function run(start: JobStart): void {
 }
 
 const data = workerData as JobStart | { warm: JobName };
-// verify's precheck worker boots now, beside this thread's module loading (warm-precheck.ts)
-if (('warm' in data ? data.warm : data.name) === 'verify') startWarmPrecheck();
+// verify's and dump's precheck worker boots now, beside this thread's module loading (warm-precheck.ts)
+const jobName = 'warm' in data ? data.warm : data.name;
+if (prewarmsPrecheck(jobName)) startWarmPrecheck(jobName);
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;
   // a failure here is the job's own to report, when it runs
