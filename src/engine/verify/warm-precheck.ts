@@ -18,8 +18,9 @@
  *
  * dump (round six): the same for dump's precheck (CRCs and the payloads' canonical-JSON
  * test, dump-verdicts.ts). Its job thread writes the output and is the critical path; it
- * had claimed segments 0 and 1 (CRCs and payload checks, ~0.1 s of CPU each) while its
- * precheck worker was still booting. `SEGLOG_DUMP_PREWARM=0` turns this off.
+ * checked segment 0 itself (sometimes 1 too: CRCs and payload tests, ~0.08 s of CPU per
+ * 64 MiB) while its precheck worker was still booting. `SEGLOG_DUMP_PREWARM=0` turns this
+ * off (it also stays off with `SEGLOG_DUMP_WORKERS=0`).
  */
 import { Worker } from 'node:worker_threads';
 
