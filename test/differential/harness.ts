@@ -388,8 +388,8 @@ async function referenceReader<T>(R: { create(): Promise<T> }): Promise<T> {
 interface DistCommands {
   Dump: Runnable;
   Verify: Runnable;
-  /** dist's warm-precheck.ts: the next verify's first worker is one already booted. */
-  startWarmPrecheck(): void;
+  /** dist's warm-precheck.ts: the next verify's (or dump's) first worker is one already booted. */
+  startWarmPrecheck(job?: 'verify' | 'dump'): void;
 }
 let dist: Promise<DistCommands> | undefined;
 
@@ -413,7 +413,7 @@ export function distCommands(): Promise<DistCommands> {
     return {
       Dump: ((await import(join(d, 'dump.js'))) as { default: Runnable }).default,
       Verify: ((await import(join(d, 'verify.js'))) as { default: Runnable }).default,
-      startWarmPrecheck: ((await import(join(REPO_ROOT, 'dist', 'engine', 'verify', 'warm-precheck.js'))) as { startWarmPrecheck(): void }).startWarmPrecheck,
+      startWarmPrecheck: ((await import(join(REPO_ROOT, 'dist', 'engine', 'verify', 'warm-precheck.js'))) as { startWarmPrecheck(job?: 'verify' | 'dump'): void }).startWarmPrecheck,
     };
   })();
   return dist;
@@ -425,8 +425,12 @@ async function checkWorkers(c: CheckContext, jsonlOff: string, jsonOff: string, 
     [['--format', 'jsonl'], jsonlOff],
     [['--json'], jsonOff],
   ] as const) {
-    const on = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_WORKERS: '1' });
-    if (on.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_WORKERS=1 (dist) differs from the walk alone`, firstDiff(on.stdout, off));
+    // the worker's streamed progress on (default) and off; a warm precheck worker (warm-precheck.ts) adopted: it owns segment 0, which the walk follows
+    for (const [extra, warm] of [[{}, false], [{ SEGLOG_DUMP_STREAM: '0' }, false], [{}, true], [{ SEGLOG_DUMP_STREAM: '0' }, true]] as const) {
+      if (warm) d.startWarmPrecheck('dump');
+      const on = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_WORKERS: '1', ...extra });
+      if (on.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_WORKERS=1 ${text(extra)}${warm ? ', a warm precheck worker' : ''} (dist) differs from the walk alone`, firstDiff(on.stdout, off));
+    }
     // the byte-level JSON writer off
     const slow = await run(d.Dump, [c.dir, ...flag], { ...c.env, SEGLOG_DUMP_FAST: '0' });
     if (slow.stdout !== off) fail(`dump ${flag.join(' ')}: output with SEGLOG_DUMP_FAST=0 (JSON.stringify per record) differs from the byte-level writer`, firstDiff(slow.stdout, off));

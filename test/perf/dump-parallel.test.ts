@@ -135,4 +135,47 @@ describe('dump with a worker thread (built dist/)', () => {
     },
     CLI_TEST_TIMEOUT_MS,
   );
+
+  /**
+   * A warm precheck worker (engine/verify/warm-precheck.ts, started by the job worker)
+   * is given segment 0, and the walk follows its streamed progress there without waiting
+   * (dump-verdicts.ts: frames the worker has not reached are checked by the walk itself;
+   * progress stops at the first non-canonical payload or damaged frame). Segment 0 here
+   * has long canonical runs, two non-canonical payloads and, in the damaged copy, a
+   * flipped byte late in it. Output, stderr and exit code must be those of the walk
+   * alone, with streaming on and off (SEGLOG_DUMP_STREAM=0). If the debug line is
+   * missing, the warm worker was not adopted: look at job-worker.ts and takeWarmPrecheck.
+   */
+  it(
+    'prints the same with a warm precheck worker owning segment 0, streamed or not, as with no worker',
+    async () => {
+      const clean = join(tempDir('seglog-dumpwarm-'), 'store');
+      const { store } = await openStore(clean, { segmentMaxBytes: 256 * 1024 });
+      for (let i = 0; i < 3000; i++) store.append({ entity: `e${i % 40}`, scope: 's' }, i === 700 || i === 1500 ? `{"i": ${i}}` : { i, note: 'y'.repeat(40 + (i % 60)) });
+      store.close();
+      const damaged = join(tempDir('seglog-dumpwarm-'), 'store');
+      cpSync(clean, damaged, { recursive: true });
+      const seg0 = listSegments(fs, damaged)[0]!;
+      expect(listSegments(fs, damaged).length, 'the store should have several segments').toBeGreaterThanOrEqual(2);
+      const bytes = readFileSync(seg0.path);
+      bytes[Math.floor(bytes.length * 0.75)] ^= 0x10;
+      writeFileSync(seg0.path, bytes);
+      const quiet = (stderr: string): string => stderr.split('\n').filter((l) => !/^seglog: (job |dump precheck )/.test(l)).join('\n');
+      for (const dir of [clean, damaged]) {
+        for (const args of [['--format', 'jsonl'], ['--format', 'jsonl', '--markers', '--hex'], ['--format', 'jsonl', '--limit', '5'], []]) {
+          const off = await runCli(['dump', dir, ...args], { env: { SEGLOG_DUMP_WORKERS: '0' } });
+          for (const extra of [{}, { SEGLOG_DUMP_STREAM: '0' }]) {
+            const on = await runCli(['dump', dir, ...args], { env: { SEGLOG_JOB_WORKER: '1', SEGLOG_DUMP_WORKERS: '1', SEGLOG_DEBUG: '1', ...extra } });
+            const what = `dump ${args.join(' ')} ${JSON.stringify(extra)} on the ${dir === clean ? 'clean' : 'damaged'} store with a warm precheck worker: src/engine/verify/dump-verdicts.ts`;
+            expect(on.stderr, `${what}: the warm worker should have been adopted`).toContain('dump precheck in a prewarmed worker');
+            expect(on.code, `${what}: exit code\n${on.stderr}`).toBe(off.code);
+            expect(quiet(on.stderr), `${what}: stderr`).toBe(off.stderr);
+            expect(on.stdout === off.stdout, `${what}: stdout differs`).toBe(true);
+          }
+          if (dir === damaged && !args.includes('--limit')) expect(off.code, 'the damaged store should exit 1').toBe(1);
+        }
+      }
+    },
+    4 * CLI_TEST_TIMEOUT_MS,
+  );
 });

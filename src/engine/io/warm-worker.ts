@@ -18,10 +18,9 @@ export interface WarmData {
 export class WarmWorker {
   private held: { worker: Worker; exited: boolean } | null = null;
 
-  /** Starts the worker of `url` (once: a second call while one is held does nothing). */
-  start(url: URL): void {
+  /** Starts the worker of `url` (once: a second call while one is held does nothing); `data`: its workerData, if more than `{ warm: true }`. */
+  start(url: URL, data: WarmData = { warm: true }): void {
     if (this.held !== null) return;
-    const data: WarmData = { warm: true };
     const worker = new Worker(url, { workerData: data });
     worker.unref();
     worker.on('error', () => undefined);

@@ -46,6 +46,8 @@ export function setDefaultReadChunkBytes(bytes: number): void {
  * simulations never reserve WebAssembly memories.
  */
 export const ARENA_MIN_FILE_BYTES = 256 * 1024;
+/** An `extendCrcTrust` answer: nothing further yet, ask again at the next frame. */
+export const CRC_TRUST_LATER = -1;
 /** Arenas kept for reuse after `close()`: each WebAssembly memory reserves address space. */
 const ARENA_POOL_MAX = 4;
 const arenaPool: CrcArena[] = [];
@@ -90,7 +92,9 @@ export class SegmentReader {
   /**
    * Asked for a further `crcTrustedBelow` when `pos` reaches it (verify's worker streams its
    * progress through a segment: verify-parallel.ts `stream`); an answer not past `pos`
-   * means nothing more is coming, and it is not asked again. null: not asked.
+   * means nothing more is coming, and it is not asked again, except CRC_TRUST_LATER:
+   * nothing yet, this frame's CRC is checked here and it is asked again at the next frame
+   * (dump, which does not wait for its worker: dump-verdicts.ts). null: not asked.
    */
   extendCrcTrust: ((pos: number) => number) | null = null;
   private readonly trustingCrcOf: CrcOf = (buf, start, end) =>
@@ -195,7 +199,7 @@ export class SegmentReader {
   private askCrcTrust(): void {
     const below = this.extendCrcTrust!(this.pos);
     if (below > this.pos) this.crcTrustedBelow = below;
-    else this.extendCrcTrust = null;
+    else if (below !== CRC_TRUST_LATER) this.extendCrcTrust = null;
   }
 
   /** Size the frame at `pos` claims (meaningful when its length field is plausible). */

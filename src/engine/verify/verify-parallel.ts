@@ -99,6 +99,8 @@ export const WORKER_STALL_MS = 10_000;
 export const FOOTERS_IN_WORKERS = true;
 /** A worker bumps the shared progress counter every this many frames. */
 const HEARTBEAT_FRAMES = 1024;
+/** A dump precheck publishes its streamed progress every this many frames (`stream`; ~20 KB of the bench store). */
+const DUMP_PROGRESS_FRAMES = 64;
 
 let multiHasher: Blake3Multi | null | undefined;
 
@@ -187,7 +189,10 @@ export function precheckSegment(
         }
         checkedEnd = r.pos;
       }
-      if (++frames % HEARTBEAT_FRAMES === 0) heartbeat?.();
+      ++frames;
+      // dump: progress is only ever "all valid, every payload canonical so far" (ParallelVerdicts.stream)
+      if (progress && dump && frames % DUMP_PROGRESS_FRAMES === 0 && contiguous && !nonCanonical?.length) progress(checkedEnd);
+      if (frames % HEARTBEAT_FRAMES === 0) heartbeat?.();
     },
     onFault() {
       footers?.onFault();
@@ -400,7 +405,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     opts: { footers?: boolean; dump?: DumpPrecheck; footersOnly?: boolean; steal?: StealOptions; stream?: boolean } = {},
   ) {
     this.steal = opts.steal ?? null;
-    this.stream = opts.stream === true && !opts.dump && !opts.footersOnly;
+    this.stream = opts.stream === true && !opts.footersOnly;
     const footers = opts.footers ?? FOOTERS_IN_WORKERS;
     const dump = opts.dump;
     const footersOnly = opts.footersOnly ?? false;
@@ -418,7 +423,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
         if (paths.length > 0) Atomics.store(this.ctrl, ownerSlot(paths.length, 0), OWNER_WORKER);
         warm.postMessage(job, [port2]);
         // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it)
-        if (process.env.SEGLOG_DEBUG === '1') process.stderr.write('seglog: verify precheck in a prewarmed worker\n');
+        if (process.env.SEGLOG_DEBUG === '1') process.stderr.write(`seglog: ${dump ? 'dump' : 'verify'} precheck in a prewarmed worker\n`);
       }
       const w = warm ?? new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();
@@ -451,6 +456,27 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
     return this.checkedEnd(segIndex);
   }
 
+  /**
+   * Dump's walk (dump-verdicts.ts) at the start of segment k: whether its verdicts come as
+   * the worker's streamed progress (`streamedPast`); else `precheck(k)` has its final result.
+   */
+  streams(k: number): boolean {
+    if (k !== this.current) this.select(k);
+    return this.streaming;
+  }
+
+  /**
+   * While segment k streams: the worker's published offset, below which every frame was
+   * valid and every payload canonical, without waiting for it (it may not be past `pos`
+   * yet: dump then checks that frame itself); -1 once it no longer streams (its final
+   * result, or none, is then `precheck(k)`'s).
+   */
+  streamedPast(k: number, pos: number): number {
+    if (k !== this.current || !this.streaming) return -1;
+    if (pos >= this.streamedEnd) this.follow(pos, false);
+    return this.streaming ? this.streamedEnd : -1;
+  }
+
   /** Segment k becomes the walk's current one: its final result (waiting for it), or its worker's streamed progress. */
   private select(k: number): void {
     this.current = k;
@@ -470,8 +496,9 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
    * Waits until the worker of the current segment has settled past `offset` (its progress
    * slot, see `stream`), or has finished the segment (its final result then replaces the
    * progress: `load`). Gives up as `waitFor` does when the workers stop making progress.
+   * `wait` false: looks once, and returns with nothing changed when the worker is not past `offset` yet.
    */
-  private follow(offset: number): void {
+  private follow(offset: number, wait = true): void {
     const k = this.current;
     const slot = progressSlot(this.paths.length, k);
     const watch = this.heartbeat();
@@ -489,6 +516,7 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
         this.load(k);
         return;
       }
+      if (!wait) return;
       need = Math.min(offset + FOLLOW_LEAD_BYTES, PROGRESS_MAX_OFFSET - 1);
       Atomics.store(this.ctrl, wantSlot(this.paths.length, k), need);
       Atomics.wait(this.ctrl, slot, end, 100);
@@ -640,7 +668,7 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
     beat();
     const slot = progressSlot(job.paths.length, k);
     const want = wantSlot(job.paths.length, k);
-    const progress = job.stream && hasher
+    const progress = job.stream && (hasher || job.dump)
       ? (end: number): void => {
           if (end > PROGRESS_MAX_OFFSET) return;
           Atomics.store(ctrl, slot, end);
@@ -652,7 +680,7 @@ export function runPrecheckWorker(job: WorkerJob, fs: FileSystem, hasher: Blake3
       msg = {
         segIndex: k,
         precheck: job.dump
-          ? precheckSegment(fs, job.paths[k]!, k, job.paths.length, null, beat, false, job.dump)
+          ? precheckSegment(fs, job.paths[k]!, k, job.paths.length, null, beat, false, job.dump, progress)
           : precheckSegment(fs, job.paths[k]!, k, job.paths.length, hasher, beat, job.footers, undefined, progress),
       };
     } catch (err) {
@@ -728,8 +756,8 @@ function createParallelVerdicts(
   if (bytes < PARALLEL_MIN_BYTES && env === undefined) return null;
   try {
     const steal = opts.steal !== undefined && process.env.SEGLOG_SIDX_STEAL !== '0' ? opts.steal : undefined;
-    // verify's walk only (verify-job.ts asks): repair's analyzer takes whole-segment results
-    const stream = opts.stream === true && !opts.dump && !opts.footersOnly && process.env.SEGLOG_VERIFY_STREAM !== '0';
+    // verify's walk and dump's (verify-job.ts, dump-verdicts.ts ask): repair's analyzer takes whole-segment results
+    const stream = opts.stream === true && !opts.footersOnly && process.env[opts.dump ? 'SEGLOG_DUMP_STREAM' : 'SEGLOG_VERIFY_STREAM'] !== '0';
     const footers = opts.footersOnly ? true : FOOTERS_IN_WORKERS && !stream;
     return new ParallelVerdicts(url, fs, segments.map((s) => s.path), count, { footers, dump: opts.dump, footersOnly: opts.footersOnly ?? false, steal, stream });
   } catch {

@@ -16,10 +16,10 @@ import type { WarmPrecheckData } from './warm-precheck.js';
 const needsHasher = (job: WorkerJob): boolean => !job.dump && !job.footersOnly;
 const data = workerData as WorkerJob | WarmPrecheckData;
 if ('warm' in data) {
-  // a warm worker is started for verify, which hashes: both hashers ready before the job comes
-  const hasher = await createHasher();
-  prepareSimdHasher();
-  parentPort!.once('message', (job: WorkerJob) => runPrecheckWorker(job, new RealFs(), needsHasher(job) ? hasher : null));
+  // a warm worker for verify, which hashes: both hashers ready before the job comes
+  const hasher = data.hashes ? await createHasher() : null;
+  if (data.hashes) prepareSimdHasher();
+  parentPort!.once('message', async (job: WorkerJob) => runPrecheckWorker(job, new RealFs(), needsHasher(job) ? (hasher ?? (await createHasher())) : null));
 } else {
   runPrecheckWorker(data, new RealFs(), needsHasher(data) ? await createHasher() : null);
 }
