@@ -281,7 +281,8 @@ export class WriteBehind implements BackgroundWriter {
       if (frames.codes !== null) {
         side.codes[k]!.set(frames.codes.subarray(0, frames.count));
         ctl[at(k, S_FRAMES)] = frames.count;
-        side.hashers ??= chainHashers(Blake3Multi.create(), frames.single);
+        // this thread hashes only the writes it takes from the thread: the kernel if it has one
+        side.hashers ??= chainHashers(Blake3Multi.createIfCompiled(), frames.single);
       }
       this.tags[k]!.set(frames.tags.subarray(0, frames.count));
       this.written[k] = frames.written;

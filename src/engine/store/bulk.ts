@@ -293,7 +293,8 @@ export class BulkAppender {
     } catch (err) {
       ws.failBulk(err, w.active.path);
     }
-    fillChainHashes(chunk.buf, chunk.len, chunk.frameHash, chunk.frames, table, (this.hashers ??= chainHashers(Blake3Multi.create(), ws.hasher)));
+    // a chunk at most, usually the last: the SIMD kernel only if this thread has one already
+    fillChainHashes(chunk.buf, chunk.len, chunk.frameHash, chunk.frames, table, (this.hashers ??= chainHashers(Blake3Multi.createIfCompiled(), ws.hasher)));
     chunk.frameHash.fill(HASH_DONE, 0, chunk.frames);
     this.slots.release(table);
   }

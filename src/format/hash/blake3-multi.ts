@@ -280,6 +280,14 @@ export class Blake3Multi {
     this.lens = new Int32Array(memory.buffer, LEN_BASE, MULTI_CAPACITY);
   }
 
+  /**
+   * `create`, but only where this thread has the kernel compiled already (emitting and
+   * compiling it costs ~15-30 ms): for a thread that hashes a few chunks at most.
+   */
+  static createIfCompiled(): Blake3Multi | null {
+    return compiled ? Blake3Multi.create() : null;
+  }
+
   /** A multi-message hasher, or null where WebAssembly SIMD is not available. */
   static create(): Blake3Multi | null {
     const k = compiledKernel();
