@@ -31,9 +31,11 @@ export function readLineSpans(path: string, onLine: OnLine): void {
 /**
  * The reading loop of `readLineSpans` on an open descriptor, optionally continuing
  * after `prefix` (bytes already read: the start of the next line) and `linesBefore`
- * lines (the parallel reader hands over to it this way, scan-pool.ts).
+ * lines, and from file offset `position` (null: the descriptor's own) (the parallel
+ * reader hands over to it this way, scan-pool.ts).
  */
-export function readLinesFrom(fd: number, onLine: OnLine, prefix?: Uint8Array, linesBefore = 0): void {
+export function readLinesFrom(fd: number, onLine: OnLine, prefix?: Uint8Array, linesBefore = 0, position: number | null = null): void {
+  let pos = position;
   let buf = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, prefix ? nextPow2(prefix.length + 1) : 0));
   let start = 0;
   let end = 0;
@@ -57,9 +59,10 @@ export function readLinesFrom(fd: number, onLine: OnLine, prefix?: Uint8Array, l
         buf = bigger;
       }
     }
-    const n = readChunk(fd, buf, end);
+    const n = readChunk(fd, buf, end, pos);
     if (n === 0) break;
     end += n;
+    if (pos !== null) pos += n;
     for (;;) {
       const nl = buf.indexOf(10, scanFrom);
       if (nl < 0 || nl >= end) {
@@ -86,11 +89,11 @@ function nextPow2(n: number): number {
   return p;
 }
 
-/** Reads into buf at `at`: the bytes read, 0 at the end of the input. */
-export function readChunk(fd: number, buf: Buffer, at: number): number {
+/** Reads into buf at `at` (from file offset `position`, null: the descriptor's own): the bytes read, 0 at the end of the input. */
+export function readChunk(fd: number, buf: Buffer, at: number, position: number | null = null): number {
   for (;;) {
     try {
-      return readSync(fd, buf, at, buf.length - at, null);
+      return readSync(fd, buf, at, buf.length - at, position);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') {

@@ -1,20 +1,26 @@
 /**
- * `append --file` on two cores: a worker thread scans lines (line-scan.ts) while the
- * main thread encodes, hashes, checksums and writes the events of the lines before.
+ * `append --file` on two cores: a worker thread reads the input and scans its lines
+ * (line-scan.ts) while the main thread encodes, hashes, checksums and writes the events
+ * of the lines before.
  *
- * The main thread reads the input into a ring of CHUNK_SLOTS shared chunks, each cut
- * after its last newline (the partial line moves on to the next chunk), and hands each
- * to the worker; the worker writes one record per non-empty line into the chunk's
- * shared result array: the line's position, its line number within the chunk, and the
- * members' spans when the fast path takes it. The main thread consumes chunks strictly
- * in order and treats each line exactly as the single-threaded reader would (a line
- * the worker could not take goes through parseLine there, so errors name the same line
- * and stop at the same place). Coordination is Atomics on a shared control array: no
- * messages, no copies of the data. At most CHUNK_SLOTS chunks are in flight.
+ * The worker reads the input (positioned reads from offset 0: the descriptor's own
+ * offset is never used) into a ring of CHUNK_SLOTS shared chunks, each cut after its last
+ * newline (the partial line moves on to the next chunk), and writes one record per
+ * non-empty line into the chunk's shared result array: the line's position, its line
+ * number within the chunk, and the members' spans when the fast path takes it. The main
+ * thread consumes chunks strictly in order, hands each back (FREE) for the worker to
+ * refill, and treats each line exactly as the single-threaded reader would (a line the
+ * worker could not take goes through parseLine there, so errors name the same line and
+ * stop at the same place). Coordination is Atomics on a shared control array: no
+ * messages, no copies of the data. At most CHUNK_SLOTS chunks are in flight. (Until issue
+ * 18, round six, the main thread read the chunks and the worker only scanned them: the
+ * reads were ~0.18 s of the appending thread for the 1M bench events.)
  *
- * Anything unusual (a line longer than a chunk, a chunk with more lines than its
- * result array holds, a worker that stops answering) hands the rest of the input back
- * to the single-threaded path, which gives the same results, only slower.
+ * Anything unusual (a read error, a line longer than a chunk, a worker that stops
+ * answering) hands the rest of the input, from the end of the last chunk consumed, back
+ * to the single-threaded path, which gives the same results (and the same errors), only
+ * slower; a chunk with more lines than its result array holds is scanned by the main
+ * thread.
  */
 import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -41,20 +47,24 @@ const R_START = 1;
 const R_END = 2;
 const R_OK = 3;
 
-/** Control array: a stop flag, then per slot: state, data length, records, newlines. */
+/** Control array: a stop flag, then per slot: state, data length, records, newlines, the input's end. */
 const C_STOP = 0;
-const SLOT_INTS = 4;
+const SLOT_INTS = 5;
 const S_STATE = 1;
 const S_LEN = 2;
 const S_RECORDS = 3;
 const S_NEWLINES = 4;
+const S_EOF = 5;
+/** Slot states: the worker's to fill; filled and scanned; the main thread reads the rest of the input itself. */
 const FREE = 0;
-const SUBMITTED = 1;
 const DONE = 2;
+const HAND_BACK = 3;
 
 const slotAt = (k: number, field: number): number => k * SLOT_INTS + field;
 
 export interface ScanJob {
+  /** The input (a regular file), read from offset 0 by positioned reads. */
+  fd: number;
   control: SharedArrayBuffer;
   chunks: SharedArrayBuffer[];
   results: SharedArrayBuffer[];
@@ -102,25 +112,65 @@ export function scanChunk(buf: Uint8Array, len: number, results: Int32Array, cap
   return { records, newlines };
 }
 
-/** The worker's loop: scan each submitted chunk in slot order until told to stop. */
+/**
+ * The worker's loop: fill each free slot in ring order with the input's next bytes (the
+ * partial line carried over from the last one first), cut after its last newline, scan
+ * it, until the input ends or it is told to stop. A read error or a line longer than a
+ * chunk hands the rest back to the main thread (HAND_BACK), which reads from the end of
+ * the last chunk it consumed and meets the same error or line itself.
+ */
 export function runScanWorker(job: ScanJob): void {
   const ctrl = new Int32Array(job.control);
   const chunks = job.chunks.map((c) => Buffer.from(c));
   const results = job.results.map((r) => new Int32Array(r));
   const scan = new LineScan();
+  let carry: Buffer = Buffer.alloc(0);
+  let pos = 0;
   for (let k = 0; ; k = (k + 1) % CHUNK_SLOTS) {
     for (;;) {
       if (Atomics.load(ctrl, C_STOP) !== 0) return;
       const st = Atomics.load(ctrl, slotAt(k, S_STATE));
-      if (st === SUBMITTED) break;
+      if (st === FREE) break;
       Atomics.wait(ctrl, slotAt(k, S_STATE), st, 1000);
     }
-    const { records, newlines } = scanChunk(chunks[k]!, Atomics.load(ctrl, slotAt(k, S_LEN)), results[k]!, MAX_LINES_PER_CHUNK, scan);
+    const buf = chunks[k]!;
+    buf.set(carry);
+    let end = carry.length;
+    let eof = false;
+    try {
+      while (end < buf.length) {
+        const n = readChunk(job.fd, buf, end, pos);
+        if (n === 0) {
+          eof = true;
+          break;
+        }
+        end += n;
+        pos += n;
+      }
+    } catch {
+      publish(ctrl, k, HAND_BACK);
+      return;
+    }
+    // the last chunk ends with the input (its last line may have no newline); any other after its last newline
+    const len = eof ? end : buf.lastIndexOf(10, end - 1) + 1;
+    if (len === 0 && !eof) {
+      publish(ctrl, k, HAND_BACK); // a line longer than a chunk
+      return;
+    }
+    carry = eof ? Buffer.alloc(0) : Buffer.from(buf.subarray(len, end));
+    const { records, newlines } = scanChunk(buf, len, results[k]!, MAX_LINES_PER_CHUNK, scan);
+    Atomics.store(ctrl, slotAt(k, S_LEN), len);
     Atomics.store(ctrl, slotAt(k, S_RECORDS), records);
     Atomics.store(ctrl, slotAt(k, S_NEWLINES), newlines);
-    Atomics.store(ctrl, slotAt(k, S_STATE), DONE);
-    Atomics.notify(ctrl, slotAt(k, S_STATE));
+    Atomics.store(ctrl, slotAt(k, S_EOF), eof ? 1 : 0);
+    publish(ctrl, k, DONE);
+    if (eof) return;
   }
+}
+
+function publish(ctrl: Int32Array, k: number, state: number): void {
+  Atomics.store(ctrl, slotAt(k, S_STATE), state);
+  Atomics.notify(ctrl, slotAt(k, S_STATE));
 }
 
 /** A line as the consumer sees it: its spans when the worker's fast-path scan took it, else null. */
@@ -141,9 +191,10 @@ class RecordSpans implements ScannedSpans {
 }
 
 /**
- * Reads `fd` to its end with a scan worker, calling `onLine` for every non-empty line in
- * order (the same lines, numbers and bytes as readLinesFrom). `onLine` may throw or
- * return false to stop; the worker is stopped either way.
+ * Reads `fd` (a regular file, from its start) to its end with a scan worker, calling
+ * `onLine` for every non-empty line in order (the same lines, numbers and bytes as
+ * readLinesFrom). `onLine` may throw or return false to stop; the worker is stopped
+ * either way.
  */
 export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScannedLine): void {
   const control = new SharedArrayBuffer(4 * (1 + CHUNK_SLOTS * SLOT_INTS));
@@ -152,7 +203,7 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
   const resultSabs = Array.from({ length: CHUNK_SLOTS }, () => new SharedArrayBuffer(4 * REC_INTS * MAX_LINES_PER_CHUNK));
   const chunks = chunkSabs.map((c) => Buffer.from(c));
   const results = resultSabs.map((r) => new Int32Array(r));
-  const job: ScanJob = { control, chunks: chunkSabs, results: resultSabs };
+  const job: ScanJob = { fd, control, chunks: chunkSabs, results: resultSabs };
   // one booted already (startWarmScan) gets the job as a message; else a new one
   const booted = warmScan.take();
   if (booted !== null) {
@@ -163,63 +214,28 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
   }
   const worker = booted ?? new Worker(workerUrl, { workerData: job });
   worker.unref();
-  worker.on('error', () => undefined); // a dead worker only means the main thread scans
+  worker.on('error', () => undefined); // a dead worker only means the main thread reads the rest
   const spans = new RecordSpans();
   const mainScan = new LineScan();
-  let carry: Buffer = Buffer.alloc(0);
-  let eof = false;
-  let workerOk = true;
   let lines = 0; // lines before the chunk being consumed
-  const lens = new Array<number>(CHUNK_SLOTS).fill(0);
+  let consumed = 0; // input bytes in the chunks consumed: where the rest starts
   try {
-    /** Fills slot k: the carried partial line, then reads; cuts after the last newline. 0 at the end of input; -1: no newline in a full chunk. */
-    const fill = (k: number): number => {
-      if (eof) return 0;
-      const buf = chunks[k]!;
-      buf.set(carry);
-      let end = carry.length;
-      while (end < buf.length) {
-        const n = readChunk(fd, buf, end);
-        if (n === 0) {
-          eof = true;
-          break;
-        }
-        end += n;
-      }
-      if (eof) {
-        carry = Buffer.alloc(0);
-        return end; // the last line may have no newline: the chunk ends with the input
-      }
-      const nl = buf.lastIndexOf(10, end - 1);
-      if (nl < 0) {
-        carry = Buffer.from(buf.subarray(0, end)); // a line longer than a chunk
-        return -1;
-      }
-      carry = Buffer.from(buf.subarray(nl + 1, end));
-      return nl + 1;
-    };
-    const submit = (k: number, len: number): void => {
-      lens[k] = len;
-      Atomics.store(ctrl, slotAt(k, S_LEN), len);
-      Atomics.store(ctrl, slotAt(k, S_STATE), SUBMITTED);
-      Atomics.notify(ctrl, slotAt(k, S_STATE));
-    };
-    /** Waits for slot k's scan; false if the worker stopped answering. */
-    const awaitScan = (k: number): boolean => {
+    /** Waits for slot k: DONE, HAND_BACK, or FREE still when the worker stopped answering. */
+    const awaitSlot = (k: number): number => {
       const since = Date.now();
-      while (Atomics.load(ctrl, slotAt(k, S_STATE)) !== DONE) {
-        Atomics.wait(ctrl, slotAt(k, S_STATE), SUBMITTED, 100);
-        if (Date.now() - since > SCAN_STALL_MS) return false;
+      for (;;) {
+        const st = Atomics.load(ctrl, slotAt(k, S_STATE));
+        if (st !== FREE || Date.now() - since > SCAN_STALL_MS) return st;
+        Atomics.wait(ctrl, slotAt(k, S_STATE), FREE, 100);
       }
-      return true;
     };
     /** Hands slot k's lines to onLine; false when onLine asked to stop. */
-    const consume = (k: number, scanned: boolean): boolean => {
+    const consume = (k: number): boolean => {
       const buf = chunks[k]!;
-      const len = lens[k]!;
-      const records = scanned ? Atomics.load(ctrl, slotAt(k, S_RECORDS)) : -1;
+      const len = Atomics.load(ctrl, slotAt(k, S_LEN));
+      const records = Atomics.load(ctrl, slotAt(k, S_RECORDS));
       if (records < 0) {
-        // the worker did not scan it: the main thread reads the chunk's lines itself
+        // more lines than the result array holds: the main thread reads the chunk's lines itself
         let stop = false;
         let n = 0;
         let start = 0;
@@ -246,40 +262,16 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
       return true;
     };
 
-    // prime the ring, then consume in order, refilling each slot as it frees up
-    const pending: number[] = [];
-    let next = 0;
-    let overflow = false;
-    for (; next < CHUNK_SLOTS; next++) {
-      const len = fill(next);
-      if (len === 0) break;
-      if (len < 0) {
-        overflow = true;
-        break;
-      }
-      submit(next, len);
-      pending.push(next);
+    for (let k = 0; ; k = (k + 1) % CHUNK_SLOTS) {
+      if (awaitSlot(k) !== DONE) break; // handed back, or a worker that stopped answering
+      if (!consume(k)) return;
+      consumed += Atomics.load(ctrl, slotAt(k, S_LEN));
+      if (Atomics.load(ctrl, slotAt(k, S_EOF)) !== 0) return;
+      publish(ctrl, k, FREE);
     }
-    while (pending.length > 0) {
-      const k = pending.shift()!;
-      if (workerOk && !awaitScan(k)) {
-        workerOk = false;
-        Atomics.store(ctrl, C_STOP, 1);
-      }
-      if (!consume(k, workerOk)) return;
-      Atomics.store(ctrl, slotAt(k, S_STATE), FREE);
-      if (overflow || eof) continue;
-      const len = fill(k);
-      if (len === 0) continue;
-      if (len < 0) {
-        overflow = true;
-        continue;
-      }
-      submit(k, len);
-      pending.push(k);
-    }
-    // what is left (a line longer than a chunk, or the input after it): the single-threaded reader
-    if (overflow) readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, mainScan.scan(b, s, e) ? mainScan : null), carry, lines);
+    // the rest of the input, from the end of the last chunk consumed: the single-threaded reader
+    Atomics.store(ctrl, C_STOP, 1);
+    readLinesFrom(fd, (b, s, e, n) => onLine(b, s, e, n, mainScan.scan(b, s, e) ? mainScan : null), undefined, lines, consumed);
   } finally {
     Atomics.store(ctrl, C_STOP, 1);
     for (let k = 0; k < CHUNK_SLOTS; k++) Atomics.notify(ctrl, slotAt(k, S_STATE));
