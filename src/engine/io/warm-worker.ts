@@ -8,6 +8,7 @@
  * nobody takes is stopped (`drop`). It never keeps the process alive by itself, and a
  * failing one is simply not taken.
  */
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 
 /** What a warm worker is started with, instead of its job. */
@@ -31,11 +32,18 @@ export class WarmWorker {
     this.held = entry;
   }
 
-  /** The warm worker, if one is up; it is then the caller's, to post its job to. */
-  take(): Worker | null {
+  /**
+   * The warm worker, if one is up; it is then the caller's, to post its job to. With
+   * SEGLOG_DEBUG=1 a taken one is named on stderr (`seglog: <what> in a prewarmed worker`,
+   * test/ui/prewarm.test.ts reads it), straight to fd 2: a job thread's process.stderr is
+   * flushed only when it yields, which a synchronous job does not before it is ended.
+   */
+  take(what: string): Worker | null {
     const w = this.held;
     this.held = null;
-    return w !== null && !w.exited ? w.worker : null;
+    const worker = w !== null && !w.exited ? w.worker : null;
+    if (worker !== null && process.env.SEGLOG_DEBUG === '1') writeSync(2, `seglog: ${what} in a prewarmed worker\n`);
+    return worker;
   }
 
   /** Stops a warm worker nobody took. */

@@ -240,11 +240,8 @@ export class WriteBehind implements BackgroundWriter {
    */
   static start(warmOnly = false): WriteBehind | null {
     if (!writeBehindOn(process.env)) return null;
-    const booted = warmWriter.take();
+    const booted = warmWriter.take('append write-behind');
     if (booted === null && warmOnly) return null;
-    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it): straight to fd 2, as a
-    // worker's process.stderr is flushed only when its thread yields, and a job may not
-    if (booted !== null && process.env.SEGLOG_DEBUG === '1') nodeFs.writeSync(2, 'seglog: append write-behind in a prewarmed worker\n');
     return new WriteBehind(WORKER_URL, booted);
   }
 

@@ -351,7 +351,8 @@ export class BulkAppender {
     // a failed store never gets a chunk written again (BulkAppender.finish after a failure);
     // checkWritable also completes the events still in the hash lanes
     ws.checkWritable(false);
-    // the footer entries of these frames, taken from memory: sealing then has nothing to read back
+    // the footer entries of these frames, taken from memory (from the bytes written, for a
+    // queued chunk: `written` below): sealing then has nothing to read back
     const live = ws.liveFooter(w);
     const segOffset = w.active.sizeBytes;
     const names = this.footerNames;

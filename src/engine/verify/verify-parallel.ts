@@ -416,14 +416,12 @@ export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
       const { port1, port2 } = new MessageChannel();
       const job: WorkerJob = { paths, control: this.ctrl.buffer as SharedArrayBuffer, port: port2, footers, dump, footersOnly, stream: this.stream };
       // a worker already booted (warm-precheck.ts) gets the job as a message; else a new one
-      const warm = takeWarmPrecheck();
+      const warm = takeWarmPrecheck(dump ? 'dump' : 'verify');
       if (warm !== null) {
         // it is up already: segment 0 is the workers' (the walk would claim it before the
         // job reaches the worker, and check it alone, hashing one event at a time)
         if (paths.length > 0) Atomics.store(this.ctrl, ownerSlot(paths.length, 0), OWNER_WORKER);
         warm.postMessage(job, [port2]);
-        // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it)
-        if (process.env.SEGLOG_DEBUG === '1') process.stderr.write(`seglog: ${dump ? 'dump' : 'verify'} precheck in a prewarmed worker\n`);
       }
       const w = warm ?? new Worker(workerUrl, { workerData: job, transferList: [port2] });
       w.unref();

@@ -53,8 +53,8 @@ export function prewarmsPrecheck(job: string): job is keyof typeof SWITCHES {
 }
 
 /** The warm precheck worker, if one is up; it is then the caller's, to post a `WorkerJob` to. */
-export function takeWarmPrecheck(): Worker | null {
-  return warm.take();
+export function takeWarmPrecheck(job: keyof typeof SWITCHES): Worker | null {
+  return warm.take(`${job} precheck`);
 }
 
 /** Stops a warm precheck worker nobody took. */

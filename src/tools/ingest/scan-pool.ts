@@ -22,7 +22,7 @@
  * slower; a chunk with more lines than its result array holds is scanned by the main
  * thread.
  */
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { LineScan, type ScannedSpans } from './line-scan.js';
@@ -205,13 +205,8 @@ export function readLinesWithWorker(fd: number, workerUrl: URL, onLine: OnScanne
   const results = resultSabs.map((r) => new Int32Array(r));
   const job: ScanJob = { fd, control, chunks: chunkSabs, results: resultSabs };
   // one booted already (startWarmScan) gets the job as a message; else a new one
-  const booted = warmScan.take();
-  if (booted !== null) {
-    booted.postMessage(job);
-    // SEGLOG_DEBUG=1 says so (test/ui/prewarm.test.ts reads it), straight to fd 2: this
-    // thread does not yield until the input is read, and its process.stderr is flushed then
-    if (process.env.SEGLOG_DEBUG === '1') writeSync(2, 'seglog: append scan in a prewarmed worker\n');
-  }
+  const booted = warmScan.take('append scan');
+  booted?.postMessage(job);
   const worker = booted ?? new Worker(workerUrl, { workerData: job });
   worker.unref();
   worker.on('error', () => undefined); // a dead worker only means the main thread reads the rest
