@@ -16,25 +16,31 @@ function commandLine(cmd, args, stdin, stdout) {
   return s;
 }
 
-async function runSide(ctx, caseName, side, isOurs) {
+/**
+ * One side of a case (our command or a peer) as a runner of its runs one at a time:
+ * `step(i)` does warm-up/timed run i and says whether the side goes on (false after an
+ * error, or when it has nothing to run), `finish()` gives the side's result.
+ */
+function sideRunner(ctx, caseName, side, isOurs) {
   const out = { name: side.name, status: 'ok', runs: [], summary: null, checks: [] };
+  const done = { out, step: async () => false, finish: () => out };
   if (side.info) out.info = true; // a reference point (b3sum), not the target's peer
   if (side.skipped) {
     out.status = 'skipped';
     out.skipped = side.skipped;
     log(`  ${side.name}: skipped: ${side.skipped}`);
-    return out;
+    return done;
   }
   if (side.error) {
     out.status = 'error';
     out.error = side.error;
     log(`  ${side.name}: error: ${side.error}`);
-    return out;
+    return done;
   }
   if (side.computed) {
     out.computed = true;
     out.summary = { runs: 0, median: side.seconds, min: side.seconds, max: side.seconds, peakRssMiB: null };
-    return out;
+    return done;
   }
   const cmd = isOurs ? process.execPath : side.cmd;
   const args = side.run ? [] : isOurs ? [CLI_PATH, ...side.cliArgs] : side.args;
@@ -43,8 +49,7 @@ async function runSide(ctx, caseName, side, isOurs) {
   // a side with run(): its own processes (the live cases: a writer and a follower), described by `command`
   out.command = side.run ? side.command : commandLine(isOurs ? 'node' : cmd, isOurs ? [path.relative(process.cwd(), CLI_PATH) || CLI_PATH, ...side.cliArgs] : args, side.stdin, side.stdout);
 
-  const total = ctx.warmup + ctx.runs;
-  for (let i = 0; i < total; i++) {
+  const step = async (i) => {
     const warm = i < ctx.warmup;
     // The first warm-up run doubles as the correctness check (it may capture or count
     // stdout); with --warmup 0 the first timed run checks, when that costs nothing extra.
@@ -59,7 +64,7 @@ async function runSide(ctx, caseName, side, isOurs) {
         out.error = `setup before ${label}: ${e.message}`;
         out.runs.push({ warmup: warm, error: out.error });
         log(`  [${caseName}] ${side.name} ${label}: ${out.error}`);
-        break;
+        return false;
       }
     }
     const r = side.run
@@ -89,7 +94,7 @@ async function runSide(ctx, caseName, side, isOurs) {
       out.status = 'error';
       out.error = r.error;
       log(`  [${caseName}] ${side.name} ${label}: ERROR ${r.error}`);
-      break; // a failing command fails every time: do not spend the remaining runs
+      return false; // a failing command fails every time: do not spend the remaining runs
     }
     out.runs.push(run);
     log(
@@ -110,12 +115,39 @@ async function runSide(ctx, caseName, side, isOurs) {
         out.checks.push(`check failed: ${e.message}`);
       }
     }
+    return true;
+  };
+  const finish = () => {
+    out.summary = summarize(out.runs);
+    // a case's own figures (latency, bytes read): the median over the timed runs, per field
+    const withMetrics = out.runs.filter((x) => !x.warmup && !x.error && x.metrics);
+    if (withMetrics.length) out.metrics = medianMetrics(withMetrics.map((x) => x.metrics));
+    return out;
+  };
+  return { out, step, finish };
+}
+
+/**
+ * Runs the sides of a case: one side's runs after the other's, or, for a case that asks
+ * for it (`interleave`), run i of every side before run i + 1 of any (ours, then each
+ * peer, warm-ups first). This machine's speed drifts by tens of percent within minutes
+ * (a noisy neighbour: the same CPU-bound loop takes 1.5x as long); one side's runs all
+ * in one window and the other's in the next would put that drift into the ratio, whereas
+ * interleaved runs share it.
+ */
+export async function runSides(ctx, sides, interleave) {
+  const total = ctx.warmup + ctx.runs;
+  if (interleave) {
+    const live = sides.map(() => true);
+    for (let i = 0; i < total; i++) {
+      for (let k = 0; k < sides.length; k++) if (live[k]) live[k] = await sides[k].step(i);
+    }
+  } else {
+    for (const side of sides) {
+      for (let i = 0; i < total; i++) if (!(await side.step(i))) break;
+    }
   }
-  out.summary = summarize(out.runs);
-  // a case's own figures (latency, bytes read): the median over the timed runs, per field
-  const withMetrics = out.runs.filter((x) => !x.warmup && !x.error && x.metrics);
-  if (withMetrics.length) out.metrics = medianMetrics(withMetrics.map((x) => x.metrics));
-  return out;
+  return sides.map((side) => side.finish());
 }
 
 function medianMetrics(list) {
@@ -143,9 +175,11 @@ export async function runCase(ctx, def) {
   res.rowsUnit = spec.rowsUnit ?? null;
   res.notes.push(...(spec.notes ?? []));
 
-  res.ours = await runSide(ctx, def.name, { name: 'seglog', ...spec.ours }, true);
-  res.peers = [];
-  for (const p of spec.peers) res.peers.push(await runSide(ctx, def.name, p, false));
+  const sides = [sideRunner(ctx, def.name, { name: 'seglog', ...spec.ours }, true), ...spec.peers.map((p) => sideRunner(ctx, def.name, p, false))];
+  const [oursOut, ...peersOut] = await runSides(ctx, sides, spec.interleave === true);
+  res.ours = oursOut;
+  res.peers = peersOut;
+  if (spec.interleave) res.notes.push('runs interleaved: each run of ours is followed by one of each peer, so that a drift of the machine\'s speed falls on both sides of the ratio');
   try {
     spec.after?.(res.ours.status === 'ok');
   } catch (e) {
