@@ -107,6 +107,43 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     expect(warm.stdout === cold.stdout, 'dump output differs with the warm worker').toBe(true);
   }, CLI_TEST_TIMEOUT_MS);
 
+  /**
+   * dump's precheck worker started by the main thread beside the warm job worker
+   * (warm-precheck.ts precheckBeside, adopted by the job worker through a port) checks what
+   * the one the job worker starts checks: same bytes out, with it (adopted: the debug line
+   * says so), with the job worker's own (SEGLOG_PRECHECK_BESIDE=0), and with none. Without
+   * SEGLOG_DUMP_WORKERS=1 this 14 MiB store is below PARALLEL_MIN_BYTES: the worker started
+   * beside is dropped unused (its port closed), and the dump must end as usual. If the
+   * debug line is missing, look at prewarm.ts `prewarm` and job-worker.ts (adoptWarmPrecheck).
+   */
+  it('dump --format jsonl: a precheck worker started beside the job worker gives the same bytes', async () => {
+    // the same events in 4 MiB segments: precheck workers take whole sealed segments
+    const cut = join(dir, 'cut-dump');
+    expect((await runCli(['init', cut, '--segment-max-bytes', String(4 * 1024 * 1024)])).code).toBe(0);
+    const a = await runCli(['append', cut, '--file', join(dir, 'events.jsonl')], { timeoutMs: 120_000 });
+    expect(a.code, a.stderr).toBe(0);
+    const none = await runCli(['dump', cut, '--format', 'jsonl'], { env: { SEGLOG_DUMP_WORKERS: '0' }, timeoutMs: 120_000 });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout.split('\n').length).toBe(60_001);
+    for (const env of [{}, { SEGLOG_PRECHECK_BESIDE: '0' }]) {
+      const r = await runCli(['dump', cut, '--format', 'jsonl'], { env: { SEGLOG_DEBUG: '1', SEGLOG_DUMP_WORKERS: '1', ...env }, timeoutMs: 120_000 });
+      const what = JSON.stringify(env);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, what).toContain('job dump in a prewarmed worker');
+      expect(r.stderr, what).toContain('dump precheck in a prewarmed worker');
+      if (env.SEGLOG_PRECHECK_BESIDE === '0') expect(r.stderr, what).not.toContain('(started beside the job worker)');
+      else expect(r.stderr, what).toContain('dump precheck in a prewarmed worker (started beside the job worker)');
+      expect(r.stdout === none.stdout, `${what}: dump output differs from the walk alone`).toBe(true);
+    }
+    // one segment: no precheck; the worker started beside is dropped (its port closed) and the dump ends as usual
+    const one = await runCli(['dump', store, '--format', 'jsonl'], { env: { SEGLOG_DEBUG: '1' }, timeoutMs: 120_000 });
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stderr).toContain('job dump in a prewarmed worker');
+    expect(one.stderr).not.toContain('precheck in a prewarmed worker');
+    const oneAlone = await runCli(['dump', store, '--format', 'jsonl'], { env: { SEGLOG_DUMP_WORKERS: '0' }, timeoutMs: 120_000 });
+    expect(one.stdout === oneAlone.stdout, 'dump output differs with an unused precheck worker').toBe(true);
+  }, CLI_TEST_TIMEOUT_MS);
+
   it('dump --format jsonl (the fast path, without oclif) stopped by SIGINT: what was printed are whole lines, "seglog: interrupted", exit 130', async () => {
     // If this fails, look at the SIGINT handling of src/ui/dump-fast.ts (the job's cancel flag, then exit 130).
     const child = spawn(process.execPath, [BIN, 'dump', store, '--format', 'jsonl'], { env: { ...process.env, NODE_ENV: 'production', SEGLOG_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -227,7 +264,8 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
   }, CLI_TEST_TIMEOUT_MS);
 
   /**
-   * verify's precheck worker started warm by the job worker (src/engine/verify/warm-precheck.ts)
+   * verify's precheck worker started warm beside the job worker by the main thread
+   * (src/engine/verify/warm-precheck.ts precheckBeside; SEGLOG_PRECHECK_BESIDE=0: by the job worker)
    * and the walk following its streamed progress (verify-parallel.ts `stream`): the same
    * report as with neither (SEGLOG_VERIFY_PREWARM=0, SEGLOG_VERIFY_STREAM=0) and as the walk
    * alone (SEGLOG_VERIFY_WORKERS=0), on the store cut into 4 MiB segments, clean and with a
@@ -273,8 +311,8 @@ describe('a prewarmed worker runs the job exactly as a new one does', () => {
     writeFileSync(seg0, bytes);
     for (const target of [cut, damaged]) {
       const warm = await runCli(['verify', target, '--json'], { env: { SEGLOG_DEBUG: '1', SEGLOG_VERIFY_WORKERS: '1' } });
-      expect(warm.stderr).toContain('verify precheck in a prewarmed worker');
-      for (const env of [{ SEGLOG_VERIFY_PREWARM: '0' }, { SEGLOG_VERIFY_STREAM: '0' }, { SEGLOG_VERIFY_WORKERS: '0' }]) {
+      expect(warm.stderr).toContain('verify precheck in a prewarmed worker (started beside the job worker)');
+      for (const env of [{ SEGLOG_PRECHECK_BESIDE: '0' }, { SEGLOG_VERIFY_PREWARM: '0' }, { SEGLOG_VERIFY_STREAM: '0' }, { SEGLOG_VERIFY_WORKERS: '0' }]) {
         const other = await runCli(['verify', target, '--json'], { env: { SEGLOG_VERIFY_WORKERS: '1', ...env } });
         expect(other.code, `${target} ${JSON.stringify(env)}`).toBe(warm.code);
         expect(other.stdout, `${target} ${JSON.stringify(env)}`).toBe(warm.stdout);

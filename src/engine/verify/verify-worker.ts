@@ -19,7 +19,13 @@ if ('warm' in data) {
   // a warm worker for verify, which hashes: both hashers ready before the job comes
   const hasher = data.hashes ? await createHasher() : null;
   if (data.hashes) prepareSimdHasher();
-  parentPort!.once('message', async (job: WorkerJob) => runPrecheckWorker(job, new RealFs(), needsHasher(job) ? (hasher ?? (await createHasher())) : null));
+  // its job comes by its parent, or by the port of the job thread that adopted it (warm-precheck.ts precheckBeside);
+  // closing that port (a job thread that ends without using it) ends this thread
+  const port = data.port ?? parentPort!;
+  port.once('message', async (job: WorkerJob) => {
+    runPrecheckWorker(job, new RealFs(), needsHasher(job) ? (hasher ?? (await createHasher())) : null);
+    port.close();
+  });
 } else {
   runPrecheckWorker(data, new RealFs(), needsHasher(data) ? await createHasher() : null);
 }

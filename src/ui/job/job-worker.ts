@@ -14,7 +14,7 @@ import { JobControl, type JobShared } from './control.js';
 import { type JobName, loadJob } from './jobs.js';
 import type { WarmJobData } from './prewarm.js';
 import { serializeError } from './job-errors.js';
-import { prewarmsPrecheck, startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
+import { adoptWarmPrecheck, prewarmsPrecheck, startWarmPrecheck } from '../../engine/verify/warm-precheck.js';
 import { startWarmScan } from '../../tools/ingest/scan-pool.js';
 import { startWarmWriteBehind } from '../../engine/io/write-behind.js';
 
@@ -42,7 +42,10 @@ function run(start: JobStart): void {
 const data = workerData as JobStart | WarmJobData;
 // verify's and dump's precheck worker, append's scan worker and write-behind thread: booted now, beside this thread's module loading
 const jobName = 'warm' in data ? data.warm : data.name;
-if (prewarmsPrecheck(jobName)) startWarmPrecheck(jobName);
+if (prewarmsPrecheck(jobName)) {
+  if ('warm' in data && data.precheckPort) adoptWarmPrecheck(data.precheckPort);
+  else startWarmPrecheck(jobName);
+}
 else if (jobName === 'append' && 'warm' in data && startWarmScan(data.inputBytes ?? 0)) startWarmWriteBehind();
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;

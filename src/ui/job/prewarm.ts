@@ -18,7 +18,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { type MessagePort, Worker } from 'node:worker_threads';
+import { precheckBeside } from '../../engine/verify/warm-precheck.js';
 import type { JobName } from './jobs.js';
 
 /** Below this much input a job runs inline (run-job.ts): it ends in well under a second. */
@@ -56,6 +57,8 @@ function fileFlagValue(argv: readonly string[]): string {
 export interface WarmJobData {
   warm: JobName;
   inputBytes?: number;
+  /** The port of the precheck worker the main thread started beside this one (warm-precheck.ts precheckBeside). */
+  precheckPort?: MessagePort;
 }
 
 /** The job `argv` (process.argv.slice(2)) would run in a worker, or null. Exported for tests. */
@@ -103,8 +106,11 @@ export function prewarm(argv: readonly string[], env: NodeJS.ProcessEnv = proces
   if (env.SEGLOG_JOB_WORKER === '0' || env.SEGLOG_JOB_PREWARM === '0' || warm !== null) return;
   const job = guessJob(argv);
   if (job === null) return;
-  const data: WarmJobData = { warm: job, inputBytes: job === 'append' ? pathSizeBytes(fileFlagValue(argv)) : 0 };
-  holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: data }));
+  // verify's and dump's precheck worker: started here too, beside the job worker (warm-precheck.ts)
+  const beside = precheckBeside(job, env);
+  const data: WarmJobData = { warm: job, inputBytes: job === 'append' ? pathSizeBytes(fileFlagValue(argv)) : 0, precheckPort: beside?.jobPort };
+  holdWarm(job, new Worker(new URL('./job-worker.js', import.meta.url), { workerData: data, transferList: beside ? [beside.jobPort] : [] }));
+  beside?.start();
 }
 
 /** `worker`, waiting for a `start` message, becomes the warm worker for `job`. */
