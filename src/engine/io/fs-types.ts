@@ -133,12 +133,6 @@ export function isFsError(err: unknown, code?: string): err is FsError | NodeJS.
   return code === undefined ? true : c === code;
 }
 
-/**
- * Positioned writes queued to be done in order on another thread (FileSystem.writeBehind).
- * Its user must `drain` before anything that needs the bytes in the file (an fsync, a
- * read, a synchronous write after them) and `close` (or `abandon`) before closing a
- * descriptor it wrote through.
- */
 /** The frames of a chunk handed to a BackgroundWriter: hashes to complete, and who to tell once written. */
 export interface ChunkFrames {
   /** Whole frames in the chunk. */
@@ -156,6 +150,12 @@ export interface ChunkFrames {
   written: ((bytes: Uint8Array, tags: Int32Array) => void) | null;
 }
 
+/**
+ * Positioned writes queued to be done in order on another thread (FileSystem.writeBehind).
+ * Its user must `drain` before anything that needs the bytes in the file (an fsync, a
+ * read, a synchronous write after them) and `close` (or `abandon`) before closing a
+ * descriptor it wrote through.
+ */
 export interface BackgroundWriter {
   /**
    * Queues buf[off, off + len) for `fd` at `position`; false (nothing queued, earlier writes

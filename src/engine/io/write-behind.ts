@@ -29,7 +29,7 @@ import { Blake3Multi } from '../../format/hash/blake3-multi.js';
 import { CrcArena } from '../../format/hash/crc32c.js';
 import { sealFrameCrcs } from '../../format/frame.js';
 import { type BackgroundWriter, type ChunkFrames, FsError, shortWrite, toFsError } from './fs-types.js';
-import { WarmWorker } from './warm-worker.js';
+import { type WarmHandle, WarmWorker } from './warm-worker.js';
 
 const WORKER_URL = new URL('./write-behind-worker.js', import.meta.url);
 
@@ -203,7 +203,7 @@ export class WriteBehind implements BackgroundWriter {
   /** Per slot: what to call once its write is done (ChunkFrames.written). */
   private readonly written: (ChunkFrames['written'] | null)[] = new Array<ChunkFrames['written'] | null>(SLOTS).fill(null);
   private readonly port: MessagePort;
-  private readonly worker: Worker;
+  private readonly worker: WarmHandle;
   /** Tickets queued and tickets the caller has seen finished (every one below is). */
   private queued = 0;
   private settled = 0;
@@ -211,7 +211,7 @@ export class WriteBehind implements BackgroundWriter {
   private closed = false;
   readonly chainTable: Uint8Array;
 
-  private constructor(workerUrl: URL, booted: Worker | null) {
+  private constructor(workerUrl: URL, booted: WarmHandle | null) {
     const slotSabs = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
     const metas = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_FRAMES * 2 * 4));
     const { port1, port2 } = new MessageChannel();

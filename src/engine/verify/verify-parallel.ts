@@ -45,7 +45,8 @@ import type { SegmentReader } from '../segment/segment-reader.js';
 import { type FooterProblem, FooterVerifier } from '../index/sidx.js';
 import type { FooterChecks, HashVerdicts } from './verify.js';
 import { type SegmentFile, walkSegment } from '../segment/walker.js';
-import { dropWarmPrecheck, type PrecheckHandle, takeWarmPrecheck } from './warm-precheck.js';
+import { dropWarmPrecheck, takeWarmPrecheck } from './warm-precheck.js';
+import type { WarmHandle } from '../io/warm-worker.js';
 
 /** What a worker found in one segment file. */
 export interface SegmentPrecheck {
@@ -360,7 +361,7 @@ export interface WorkerResult {
 export class ParallelVerdicts implements HashVerdicts, PrecheckSource {
   private readonly ctrl: Int32Array;
   private readonly ports: MessagePort[] = [];
-  private readonly workers: PrecheckHandle[] = [];
+  private readonly workers: WarmHandle[] = [];
   private readonly arrived = new Map<number, SegmentPrecheck>();
   private readonly owner = new Map<number, 'walk' | 'worker'>();
   private readonly results = new Map<number, SegmentPrecheck | null>();

@@ -32,25 +32,17 @@
  * 1.135 s; verify 1.093 → 1.069 s, 1.097 → 1.081 s, 1.194 → 1.141 s (one round of four
  * each showed no gain: dump 1.352/1.354 s, verify 1.090/1.112 s).
  */
-import { writeSync } from 'node:fs';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { type WarmData, WarmWorker } from '../io/warm-worker.js';
+import type { MessagePort } from 'node:worker_threads';
+import { startBeside, type WarmData, type WarmHandle, WarmWorker } from '../io/warm-worker.js';
 
 /** What a warm precheck worker is started with, instead of its `WorkerJob`. */
 export interface WarmPrecheckData extends WarmData {
   /** Its job hashes (verify): the hashers are made ready before the job comes. */
   hashes: boolean;
-  /** Started by the main thread (precheckBeside): the port its job comes by, instead of parentPort. */
-  port?: MessagePort;
 }
 
-/** What ParallelVerdicts needs of a precheck worker: a Worker, or the port of one the main thread started. */
-export type PrecheckHandle = Pick<Worker, 'postMessage' | 'unref' | 'terminate'> & { on(event: 'error', listener: () => void): unknown };
-
-/** The precheck worker the main thread started beside this job thread (adoptWarmPrecheck), by its port. */
-let adopted: PrecheckHandle | null = null;
-
 const warm = new WarmWorker();
+const WORKER_URL = new URL('./verify-worker.js', import.meta.url);
 
 /** Jobs whose precheck worker starts warm, with their switches (off: '0'). */
 const SWITCHES = {
@@ -58,12 +50,17 @@ const SWITCHES = {
   dump: { prewarm: 'SEGLOG_DUMP_PREWARM', workers: 'SEGLOG_DUMP_WORKERS' },
 } as const;
 
-/** Starts the warm precheck worker for `job` (once; from the built JS only: the worker file is dist/'s). */
-export function startWarmPrecheck(job: keyof typeof SWITCHES = 'verify', env: NodeJS.ProcessEnv = process.env): void {
+/** Whether `job`'s precheck worker may start warm (its switches; from the built JS only: the worker file is dist/'s). */
+function warmAllowed(job: keyof typeof SWITCHES, env: NodeJS.ProcessEnv): boolean {
   const sw = SWITCHES[job];
-  if (env[sw.prewarm] === '0' || env[sw.workers] === '0' || !import.meta.url.endsWith('.js')) return;
+  return env[sw.prewarm] !== '0' && env[sw.workers] !== '0' && import.meta.url.endsWith('.js');
+}
+
+/** Starts the warm precheck worker for `job` (once). */
+export function startWarmPrecheck(job: keyof typeof SWITCHES = 'verify', env: NodeJS.ProcessEnv = process.env): void {
+  if (!warmAllowed(job, env)) return;
   const data: WarmPrecheckData = { warm: true, hashes: job === 'verify' };
-  warm.start(new URL('./verify-worker.js', import.meta.url), data);
+  warm.start(WORKER_URL, data);
 }
 
 /**
@@ -75,34 +72,14 @@ export function startWarmPrecheck(job: keyof typeof SWITCHES = 'verify', env: No
  * `SEGLOG_PRECHECK_BESIDE=0` turns this off: the job worker starts its own, as before.
  */
 export function precheckBeside(job: string, env: NodeJS.ProcessEnv = process.env): { jobPort: MessagePort; start(): void } | null {
-  if (!prewarmsPrecheck(job) || env.SEGLOG_PRECHECK_BESIDE === '0') return null;
-  const sw = SWITCHES[job];
-  if (env[sw.prewarm] === '0' || env[sw.workers] === '0' || !import.meta.url.endsWith('.js')) return null;
-  const { port1, port2 } = new MessageChannel();
-  return {
-    jobPort: port1,
-    start() {
-      const data: WarmPrecheckData = { warm: true, hashes: job === 'verify', port: port2 };
-      const worker = new Worker(new URL('./verify-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
-      worker.unref();
-      worker.on('error', () => undefined);
-    },
-  };
+  if (!prewarmsPrecheck(job) || env.SEGLOG_PRECHECK_BESIDE === '0' || !warmAllowed(job, env)) return null;
+  const data: WarmPrecheckData = { warm: true, hashes: job === 'verify' };
+  return startBeside(WORKER_URL, data);
 }
 
 /** On the job thread: the precheck worker the main thread started (its port) is the warm one. */
 export function adoptWarmPrecheck(port: MessagePort): void {
-  port.unref();
-  const handle: PrecheckHandle = {
-    postMessage: (m: unknown, transfer?: Parameters<MessagePort['postMessage']>[1]) => port.postMessage(m, transfer),
-    unref: () => port.unref(),
-    on: () => handle,
-    terminate: () => {
-      port.close();
-      return Promise.resolve(0);
-    },
-  };
-  adopted = handle;
+  warm.adopt(port);
 }
 
 /** Whether `job` may start its precheck worker warm (job-worker.ts asks with the job's name). */
@@ -111,19 +88,11 @@ export function prewarmsPrecheck(job: string): job is keyof typeof SWITCHES {
 }
 
 /** The warm precheck worker, if one is up; it is then the caller's, to post a `WorkerJob` to. */
-export function takeWarmPrecheck(job: keyof typeof SWITCHES): PrecheckHandle | null {
-  if (adopted !== null) {
-    const h = adopted;
-    adopted = null;
-    if (process.env.SEGLOG_DEBUG === '1') writeSync(2, `seglog: ${job} precheck in a prewarmed worker (started beside the job worker)\n`);
-    return h;
-  }
+export function takeWarmPrecheck(job: keyof typeof SWITCHES): WarmHandle | null {
   return warm.take(`${job} precheck`);
 }
 
 /** Stops a warm precheck worker nobody took. */
 export function dropWarmPrecheck(): void {
-  if (adopted !== null) void adopted.terminate();
-  adopted = null;
   warm.drop();
 }

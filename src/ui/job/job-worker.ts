@@ -45,8 +45,7 @@ const jobName = 'warm' in data ? data.warm : data.name;
 if (prewarmsPrecheck(jobName)) {
   if ('warm' in data && data.precheckPort) adoptWarmPrecheck(data.precheckPort);
   else startWarmPrecheck(jobName);
-}
-else if (jobName === 'append' && 'warm' in data && startWarmScan(data.inputBytes ?? 0)) startWarmWriteBehind();
+} else if (jobName === 'append' && 'warm' in data && startWarmScan(data.inputBytes ?? 0)) startWarmWriteBehind();
 if ('warm' in data) {
   // the modules load while the main thread is still loading oclif and parsing flags;
   // a failure here is the job's own to report, when it runs
